@@ -105,15 +105,20 @@ def _field_converter(fn: Callable[[Any], Any]) -> attrs.Converter[Any, Any]:
             raise ValidationError(str(exc), field=field.name) from None
         except ValidationError as exc:  # nested record: prefix the path
             raise ValidationError(
-                [FieldError(f"{field.name}.{e.field}" if e.field else field.name, e.reason) for e in exc.errors]
+                [
+                    FieldError(f"{field.name}.{e.field}" if e.field else field.name, e.reason)
+                    for e in exc.errors
+                ]
             ) from None
 
-    return attrs.Converter(convert, takes_field=True)  # type: ignore[misc,call-overload]
+    return attrs.Converter(convert, takes_field=True)
 
 
 def _opt(fn: Callable[[Any], T]) -> Callable[[Any], T | None]:
+    """Optional value: None stays None, and so does empty text (stored as None, so CSV round-trips)."""
+
     def convert(value: Any) -> T | None:
-        return None if value is None else fn(value)
+        return None if value is None or value == "" else fn(value)
 
     return convert
 
@@ -125,10 +130,10 @@ def _text(value: Any) -> str:
 
 
 def _nonempty_text(value: Any) -> str:
-    value = _text(value)
-    if not value.strip():
+    text = _text(value)
+    if not text.strip():
         raise _Bad("must not be empty")
-    return value
+    return text
 
 
 def _bool(value: Any) -> bool:
@@ -144,10 +149,10 @@ def _int(value: Any) -> int:
 
 
 def _version(value: Any) -> int:
-    value = _int(value)
-    if value < 0:
-        raise _Bad(f"must be 0 or more, got {value}")
-    return value
+    number = _int(value)
+    if number < 0:
+        raise _Bad(f"must be 0 or more, got {number}")
+    return number
 
 
 def parse_datetime(value: Any) -> dt.datetime:
@@ -163,7 +168,9 @@ def parse_datetime(value: Any) -> dt.datetime:
     if not isinstance(value, dt.datetime):
         raise _Bad(f"expected a date-time, got {type(value).__name__} {value!r}")
     if value.tzinfo is None or value.utcoffset() is None:
-        raise _Bad(f"date-time must be timezone-aware (add an offset such as +08:00), got {value.isoformat()}")
+        raise _Bad(
+            f"date-time must be timezone-aware (add an offset such as +08:00), got {value.isoformat()}"
+        )
     return value
 
 
@@ -230,7 +237,9 @@ def _tuple_of(item: Callable[[Any], T]) -> Callable[[Any], tuple[T, ...]]:
             except _Bad as exc:
                 errors.append(FieldError(str(i), str(exc)))
             except ValidationError as exc:
-                errors.extend(FieldError(f"{i}.{e.field}" if e.field else str(i), e.reason) for e in exc.errors)
+                errors.extend(
+                    FieldError(f"{i}.{e.field}" if e.field else str(i), e.reason) for e in exc.errors
+                )
         if errors:
             raise ValidationError(errors)
         return tuple(out)
@@ -345,7 +354,9 @@ class _DictMixin:
             except _Bad as exc:
                 errors.append(FieldError(key, str(exc)))
             except ValidationError as exc:
-                errors.extend(FieldError(f"{key}.{e.field}" if e.field else key, e.reason) for e in exc.errors)
+                errors.extend(
+                    FieldError(f"{key}.{e.field}" if e.field else key, e.reason) for e in exc.errors
+                )
         if errors:
             raise ValidationError(errors)
         try:
@@ -493,8 +504,11 @@ class PersonName(_DictMixin):
     family: str | None = attrs.field(default=None, converter=_field_converter(_opt(_text)))
     given: str | None = attrs.field(default=None, converter=_field_converter(_opt(_text)))
 
-    _CONVERTERS: ClassVar[dict[str, Callable[[Any], Any]]] = {"full": _opt(_text), "family": _opt(_text),
-                                                              "given": _opt(_text)}
+    _CONVERTERS: ClassVar[dict[str, Callable[[Any], Any]]] = {
+        "full": _opt(_text),
+        "family": _opt(_text),
+        "given": _opt(_text),
+    }
 
     @property
     def display(self) -> str:
@@ -527,11 +541,19 @@ class Phone(_DictMixin):
     verified_at: dt.datetime | None = attrs.field(default=None, converter=_field_converter(_datetime_or_none))
 
     _CONVERTERS: ClassVar[dict[str, Callable[[Any], Any]]] = {
-        "number": _nonempty_text, "kind": _PHONE_KIND, "primary": _bool, "verified_at": _datetime_or_none}
+        "number": _nonempty_text,
+        "kind": _PHONE_KIND,
+        "primary": _bool,
+        "verified_at": _datetime_or_none,
+    }
 
     def to_dict(self) -> dict[str, Any]:
-        return {"number": self.number, "kind": self.kind.value, "primary": self.primary,
-                "verified_at": _iso(self.verified_at)}
+        return {
+            "number": self.number,
+            "kind": self.kind.value,
+            "primary": self.primary,
+            "verified_at": _iso(self.verified_at),
+        }
 
 
 @attrs.frozen
@@ -544,11 +566,19 @@ class Email(_DictMixin):
     verified_at: dt.datetime | None = attrs.field(default=None, converter=_field_converter(_datetime_or_none))
 
     _CONVERTERS: ClassVar[dict[str, Callable[[Any], Any]]] = {
-        "address": _nonempty_text, "kind": _EMAIL_KIND, "primary": _bool, "verified_at": _datetime_or_none}
+        "address": _nonempty_text,
+        "kind": _EMAIL_KIND,
+        "primary": _bool,
+        "verified_at": _datetime_or_none,
+    }
 
     def to_dict(self) -> dict[str, Any]:
-        return {"address": self.address, "kind": self.kind.value, "primary": self.primary,
-                "verified_at": _iso(self.verified_at)}
+        return {
+            "address": self.address,
+            "kind": self.kind.value,
+            "primary": self.primary,
+            "verified_at": _iso(self.verified_at),
+        }
 
 
 _OPT_TEXT = _opt(_text)
@@ -567,13 +597,20 @@ class Address(_DictMixin):
     postal_code: str | None = attrs.field(default=None, converter=_field_converter(_OPT_TEXT))
     raw: str | None = attrs.field(default=None, converter=_field_converter(_OPT_TEXT))
 
-    _CONVERTERS: ClassVar[dict[str, Callable[[Any], Any]]] = {
-        k: _OPT_TEXT for k in ("country", "province", "city", "district", "street", "postal_code", "raw")}
+    _CONVERTERS: ClassVar[dict[str, Callable[[Any], Any]]] = dict.fromkeys(
+        ("country", "province", "city", "district", "street", "postal_code", "raw"), _OPT_TEXT
+    )
 
     def to_dict(self) -> dict[str, Any]:
-        return {"country": self.country, "province": self.province, "city": self.city,
-                "district": self.district, "street": self.street, "postal_code": self.postal_code,
-                "raw": self.raw}
+        return {
+            "country": self.country,
+            "province": self.province,
+            "city": self.city,
+            "district": self.district,
+            "street": self.street,
+            "postal_code": self.postal_code,
+            "raw": self.raw,
+        }
 
 
 @attrs.frozen
@@ -586,7 +623,11 @@ class Consent(_DictMixin):
     expires: dt.datetime | None = attrs.field(default=None, converter=_field_converter(_datetime_or_none))
 
     _CONVERTERS: ClassVar[dict[str, Callable[[Any], Any]]] = {
-        "granted": _bool, "at": _datetime_or_none, "source": _OPT_TEXT, "expires": _datetime_or_none}
+        "granted": _bool,
+        "at": _datetime_or_none,
+        "source": _OPT_TEXT,
+        "expires": _datetime_or_none,
+    }
 
     def is_valid(self, at: dt.datetime | None = None) -> bool:
         """Granted, and not expired at ``at`` (default: now)."""
@@ -594,8 +635,12 @@ class Consent(_DictMixin):
         return self.granted and (self.expires is None or when < self.expires)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"granted": self.granted, "at": _iso(self.at), "source": self.source,
-                "expires": _iso(self.expires)}
+        return {
+            "granted": self.granted,
+            "at": _iso(self.at),
+            "source": self.source,
+            "expires": _iso(self.expires),
+        }
 
 
 def _name(value: Any) -> PersonName:
@@ -653,7 +698,8 @@ _STAGE = _enum(LifecycleStage)
 class Customer(_DictMixin):
     """One customer.
 
-    >>> c = Customer.from_dict({"id": "c1", "name": {"full": "欧阳娜娜"}, "phones": [{"number": "+8613800138000"}]})
+    >>> c = Customer.from_dict({"id": "c1", "name": {"full": "欧阳娜娜"},
+    ...                         "phones": [{"number": "+8613800138000"}]})
     >>> c.name.full, c.phones[0].number
     ('欧阳娜娜', '+8613800138000')
     """
@@ -669,8 +715,9 @@ class Customer(_DictMixin):
     title: str | None = attrs.field(default=None, converter=_field_converter(_OPT_TEXT))
     tags: frozenset[str] = attrs.field(default=frozenset(), converter=_field_converter(_tags))
     channel: Channel | None = attrs.field(default=None, converter=_field_converter(_opt(_CHANNEL)))
-    lifecycle_stage: LifecycleStage | None = attrs.field(default=None,
-                                                         converter=_field_converter(_opt(_STAGE)))
+    lifecycle_stage: LifecycleStage | None = attrs.field(
+        default=None, converter=_field_converter(_opt(_STAGE))
+    )
     owner: str | None = attrs.field(default=None, converter=_field_converter(_OPT_TEXT))
     consents: FrozenMap[str, Consent] = attrs.field(factory=FrozenMap, converter=_field_converter(_consents))
     external_ids: FrozenMap[str, str] = attrs.field(factory=FrozenMap, converter=_field_converter(_str_map))
@@ -680,11 +727,25 @@ class Customer(_DictMixin):
     version: int = attrs.field(default=0, converter=_field_converter(_version))
 
     _CONVERTERS: ClassVar[dict[str, Callable[[Any], Any]]] = {
-        "id": _nonempty_text, "name": _name, "phones": _tuple_of(_phone), "emails": _tuple_of(_email),
-        "addresses": _tuple_of(_address), "birthday": _birthday, "gender": _OPT_TEXT, "company": _OPT_TEXT,
-        "title": _OPT_TEXT, "tags": _tags, "channel": _opt(_CHANNEL), "lifecycle_stage": _opt(_STAGE),
-        "owner": _OPT_TEXT, "consents": _consents, "external_ids": _str_map, "custom": _custom,
-        "created_at": _datetime_or_none, "updated_at": _datetime_or_none, "version": _version,
+        "id": _nonempty_text,
+        "name": _name,
+        "phones": _tuple_of(_phone),
+        "emails": _tuple_of(_email),
+        "addresses": _tuple_of(_address),
+        "birthday": _birthday,
+        "gender": _OPT_TEXT,
+        "company": _OPT_TEXT,
+        "title": _OPT_TEXT,
+        "tags": _tags,
+        "channel": _opt(_CHANNEL),
+        "lifecycle_stage": _opt(_STAGE),
+        "owner": _OPT_TEXT,
+        "consents": _consents,
+        "external_ids": _str_map,
+        "custom": _custom,
+        "created_at": _datetime_or_none,
+        "updated_at": _datetime_or_none,
+        "version": _version,
     }
 
     @property
@@ -702,7 +763,7 @@ class Customer(_DictMixin):
         return attrs.evolve(self, **changes)
 
     def to_dict(self) -> dict[str, Any]:
-        """The JSON-safe dict form (see the docs for its shape); ``from_dict`` gives the record back exactly."""
+        """The JSON-safe dict form (shape in the docs); ``from_dict`` gives the record back exactly."""
         b = self.birthday
         return {
             "schema": SCHEMA_VERSION,
@@ -755,13 +816,21 @@ class LineItem(_DictMixin):
     category: str | None = attrs.field(default=None, converter=_field_converter(_OPT_TEXT))
 
     _CONVERTERS: ClassVar[dict[str, Callable[[Any], Any]]] = {
-        "sku": _nonempty_text, "quantity": _quantity, "unit_price": _opt(_decimal), "name": _OPT_TEXT,
-        "category": _OPT_TEXT}
+        "sku": _nonempty_text,
+        "quantity": _quantity,
+        "unit_price": _opt(_decimal),
+        "name": _OPT_TEXT,
+        "category": _OPT_TEXT,
+    }
 
     def to_dict(self) -> dict[str, Any]:
-        return {"sku": self.sku, "quantity": str(self.quantity),
-                "unit_price": None if self.unit_price is None else str(self.unit_price),
-                "name": self.name, "category": self.category}
+        return {
+            "sku": self.sku,
+            "quantity": str(self.quantity),
+            "unit_price": None if self.unit_price is None else str(self.unit_price),
+            "name": self.name,
+            "category": self.category,
+        }
 
 
 def _item(value: Any) -> LineItem:
@@ -782,14 +851,28 @@ class Transaction(_DictMixin):
     id: str | None = attrs.field(default=None, converter=_field_converter(_OPT_TEXT))
 
     _CONVERTERS: ClassVar[dict[str, Callable[[Any], Any]]] = {
-        "customer_id": _nonempty_text, "at": parse_datetime, "amount": _decimal, "currency": _currency,
-        "order_id": _OPT_TEXT, "channel": _OPT_TEXT, "items": _tuple_of(_item), "id": _OPT_TEXT}
+        "customer_id": _nonempty_text,
+        "at": parse_datetime,
+        "amount": _decimal,
+        "currency": _currency,
+        "order_id": _OPT_TEXT,
+        "channel": _OPT_TEXT,
+        "items": _tuple_of(_item),
+        "id": _OPT_TEXT,
+    }
 
     def to_dict(self) -> dict[str, Any]:
-        return {"schema": SCHEMA_VERSION, "id": self.id, "customer_id": self.customer_id,
-                "at": self.at.isoformat(), "amount": str(self.amount), "currency": self.currency,
-                "order_id": self.order_id, "channel": self.channel,
-                "items": [i.to_dict() for i in self.items]}
+        return {
+            "schema": SCHEMA_VERSION,
+            "id": self.id,
+            "customer_id": self.customer_id,
+            "at": self.at.isoformat(),
+            "amount": str(self.amount),
+            "currency": self.currency,
+            "order_id": self.order_id,
+            "channel": self.channel,
+            "items": [i.to_dict() for i in self.items],
+        }
 
 
 def _score(lo: int, hi: int, whole: bool) -> Callable[[Any], Any]:
@@ -829,10 +912,25 @@ class Interaction(_DictMixin):
     id: str | None = attrs.field(default=None, converter=_field_converter(_OPT_TEXT))
 
     _CONVERTERS: ClassVar[dict[str, Callable[[Any], Any]]] = {
-        "customer_id": _nonempty_text, "at": parse_datetime, "kind": _KIND, "channel": _OPT_TEXT,
-        "satisfaction": _CSAT, "nps": _NPS, "note": _OPT_TEXT, "id": _OPT_TEXT}
+        "customer_id": _nonempty_text,
+        "at": parse_datetime,
+        "kind": _KIND,
+        "channel": _OPT_TEXT,
+        "satisfaction": _CSAT,
+        "nps": _NPS,
+        "note": _OPT_TEXT,
+        "id": _OPT_TEXT,
+    }
 
     def to_dict(self) -> dict[str, Any]:
-        return {"schema": SCHEMA_VERSION, "id": self.id, "customer_id": self.customer_id,
-                "at": self.at.isoformat(), "kind": self.kind.value, "channel": self.channel,
-                "satisfaction": self.satisfaction, "nps": self.nps, "note": self.note}
+        return {
+            "schema": SCHEMA_VERSION,
+            "id": self.id,
+            "customer_id": self.customer_id,
+            "at": self.at.isoformat(),
+            "kind": self.kind.value,
+            "channel": self.channel,
+            "satisfaction": self.satisfaction,
+            "nps": self.nps,
+            "note": self.note,
+        }

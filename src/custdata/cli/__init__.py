@@ -14,7 +14,9 @@ def main(argv: Sequence[str] | None = None) -> None:
         import click  # noqa: F401
         import tqdm  # noqa: F401
     except ImportError:
-        print("custdata: the command line needs the 'cli' extra: pip install 'custdata[cli]'", file=sys.stderr)
+        print(
+            "custdata: the command line needs the 'cli' extra: pip install 'custdata[cli]'", file=sys.stderr
+        )
         raise SystemExit(2) from None
     from custdata.cli._main import run
 

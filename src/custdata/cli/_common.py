@@ -44,8 +44,17 @@ class DemoContext:
 
 def progress(items: Iterable[T], desc: str, *, total: int | None = None, unit: str = "rec") -> Iterator[T]:
     """A tqdm progress bar on stderr, shown only when stderr is a terminal."""
-    return iter(tqdm(items, desc=desc, total=total, unit=unit, disable=not sys.stderr.isatty(),
-                     leave=False, dynamic_ncols=True))
+    return iter(
+        tqdm(
+            items,
+            desc=desc,
+            total=total,
+            unit=unit,
+            disable=not sys.stderr.isatty(),
+            leave=False,
+            dynamic_ncols=True,
+        )
+    )
 
 
 def heading(ctx: DemoContext, text: str) -> None:
