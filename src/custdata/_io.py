@@ -470,10 +470,8 @@ def _parse_birthday(text: str) -> Any:
     t = text.strip()
     if t.startswith("--"):
         return MonthDay.parse(t)
-    try:
-        return dt.date.fromisoformat(t)
-    except ValueError:
-        pass
+    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", t):
+        return dt.date.fromisoformat(t)  # a bad ISO date (1990-02-30) is an error, not another form
     from custdata.normalize import normalize_date  # lazy: the other written forms
 
     return normalize_date(t)
