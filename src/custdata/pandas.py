@@ -51,7 +51,7 @@ def to_dataframe(records: Iterable[Any], *, kind: Kind | None = None) -> pd.Data
     rows = list(to_rows(records))
     cls = _KINDS[kind] if kind else Customer
     columns = list(rows[0]) if rows else _COLUMNS[cls]
-    df = pd.DataFrame(rows, columns=columns).replace("", None)
+    df: pd.DataFrame = pd.DataFrame(rows, columns=columns).replace("", None)
     for col in _TIMES:
         if col in df.columns:
             df[col] = pd.to_datetime(df[col], utc=True, format="ISO8601")
