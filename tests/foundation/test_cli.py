@@ -10,8 +10,8 @@ import pytest
 
 pytest.importorskip("click")
 
-from custdata import Customer, read_jsonl, write_csv  # noqa: E402
-from custdata.cli._main import run  # noqa: E402
+from custdata import Customer, read_jsonl, write_csv
+from custdata.cli._main import run
 
 
 def _run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
