@@ -227,7 +227,9 @@ def _tuple_of(item: Callable[[Any], T]) -> Callable[[Any], tuple[T, ...]]:
     def convert(value: Any) -> tuple[T, ...]:
         if value is None:
             return ()
-        if isinstance(value, (str, bytes, Mapping)) or not isinstance(value, Iterable):
+        if type(value) not in (list, tuple) and (
+            isinstance(value, (str, bytes, Mapping)) or not isinstance(value, Iterable)
+        ):
             raise _Bad(f"expected a list, got {type(value).__name__}")
         out: list[T] = []
         errors: list[FieldError] = []
@@ -248,7 +250,7 @@ def _tuple_of(item: Callable[[Any], T]) -> Callable[[Any], tuple[T, ...]]:
 
 
 def _tags(value: Any) -> frozenset[str]:
-    if value is None:
+    if value is None or (type(value) is list and not value):
         return frozenset()
     if isinstance(value, (str, bytes, Mapping)) or not isinstance(value, Iterable):
         raise _Bad(f"expected a collection of text tags, got {type(value).__name__}")
@@ -261,7 +263,7 @@ def _tags(value: Any) -> frozenset[str]:
 
 
 def _str_map(value: Any) -> FrozenMap[str, str]:
-    if value is None:
+    if value is None or (type(value) is dict and not value):
         return FrozenMap()
     if not isinstance(value, Mapping):
         raise _Bad(f"expected a mapping, got {type(value).__name__}")
@@ -292,7 +294,7 @@ def _check_json(value: Any, path: str) -> None:
 
 
 def _custom(value: Any) -> FrozenMap[str, JSON]:
-    if value is None:
+    if value is None or (type(value) is dict and not value):
         return FrozenMap()
     if not isinstance(value, Mapping):
         raise _Bad(f"expected a mapping, got {type(value).__name__}")
@@ -307,6 +309,8 @@ def _custom(value: Any) -> FrozenMap[str, JSON]:
 
 def _record(cls: type[T]) -> Callable[[Any], T]:
     def convert(value: Any) -> T:
+        if type(value) is dict:
+            return cls.from_dict(value)  # type: ignore[attr-defined,no-any-return]
         if isinstance(value, cls):
             return value
         if isinstance(value, Mapping):
@@ -320,6 +324,25 @@ def _iso(value: dt.date | dt.datetime | None) -> str | None:
     return None if value is None else value.isoformat()
 
 
+_set = object.__setattr__
+_SLOTS: dict[type, list[tuple[str, Any, Callable[[], Any] | None]]] = {}
+
+
+def _slots(cls: type) -> list[tuple[str, Any, Callable[[], Any] | None]]:
+    """(name, default, factory) of each attrs field of a record class, computed once per class."""
+    try:
+        return _SLOTS[cls]
+    except KeyError:
+        out = []
+        for a in attrs.fields(cls):
+            if isinstance(a.default, attrs.Factory):  # type: ignore[arg-type]
+                out.append((a.name, None, a.default.factory))
+            else:
+                out.append((a.name, a.default, None))
+        _SLOTS[cls] = out
+        return out
+
+
 class _DictMixin:
     """``to_dict`` / ``from_dict`` / ``to_json`` / ``from_json`` for attrs records."""
 
@@ -331,7 +354,7 @@ class _DictMixin:
     @classmethod
     def from_dict(cls: type[T], data: Mapping[str, Any]) -> T:
         """Build a record from its dict form. Missing keys take defaults; every bad field is reported."""
-        if not isinstance(data, Mapping):
+        if type(data) is not dict and not isinstance(data, Mapping):
             raise ValidationError(f"expected a mapping, got {type(data).__name__}")
         names: dict[str, Callable[[Any], Any]] = cls._CONVERTERS  # type: ignore[attr-defined]
         schema = data.get("schema", SCHEMA_VERSION)
@@ -357,12 +380,22 @@ class _DictMixin:
                 errors.extend(
                     FieldError(f"{key}.{e.field}" if e.field else key, e.reason) for e in exc.errors
                 )
+        # Every value is converted already: fill the slots directly instead of converting twice.
+        inst = object.__new__(cls)
+        for name, default, factory in _slots(cls):
+            if name in kwargs:
+                value = kwargs[name]
+            elif factory is not None:
+                value = factory()
+            elif default is attrs.NOTHING:
+                errors.append(FieldError(name, "is required"))
+                continue
+            else:
+                value = default
+            _set(inst, name, value)
         if errors:
             raise ValidationError(errors)
-        try:
-            return cls(**kwargs)
-        except TypeError as exc:  # a required field is missing
-            raise ValidationError(str(exc)) from None
+        return inst
 
     def to_json(self) -> str:
         """The dict form as compact JSON text (UTF-8, non-ASCII kept)."""
@@ -664,7 +697,7 @@ def _address(value: Any) -> Address:
 
 
 def _consents(value: Any) -> FrozenMap[str, Consent]:
-    if value is None:
+    if value is None or (type(value) is dict and not value):
         return FrozenMap()
     if not isinstance(value, Mapping):
         raise _Bad(f"expected a mapping of purpose to consent, got {type(value).__name__}")
