@@ -67,6 +67,7 @@ _KINDS: dict[str, type[Record]] = {
 
 # ------------------------------------------------------------------------------------ formula guard
 _DANGER = re.compile(r"'*[=+\-@\t\r]")
+_FIRST = frozenset("'=+-@\t\r")
 
 
 def guard_cell(text: str) -> str:
@@ -76,12 +77,14 @@ def guard_cell(text: str) -> str:
     >>> guard_cell("=1+1"), guard_cell("+8613800138000"), guard_cell("plain")
     ("'=1+1", "'+8613800138000", 'plain')
     """
+    if not text or text[0] not in _FIRST:
+        return text
     return "'" + text if _DANGER.match(text) else text
 
 
 def unguard_cell(text: str) -> str:
     """Undo :func:`guard_cell`: drop one leading ``'`` that stands before a guarded cell."""
-    return text[1:] if text.startswith("'") and _DANGER.match(text, 1) else text
+    return text[1:] if text[:1] == "'" and _DANGER.match(text, 1) else text
 
 
 # ------------------------------------------------------------------------------------ problems
