@@ -1,0 +1,82 @@
+"""Reading the inputs the metrics accept: records, mappings or a pandas DataFrame."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any
+
+from custdata.exceptions import ValidationError
+
+
+def is_dataframe(obj: object) -> bool:
+    """Is ``obj`` a pandas DataFrame (checked without importing pandas)?"""
+    return type(obj).__module__.startswith("pandas") and hasattr(obj, "columns") and hasattr(obj, "iloc")
+
+
+def rows(data: Any) -> Iterator[Any]:
+    """Iterate over records, mappings or the rows of a DataFrame (as mappings)."""
+    if is_dataframe(data):
+        yield from data.to_dict("records")
+        return
+    if isinstance(data, Mapping):
+        raise ValidationError("expected an iterable of records or mappings, got a single mapping")
+    yield from data
+
+
+def get(row: Any, name: str, *aliases: str, default: Any = ...) -> Any:
+    """A field of a record or a mapping, trying aliases; ``default`` when given and absent."""
+    if isinstance(row, Mapping):
+        for key in (name, *aliases):
+            if key in row:
+                return row[key]
+    else:
+        for key in (name, *aliases):
+            if hasattr(row, key):
+                return getattr(row, key)
+    if default is not ...:
+        return default
+    raise ValidationError(f"a row has no {name!r}: {row!r}", field=name)
+
+
+def cutoff(value: dt.date | dt.datetime | str, name: str) -> dt.date | dt.datetime:
+    """A date or date-time boundary (ISO text accepted)."""
+    if isinstance(value, str):
+        text = value.strip()
+        try:
+            return dt.date.fromisoformat(text) if len(text) == 10 else dt.datetime.fromisoformat(text)
+        except ValueError:
+            raise ValidationError(f"not an ISO 8601 date: {value!r}", field=name) from None
+    if isinstance(value, dt.date):
+        return value
+    raise ValidationError(f"expected a date, got {type(value).__name__} {value!r}", field=name)
+
+
+def on_or_before(at: Any, day: dt.date, bound: dt.date | dt.datetime) -> bool:
+    """Is a transaction (at ``at``, on local calendar ``day``) at or before ``bound``?
+
+    A date bound includes its whole day; a date-time bound compares instants (wall clocks when either
+    side has no offset).
+    """
+    if not isinstance(bound, dt.datetime):
+        return day <= bound
+    if not isinstance(at, dt.datetime):
+        return day <= bound.date()
+    if (at.tzinfo is None) != (bound.tzinfo is None):
+        return at.replace(tzinfo=None) <= bound.replace(tzinfo=None)
+    return bool(at <= bound)
+
+
+def bound_day(bound: dt.date | dt.datetime) -> dt.date:
+    """The calendar day of a boundary."""
+    return bound.date() if isinstance(bound, dt.datetime) else bound
+
+
+def natural_key(text: str) -> tuple[int, int, str]:
+    """Sort numeric ids by number (``2`` before ``10``), then the rest as text."""
+    return (0, int(text), "") if text.isdigit() else (1, 0, text)
+
+
+def ids(values: Iterable[Any]) -> list[str]:
+    """Customer ids as text."""
+    return [str(v) for v in values]

@@ -1,0 +1,363 @@
+"""What every fitted model shares: reading the data, weighted maximum likelihood, standard errors,
+JSON save/load, reprs and output shaped like the input."""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, ClassVar, TypeVar
+
+from custdata.exceptions import ConvergenceError, MissingExtraError, ValidationError
+from custdata.metrics._input import get, is_dataframe
+
+try:
+    import numpy as np
+    from scipy import optimize
+except ImportError as exc:  # pragma: no cover - exercised only without the extra
+    raise MissingExtraError("models", "the CLV models", ["numpy", "scipy"]) from exc
+
+logger = logging.getLogger(__name__)
+
+M = TypeVar("M", bound="FittedModel")
+Array = Any  # numpy arrays; kept loose so the public signatures stay readable
+Objective = Callable[[Array], tuple[float, Array | None]]
+
+FORMAT = 1
+
+
+# ------------------------------------------------------------------------------------------------ input
+def columns(data: Any, names: Sequence[str], aliases: Mapping[str, Sequence[str]]) -> list[Array]:
+    """Float arrays of the named fields from summaries, mappings, a DataFrame or a mapping of arrays."""
+    if is_dataframe(data):
+        out = []
+        for name in names:
+            col = next((c for c in (name, *aliases.get(name, ())) if c in data.columns), None)
+            if col is None:
+                raise ValidationError(f"the DataFrame has no {name!r} column", field=name)
+            out.append(data[col].to_numpy(dtype=float))
+        return out
+    if isinstance(data, Mapping):
+        return [np.asarray(get(data, n, *aliases.get(n, ())), dtype=float).ravel() for n in names]
+    items = data if isinstance(data, Sequence) else list(data)
+    return [np.fromiter((get(r, n, *aliases.get(n, ())) for r in items), float, len(items)) for n in names]
+
+
+def customer_ids(data: Any) -> list[str] | None:
+    """The customer ids of the rows, when they carry one."""
+    if is_dataframe(data):
+        for c in ("customer_id", "id", "ID"):
+            if c in data.columns:
+                return [str(v) for v in data[c]]
+        return [str(v) for v in data.index]
+    if isinstance(data, Mapping):
+        got = get(data, "customer_id", default=None)
+        return None if got is None else [str(v) for v in got]
+    return [str(get(r, "customer_id", "id", "ID", default=n)) for n, r in enumerate(data)]
+
+
+def collapse(cols: Sequence[Array], weights: Array | None = None) -> tuple[list[Array], Array]:
+    """Unique rows of the columns and how many times (or with what total weight) each occurs.
+
+    One million customers observed in days or weeks collapse to a few tens of thousands of rows, so a
+    likelihood evaluation costs a fraction of the naive one.
+    """
+    n = len(cols[0])
+    if n == 0:
+        return [np.empty(0) for _ in cols], np.empty(0)
+    key = np.zeros(n, dtype=np.int64)
+    uniques = []
+    for col in cols:
+        u, inv = np.unique(col, return_inverse=True)
+        uniques.append(u)
+        key = key * len(u) + inv.ravel()
+    if math.prod(len(u) for u in uniques) >= 2**62:  # pragma: no cover - astronomically many values
+        stacked = np.stack(cols, axis=1)
+        rows_, counts_ = np.unique(stacked, axis=0, return_counts=True)
+        return [rows_[:, i] for i in range(len(cols))], counts_.astype(float)
+    ukey, first, inv = np.unique(key, return_index=True, return_inverse=True)
+    if weights is None:
+        w = np.bincount(inv.ravel(), minlength=len(ukey)).astype(float)
+    else:
+        w = np.bincount(inv.ravel(), weights=weights, minlength=len(ukey))
+    return [col[first] for col in cols], w
+
+
+# ------------------------------------------------------------------------------------------------ output
+def shape_like(value: Array, *inputs: Any) -> Any:
+    """Return ``value`` shaped as the caller passed it: a float for scalars, a Series for Series, a list
+    for lists, a numpy array for arrays."""
+    first = next((x for x in inputs if not np.isscalar(x) and x is not None), None)
+    if first is None:
+        return float(np.asarray(value).reshape(-1)[0]) if np.size(value) == 1 else np.asarray(value)
+    if type(first).__module__.startswith("pandas") and hasattr(first, "index"):
+        import pandas as pd
+
+        return pd.Series(np.asarray(value, dtype=float), index=first.index)
+    if isinstance(first, (list, tuple)):
+        return [float(v) for v in np.asarray(value, dtype=float).ravel()]
+    return np.asarray(value, dtype=float)
+
+
+def arrays(*values: Any) -> list[Array]:
+    """Broadcast float arrays of the inputs."""
+    return list(np.broadcast_arrays(*[np.asarray(v, dtype=float) for v in values]))
+
+
+def check_summary(x: Array, t_x: Array, T: Array) -> None:  # noqa: N803 - the papers' name
+    """Validate frequency/recency/T columns."""
+    problems = []
+    if not (np.all(np.isfinite(x)) and np.all(np.isfinite(t_x)) and np.all(np.isfinite(T))):
+        problems.append("frequency, recency and T must be finite numbers")
+    elif np.any(x < 0) or np.any(t_x < 0) or np.any(T < 0):
+        problems.append("frequency, recency and T must be >= 0")
+    elif np.any(t_x > T + 1e-9):
+        problems.append("recency must be <= T (recency is the time from the first to the last purchase)")
+    elif np.any((x == 0) & (t_x > 0)):
+        problems.append("a customer without repeat purchases (frequency 0) must have recency 0")
+    if problems:
+        raise ValidationError("; ".join(problems), field="summary")
+
+
+def numeric_hessian(grad: Callable[[Array], Array], x: Array, h: float = 1e-4) -> Array:
+    """Central-difference Hessian from a gradient function."""
+    k = len(x)
+    hess = np.empty((k, k))
+    for i in range(k):
+        step = np.zeros(k)
+        step[i] = h
+        hess[:, i] = (grad(x + step) - grad(x - step)) / (2 * h)
+    return (hess + hess.T) / 2
+
+
+def numeric_hessian_f(f: Callable[[Array], float], x: Array, h: float = 1e-3) -> Array:
+    """Central-difference Hessian from function values."""
+    k = len(x)
+    hess = np.empty((k, k))
+    f0 = f(x)
+    for i in range(k):
+        ei = np.zeros(k)
+        ei[i] = h
+        hess[i, i] = (f(x + ei) - 2 * f0 + f(x - ei)) / h**2
+        for j in range(i):
+            ej = np.zeros(k)
+            ej[j] = h
+            v = (f(x + ei + ej) - f(x + ei - ej) - f(x - ei + ej) + f(x - ei - ej)) / (4 * h * h)
+            hess[i, j] = hess[j, i] = v
+    return hess
+
+
+# ------------------------------------------------------------------------------------------------ model
+class FittedModel:
+    """Base of the models: parameters by maximum likelihood, standard errors, JSON, repr."""
+
+    _names: ClassVar[tuple[str, ...]] = ()
+    _label: ClassVar[str] = ""
+    _advice: ClassVar[str] = (
+        "try a small penalizer (e.g. penalizer=0.001), check the summary's units (weeks rather than "
+        "days keep the numbers moderate), and check that frequency counts repeat purchases only"
+    )
+
+    def __init__(self, *, penalizer: float = 0.0) -> None:
+        if not penalizer >= 0:
+            raise ValidationError(f"penalizer must be >= 0, got {penalizer!r}", field="penalizer")
+        self.penalizer = float(penalizer)
+        self._params: dict[str, float] | None = None
+        self._se: dict[str, float] = {}
+        self._ll: float = math.nan
+        self._n: int = 0
+
+    # -- fitted state
+    @property
+    def fitted(self) -> bool:
+        """Has the model parameters (fitted or loaded)?"""
+        return self._params is not None
+
+    @property
+    def params(self) -> dict[str, float]:
+        """The parameters by the papers' names, as plain floats."""
+        return dict(self._need())
+
+    @property
+    def standard_errors(self) -> dict[str, float]:
+        """Standard errors of the parameters (from the inverse Hessian of the log-likelihood; NaN when
+        the Hessian is not positive definite)."""
+        self._need()
+        return dict(self._se)
+
+    @property
+    def log_likelihood(self) -> float:
+        """The total (not mean) log-likelihood at the fitted parameters."""
+        self._need()
+        return self._ll
+
+    @property
+    def n_customers(self) -> int:
+        """The number of customers (rows, counted with their weights) the model was fitted on."""
+        return self._n
+
+    def _need(self) -> dict[str, float]:
+        if self._params is None:
+            raise ValidationError(f"{type(self).__name__} is not fitted yet: call .fit(summary) first")
+        return self._params
+
+    def _p(self) -> tuple[float, ...]:
+        p = self._need()
+        return tuple(p[n] for n in self._names)
+
+    # -- fitting
+    def _maximize(self, objective: Objective, x0: Array, total_weight: float, has_grad: bool) -> Array:
+        """Minimise the penalised negative log-likelihood over log-parameters; set ``_ll``, ``_se``."""
+        pen = self.penalizer
+        scale = max(total_weight, 1.0)
+
+        def scaled(theta: Array) -> Any:
+            value, grad = objective(theta)
+            value = value / scale + pen * float(theta @ theta)
+            if not has_grad:
+                return value
+            return value, grad / scale + 2 * pen * theta  # type: ignore[operator]
+
+        with np.errstate(all="ignore"):
+            res = optimize.minimize(
+                scaled,
+                x0,
+                jac=has_grad,
+                method="L-BFGS-B",
+                bounds=[(-30.0, 30.0)] * len(x0),
+                options={"maxiter": 2000, "ftol": 1e-13, "gtol": 1e-9},
+            )
+            theta = np.asarray(res.x, dtype=float)
+            value = float(scaled(theta)[0] if has_grad else scaled(theta))
+        if not math.isfinite(value) or np.any(np.abs(theta) >= 29.9):
+            raise ConvergenceError(
+                f"{self._label} fit did not converge ({res.message}; log-parameters {np.round(theta, 3)}): "
+                f"{self._advice}"
+            )
+        if not res.success:
+            logger.debug("%s: optimizer stopped with %r; accepted at a stationary point", self._label, res.message)
+        return theta
+
+    def _set_fit(
+        self,
+        theta: Array,
+        objective: Objective,
+        n: float,
+        has_grad: bool,
+    ) -> None:
+        pen = self.penalizer
+        values = np.exp(theta)
+        with np.errstate(all="ignore"):
+            ll = -objective(theta)[0]
+            if has_grad:
+
+                def grad(th: Array) -> Array:
+                    return np.asarray(objective(th)[1]) + 2 * pen * n * th
+
+                hess = numeric_hessian(grad, theta)
+            else:
+
+                def f(th: Array) -> float:
+                    return float(objective(th)[0]) + pen * n * float(th @ th)
+
+                hess = numeric_hessian_f(f, theta)
+            try:
+                cov = np.linalg.inv(hess)
+                var = np.diag(cov) * values**2  # delta method from log-parameters
+                se = np.where(var > 0, np.sqrt(np.abs(var)), np.nan)
+            except np.linalg.LinAlgError:
+                se = np.full(len(theta), np.nan)
+        if not math.isfinite(ll):
+            raise ConvergenceError(f"{self._label}: the log-likelihood at the fit is not finite: {self._advice}")
+        self._params = {k: float(v) for k, v in zip(self._names, values)}
+        self._se = {k: float(v) for k, v in zip(self._names, se)}
+        self._ll = float(ll)
+        self._n = round(n)
+        logger.info("%s fitted on %d customers: %s, LL %.3f", self._label, self._n, self._params, self._ll)
+
+    # -- persistence
+    def to_dict(self) -> dict[str, Any]:
+        """The model as plain JSON-ready data (parameters, standard errors, log-likelihood)."""
+        from custdata._version import __version__
+
+        return {
+            "model": type(self).__name__,
+            "format": FORMAT,
+            "params": self.params,
+            "standard_errors": {k: (None if math.isnan(v) else v) for k, v in self._se.items()},
+            "log_likelihood": None if math.isnan(self._ll) else self._ll,
+            "n_customers": self._n,
+            "penalizer": self.penalizer,
+            "custdata_version": __version__,
+        }
+
+    def to_json(self) -> str:
+        """The model as JSON text; :meth:`from_json` gives back a model with identical predictions."""
+        return json.dumps(self.to_dict(), indent=2)
+
+    @classmethod
+    def from_dict(cls: type[M], data: Mapping[str, Any]) -> M:
+        """A model from :meth:`to_dict` output."""
+        if data.get("model") != cls.__name__:
+            raise ValidationError(f"this JSON holds a {data.get('model')!r}, not a {cls.__name__}", field="model")
+        if data.get("format", FORMAT) > FORMAT:
+            raise ValidationError(f"unknown model format {data.get('format')}: upgrade custdata", field="format")
+        params = data.get("params") or {}
+        missing = [n for n in cls._names if n not in params]
+        if missing:
+            raise ValidationError(f"parameters missing: {', '.join(missing)}", field="params")
+        model = cls(penalizer=float(data.get("penalizer", 0.0)))
+        model._params = {n: float(params[n]) for n in cls._names}
+        se = data.get("standard_errors") or {}
+        model._se = {n: math.nan if se.get(n) is None else float(se[n]) for n in cls._names}
+        ll = data.get("log_likelihood")
+        model._ll = math.nan if ll is None else float(ll)
+        model._n = int(data.get("n_customers", 0))
+        return model
+
+    @classmethod
+    def from_json(cls: type[M], text: str) -> M:
+        """A model from :meth:`to_json` text."""
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise ValidationError(f"not model JSON: {exc}") from None
+        return cls.from_dict(data)
+
+    @classmethod
+    def from_params(cls: type[M], **params: float) -> M:
+        """A model with given parameters (e.g. published ones), without fitting."""
+        return cls.from_dict({"model": cls.__name__, "params": params})
+
+    def save(self, path: str | os.PathLike[str]) -> None:
+        """Write :meth:`to_json` to a file."""
+        with open(path, "w", encoding="utf-8") as fh:
+            fh.write(self.to_json())
+
+    @classmethod
+    def load(cls: type[M], path: str | os.PathLike[str]) -> M:
+        """Read a model written by :meth:`save`."""
+        with open(path, encoding="utf-8") as fh:
+            return cls.from_json(fh.read())
+
+    def __repr__(self) -> str:
+        name = type(self).__name__
+        if self._params is None:
+            pen = f"penalizer={self.penalizer}" if self.penalizer else ""
+            return f"{name}({pen}) <not fitted>"
+        parts = []
+        for k, v in self._params.items():
+            se = self._se.get(k, math.nan)
+            parts.append(f"{k}={v:.4g}" + ("" if math.isnan(se) else f" (±{se:.2g})"))
+        ll = "" if math.isnan(self._ll) else f", log-likelihood {self._ll:,.2f}"
+        fit = f" on {self._n:,} customers" if self._n else ""
+        return f"<{name} {self._label}{fit}: {', '.join(parts)}{ll}>"
+
+    def __eq__(self, other: object) -> bool:
+        if type(other) is not type(self):
+            return NotImplemented
+        return bool(self._params == other._params and self.penalizer == other.penalizer)  # type: ignore[attr-defined]
+
+    __hash__ = None  # type: ignore[assignment]
