@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import json
+import tempfile
+from pathlib import Path
+
+from hypothesis import given
+from hypothesis import strategies as hs
 
 import custdata.testing as st
-from hypothesis import given
-
-from custdata import Customer, Interaction, Transaction
+from custdata import Customer, Interaction, Transaction, read_csv, read_jsonl, write_csv, write_jsonl
+from custdata._io import guard_cell, unguard_cell
 
 
 @given(st.customers())
@@ -24,3 +28,28 @@ def test_property_transaction_round_trip(t: Transaction) -> None:
 @given(st.interactions())
 def test_property_interaction_round_trip(i: Interaction) -> None:
     assert Interaction.from_dict(json.loads(json.dumps(i.to_dict()))) == i
+
+
+@given(hs.lists(st.customers(), max_size=5))
+def test_property_customers_csv_and_jsonl_round_trip(customers: list[Customer]) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        write_csv(customers, Path(tmp) / "c.csv")
+        assert list(read_csv(Path(tmp) / "c.csv")) == customers
+        write_jsonl(customers, Path(tmp) / "c.jsonl")
+        assert list(read_jsonl(Path(tmp) / "c.jsonl")) == customers
+
+
+@given(hs.lists(st.transactions(), max_size=5), hs.lists(st.interactions(), max_size=5))
+def test_property_activity_csv_round_trip(txs: list[Transaction], its: list[Interaction]) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        write_csv(txs, Path(tmp) / "t.csv", kind="transaction")
+        assert list(read_csv(Path(tmp) / "t.csv", kind="transaction")) == txs
+        write_csv(its, Path(tmp) / "i.csv", kind="interaction")
+        assert list(read_csv(Path(tmp) / "i.csv", kind="interaction")) == its
+
+
+@given(hs.text())
+def test_property_formula_guard_is_safe_and_reversible(text: str) -> None:
+    guarded = guard_cell(text)
+    assert not guarded.startswith(("=", "+", "-", "@", "\t", "\r"))
+    assert unguard_cell(guarded) == text
