@@ -397,6 +397,32 @@ class _DictMixin:
             raise ValidationError(errors)
         return inst
 
+    def evolve(self: T, **changes: Any) -> T:
+        """A copy with some fields changed; the new values are converted and validated like the
+        constructor's, and every bad one is reported."""
+        cls = type(self)
+        convs: dict[str, Callable[[Any], Any]] = cls._CONVERTERS  # type: ignore[attr-defined]
+        new = object.__new__(cls)
+        for name, _, _ in _slots(cls):
+            _set(new, name, getattr(self, name))
+        errors: list[FieldError] = []
+        for key, value in changes.items():
+            conv = convs.get(key)
+            if conv is None:
+                errors.append(FieldError(key, f"unknown field for {cls.__name__}"))
+                continue
+            try:
+                _set(new, key, conv(value))
+            except _Bad as exc:
+                errors.append(FieldError(key, str(exc)))
+            except ValidationError as exc:
+                errors.extend(
+                    FieldError(f"{key}.{e.field}" if e.field else key, e.reason) for e in exc.errors
+                )
+        if errors:
+            raise ValidationError(errors)
+        return new
+
     def to_json(self) -> str:
         """The dict form as compact JSON text (UTF-8, non-ASCII kept)."""
         return json.dumps(self.to_dict(), ensure_ascii=False, separators=(",", ":"))
@@ -790,10 +816,6 @@ class Customer(_DictMixin):
     def primary_email(self) -> Email | None:
         """The e-mail marked primary, else the first, else None."""
         return next((e for e in self.emails if e.primary), self.emails[0] if self.emails else None)
-
-    def evolve(self, **changes: Any) -> Customer:
-        """A copy with some fields changed (validated like the constructor)."""
-        return attrs.evolve(self, **changes)
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON-safe dict form (shape in the docs); ``from_dict`` gives the record back exactly."""
