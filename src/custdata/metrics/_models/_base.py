@@ -231,10 +231,14 @@ class FittedModel:
             )
             theta = np.asarray(res.x, dtype=float)
             value = float(scaled(theta)[0] if has_grad else scaled(theta))
-        if not math.isfinite(value) or np.any(np.abs(theta) >= 29.9):
+        if not math.isfinite(value):
+            raise ConvergenceError(f"{self._label} fit did not converge ({res.message}): {self._advice}")
+        runaway = [n for n, th in zip(self._names, theta) if abs(th) >= 20.0]
+        if runaway:
+            shown = ", ".join(f"{n}={math.exp(th):.3g}" for n, th in zip(self._names, theta))
             raise ConvergenceError(
-                f"{self._label} fit did not converge ({res.message}; log-parameters {np.round(theta, 3)}): "
-                f"{self._advice}"
+                f"{self._label} fit did not converge: {', '.join(runaway)} ran off towards "
+                f"{'0 or infinity'} ({shown}), so the data do not pin the model down; {self._advice}"
             )
         if not res.success:
             logger.debug("%s: optimizer stopped with %r; accepted at a stationary point", self._label, res.message)
