@@ -1,0 +1,273 @@
+"""Phone numbers as people really type them, normalised to E.164 with phonenumbers.
+
+The text is cleaned first (Unicode NFKC folds full-width digits and punctuation; labels such as ``手机：``
+or ``Tel.`` are dropped; an extension after ``转``, ``分机``, ``ext``, ``x`` or ``#`` is split off), then
+parsed and validated by :mod:`phonenumbers` against the caller's default region. Every failure is an
+:class:`~custdata.exceptions.InvalidPhoneError` with a machine-readable ``reason``.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import re
+import unicodedata
+from typing import Any
+
+import attrs
+import phonenumbers
+from phonenumbers import PhoneNumberFormat, PhoneNumberType, carrier, geocoder
+
+from custdata._records import Phone, PhoneKind
+from custdata.exceptions import InvalidPhoneError
+
+__all__ = ["PHONE_REASONS", "NormalizedPhone", "normalize_phone"]
+
+log = logging.getLogger(__name__)
+
+#: Every ``reason`` an :class:`InvalidPhoneError` from :func:`normalize_phone` can carry.
+PHONE_REASONS = (
+    "empty",  # nothing but blanks and labels
+    "letters",  # letters where digits belong (vanity numbers are not accepted)
+    "bad_characters",  # symbols that never appear in a phone number
+    "not_a_number",  # no digits to speak of
+    "too_short",
+    "too_long",
+    "invalid_length",  # a length no number of that country has
+    "invalid_country_code",  # +999 …, or a national number with no default region
+    "invalid_number",  # right length, but not a number plan allows (e.g. a CN mobile starting 10)
+    "bad_extension",
+    "unknown_region",  # the ``region`` argument is not a region phonenumbers knows
+)
+
+_KINDS = {
+    PhoneNumberType.FIXED_LINE: "fixed_line",
+    PhoneNumberType.MOBILE: "mobile",
+    PhoneNumberType.FIXED_LINE_OR_MOBILE: "fixed_line_or_mobile",
+    PhoneNumberType.TOLL_FREE: "toll_free",
+    PhoneNumberType.PREMIUM_RATE: "premium_rate",
+    PhoneNumberType.SHARED_COST: "shared_cost",
+    PhoneNumberType.VOIP: "voip",
+    PhoneNumberType.PERSONAL_NUMBER: "personal_number",
+    PhoneNumberType.PAGER: "pager",
+    PhoneNumberType.UAN: "uan",
+    PhoneNumberType.VOICEMAIL: "voicemail",
+}
+
+# Labels people put before a number; matched case-insensitively at the start, colon optional.
+_LABEL = re.compile(
+    r"^\s*[\[【〔(]?\s*(?:(?:联系|移动|固定|办公|家庭|住宅|公司|单位|紧急)?(?:手机号码|手机号|手机|电话号码|电话|座机|固话|传真|"
+    r"联系方式|号码|tel(?:ephone)?|phone|mobile|mob|cell(?:phone)?|fax|m|t|f|p|h|w|o|home|work|office)\.?)"
+    r"\s*[\]】〕)]?\s*[:：]?\s*",
+    re.IGNORECASE,
+)
+_ANY_LABEL = re.compile(r"^[^\d+(（:：]{1,20}[:：]\s*")  # "Contact (day):" and the like, before a colon
+_EXTENSION = re.compile(
+    r"\s*(?:转|轉|分机号?|分機|;\s*ext=|ext(?:ension)?\.?|x|#|~)\s*(\d{1,8})\s*$", re.IGNORECASE
+)
+_DASHES = str.maketrans(dict.fromkeys("‐‑‒–—―−﹣－ー一", "-")) | str.maketrans(
+    {"。": ".", "、": " ", "，": " ", ",": " ", "·": " ", "・": " ", "\u3000": " "}
+)
+_ALLOWED = frozenset("0123456789+-.()/ \t")
+_PARSE_REASONS = {
+    phonenumbers.NumberParseException.INVALID_COUNTRY_CODE: "invalid_country_code",
+    phonenumbers.NumberParseException.NOT_A_NUMBER: "not_a_number",
+    phonenumbers.NumberParseException.TOO_SHORT_AFTER_IDD: "too_short",
+    phonenumbers.NumberParseException.TOO_SHORT_NSN: "too_short",
+    phonenumbers.NumberParseException.TOO_LONG: "too_long",
+}
+_POSSIBLE_REASONS = {
+    phonenumbers.ValidationResult.TOO_SHORT: "too_short",
+    phonenumbers.ValidationResult.TOO_LONG: "too_long",
+    phonenumbers.ValidationResult.INVALID_LENGTH: "invalid_length",
+    phonenumbers.ValidationResult.INVALID_COUNTRY_CODE: "invalid_country_code",
+    phonenumbers.ValidationResult.IS_POSSIBLE_LOCAL_ONLY: "too_short",
+}
+
+
+@functools.lru_cache(maxsize=4096)
+def _details(e164: str) -> tuple[str, str | None, str | None]:
+    """(national format, location, carrier) of a valid E.164 number; Chinese names for +86."""
+    num = phonenumbers.parse(e164)
+    lang = "zh" if num.country_code == 86 else "en"
+    national = phonenumbers.format_number(num, PhoneNumberFormat.NATIONAL)
+    location = geocoder.description_for_number(num, lang) or None
+    name = carrier.name_for_number(num, lang) or None
+    return national, location, name
+
+
+@attrs.frozen
+class NormalizedPhone:
+    """A valid phone number.
+
+    ``e164`` is the number in E.164 (``+8613800138000``); ``region`` the ISO 3166 region it belongs to
+    (``CN``; ``001`` for global services); ``kind`` the line type from the numbering plan (``mobile``,
+    ``fixed_line``, ``fixed_line_or_mobile``, ``toll_free``, ``premium_rate``, ``shared_cost``, ``voip``,
+    ``personal_number``, ``pager``, ``uan``, ``voicemail``); ``extension`` the digits after ``转``/``ext``.
+    ``national``, ``location`` (province and city from phonenumbers' offline geocoder, in Chinese for
+    Chinese numbers) and ``carrier`` (mobile numbers only, as first allocated: numbers can be ported) are
+    looked up on first use.
+
+    >>> p = normalize_phone("手机：138 0013 8000")
+    >>> p.e164, p.region, p.kind, p.location, p.carrier
+    ('+8613800138000', 'CN', 'mobile', '北京市', '中国移动')
+    """
+
+    e164: str
+    region: str | None
+    kind: str
+    extension: str | None = None
+
+    @property
+    def number(self) -> str:
+        """The stored form: E.164, with ``;ext=`` and the extension when there is one (RFC 3966 style)."""
+        return f"{self.e164};ext={self.extension}" if self.extension else self.e164
+
+    @property
+    def national(self) -> str:
+        """The number as dialled inside its country (``138 0013 8000``, ``010 6234 5678``)."""
+        return _details(self.e164)[0]
+
+    @property
+    def location(self) -> str | None:
+        """Where the number was allocated (``广东省深圳市``, ``Mountain View, CA``), when known."""
+        return _details(self.e164)[1]
+
+    @property
+    def carrier(self) -> str | None:
+        """The carrier a mobile number was first allocated to (``中国移动``), when known."""
+        return _details(self.e164)[2]
+
+    @property
+    def province(self) -> str | None:
+        """The province part of a Chinese number's ``location`` (``广东省``), else None."""
+        return _split_location(self)[0]
+
+    @property
+    def city(self) -> str | None:
+        """The city part of a Chinese number's ``location`` (``深圳市``), else None."""
+        return _split_location(self)[1]
+
+    def to_phone(self, **changes: Any) -> Phone:
+        """A :class:`~custdata.Phone` record holding :attr:`number`; ``changes`` set other fields.
+
+        The record's ``kind`` is ``mobile`` for mobile numbers and ``other`` otherwise, unless given.
+
+        >>> normalize_phone("+86 138-0013-8000").to_phone(primary=True)
+        Phone(number='+8613800138000', kind=<PhoneKind.MOBILE: 'mobile'>, primary=True, verified_at=None)
+        """
+        changes.setdefault("kind", PhoneKind.MOBILE if self.kind == "mobile" else PhoneKind.OTHER)
+        return Phone(number=self.number, **changes)
+
+
+def _split_location(p: NormalizedPhone) -> tuple[str | None, str | None]:
+    loc = p.location
+    if not loc or p.region != "CN":
+        return None, None
+    from custdata.normalize._address import split_province_city
+
+    return split_province_city(loc)
+
+
+def _clean(text: str) -> tuple[str, str | None]:
+    """(the number part, the extension or None); raises InvalidPhoneError on letters/odd symbols."""
+    t = unicodedata.normalize("NFKC", text).translate(_DASHES).strip()
+    t = t.removeprefix("tel:").strip()
+    m = _LABEL.match(t)
+    if m and m.end():
+        t = t[m.end() :]
+    m = _ANY_LABEL.match(t)
+    if m:
+        t = t[m.end() :]
+    extension = None
+    m = _EXTENSION.search(t)
+    if m:
+        extension = m.group(1)
+        t = t[: m.start()]
+    t = t.strip()
+    if not t:
+        raise InvalidPhoneError(text, "empty")
+    for ch in t:
+        if ch not in _ALLOWED:
+            if ch.isalpha():
+                raise InvalidPhoneError(text, "letters")
+            raise InvalidPhoneError(text, "bad_characters")
+    if "+" in t[1:] and not t.startswith("("):
+        raise InvalidPhoneError(text, "bad_characters")
+    return t, extension
+
+
+def _check_region(region: str | None) -> str | None:
+    if region is None:
+        return None
+    r = region.strip().upper()
+    if r in ("", "ZZ"):
+        return None
+    if r not in phonenumbers.SUPPORTED_REGIONS:
+        raise InvalidPhoneError(region, "unknown_region", f"unknown region {region!r} for phone numbers")
+    return r
+
+
+@functools.lru_cache(maxsize=65536)
+def _normalize_cached(text: str, region: str | None) -> NormalizedPhone | InvalidPhoneError:
+    try:
+        return _normalize(text, region)
+    except InvalidPhoneError as exc:
+        return exc
+
+
+def _normalize(text: str, region: str | None) -> NormalizedPhone:
+    number, extension = _clean(text)
+    digits = sum(ch.isdigit() for ch in number)
+    if digits < 3:
+        raise InvalidPhoneError(text, "not_a_number" if digits == 0 else "too_short")
+    if digits > 17:
+        raise InvalidPhoneError(text, "too_long")
+    try:
+        num = phonenumbers.parse(number, region)
+    except phonenumbers.NumberParseException as exc:
+        reason = _PARSE_REASONS.get(exc.error_type, "not_a_number")
+        if reason == "invalid_country_code" and region is None and not number.startswith(("+", "00")):
+            raise InvalidPhoneError(
+                text, reason, f"invalid phone number {text!r}: no country code and no default region"
+            ) from None
+        raise InvalidPhoneError(text, reason) from None
+    except Exception as exc:  # phonenumbers has no other documented errors; never let one escape
+        log.debug("phonenumbers failed on %r: %r", text, exc)
+        raise InvalidPhoneError(text, "not_a_number") from None
+    kind = _KINDS.get(phonenumbers.number_type(num))
+    if kind is None:  # UNKNOWN: not valid in any region's plan; say why when the length tells
+        reason = _POSSIBLE_REASONS.get(phonenumbers.is_possible_number_with_reason(num), "invalid_number")
+        raise InvalidPhoneError(text, reason)
+    e164 = phonenumbers.format_number(num, PhoneNumberFormat.E164)
+    return NormalizedPhone(e164, phonenumbers.region_code_for_number(num), kind, extension)
+
+
+def normalize_phone(text: str, *, region: str | None = "CN") -> NormalizedPhone:
+    """Normalise a phone number as people type it; ``region`` is the default for numbers without ``+``.
+
+    Accepts full-width digits, Chinese and Latin labels (``手机：``, ``电话:``, ``Tel.``), ``+86``, ``0086``
+    and ``86`` prefixes, spaces, dashes, dots, brackets, a trunk ``(0)``, extensions (``转 123``,
+    ``ext. 123``, ``x123``, ``#123``) and numbers of other countries written with their own prefix.
+    ``region=None`` accepts international forms only. Results are cached (bounded LRU), so repeated
+    values cost a dictionary look-up.
+
+    >>> normalize_phone("１３８-００１３-８０００").e164
+    '+8613800138000'
+    >>> normalize_phone("电话：(010) 6234 5678 转 123").number
+    '+861062345678;ext=123'
+    >>> normalize_phone("030 1234567", region="DE").e164
+    '+49301234567'
+    >>> normalize_phone("12345")
+    Traceback (most recent call last):
+      ...
+    custdata.exceptions.InvalidPhoneError: invalid phone number '12345': too short
+
+    Raises :class:`~custdata.exceptions.InvalidPhoneError` (``reason`` from :data:`PHONE_REASONS`).
+    """
+    if not isinstance(text, str):
+        raise InvalidPhoneError(text, "not_a_number", f"expected text, got {type(text).__name__}")
+    result = _normalize_cached(text, _check_region(region))
+    if isinstance(result, InvalidPhoneError):
+        raise InvalidPhoneError(result.value, result.reason, str(result))
+    return result
