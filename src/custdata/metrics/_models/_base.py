@@ -85,6 +85,25 @@ def collapse(cols: Sequence[Array], weights: Array | None = None) -> tuple[list[
     return [col[first] for col in cols], w
 
 
+# ------------------------------------------------------------------------------------------------ maths
+def hyp2f1(a: Any, b: Any, c: Any, z: Any) -> Array:
+    """scipy's Gauss hypergeometric function, guarded against its degenerate cases.
+
+    With integer a, b and c (c - a - b an integer) and z above 0.9, ``scipy.special.hyp2f1`` can return
+    inf or NaN for perfectly finite values. The function is smooth in c, so those points are evaluated at
+    c * (1 + 1e-9) instead (relative error far below 1e-6).
+    """
+    from scipy import special
+
+    with np.errstate(all="ignore"):
+        value = np.asarray(special.hyp2f1(a, b, c, z), dtype=float)
+        bad = ~np.isfinite(value) & (np.asarray(z) < 1.0)
+        if np.any(bad):
+            nudged = np.asarray(special.hyp2f1(a, b, np.asarray(c, dtype=float) * (1.0 + 1e-9), z), dtype=float)
+            value = np.where(bad, nudged, value)
+    return value
+
+
 # ------------------------------------------------------------------------------------------------ output
 def shape_like(value: Array, *inputs: Any) -> Any:
     """Return ``value`` shaped as the caller passed it: a float for scalars, a Series for Series, a list

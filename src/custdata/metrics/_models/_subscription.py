@@ -16,7 +16,7 @@ import numpy as np
 from scipy import special
 
 from custdata.exceptions import ValidationError
-from custdata.metrics._models._base import Array, FittedModel, arrays, shape_like
+from custdata.metrics._models._base import Array, FittedModel, arrays, hyp2f1, shape_like
 
 
 class ShiftedBetaGeoModel(FittedModel):
@@ -129,4 +129,4 @@ class ShiftedBetaGeoModel(FittedModel):
         if discount_rate == 0 and a <= 1.0:
             return shape_like(np.full_like(n, math.inf), periods_survived)
         z = 1.0 / (1.0 + discount_rate)
-        return shape_like(special.hyp2f1(1.0, b + n, a + b + n, z) - 1.0, periods_survived)
+        return shape_like(hyp2f1(1.0, b + n, a + b + n, z) - 1.0, periods_survived)

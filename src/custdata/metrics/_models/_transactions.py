@@ -27,6 +27,7 @@ from scipy import integrate, special, stats
 
 from custdata.exceptions import ValidationError
 from custdata.metrics._input import is_dataframe
+from custdata.metrics._models import _quad
 from custdata.metrics._models._base import (
     Array,
     FittedModel,
@@ -35,6 +36,7 @@ from custdata.metrics._models._base import (
     collapse,
     columns,
     customer_ids,
+    hyp2f1,
     shape_like,
 )
 
@@ -58,10 +60,19 @@ def _bg_expected(t: Array, r: Array, alpha: Array, a: float, b: Array) -> Array:
     """E[X(t)] of a BG/NBD customer alive at time 0 (Euler-transformed, stable for large r and t)."""
     if abs(a - 1.0) < 1e-7:  # the closed form is 0/0 at a == 1: step aside, the function is smooth there
         a = 1.0 + math.copysign(1e-7, a - 1.0 if a != 1.0 else 1.0)
+    c = a + b - 1.0
+    # c = 0, -1, … is a pole of each term of the closed form but not of E[X(t)]: step aside
+    b = np.where((c <= 0.0) & (np.abs(c - np.round(c)) < 1e-9), b + 1e-7, b)
     z = t / (alpha + t)
     with np.errstate(divide="ignore", invalid="ignore"):
-        tail = np.exp((a - 1.0) * np.log1p(-z)) * special.hyp2f1(a + b - 1.0 - r, a - 1.0, a + b - 1.0, z)
-    return (a + b - 1.0) / (a - 1.0) * (1.0 - tail)
+        tail = np.exp((a - 1.0) * np.log1p(-z)) * hyp2f1(a + b - 1.0 - r, a - 1.0, a + b - 1.0, z)
+        value = np.asarray((a + b - 1.0) / (a - 1.0) * (1.0 - tail), dtype=float)
+    bad = ~np.isfinite(value) | (value < 0)
+    if np.any(bad):  # scipy's hyp2f1 gave up: integrate over the dropout probability instead
+        tb, rb, ab, bb = (np.broadcast_to(v, value.shape)[bad] for v in (t, r, alpha, b))
+        value = value.copy() if value.ndim else value.reshape(1)
+        value[bad.reshape(value.shape)] = _quad.bg_expected(tb, rb, ab, a, bb)
+    return value
 
 
 class TransactionModel(FittedModel):
@@ -378,10 +389,20 @@ class ParetoNBDModel(TransactionModel):
 
         def log_g(t: Array) -> Array:  # log of (r+s+x) ∫_t^∞ (α+τ)^-(r+x) (β+τ)^-(s+1) dτ
             if alpha >= beta:
-                f = special.hyp2f1(1.0, rx, c, (alpha - beta) / (alpha + t))
-                return np.log(f) - rx * np.log(alpha + t) - s * np.log(beta + t)
-            f = special.hyp2f1(1.0, s + 1.0, c, (beta - alpha) / (beta + t))
-            return np.log(f) - (s + 1.0) * np.log(beta + t) + (1.0 - rx) * np.log(alpha + t)
+                f = hyp2f1(1.0, rx, c, (alpha - beta) / (alpha + t))
+                value = np.log(f) - rx * np.log(alpha + t) - s * np.log(beta + t)
+                m, n, big, small = rx, s + 1.0, alpha + t, beta + t
+            else:
+                f = hyp2f1(1.0, s + 1.0, c, (beta - alpha) / (beta + t))
+                value = np.log(f) - (s + 1.0) * np.log(beta + t) + (1.0 - rx) * np.log(alpha + t)
+                m, n, big, small = s + 1.0, rx, beta + t, alpha + t
+            value = np.asarray(value, dtype=float)
+            bad = ~np.isfinite(value)
+            if np.any(bad):  # scipy's hyp2f1 gave up: integrate numerically instead
+                args = (np.broadcast_to(v, value.shape)[bad] for v in (m, n, big, small))
+                value = value.copy() if value.ndim else value.reshape(1)
+                value[bad.reshape(value.shape)] = _quad.log_pareto_tail(*args)
+            return value
 
         with np.errstate(divide="ignore", invalid="ignore"):
             gone = math.log(s) - np.log(rx + s) + _log_diff(log_g(t_x), log_g(T))
