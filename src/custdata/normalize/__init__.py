@@ -4,10 +4,21 @@ Each normaliser takes any string and returns a clean value, or raises its own
 :mod:`custdata.exceptions` error (a ``ValueError``) with a machine-readable ``reason``; no other exception
 escapes. :func:`normalize` and :func:`normalize_many` apply them to whole :class:`~custdata.Customer`
 records and report every problem as an :class:`Issue`.
+
+>>> normalize_phone("手机：138 0013 8000").e164
+'+8613800138000'
+>>> normalize_email("Zhang.Wei+shop@GMAIL.com").match_key
+'zhangwei@gmail.com'
 """
 
 from __future__ import annotations
 
+import sys
+import types
+from typing import Any
+
+from custdata.normalize._address import ADDRESS_REASONS, PROVINCES, country_code, normalize_address
+from custdata.normalize._date import DATE_REASONS, normalize_date
 from custdata.normalize._email import EMAIL_REASONS, PROVIDERS, NormalizedEmail, Provider, normalize_email
 from custdata.normalize._name import (
     COMPOUND_SURNAMES,
@@ -17,19 +28,45 @@ from custdata.normalize._name import (
     script_of,
 )
 from custdata.normalize._phone import PHONE_REASONS, NormalizedPhone, normalize_phone
+from custdata.normalize._record import Issue, NormalizeResult, normalize, normalize_many
 
 __all__ = [
+    "ADDRESS_REASONS",
     "COMPOUND_SURNAMES",
+    "DATE_REASONS",
     "EMAIL_REASONS",
     "NAME_REASONS",
     "PHONE_REASONS",
     "PROVIDERS",
+    "PROVINCES",
+    "Issue",
+    "NormalizeResult",
     "NormalizedEmail",
     "NormalizedName",
     "NormalizedPhone",
     "Provider",
+    "country_code",
+    "normalize",
+    "normalize_address",
+    "normalize_date",
     "normalize_email",
+    "normalize_many",
     "normalize_name",
     "normalize_phone",
     "script_of",
 ]
+
+
+class _CallableModule(types.ModuleType):
+    """``custdata.normalize`` is both this package and the function :func:`normalize`.
+
+    Once the package is imported, Python binds the attribute ``custdata.normalize`` to the package, which
+    would hide the function. Making the package callable keeps ``custdata.normalize(customer)`` working
+    however the names were imported.
+    """
+
+    def __call__(self, customer: Any, **options: Any) -> NormalizeResult:
+        return normalize(customer, **options)
+
+
+sys.modules[__name__].__class__ = _CallableModule

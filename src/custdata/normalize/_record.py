@@ -1,0 +1,322 @@
+"""Whole customer records: :func:`normalize` one, :func:`normalize_many` a stream (optionally in processes).
+
+Every contact point and name is run through its normaliser; a value that cannot be normalised is kept
+as it was (or dropped with ``drop_invalid=True``) and reported as an :class:`Issue`. Normalising a clean
+record again changes nothing (idempotent).
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import datetime as dt
+import itertools
+import logging
+import re
+import unicodedata
+from collections import deque
+from collections.abc import Iterable, Iterator
+from typing import Any, Literal
+
+import attrs
+
+from custdata._records import Address, Customer, Email, PersonName, Phone, PhoneKind
+from custdata.exceptions import FieldError, ValidationError
+from custdata.exceptions import _ReasonError as ReasonError
+from custdata.normalize._address import normalize_address
+from custdata.normalize._email import normalize_email
+from custdata.normalize._name import normalize_name
+from custdata.normalize._phone import normalize_phone
+
+__all__ = ["Errors", "Issue", "NormalizeResult", "normalize", "normalize_many"]
+
+log = logging.getLogger(__name__)
+
+Errors = Literal["raise", "skip", "collect"]
+
+_SPACES = re.compile(r"\s+")
+_GENDERS = {
+    "male": "male", "m": "male", "man": "male", "男": "male", "男性": "male", "先生": "male",
+    "female": "female", "f": "female", "woman": "female", "女": "female", "女性": "female", "女士": "female",
+}  # fmt: skip
+
+
+@attrs.frozen
+class Issue:
+    """One value that could not be normalised: the dotted ``field`` path (``phones.0.number``), the
+    ``value`` as found, a machine-readable ``reason`` (``too_short``, ``no_at_sign`` …) and a ``message``."""
+
+    field: str
+    value: object
+    reason: str
+    message: str = ""
+
+    def __str__(self) -> str:
+        return f"{self.field}: {self.message or self.reason}"
+
+
+@attrs.frozen
+class NormalizeResult:
+    """The clean ``record`` and the ``issues`` found on the way. ``ok`` when there are none;
+    ``changed`` when the record differs from the input."""
+
+    record: Customer
+    issues: tuple[Issue, ...] = ()
+    changed: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return not self.issues
+
+
+def _build(cls: type[Any], **values: Any) -> Any:
+    """A record from values already valid for it, without running its converters again."""
+    obj = object.__new__(cls)
+    for a in attrs.fields(cls):
+        object.__setattr__(obj, a.name, values[a.name])
+    return obj
+
+
+def _issue(field: str, exc: ReasonError) -> Issue:
+    message = exc.errors[0].reason if exc.errors else str(exc)
+    return Issue(field, exc.value, exc.reason, message)
+
+
+def _text(value: str | None) -> str | None:
+    if value is None:
+        return None
+    t = _SPACES.sub(" ", unicodedata.normalize("NFKC", value)).strip()
+    return t or None
+
+
+def _name(name: PersonName, issues: list[Issue]) -> PersonName:
+    if not name:
+        return name
+    full = name.full
+    if not full:
+        fam, giv = _text(name.family) or "", _text(name.given) or ""
+        full = name.display if (fam or giv) else ""
+    try:
+        n = normalize_name(full)
+    except ReasonError as exc:
+        issues.append(_issue("name.full", exc))
+        return name
+    family = _text(name.family) if name.family else n.family
+    given = _text(name.given) if name.given else n.given
+    if name.family and name.given and name.full is None:
+        family, given = n.family or family, n.given or given
+    if (n.full, family, given) == (name.full, name.family, name.given):
+        return name
+    clean: PersonName = _build(PersonName, full=n.full, family=family, given=given)
+    return clean
+
+
+def _phones(
+    phones: tuple[Phone, ...], region: str | None, drop: bool, issues: list[Issue]
+) -> tuple[Phone, ...]:
+    out: dict[str, Phone] = {}
+    kept: list[Phone] = []
+    for i, p in enumerate(phones):
+        try:
+            n = normalize_phone(p.number, region=region)
+        except ReasonError as exc:
+            issues.append(_issue(f"phones.{i}.number", exc))
+            if not drop:
+                kept.append(p)
+            continue
+        kind = PhoneKind.MOBILE if p.kind is PhoneKind.OTHER and n.kind == "mobile" else p.kind
+        number = n.number
+        prev = out.get(number)
+        if prev is not None:  # the same number twice: keep one, with the stronger flags
+            out[number] = _build(
+                Phone,
+                number=number,
+                kind=prev.kind,
+                primary=prev.primary or p.primary,
+                verified_at=_latest(prev.verified_at, p.verified_at),
+            )
+            continue
+        if number == p.number and kind is p.kind:
+            out[number] = p
+        else:
+            out[number] = _build(
+                Phone, number=number, kind=kind, primary=p.primary, verified_at=p.verified_at
+            )
+        kept.append(out[number])
+    return tuple(out.get(p.number, p) if p.number in out else p for p in kept)
+
+
+def _latest(a: dt.datetime | None, b: dt.datetime | None) -> dt.datetime | None:
+    if a is None or b is None:
+        return a or b
+    return max(a, b)
+
+
+def _emails(emails: tuple[Email, ...], drop: bool, issues: list[Issue]) -> tuple[Email, ...]:
+    out: dict[str, Email] = {}
+    kept: list[Email] = []
+    for i, e in enumerate(emails):
+        try:
+            n = normalize_email(e.address)
+        except ReasonError as exc:
+            issues.append(_issue(f"emails.{i}.address", exc))
+            if not drop:
+                kept.append(e)
+            continue
+        address = n.address
+        prev = out.get(address)
+        if prev is not None:
+            out[address] = _build(
+                Email,
+                address=address,
+                kind=prev.kind,
+                primary=prev.primary or e.primary,
+                verified_at=_latest(prev.verified_at, e.verified_at),
+            )
+            continue
+        if address == e.address:
+            out[address] = e
+        else:
+            out[address] = _build(
+                Email, address=address, kind=e.kind, primary=e.primary, verified_at=e.verified_at
+            )
+        kept.append(out[address])
+    return tuple(out.get(e.address, e) if e.address in out else e for e in kept)
+
+
+def _addresses(
+    addresses: tuple[Address, ...], region: str | None, drop: bool, issues: list[Issue]
+) -> tuple[Address, ...]:
+    out: list[Address] = []
+    for i, a in enumerate(addresses):
+        try:
+            clean = normalize_address(a, region=region)
+        except ReasonError as exc:
+            sub = exc.errors[0].field if exc.errors and exc.errors[0].field else "raw"
+            issues.append(_issue(f"addresses.{i}.{sub}", exc))
+            if not drop:
+                out.append(a)
+            continue
+        if clean not in out:
+            out.append(clean)
+    return tuple(out)
+
+
+def _gender(value: str | None) -> str | None:
+    if value is None:
+        return None
+    t = _text(value)
+    return _GENDERS.get(t.casefold(), t) if t else None
+
+
+def normalize(
+    customer: Customer, *, region: str | None = "CN", drop_invalid: bool = False
+) -> NormalizeResult:
+    """Normalise one customer's name, phones, e-mails, addresses, gender, company and title.
+
+    ``region`` is the default for phone numbers written without a country code and for addresses that
+    name no country. Values that cannot be normalised stay as they were (or are dropped with
+    ``drop_invalid=True``) and are listed in ``issues``. Duplicate phones and e-mails collapse into one.
+
+    >>> from custdata import Customer
+    >>> r = normalize(Customer(id="c1", name="  欧阳娜娜 女士", phones=["手机：138 0013 8000", "12345"]))
+    >>> r.record.name.family, r.record.phones[0].number, r.record.phones[0].kind.value
+    ('欧阳', '+8613800138000', 'mobile')
+    >>> [(i.field, i.reason) for i in r.issues]
+    [('phones.1.number', 'too_short')]
+    """
+    issues: list[Issue] = []
+    c = customer
+    name = _name(c.name, issues)
+    phones = _phones(c.phones, region, drop_invalid, issues) if c.phones else c.phones
+    emails = _emails(c.emails, drop_invalid, issues) if c.emails else c.emails
+    addresses = _addresses(c.addresses, region, drop_invalid, issues) if c.addresses else c.addresses
+    gender = _gender(c.gender) if c.gender else c.gender
+    company = _text(c.company) if c.company else c.company
+    title = _text(c.title) if c.title else c.title
+    changes = {
+        "name": name,
+        "phones": phones,
+        "emails": emails,
+        "addresses": addresses,
+        "gender": gender,
+        "company": company,
+        "title": title,
+    }
+    changed = any(v != getattr(c, k) for k, v in changes.items())
+    record = c
+    if changed:
+        values = {a.name: getattr(c, a.name) for a in attrs.fields(Customer)}
+        values.update(changes)
+        record = _build(Customer, **values)
+    return NormalizeResult(record, tuple(issues), changed)
+
+
+def _raise_for(result: NormalizeResult) -> None:
+    raise ValidationError(
+        [
+            FieldError(i.field, f"customer {result.record.id!r}: {i.message or i.reason}")
+            for i in result.issues
+        ]
+    )
+
+
+def _chunk(customers: list[Customer], region: str | None, drop: bool) -> list[NormalizeResult]:
+    return [normalize(c, region=region, drop_invalid=drop) for c in customers]
+
+
+def normalize_many(
+    customers: Iterable[Customer],
+    *,
+    region: str | None = "CN",
+    errors: Errors = "collect",
+    workers: int | None = None,
+    chunk_size: int = 2000,
+    drop_invalid: bool = False,
+) -> Iterator[NormalizeResult]:
+    """Normalise a stream of customers lazily, in input order.
+
+    ``errors``: ``"collect"`` yields every result with its issues; ``"skip"`` leaves out records with
+    issues; ``"raise"`` stops at the first record with issues with a
+    :class:`~custdata.exceptions.ValidationError` naming the record and every field. ``workers`` > 1
+    spreads chunks of ``chunk_size`` records over that many processes (a few chunks in flight at a time,
+    so memory stays bounded); the output order is the input order.
+
+    >>> from custdata import Customer
+    >>> batch = [Customer(id="a", phones=["138 0013 8000"]), Customer(id="b", emails=["x"])]
+    >>> rs = list(normalize_many(batch))
+    >>> [(r.record.id, r.ok) for r in rs]
+    [('a', True), ('b', False)]
+    """
+    if errors not in ("raise", "skip", "collect"):
+        raise ValueError(f"errors must be 'raise', 'skip' or 'collect', got {errors!r}")
+    if workers is not None and workers > 1:
+        results: Iterator[NormalizeResult] = _in_processes(
+            customers, region, drop_invalid, workers, chunk_size
+        )
+    else:
+        results = (normalize(c, region=region, drop_invalid=drop_invalid) for c in customers)
+    for r in results:
+        if r.issues:
+            if errors == "raise":
+                _raise_for(r)
+            if errors == "skip":
+                continue
+        yield r
+
+
+def _in_processes(
+    customers: Iterable[Customer], region: str | None, drop: bool, workers: int, chunk_size: int
+) -> Iterator[NormalizeResult]:
+    it = iter(customers)
+    with cf.ProcessPoolExecutor(max_workers=workers) as pool:
+        pending: deque[cf.Future[list[NormalizeResult]]] = deque()
+        in_flight = workers * 3
+        while True:
+            while len(pending) < in_flight:
+                chunk = list(itertools.islice(it, max(1, chunk_size)))
+                if not chunk:
+                    break
+                pending.append(pool.submit(_chunk, chunk, region, drop))
+            if not pending:
+                return
+            yield from pending.popleft().result()
