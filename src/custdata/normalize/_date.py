@@ -127,7 +127,7 @@ def _parse_uncached(text: str, order: str | None) -> dt.date | MonthDay:
                 raise InvalidDateError(
                     text,
                     "ambiguous",
-                    f"invalid date {text!r}: day or month first? pass order='DMY'/'MDY'",
+                    f"invalid date {text!r}: ambiguous, pass order='DMY' or 'MDY'",
                 )
             if not readings:
                 raise InvalidDateError(text, "no_such_date")
@@ -154,7 +154,7 @@ def normalize_date(text: str | dt.date | MonthDay, *, order: Order | None = None
     >>> normalize_date("02/01/1990")
     Traceback (most recent call last):
       ...
-    custdata.exceptions.InvalidDateError: invalid date '02/01/1990': day or month first? pass order='DMY'/'MDY'
+    custdata.exceptions.InvalidDateError: invalid date '02/01/1990': ambiguous, pass order='DMY' or 'MDY'
 
     A :class:`datetime.date` (not a datetime) or a :class:`~custdata.MonthDay` is returned as it is.
     Raises :class:`~custdata.exceptions.InvalidDateError` (``reason`` from :data:`DATE_REASONS`).
