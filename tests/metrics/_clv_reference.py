@@ -42,7 +42,9 @@ def beta_mix(phi: Callable[[float], float], a: float, b: float) -> float:
 
 
 # ----------------------------------------------------------------------------------------------- BG/NBD
-def bg_joint(x: int, t_x: float, T: float, modified: bool = False) -> Callable[[float, float], tuple[float, float]]:
+def bg_joint(
+    x: int, t_x: float, T: float, modified: bool = False
+) -> Callable[[float, float], tuple[float, float]]:
     """(alive part, total) of the likelihood of a history given λ and p, scaled by λ^-x."""
 
     def f(lam: float, p: float) -> tuple[float, float]:

@@ -30,7 +30,9 @@ from custdata.metrics import (
 
 
 def tx(cid: str, day: str, amount: str = "10", order: str | None = None) -> Transaction:
-    return Transaction.from_dict({"customer_id": cid, "at": f"{day}T12:00:00+08:00", "amount": amount, "order_id": order})
+    return Transaction.from_dict(
+        {"customer_id": cid, "at": f"{day}T12:00:00+08:00", "amount": amount, "order_id": order}
+    )
 
 
 TXS = [
@@ -48,7 +50,12 @@ TXS = [
 def test_retention_table() -> None:
     table = retention(TXS)
     assert [r.period for r in table] == ["2026-01", "2026-02", "2026-03", "2026-04"]
-    assert [(r.active, r.previous, r.retained, r.new) for r in table] == [(2, 0, 0, 2), (2, 2, 1, 1), (3, 2, 2, 1), (1, 3, 0, 0)]
+    assert [(r.active, r.previous, r.retained, r.new) for r in table] == [
+        (2, 0, 0, 2),
+        (2, 2, 1, 1),
+        (3, 2, 2, 1),
+        (1, 3, 0, 0),
+    ]
     assert table[0].retention_rate is None and table[1].retention_rate == 0.5
     assert table[3].churn_rate == 1.0
     assert retention_rate(TXS) == pytest.approx(3 / 7)
@@ -78,7 +85,12 @@ def test_cohort_matrix_censors_unobserved_cells() -> None:
 
 
 def test_orders_value_and_frequency() -> None:
-    txs = [tx("a", "2026-01-05", "10", "o1"), tx("a", "2026-01-05", "5", "o1"), tx("b", "2026-01-06", "30"), tx("b", "2026-01-07", "-30")]
+    txs = [
+        tx("a", "2026-01-05", "10", "o1"),
+        tx("a", "2026-01-05", "5", "o1"),
+        tx("b", "2026-01-06", "30"),
+        tx("b", "2026-01-07", "-30"),
+    ]
     assert average_order_value(txs) == pytest.approx(22.5)  # the refund is not an order
     assert purchase_frequency(txs) == 1.0
     assert historical_clv(txs, margin=0.5) == {"a": 7.5, "b": 0.0}
@@ -88,7 +100,9 @@ def test_orders_value_and_frequency() -> None:
 
 def test_simple_clv() -> None:
     assert simple_clv(average_order_value=50, purchase_frequency=4, lifespan=3, margin=0.25) == 150.0
-    discounted = simple_clv(average_order_value=50, purchase_frequency=4, lifespan=3, margin=0.25, discount_rate=0.1)
+    discounted = simple_clv(
+        average_order_value=50, purchase_frequency=4, lifespan=3, margin=0.25, discount_rate=0.1
+    )
     assert discounted == pytest.approx(sum(50 / 1.1**k for k in (1, 2, 3)))
     with pytest.raises(ValidationError):
         simple_clv(average_order_value=50, purchase_frequency=-1, lifespan=3)
@@ -126,10 +140,22 @@ def test_conversion_rate_from_stage_moves() -> None:
         conversion_rate([{"customer_id": "a", "stage": "prospectish"}])
 
 
-@given(hs.lists(hs.tuples(hs.sampled_from("abcde"), hs.integers(0, 200)), max_size=40), hs.sampled_from(["W", "M"]))
-def test_property_retention_rates_are_fractions_and_cohorts_start_full(items: list[tuple[str, int]], period: str) -> None:
+@given(
+    hs.lists(hs.tuples(hs.sampled_from("abcde"), hs.integers(0, 200)), max_size=40),
+    hs.sampled_from(["W", "M"]),
+)
+def test_property_retention_rates_are_fractions_and_cohorts_start_full(
+    items: list[tuple[str, int]], period: str
+) -> None:
     day0 = dt.date(2026, 1, 1)
-    txs = [{"customer_id": c, "at": dt.datetime.combine(day0 + dt.timedelta(days=d), dt.time(12), dt.timezone.utc), "amount": 1} for c, d in items]
+    txs = [
+        {
+            "customer_id": c,
+            "at": dt.datetime.combine(day0 + dt.timedelta(days=d), dt.time(12), dt.timezone.utc),
+            "amount": 1,
+        }
+        for c, d in items
+    ]
     for row in retention(txs, period=period):
         assert row.retained <= min(row.active, row.previous)
         assert row.retention_rate is None or 0 <= row.retention_rate <= 1

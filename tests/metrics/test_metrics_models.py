@@ -81,7 +81,9 @@ def test_sbg_reproduces_fader_hardie_2007() -> None:
     high_end = metrics.ShiftedBetaGeoModel().fit([1000, 869, 743, 653, 593, 551, 517, 491])
     assert high_end.params == pytest.approx({"alpha": 0.668, "beta": 3.806}, rel=2e-3)
     for t in (1, 4, 12):
-        assert regular.survival(t) == pytest.approx(ref.sbg_survival(t, regular.params["alpha"], regular.params["beta"]), rel=1e-6)
+        assert regular.survival(t) == pytest.approx(
+            ref.sbg_survival(t, regular.params["alpha"], regular.params["beta"]), rel=1e-6
+        )
     # retention rises with tenure: the heterogeneity story of the paper
     rates = regular.retention_rate([1, 2, 5, 10])
     assert rates == sorted(rates)
@@ -137,10 +139,14 @@ def test_bgnbd_probability_of_purchases_matches_integration() -> None:
     ns = list(range(400))
     probs = m.probability_of_purchases(ns, 39.0)
     assert sum(probs) == pytest.approx(1.0, abs=1e-9)
-    assert sum(n * p for n, p in zip(ns, probs)) == pytest.approx(m.expected_purchases(39.0), rel=1e-6)
+    assert sum(n * p for n, p in zip(ns, probs, strict=True)) == pytest.approx(
+        m.expected_purchases(39.0), rel=1e-6
+    )
     mbg = metrics.ModifiedBetaGeoModel.from_params(**BG)
     probs = mbg.probability_of_purchases(ns, 39.0)
-    assert sum(n * p for n, p in zip(ns, probs)) == pytest.approx(mbg.expected_purchases(39.0), rel=1e-6)
+    assert sum(n * p for n, p in zip(ns, probs, strict=True)) == pytest.approx(
+        mbg.expected_purchases(39.0), rel=1e-6
+    )
 
 
 @pytest.mark.parametrize("t", [1.0, 39.0, 156.0])
@@ -164,13 +170,17 @@ def test_pareto_probability_of_purchases_is_a_distribution_with_the_right_mean()
     ns = list(range(80))
     probs = m.probability_of_purchases(ns, 39.0)
     assert sum(probs) == pytest.approx(1.0, abs=1e-6)
-    assert sum(n * p for n, p in zip(ns, probs)) == pytest.approx(m.expected_purchases(39.0), rel=1e-4)
+    assert sum(n * p for n, p in zip(ns, probs, strict=True)) == pytest.approx(
+        m.expected_purchases(39.0), rel=1e-4
+    )
 
 
 @pytest.mark.parametrize(("x", "m"), [(1, 10.0), (2, 22.35), (10, 80.0)])
 def test_gamma_gamma_spend_matches_integration(x: int, m: float) -> None:
     gg = metrics.GammaGammaModel.from_params(**GG)
-    assert gg.conditional_expected_spend(x, m) == pytest.approx(ref.gg_conditional_spend(x, m, **GG), rel=1e-3)
+    assert gg.conditional_expected_spend(x, m) == pytest.approx(
+        ref.gg_conditional_spend(x, m, **GG), rel=1e-3
+    )
     assert gg.conditional_expected_spend(0, 0.0) == pytest.approx(gg.expected_spend)
 
 
@@ -198,7 +208,9 @@ def test_heavy_buyer_expectation_is_close_to_the_rate() -> None:
     """300 purchases in 38.86 weeks and recency == T: about 7.7 a week, and certainly alive."""
     m = metrics.BetaGeoModel.from_params(**BG)
     assert m.p_alive(300, 38.86, 38.86) > 0.99
-    assert m.conditional_expected_purchases(1.0, 300, 38.86, 38.86) == pytest.approx(300.243 / 43.274, rel=0.02)
+    assert m.conditional_expected_purchases(1.0, 300, 38.86, 38.86) == pytest.approx(
+        300.243 / 43.274, rel=0.02
+    )
 
 
 def test_a_equal_to_one_is_not_a_singularity() -> None:
@@ -209,7 +221,9 @@ def test_a_equal_to_one_is_not_a_singularity() -> None:
 
 def test_convergence_error_has_advice() -> None:
     # every customer bought every week: no sign of dropping out, the dropout parameters run off to infinity
-    rows = [{"frequency": 30, "recency": 30.0, "T": 30.0}] * 50 + [{"frequency": 29, "recency": 30.0, "T": 30.0}]
+    rows = [{"frequency": 30, "recency": 30.0, "T": 30.0}] * 50 + [
+        {"frequency": 29, "recency": 30.0, "T": 30.0}
+    ]
     with pytest.raises(ConvergenceError, match="penalizer"):
         metrics.BetaGeoModel().fit(rows)
     fitted = metrics.BetaGeoModel(penalizer=0.01).fit(rows)
@@ -235,9 +249,18 @@ def test_fit_accepts_records_dicts_dataframes_and_arrays(cdnow: list[dict[str, f
     assert metrics.BetaGeoModel().fit(df).params == pytest.approx(want, rel=1e-6)
     lt = df.rename(columns={"frequency": "x", "recency": "t_x"})
     assert metrics.BetaGeoModel().fit(lt).params == pytest.approx(want, rel=1e-6)
-    arrays = {"frequency": df["frequency"].to_numpy(), "recency": df["recency"].to_numpy(), "T": df["T"].to_numpy()}
+    arrays = {
+        "frequency": df["frequency"].to_numpy(),
+        "recency": df["recency"].to_numpy(),
+        "T": df["T"].to_numpy(),
+    }
     assert metrics.BetaGeoModel().fit(**arrays).params == pytest.approx(want, rel=1e-6)
-    summaries = [metrics.CustomerSummary(str(r["customer_id"]), int(r["frequency"]), float(r["recency"]), float(r["T"]), 0.0) for r in cdnow]
+    summaries = [
+        metrics.CustomerSummary(
+            str(r["customer_id"]), int(r["frequency"]), float(r["recency"]), float(r["T"]), 0.0
+        )
+        for r in cdnow
+    ]
     assert metrics.BetaGeoModel().fit(summaries).params == pytest.approx(want, rel=1e-6)
     # weights: the same as repeating the rows
     half = cdnow[:1000]
@@ -266,18 +289,26 @@ def test_predict_and_clv(cdnow: list[dict[str, float | int | str]], bg: metrics.
     first = rows[0]
     # undiscounted CLV is expected purchases times expected spend
     flat = bg.customer_lifetime_value(gg, 2, 30.43, 38.86, 22.35, horizon=52)
-    assert flat == pytest.approx(bg.conditional_expected_purchases(52, 2, 30.43, 38.86) * gg.conditional_expected_spend(2, 22.35))
+    assert flat == pytest.approx(
+        bg.conditional_expected_purchases(52, 2, 30.43, 38.86) * gg.conditional_expected_spend(2, 22.35)
+    )
     assert 0 < first["clv"] < flat  # discounting lowers it
     # a by-hand discounted sum over four-week steps
     steps = [bg.conditional_expected_purchases(4.0 * k, 2, 30.43, 38.86) for k in range(14)]
-    by_hand = sum((steps[k] - steps[k - 1]) / 1.01**k for k in range(1, 14)) * gg.conditional_expected_spend(2, 22.35)
-    assert bg.customer_lifetime_value(gg, 2, 30.43, 38.86, 22.35, horizon=52, step=4, discount_rate=0.01) == pytest.approx(by_hand)
+    by_hand = sum((steps[k] - steps[k - 1]) / 1.01**k for k in range(1, 14)) * gg.conditional_expected_spend(
+        2, 22.35
+    )
+    assert bg.customer_lifetime_value(
+        gg, 2, 30.43, 38.86, 22.35, horizon=52, step=4, discount_rate=0.01
+    ) == pytest.approx(by_hand)
     frame = bg.predict(pd.DataFrame(cdnow).set_index("customer_id"), t=52)
     assert list(frame.columns[:3]) == ["customer_id", "frequency", "recency"]
     assert frame["p_alive"].between(0, 1).all()
 
 
-def test_json_round_trip_and_repr(tmp_path: Path, bg: metrics.BetaGeoModel, pnbd: metrics.ParetoNBDModel) -> None:
+def test_json_round_trip_and_repr(
+    tmp_path: Path, bg: metrics.BetaGeoModel, pnbd: metrics.ParetoNBDModel
+) -> None:
     for m in (bg, pnbd):
         again = type(m).from_json(m.to_json())
         assert again == m and again.params == m.params and again.standard_errors == m.standard_errors
@@ -285,7 +316,9 @@ def test_json_round_trip_and_repr(tmp_path: Path, bg: metrics.BetaGeoModel, pnbd
         path = tmp_path / "m.json"
         m.save(path)
         loaded = type(m).load(path)
-        assert loaded.conditional_expected_purchases(52, 3, 20.0, 38.0) == m.conditional_expected_purchases(52, 3, 20.0, 38.0)
+        assert loaded.conditional_expected_purchases(52, 3, 20.0, 38.0) == m.conditional_expected_purchases(
+            52, 3, 20.0, 38.0
+        )
         assert json.loads(path.read_text())["model"] == type(m).__name__
     with pytest.raises(ValidationError, match="holds a 'BetaGeoModel'"):
         metrics.ParetoNBDModel.from_json(bg.to_json())

@@ -43,16 +43,18 @@ def cdnow_transactions(shared_data: Path) -> list[Transaction]:
 
 
 def test_cdnow_summary_matches_the_published_file(shared_data: Path) -> None:
-    got = summarize(cdnow_transactions(shared_data), observation_end=dt.date(1997, 9, 30), period="D", unit="W")
+    got = summarize(
+        cdnow_transactions(shared_data), observation_end=dt.date(1997, 9, 30), period="D", unit="W"
+    )
     with open(shared_data / "cdnow" / "cdnow_customers_summary_with_transactions.csv") as fh:
         want = list(csv.DictReader(fh))
     assert [s.customer_id for s in got] == [r["ID"] for r in want]  # numeric ids sorted by number
-    for s, r in zip(got, want):
+    for s, r in zip(got, want, strict=True):
         assert s.frequency == int(r["x"])
         assert s.recency == pytest.approx(float(r["t_x"]), abs=0.006)
-        assert s.T == pytest.approx(float(r["T"]), abs=0.006)
+        assert pytest.approx(float(r["T"]), abs=0.006) == s.T
         assert s.monetary_value == pytest.approx(float(r["zbar"]), abs=0.006)
-    assert got[0].T == pytest.approx(272 / 7)
+    assert pytest.approx(272 / 7) == got[0].T
 
 
 def test_cdnow_holdout(shared_data: Path) -> None:
@@ -73,8 +75,12 @@ def test_cdnow_holdout(shared_data: Path) -> None:
             if day > "19970930":
                 days.add((sample_id, day))
     assert sum(s.frequency_holdout or 0 for s in got) == len(days) == 1882
-    calibration_only = summarize(cdnow_transactions(shared_data), observation_end=dt.date(1997, 9, 30), unit="W")
-    assert [(s.frequency, s.recency, s.T) for s in got] == [(s.frequency, s.recency, s.T) for s in calibration_only]
+    calibration_only = summarize(
+        cdnow_transactions(shared_data), observation_end=dt.date(1997, 9, 30), unit="W"
+    )
+    assert [(s.frequency, s.recency, s.T) for s in got] == [
+        (s.frequency, s.recency, s.T) for s in calibration_only
+    ]
 
 
 def test_day_grouping_units_and_monetary_value() -> None:
@@ -114,7 +120,10 @@ def test_refunds_and_currencies() -> None:
     txs = [tx("a", "2026-01-01T10:00:00+00:00", "10"), tx("a", "2026-01-05T10:00:00+00:00", "-10")]
     (s,) = summarize(txs, observation_end="2026-01-31")
     assert s.frequency == 0
-    mixed = [tx("a", "2026-01-01T10:00:00+00:00", currency="USD"), tx("b", "2026-01-01T10:00:00+00:00", currency="CNY")]
+    mixed = [
+        tx("a", "2026-01-01T10:00:00+00:00", currency="USD"),
+        tx("b", "2026-01-01T10:00:00+00:00", currency="CNY"),
+    ]
     with pytest.raises(ValidationError, match="several currencies"):
         summarize(mixed, observation_end="2026-01-31")
     with pytest.raises(ValidationError, match="unknown period"):
@@ -136,7 +145,13 @@ def test_dicts_and_dataframes() -> None:
     ]
     (s,) = summarize(rows, observation_end="2026-01-31")
     assert isinstance(s, CustomerSummary) and s.frequency == 1 and s.monetary_value == 12.5
-    df = pd.DataFrame({"customer_id": ["a", "a"], "at": pd.to_datetime(["2026-01-01", "2026-01-08"], utc=True), "amount": [10.0, 12.5]})
+    df = pd.DataFrame(
+        {
+            "customer_id": ["a", "a"],
+            "at": pd.to_datetime(["2026-01-01", "2026-01-08"], utc=True),
+            "amount": [10.0, 12.5],
+        }
+    )
     out = summarize(df, observation_end="2026-01-31")
     assert isinstance(out, pd.DataFrame)
     assert out.loc[0, "frequency"] == 1 and out.loc[0, "T"] == 30.0
@@ -148,7 +163,9 @@ def test_dicts_and_dataframes() -> None:
 _day0 = dt.datetime(2026, 1, 1, tzinfo=UTC)
 transactions = hs.lists(
     hs.builds(
-        lambda c, minutes, cents: Transaction(customer_id=c, at=_day0 + dt.timedelta(minutes=minutes), amount=Decimal(cents) / 100),
+        lambda c, minutes, cents: Transaction(
+            customer_id=c, at=_day0 + dt.timedelta(minutes=minutes), amount=Decimal(cents) / 100
+        ),
         hs.sampled_from(["a", "b", "c", "10", "2"]),
         hs.integers(0, 60 * 24 * 120),
         hs.integers(0, 100_000),
@@ -164,7 +181,9 @@ def test_property_summaries_do_not_depend_on_transaction_order(
     shuffled = list(txs)
     rnd.shuffle(shuffled)
     end = dt.date(2026, 4, 30)
-    assert summarize(txs, observation_end=end, period=period) == summarize(shuffled, observation_end=end, period=period)
+    assert summarize(txs, observation_end=end, period=period) == summarize(
+        shuffled, observation_end=end, period=period
+    )
 
 
 @given(transactions, hs.sampled_from(["D", "W", "M"]))

@@ -195,7 +195,9 @@ class CohortMatrix:
         import pandas as pd
 
         width = max((len(r) for r in self.retention), default=0)
-        data = [[None if v is None else v for v in row] + [None] * (width - len(row)) for row in self.retention]
+        data = [
+            [None if v is None else v for v in row] + [None] * (width - len(row)) for row in self.retention
+        ]
         frame = pd.DataFrame(data, index=pd.Index(self.cohorts, name="cohort"), columns=list(range(width)))
         return frame.astype(float)
 
@@ -203,7 +205,7 @@ class CohortMatrix:
         width = max((len(r) for r in self.retention), default=0)
         head = f"{'cohort':<10} {'size':>6} " + " ".join(f"{k:>6}" for k in range(width))
         lines = [head]
-        for name, size, row in zip(self.cohorts, self.sizes, self.retention):
+        for name, size, row in zip(self.cohorts, self.sizes, self.retention, strict=True):
             cells = " ".join(f"{'':>6}" if v is None else f"{v:>6.1%}" for v in row)
             lines.append(f"{name:<10} {size:>6} {cells}")
         return "\n".join(lines)

@@ -103,9 +103,8 @@ def distance(a: int, b: int, period: str, unit: str) -> float:
 def local_date(at: Any, tz: dt.tzinfo | None) -> dt.date:
     """The calendar day of a timestamp (its own wall clock, or in ``tz`` when given)."""
     if isinstance(at, dt.datetime):
-        if tz is not None and at.tzinfo is not None:
-            at = at.astimezone(tz)
-        return at.date()
+        moment: dt.datetime = at.astimezone(tz) if tz is not None and at.tzinfo is not None else at
+        return moment.date()
     if isinstance(at, dt.date):
         return at
     if isinstance(at, str):

@@ -147,7 +147,8 @@ def summarize(
             cell[1] = cell[1] or in_cal
     if len(currencies) > 1:
         raise ValidationError(
-            f"transactions in several currencies ({', '.join(sorted(currencies))}): convert them to one first",
+            f"transactions in several currencies ({', '.join(sorted(currencies))}): "
+            "convert them to one first",
             field="currency",
         )
 

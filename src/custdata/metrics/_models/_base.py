@@ -99,7 +99,9 @@ def hyp2f1(a: Any, b: Any, c: Any, z: Any) -> Array:
         value = np.asarray(special.hyp2f1(a, b, c, z), dtype=float)
         bad = ~np.isfinite(value) & (np.asarray(z) < 1.0)
         if np.any(bad):
-            nudged = np.asarray(special.hyp2f1(a, b, np.asarray(c, dtype=float) * (1.0 + 1e-9), z), dtype=float)
+            nudged = np.asarray(
+                special.hyp2f1(a, b, np.asarray(c, dtype=float) * (1.0 + 1e-9), z), dtype=float
+            )
             value = np.where(bad, nudged, value)
     return value
 
@@ -252,15 +254,17 @@ class FittedModel:
             value = float(scaled(theta)[0] if has_grad else scaled(theta))
         if not math.isfinite(value):
             raise ConvergenceError(f"{self._label} fit did not converge ({res.message}): {self._advice}")
-        runaway = [n for n, th in zip(self._names, theta) if abs(th) >= 20.0]
+        runaway = [n for n, th in zip(self._names, theta, strict=True) if abs(th) >= 20.0]
         if runaway:
-            shown = ", ".join(f"{n}={math.exp(th):.3g}" for n, th in zip(self._names, theta))
+            shown = ", ".join(f"{n}={math.exp(th):.3g}" for n, th in zip(self._names, theta, strict=True))
             raise ConvergenceError(
                 f"{self._label} fit did not converge: {', '.join(runaway)} ran off towards "
                 f"{'0 or infinity'} ({shown}), so the data do not pin the model down; {self._advice}"
             )
         if not res.success:
-            logger.debug("%s: optimizer stopped with %r; accepted at a stationary point", self._label, res.message)
+            logger.debug(
+                "%s: optimizer stopped with %r; accepted at a stationary point", self._label, res.message
+            )
         return theta
 
     def _set_fit(
@@ -293,9 +297,11 @@ class FittedModel:
             except np.linalg.LinAlgError:
                 se = np.full(len(theta), np.nan)
         if not math.isfinite(ll):
-            raise ConvergenceError(f"{self._label}: the log-likelihood at the fit is not finite: {self._advice}")
-        self._params = {k: float(v) for k, v in zip(self._names, values)}
-        self._se = {k: float(v) for k, v in zip(self._names, se)}
+            raise ConvergenceError(
+                f"{self._label}: the log-likelihood at the fit is not finite: {self._advice}"
+            )
+        self._params = {k: float(v) for k, v in zip(self._names, values, strict=True)}
+        self._se = {k: float(v) for k, v in zip(self._names, se, strict=True)}
         self._ll = float(ll)
         self._n = round(n)
         logger.info("%s fitted on %d customers: %s, LL %.3f", self._label, self._n, self._params, self._ll)
@@ -324,9 +330,13 @@ class FittedModel:
     def from_dict(cls: type[M], data: Mapping[str, Any]) -> M:
         """A model from :meth:`to_dict` output."""
         if data.get("model") != cls.__name__:
-            raise ValidationError(f"this JSON holds a {data.get('model')!r}, not a {cls.__name__}", field="model")
+            raise ValidationError(
+                f"this JSON holds a {data.get('model')!r}, not a {cls.__name__}", field="model"
+            )
         if data.get("format", FORMAT) > FORMAT:
-            raise ValidationError(f"unknown model format {data.get('format')}: upgrade custdata", field="format")
+            raise ValidationError(
+                f"unknown model format {data.get('format')}: upgrade custdata", field="format"
+            )
         params = data.get("params") or {}
         missing = [n for n in cls._names if n not in params]
         if missing:
@@ -379,8 +389,8 @@ class FittedModel:
         return f"<{name} {self._label}{fit}: {', '.join(parts)}{ll}>"
 
     def __eq__(self, other: object) -> bool:
-        if type(other) is not type(self):
+        if type(other) is not type(self) or not isinstance(other, FittedModel):
             return NotImplemented
-        return bool(self._params == other._params and self.penalizer == other.penalizer)  # type: ignore[attr-defined]
+        return bool(self._params == other._params and self.penalizer == other.penalizer)
 
     __hash__ = None  # type: ignore[assignment]

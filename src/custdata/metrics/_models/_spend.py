@@ -48,7 +48,9 @@ class GammaGammaModel(FittedModel):
         w_in = None if weights is None else np.asarray(weights, dtype=float).ravel()
         keep = x > 0
         if not np.all(np.isfinite(m[keep])) or np.any(m[keep] <= 0):
-            raise ValidationError("monetary_value must be > 0 for customers with repeat purchases", field="monetary_value")
+            raise ValidationError(
+                "monetary_value must be > 0 for customers with repeat purchases", field="monetary_value"
+            )
         if np.count_nonzero(keep) < 2:
             raise ValidationError("the Gamma-Gamma model needs at least two repeat buyers", field="frequency")
         (ux, um), w = collapse([x[keep], m[keep]], None if w_in is None else w_in[keep])

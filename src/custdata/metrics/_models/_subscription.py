@@ -50,7 +50,9 @@ class ShiftedBetaGeoModel(FittedModel):
         if survivors is not None:
             n = np.asarray(survivors, dtype=float)
             if n.ndim != 1 or len(n) < 2 or np.any(n < 0) or np.any(np.diff(n) > 0):
-                raise ValidationError("survivors must be a non-increasing sequence of >= 2 counts", field="survivors")
+                raise ValidationError(
+                    "survivors must be a non-increasing sequence of >= 2 counts", field="survivors"
+                )
             t_lost = np.arange(1, len(n), dtype=float)
             lost = -np.diff(n)
             t_cens = np.array([len(n) - 1.0])
@@ -72,7 +74,9 @@ class ShiftedBetaGeoModel(FittedModel):
             a, b = np.exp(theta)
             lb = special.betaln(a, b)
             # P(T = t) = B(a+1, b+t-1) / B(a, b);  S(t) = B(a, b+t) / B(a, b)
-            ll = lost @ (special.betaln(a + 1.0, b + t_lost - 1.0) - lb) + cens @ (special.betaln(a, b + t_cens) - lb)
+            ll = lost @ (special.betaln(a + 1.0, b + t_lost - 1.0) - lb) + cens @ (
+                special.betaln(a, b + t_cens) - lb
+            )
             dab = special.digamma(a + b)
             g_lb_a, g_lb_b = special.digamma(a) - dab, special.digamma(b) - dab
             d1 = special.digamma(a + b + t_lost)

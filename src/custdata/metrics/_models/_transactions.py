@@ -86,9 +86,11 @@ class TransactionModel(FittedModel):
 
     def _start(self, x: Array, T: Array, w: Array) -> Array:  # noqa: N803
         mean_x = float(np.average(x, weights=w))
-        mean_T = float(np.average(T, weights=w))
-        alpha = max(mean_T, 1e-3) / max(mean_x, 0.1)
-        return np.log(np.array([1.0, alpha, 1.0, 1.0 if len(self._names) == 4 else alpha])[: len(self._names)])
+        mean_age = float(np.average(T, weights=w))
+        alpha = max(mean_age, 1e-3) / max(mean_x, 0.1)
+        return np.log(
+            np.array([1.0, alpha, 1.0, 1.0 if len(self._names) == 4 else alpha])[: len(self._names)]
+        )
 
     def fit(
         self,
@@ -107,27 +109,29 @@ class TransactionModel(FittedModel):
         Identical rows are collapsed into weights first, so large data sets fit quickly.
         """
         if data is not None:
-            x, t_x, T_ = columns(data, ("frequency", "recency", "T"), _ALIASES)
+            x, t_x, age = columns(data, ("frequency", "recency", "T"), _ALIASES)
         elif frequency is not None and recency is not None and T is not None:
-            x, t_x, T_ = arrays(frequency, recency, T)
-            x, t_x, T_ = x.ravel(), t_x.ravel(), T_.ravel()
+            x, t_x, age = arrays(frequency, recency, T)
+            x, t_x, age = x.ravel(), t_x.ravel(), age.ravel()
         else:
             raise ValidationError("fit needs a summary, or frequency=, recency= and T= arrays")
         if len(x) == 0:
             raise ValidationError("cannot fit a model on no customers", field="summary")
-        check_summary(x, t_x, T_)
+        check_summary(x, t_x, age)
         w_in = None if weights is None else np.asarray(weights, dtype=float).ravel()
-        (ux, utx, uT), w = collapse([x, t_x, T_], w_in)
+        (ux, utx, u_age), w = collapse([x, t_x, age], w_in)
         logger.debug("%s: %d customers collapsed to %d distinct rows", self._label, len(x), len(ux))
         if not np.any(ux > 0):
-            raise ValidationError("no customer made a repeat purchase: the model cannot be fitted", field="frequency")
+            raise ValidationError(
+                "no customer made a repeat purchase: the model cannot be fitted", field="frequency"
+            )
 
         def objective(theta: Array) -> tuple[float, Array | None]:
-            ll, grad = self._loglik(theta, ux, utx, uT, w)
+            ll, grad = self._loglik(theta, ux, utx, u_age, w)
             return -ll, (None if grad is None else -grad)
 
         total = float(w.sum())
-        theta = self._maximize(objective, self._start(ux, uT, w), total, self._has_grad)
+        theta = self._maximize(objective, self._start(ux, u_age, w), total, self._has_grad)
         self._set_fit(theta, objective, total, self._has_grad)
         return self
 
@@ -139,18 +143,19 @@ class TransactionModel(FittedModel):
 
     def conditional_expected_purchases(self, t: Any, frequency: Any, recency: Any, T: Any) -> Any:  # noqa: N803
         """Expected purchases in the next ``t`` by a customer with the given history."""
-        tt, x, t_x, T_ = arrays(t, frequency, recency, T)
-        check_summary(x, t_x, T_)
-        return shape_like(self._conditional(tt, x, t_x, T_), t, frequency, recency, T)
+        tt, x, t_x, age = arrays(t, frequency, recency, T)
+        check_summary(x, t_x, age)
+        return shape_like(self._conditional(tt, x, t_x, age), t, frequency, recency, T)
 
     def p_alive(self, frequency: Any, recency: Any, T: Any) -> Any:  # noqa: N803
         """Probability that a customer with the given history is still active ("alive") at ``T``."""
-        x, t_x, T_ = arrays(frequency, recency, T)
-        check_summary(x, t_x, T_)
-        return shape_like(self._p_alive(x, t_x, T_), frequency, recency, T)
+        x, t_x, age = arrays(frequency, recency, T)
+        check_summary(x, t_x, age)
+        return shape_like(self._p_alive(x, t_x, age), frequency, recency, T)
 
     def probability_of_purchases(self, n: Any, t: Any) -> Any:
-        """Probability that a new customer makes exactly ``n`` repeat purchases in a period of length ``t``."""
+        """Probability that a new customer makes exactly ``n`` repeat purchases in a period of length
+        ``t``."""
         nn, tt = arrays(n, t)
         if np.any(nn < 0) or np.any(nn != np.floor(nn)):
             raise ValidationError("n must be a whole number >= 0", field="n")
@@ -179,12 +184,12 @@ class TransactionModel(FittedModel):
             raise ValidationError("horizon and step must be > 0", field="horizon")
         if discount_rate <= -1:
             raise ValidationError("discount_rate must be > -1", field="discount_rate")
-        x, t_x, T_, m = arrays(frequency, recency, T, monetary_value)
-        check_summary(x, t_x, T_)
+        x, t_x, age, m = arrays(frequency, recency, T, monetary_value)
+        check_summary(x, t_x, age)
         spend = np.asarray(spend_model.conditional_expected_spend(x, m), dtype=float)
         k = math.ceil(horizon / step - 1e-9)
         edges = np.minimum(np.arange(1, k + 1) * step, horizon)
-        cum = np.stack([self._conditional(np.full_like(x, e), x, t_x, T_) for e in edges])
+        cum = np.stack([self._conditional(np.full_like(x, e), x, t_x, age) for e in edges])
         per_step = np.diff(np.concatenate([np.zeros((1, *x.shape)), cum]), axis=0)
         disc = (1.0 + discount_rate) ** -np.arange(1, k + 1, dtype=float)
         value = np.tensordot(disc, per_step, axes=1) * spend
@@ -206,26 +211,32 @@ class TransactionModel(FittedModel):
         Returns a list of dicts (one per customer, with its ``customer_id``), or a DataFrame when ``data``
         is one.
         """
-        names = ["frequency", "recency", "T", "monetary_value"] if spend_model is not None else ["frequency", "recency", "T"]
+        names = (
+            ["frequency", "recency", "T", "monetary_value"]
+            if spend_model is not None
+            else ["frequency", "recency", "T"]
+        )
         cols = columns(data, names, _ALIASES)
-        x, t_x, T_ = cols[:3]
-        check_summary(x, t_x, T_)
+        x, t_x, age = cols[:3]
+        check_summary(x, t_x, age)
         out: dict[str, Any] = {
             "customer_id": customer_ids(data),
             "frequency": x,
             "recency": t_x,
-            "T": T_,
-            "p_alive": self._p_alive(x, t_x, T_),
-            "expected_purchases": self._conditional(np.full_like(x, t), x, t_x, T_),
+            "T": age,
+            "p_alive": self._p_alive(x, t_x, age),
+            "expected_purchases": self._conditional(np.full_like(x, t), x, t_x, age),
         }
         if spend_model is not None:
-            out["expected_spend"] = np.asarray(spend_model.conditional_expected_spend(x, cols[3]), dtype=float)
+            out["expected_spend"] = np.asarray(
+                spend_model.conditional_expected_spend(x, cols[3]), dtype=float
+            )
             out["clv"] = np.asarray(
                 self.customer_lifetime_value(
                     spend_model,
                     x,
                     t_x,
-                    T_,
+                    age,
                     cols[3],
                     horizon=t if horizon is None else horizon,
                     discount_rate=discount_rate,
@@ -282,14 +293,15 @@ class BetaGeoModel(TransactionModel):
 
     def _loglik(self, theta: Array, x: Array, t_x: Array, T: Array, w: Array) -> tuple[float, Array | None]:  # noqa: N803
         r, alpha, a, b = np.exp(theta)
-        d = 1.0 if self._modified else 0.0  # MBG: one more chance to drop out (right after the first purchase)
-        la, lat, laT = math.log(alpha), np.log(alpha + t_x), np.log(alpha + T)
+        # MBG: one more chance to drop out, right after the first purchase
+        d = 1.0 if self._modified else 0.0
+        la, lat, log_end = math.log(alpha), np.log(alpha + t_x), np.log(alpha + T)
         rx = r + x
         a1 = special.gammaln(rx) - special.gammaln(r) + r * la
         bx = b + x + d
         abx = a + bx
         a2 = special.gammaln(bx) - special.gammaln(abx) - special.gammaln(b) + special.gammaln(a + b)
-        a3 = -rx * laT
+        a3 = -rx * log_end
         has = x > 0 if not self._modified else np.ones_like(x, dtype=bool)
         drop = np.where(has, bx - 1.0, 1.0)  # b+x-1 (BG) or b+x (MBG): the dropout term's denominator
         with np.errstate(divide="ignore"):
@@ -299,7 +311,7 @@ class BetaGeoModel(TransactionModel):
         p4 = np.exp(a4 - tail)  # the share of the likelihood from "dropped out after the last purchase"
         p3 = 1.0 - p4
         dig_abx = special.digamma(abx)
-        g_r = special.digamma(rx) - special.digamma(r) + la - p3 * laT - p4 * lat
+        g_r = special.digamma(rx) - special.digamma(r) + la - p3 * log_end - p4 * lat
         g_alpha = r / alpha - rx * (p3 / (alpha + T) + p4 / (alpha + t_x))
         g_a = special.digamma(a + b) - dig_abx + p4 / a
         g_b = special.digamma(bx) - special.digamma(b) + special.digamma(a + b) - dig_abx - p4 / drop
@@ -378,14 +390,14 @@ class ParetoNBDModel(TransactionModel):
     _has_grad = False
 
     @staticmethod
-    def _terms(
-        r: float, alpha: float, s: float, beta: float, x: Array, t_x: Array, T: Array  # noqa: N803
-    ) -> tuple[Array, Array, Array]:
-        """(log constant, log "alive at T" term, log "dropped out in (t_x, T]" term) of the likelihood."""
+    def _terms(*args: Any) -> tuple[Array, Array, Array]:
+        """(log constant, log "alive at T" term, log "dropped out in (t_x, T]" term) of the likelihood,
+        from (r, alpha, s, beta, x, t_x, T)."""
+        r, alpha, s, beta, x, t_x, age = args
         rx = r + x
         c = rx + s + 1.0
         const = special.gammaln(rx) - special.gammaln(r) + r * math.log(alpha) + s * math.log(beta)
-        alive = -rx * np.log(alpha + T) - s * np.log(beta + T)
+        alive = -rx * np.log(alpha + age) - s * np.log(beta + age)
 
         def log_g(t: Array) -> Array:  # log of (r+s+x) ∫_t^∞ (α+τ)^-(r+x) (β+τ)^-(s+1) dτ
             if alpha >= beta:
@@ -399,13 +411,13 @@ class ParetoNBDModel(TransactionModel):
             value = np.asarray(value, dtype=float)
             bad = ~np.isfinite(value)
             if np.any(bad):  # scipy's hyp2f1 gave up: integrate numerically instead
-                args = (np.broadcast_to(v, value.shape)[bad] for v in (m, n, big, small))
+                parts = (np.broadcast_to(v, value.shape)[bad] for v in (m, n, big, small))
                 value = value.copy() if value.ndim else value.reshape(1)
-                value[bad.reshape(value.shape)] = _quad.log_pareto_tail(*args)
+                value[bad.reshape(value.shape)] = _quad.log_pareto_tail(*parts)
             return value
 
         with np.errstate(divide="ignore", invalid="ignore"):
-            gone = math.log(s) - np.log(rx + s) + _log_diff(log_g(t_x), log_g(T))
+            gone = math.log(s) - np.log(rx + s) + _log_diff(log_g(t_x), log_g(age))
         return const, alive, gone
 
     def _loglik(self, theta: Array, x: Array, t_x: Array, T: Array, w: Array) -> tuple[float, Array | None]:  # noqa: N803
@@ -420,7 +432,8 @@ class ParetoNBDModel(TransactionModel):
 
     @staticmethod
     def _rate_integral(s: float, beta: Array, t: Array) -> Array:
-        """E over μ of ∫_0^t e^{-μτ} dτ · (s-1)/β…: here ``β/(s-1) · [1 - (β/(β+t))^(s-1)]`` (log at s = 1)."""
+        """The expected time alive within the next t, E[(1 - e^(-μt)) / μ] for μ ~ Gamma(s, β):
+        ``β/(s-1) · [1 - (β/(β+t))^(s-1)]`` (``-β log(β/(β+t))`` at s = 1)."""
         y = np.log(beta / (beta + t))
         if abs(s - 1.0) < 1e-8:
             return -beta * y
