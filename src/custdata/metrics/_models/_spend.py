@@ -27,7 +27,7 @@ class GammaGammaModel(FittedModel):
     >>> from custdata.metrics import GammaGammaModel
     >>> m = GammaGammaModel.from_params(p=6.25, q=3.74, v=15.44)
     >>> round(m.expected_spend, 2), round(m.conditional_expected_spend(2, 22.35), 2)
-    (35.22, 23.59)
+    (35.22, 24.66)
     """
 
     _names = ("p", "q", "v")

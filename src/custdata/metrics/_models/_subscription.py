@@ -28,7 +28,7 @@ class ShiftedBetaGeoModel(FittedModel):
     >>> from custdata.metrics import ShiftedBetaGeoModel
     >>> m = ShiftedBetaGeoModel().fit([1000, 631, 468, 382, 326, 289, 262, 241])
     >>> [round(v, 3) for v in m.survival([1, 2, 12])]
-    [0.626, 0.472, 0.164]
+    [0.627, 0.474, 0.17]
     """
 
     _names = ("alpha", "beta")

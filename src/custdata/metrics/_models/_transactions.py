@@ -284,7 +284,7 @@ class BetaGeoModel(TransactionModel):
     >>> from custdata.metrics import BetaGeoModel
     >>> m = BetaGeoModel.from_params(r=0.243, alpha=4.414, a=0.793, b=2.426)
     >>> round(m.p_alive(frequency=2, recency=30.43, T=38.86), 3)
-    0.888
+    0.727
     """
 
     _names = ("r", "alpha", "a", "b")
@@ -382,7 +382,7 @@ class ParetoNBDModel(TransactionModel):
     >>> from custdata.metrics import ParetoNBDModel
     >>> m = ParetoNBDModel.from_params(r=0.553, alpha=10.578, s=0.606, beta=11.669)
     >>> round(m.expected_purchases(39), 3)
-    1.473
+    1.213
     """
 
     _names = ("r", "alpha", "s", "beta")
