@@ -77,6 +77,42 @@ _ANGLE = re.compile(r"<([^<>]*)>")
 _TRAILING = "。，；;,.、"
 
 
+def _rfc_caseless() -> tuple[str, ...]:
+    try:
+        from email_validator.rfc_constants import CASE_INSENSITIVE_MAILBOX_NAMES
+    except ImportError:  # pragma: no cover - an older or newer layout
+        return ()
+    return tuple(CASE_INSENSITIVE_MAILBOX_NAMES)
+
+
+# Plain ASCII addresses that email-validator accepts unchanged except for a lower-cased domain (checked
+# against email-validator itself in the tests); anything else goes through email-validator.
+_ATEXT = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
+_LABEL_RE = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+_PLAIN = re.compile(rf"({_ATEXT}(?:\.{_ATEXT})*)@((?:{_LABEL_RE}\.)+[A-Za-z]{{2,63}})")
+_SPECIAL = tuple(email_validator.SPECIAL_USE_DOMAIN_NAMES)
+# RFC 2142 role names, which email-validator lower-cases (its own list, where it can be imported)
+_CASELESS = frozenset(_rfc_caseless()) | {
+    "abuse", "postmaster", "hostmaster", "webmaster", "noc", "security", "info", "marketing", "sales",
+    "support", "www", "uucp", "usenet", "news", "ftp",
+}  # fmt: skip
+
+
+def _fast(t: str) -> NormalizedEmail | None:
+    if len(t) > 254 or not t.isascii():
+        return None
+    m = _PLAIN.fullmatch(t)
+    if m is None:
+        return None
+    local, domain = m.group(1), m.group(2).lower()
+    if len(local) > 64 or len(domain) > 253 or "--" in domain or local.lower() in _CASELESS:
+        return None
+    if any(domain == d or domain.endswith("." + d) for d in _SPECIAL):
+        return None
+    address = f"{local}@{domain}"
+    return NormalizedEmail(address, address, local, domain, match_key(local, domain))
+
+
 @attrs.frozen
 class NormalizedEmail:
     """A valid e-mail address.
@@ -139,6 +175,9 @@ def _reason(exc: Exception) -> str:
 
 
 def _clean(text: str) -> str:
+    if text.isascii() and "<" not in text and ":" not in text:
+        t = text.strip()
+        return t.rstrip(_TRAILING).rstrip() if t[-1:] in _TRAILING else t
     t = unicodedata.normalize("NFKC", text).strip()
     m = _LABEL.match(t)
     if m:
@@ -166,6 +205,9 @@ def _normalize(text: str, deliverability: bool) -> NormalizedEmail:
         raise InvalidEmailError(text, "empty")
     if "@" not in t:
         raise InvalidEmailError(text, "no_at_sign")
+    fast = _fast(t)
+    if fast is not None:
+        return fast
     try:
         info = email_validator.validate_email(t, check_deliverability=deliverability)
     except email_validator.EmailNotValidError as exc:

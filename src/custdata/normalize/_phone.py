@@ -16,7 +16,7 @@ from typing import Any
 
 import attrs
 import phonenumbers
-from phonenumbers import PhoneNumberFormat, PhoneNumberType, carrier, geocoder
+from phonenumbers import PhoneMetadata, PhoneNumber, PhoneNumberFormat, PhoneNumberType, carrier, geocoder
 
 from custdata._records import Phone, PhoneKind
 from custdata.exceptions import InvalidPhoneError
@@ -83,6 +83,56 @@ _POSSIBLE_REASONS = {
     phonenumbers.ValidationResult.INVALID_COUNTRY_CODE: "invalid_country_code",
     phonenumbers.ValidationResult.IS_POSSIBLE_LOCAL_ONLY: "too_short",
 }
+
+
+_SEPARATORS = str.maketrans("", "", " -./()\t")
+
+
+@functools.lru_cache(maxsize=512)
+def _region_rules(region: str) -> tuple[int, str, re.Pattern[str] | None, re.Pattern[str] | None] | None:
+    """(country code, its digits, international-prefix pattern, national-prefix pattern) of a region."""
+    meta = PhoneMetadata.metadata_for_region(region)
+    if meta is None or meta.country_code is None:
+        return None
+    idd = re.compile(meta.international_prefix) if meta.international_prefix else None
+    npp = re.compile(meta.national_prefix_for_parsing) if meta.national_prefix_for_parsing else None
+    return meta.country_code, str(meta.country_code), idd, npp
+
+
+def _fast_parse(compact: str, region: str | None) -> PhoneNumber | None:
+    """The PhoneNumber ``phonenumbers.parse`` would give for plain digits (``+`` optional), or None when
+    the digits take any of parse's special paths (international or national prefixes, a country code
+    written without ``+``, leading zeros, odd lengths); those go to ``phonenumbers.parse`` itself.
+    The tests check this against ``phonenumbers.parse`` on generated numbers of every region."""
+    if compact[:1] == "+":
+        rest = compact[1:]
+        if len(rest) < 4 or rest[0] == "0":
+            return None
+        for i in (1, 2, 3):
+            regions = phonenumbers.COUNTRY_CODE_TO_REGION_CODE.get(int(rest[:i]))
+            if regions:
+                break
+        else:
+            return None
+        if regions[0] == "001":
+            return None
+        rules = _region_rules(regions[0])
+        nsn = rest[i:]
+        if rules is None or not 3 <= len(nsn) <= 17 or nsn[0] == "0":
+            return None
+        if rules[3] is not None and rules[3].match(nsn):
+            return None
+        return PhoneNumber(country_code=rules[0], national_number=int(nsn))
+    if region is None or compact[0] == "0" or not 3 <= len(compact) <= 17:
+        return None
+    rules = _region_rules(region)
+    if rules is None or compact.startswith(rules[1]):
+        return None
+    if (rules[2] is not None and rules[2].match(compact)) or (
+        rules[3] is not None and rules[3].match(compact)
+    ):
+        return None
+    return PhoneNumber(country_code=rules[0], national_number=int(compact))
 
 
 @functools.lru_cache(maxsize=4096)
@@ -217,6 +267,15 @@ def _normalize_cached(text: str, region: str | None) -> NormalizedPhone | Invali
 
 
 def _normalize(text: str, region: str | None) -> NormalizedPhone:
+    if text.isascii():  # the common case: digits and separators only, no labels, no extension
+        compact = text.translate(_SEPARATORS)
+        if compact and (compact.isdigit() or (compact[0] == "+" and compact[1:].isdigit())):
+            num = _fast_parse(compact, region)
+            if num is not None:
+                kind = _KINDS.get(phonenumbers.number_type(num))
+                if kind is not None:
+                    e164 = f"+{num.country_code}{num.national_number}"
+                    return NormalizedPhone(e164, phonenumbers.region_code_for_number(num), kind, None)
     number, extension = _clean(text)
     digits = sum(ch.isdigit() for ch in number)
     if digits < 3:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import datetime as dt
+import functools
 import itertools
 import logging
 import re
@@ -68,11 +69,16 @@ class NormalizeResult:
         return not self.issues
 
 
+@functools.cache
+def _field_names(cls: type[Any]) -> tuple[str, ...]:
+    return tuple(a.name for a in attrs.fields(cls))
+
+
 def _build(cls: type[Any], **values: Any) -> Any:
     """A record from values already valid for it, without running its converters again."""
     obj = object.__new__(cls)
-    for a in attrs.fields(cls):
-        object.__setattr__(obj, a.name, values[a.name])
+    for name in _field_names(cls):
+        object.__setattr__(obj, name, values[name])
     return obj
 
 
@@ -245,7 +251,7 @@ def normalize(
     changed = any(v != getattr(c, k) for k, v in changes.items())
     record = c
     if changed:
-        values = {a.name: getattr(c, a.name) for a in attrs.fields(Customer)}
+        values = {name: getattr(c, name) for name in _field_names(Customer)}
         values.update(changes)
         record = _build(Customer, **values)
     return NormalizeResult(record, tuple(issues), changed)
