@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import datetime as dt
-import functools
 import itertools
 import logging
 import re
@@ -69,9 +68,13 @@ class NormalizeResult:
         return not self.issues
 
 
-@functools.cache
+_FIELDS: dict[type, tuple[str, ...]] = {
+    cls: tuple(a.name for a in attrs.fields(cls)) for cls in (Customer, PersonName, Phone, Email)
+}
+
+
 def _field_names(cls: type[Any]) -> tuple[str, ...]:
-    return tuple(a.name for a in attrs.fields(cls))
+    return _FIELDS[cls]
 
 
 def _build(cls: type[Any], **values: Any) -> Any:
