@@ -58,31 +58,68 @@ def customer_ids(data: Any) -> list[str] | None:
     return [str(get(r, "customer_id", "id", "ID", default=n)) for n, r in enumerate(data)]
 
 
-def collapse(cols: Sequence[Array], weights: Array | None = None) -> tuple[list[Array], Array]:
+def _codes(col: Array) -> tuple[Array, Array]:
+    """Distinct values of a column and each row's index into them."""
+    if col.size and col.dtype.kind == "f":
+        lo, hi = col.min(), col.max()
+        if lo >= 0 and hi < 1e6 and np.array_equal(col, np.floor(col)):  # small whole numbers: no sort
+            ints = col.astype(np.int64)
+            present = np.bincount(ints, minlength=int(hi) + 1) > 0
+            values = np.flatnonzero(present)
+            lookup = np.cumsum(present) - 1
+            return values.astype(float), lookup[ints]
+    values = np.unique(col)
+    return values, np.searchsorted(values, col)
+
+
+def collapse_coded(
+    cols: Sequence[Array], weights: Array | None = None
+) -> tuple[list[tuple[Array, Array]], Array]:
     """Unique rows of the columns and how many times (or with what total weight) each occurs.
 
     One million customers observed in days or weeks collapse to a few tens of thousands of rows, so a
-    likelihood evaluation costs a fraction of the naive one.
+    likelihood evaluation costs a fraction of the naive one. Each column of the unique rows comes as
+    (distinct values, codes): ``values[codes]`` is the column, and a function of the column needs to be
+    computed on the few distinct values only.
     """
     n = len(cols[0])
     if n == 0:
-        return [np.empty(0) for _ in cols], np.empty(0)
+        return [(np.empty(0), np.empty(0, dtype=np.int64)) for _ in cols], np.empty(0)
     key = np.zeros(n, dtype=np.int64)
-    uniques = []
-    for col in cols:
-        u, inv = np.unique(col, return_inverse=True)
-        uniques.append(u)
-        key = key * len(u) + inv.ravel()
-    if math.prod(len(u) for u in uniques) >= 2**62:  # pragma: no cover - astronomically many values
+    coded = [_codes(np.asarray(col, dtype=float)) for col in cols]
+    if math.prod(len(u) for u, _ in coded) >= 2**62:  # pragma: no cover - astronomically many values
         stacked = np.stack(cols, axis=1)
         rows_, counts_ = np.unique(stacked, axis=0, return_counts=True)
-        return [rows_[:, i] for i in range(len(cols))], counts_.astype(float)
+        return [_codes(rows_[:, i]) for i in range(len(cols))], counts_.astype(float)
+    for values, codes in coded:
+        key = key * len(values) + codes
+    space = math.prod(len(u) for u, _ in coded)
+    if space <= max(4 * n, 10_000_000):  # count by key directly: no sort
+        counts = np.bincount(key, weights=weights, minlength=space)
+        ukey = (
+            np.flatnonzero(np.bincount(key, minlength=space))
+            if weights is not None
+            else np.flatnonzero(counts)
+        )
+        w = counts[ukey].astype(float)
+        out = []
+        stride = space
+        for values, _ in coded:
+            stride //= len(values)
+            out.append((values, (ukey // stride) % len(values)))
+        return out, w
     ukey, first, inv = np.unique(key, return_index=True, return_inverse=True)
     if weights is None:
         w = np.bincount(inv.ravel(), minlength=len(ukey)).astype(float)
     else:
         w = np.bincount(inv.ravel(), weights=weights, minlength=len(ukey))
-    return [col[first] for col in cols], w
+    return [(values, codes[first]) for values, codes in coded], w
+
+
+def collapse(cols: Sequence[Array], weights: Array | None = None) -> tuple[list[Array], Array]:
+    """Unique rows of the columns (as plain columns) and their counts or total weights."""
+    coded, w = collapse_coded(cols, weights)
+    return [values[codes] for values, codes in coded], w
 
 
 # ------------------------------------------------------------------------------------------------ maths

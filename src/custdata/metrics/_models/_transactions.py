@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
 import numpy as np
@@ -33,7 +33,7 @@ from custdata.metrics._models._base import (
     FittedModel,
     arrays,
     check_summary,
-    collapse,
+    collapse_coded,
     columns,
     customer_ids,
     hyp2f1,
@@ -81,7 +81,15 @@ class TransactionModel(FittedModel):
     _has_grad: ClassVar[bool] = True
 
     # -- likelihood, implemented by each model: (total log-likelihood, gradient over log-params or None)
-    def _loglik(self, theta: Array, x: Array, t_x: Array, T: Array, w: Array) -> tuple[float, Array | None]:  # noqa: N803
+    def _loglik(
+        self,
+        theta: Array,
+        x: Array,
+        t_x: Array,
+        T: Array,  # noqa: N803
+        w: Array,
+        coded: Sequence[tuple[Array, Array]] | None = None,
+    ) -> tuple[float, Array | None]:
         raise NotImplementedError
 
     def _start(self, x: Array, T: Array, w: Array) -> Array:  # noqa: N803
@@ -119,7 +127,8 @@ class TransactionModel(FittedModel):
             raise ValidationError("cannot fit a model on no customers", field="summary")
         check_summary(x, t_x, age)
         w_in = None if weights is None else np.asarray(weights, dtype=float).ravel()
-        (ux, utx, u_age), w = collapse([x, t_x, age], w_in)
+        coded, w = collapse_coded([x, t_x, age], w_in)
+        ux, utx, u_age = (values[codes] for values, codes in coded)
         logger.debug("%s: %d customers collapsed to %d distinct rows", self._label, len(x), len(ux))
         if not np.any(ux > 0):
             raise ValidationError(
@@ -127,7 +136,7 @@ class TransactionModel(FittedModel):
             )
 
         def objective(theta: Array) -> tuple[float, Array | None]:
-            ll, grad = self._loglik(theta, ux, utx, u_age, w)
+            ll, grad = self._loglik(theta, ux, utx, u_age, w, coded)
             return -ll, (None if grad is None else -grad)
 
         total = float(w.sum())
@@ -291,31 +300,51 @@ class BetaGeoModel(TransactionModel):
     _label = "BG/NBD"
     _modified: ClassVar[bool] = False
 
-    def _loglik(self, theta: Array, x: Array, t_x: Array, T: Array, w: Array) -> tuple[float, Array | None]:  # noqa: N803
+    def _loglik(
+        self,
+        theta: Array,
+        x: Array,
+        t_x: Array,
+        T: Array,  # noqa: N803
+        w: Array,
+        coded: Sequence[tuple[Array, Array]] | None = None,
+    ) -> tuple[float, Array | None]:
         r, alpha, a, b = np.exp(theta)
-        # MBG: one more chance to drop out, right after the first purchase
-        d = 1.0 if self._modified else 0.0
-        la, lat, log_end = math.log(alpha), np.log(alpha + t_x), np.log(alpha + T)
+        # functions of one column are computed on its distinct values only, then gathered
+        (xu, xi), (tu, ti), (age_u, age_i) = coded if coded is not None else [(v, None) for v in (x, t_x, T)]
+
+        def rows(values: Array, idx: Array | None) -> Array:
+            return values if idx is None else values[idx]
+
+        d = 1.0 if self._modified else 0.0  # MBG: one more chance to drop out, after the first purchase
+        bx_u = b + xu + d
+        lg = special.gammaln(r + xu) + special.gammaln(bx_u) - special.gammaln(a + bx_u)
+        has_u = xu > 0 if not self._modified else np.ones_like(xu, dtype=bool)
+        drop_u = np.where(has_u, bx_u - 1.0, 1.0)  # b+x-1 (BG) or b+x (MBG): the dropout term's denominator
+        dig_abx = rows(special.digamma(a + bx_u), xi)
+        dig_rx = rows(special.digamma(r + xu), xi)
+        dig_bx = rows(special.digamma(bx_u), xi)
+        inv_drop = rows(1.0 / drop_u, xi)
+        lat, inv_at = rows(np.log(alpha + tu), ti), rows(1.0 / (alpha + tu), ti)
+        log_end, inv_end = rows(np.log(alpha + age_u), age_i), rows(1.0 / (alpha + age_u), age_i)
+
+        la = math.log(alpha)
+        const = -special.gammaln(r) + r * la - special.gammaln(b) + special.gammaln(a + b)
         rx = r + x
-        a1 = special.gammaln(rx) - special.gammaln(r) + r * la
-        bx = b + x + d
-        abx = a + bx
-        a2 = special.gammaln(bx) - special.gammaln(abx) - special.gammaln(b) + special.gammaln(a + b)
-        a3 = -rx * log_end
-        has = x > 0 if not self._modified else np.ones_like(x, dtype=bool)
-        drop = np.where(has, bx - 1.0, 1.0)  # b+x-1 (BG) or b+x (MBG): the dropout term's denominator
+        # log-odds of "dropped out after the last purchase" against "alive at T"
         with np.errstate(divide="ignore"):
-            a4 = np.where(has, math.log(a) - np.log(drop) - rx * lat, -np.inf)
-        tail = np.logaddexp(a3, a4)
-        ll = float(w @ (a1 + a2 + tail))
-        p4 = np.exp(a4 - tail)  # the share of the likelihood from "dropped out after the last purchase"
+            odds_u = np.where(has_u, math.log(a) - np.log(drop_u), -np.inf)
+        z = rows(odds_u, xi) + rx * (log_end - lat)
+        total_w = float(w @ np.ones_like(w)) if w.ndim else float(w)
+        ll = float(w @ (rows(lg, xi) - rx * log_end + np.logaddexp(0.0, z))) + const * total_w
+        p4 = special.expit(z)  # the share of the likelihood from "dropped out after the last purchase"
         p3 = 1.0 - p4
-        dig_abx = special.digamma(abx)
-        g_r = special.digamma(rx) - special.digamma(r) + la - p3 * log_end - p4 * lat
-        g_alpha = r / alpha - rx * (p3 / (alpha + T) + p4 / (alpha + t_x))
-        g_a = special.digamma(a + b) - dig_abx + p4 / a
-        g_b = special.digamma(bx) - special.digamma(b) + special.digamma(a + b) - dig_abx - p4 / drop
-        grad = np.array([w @ g_r * r, w @ g_alpha * alpha, w @ g_a * a, w @ g_b * b])
+        dab = special.digamma(a + b)
+        g_r = w @ (dig_rx - p3 * log_end - p4 * lat) + (la - special.digamma(r)) * total_w
+        g_alpha = r / alpha * total_w - w @ (rx * (p3 * inv_end + p4 * inv_at))
+        g_a = w @ (p4 / a - dig_abx) + dab * total_w
+        g_b = w @ (dig_bx - dig_abx - p4 * inv_drop) + (dab - special.digamma(b)) * total_w
+        grad = np.array([g_r * r, g_alpha * alpha, g_a * a, g_b * b])
         return ll, grad
 
     def _log_odds_dead(self, x: Array, t_x: Array, T: Array) -> Array:  # noqa: N803
@@ -420,7 +449,15 @@ class ParetoNBDModel(TransactionModel):
             gone = math.log(s) - np.log(rx + s) + _log_diff(log_g(t_x), log_g(age))
         return const, alive, gone
 
-    def _loglik(self, theta: Array, x: Array, t_x: Array, T: Array, w: Array) -> tuple[float, Array | None]:  # noqa: N803
+    def _loglik(
+        self,
+        theta: Array,
+        x: Array,
+        t_x: Array,
+        T: Array,  # noqa: N803
+        w: Array,
+        coded: Sequence[tuple[Array, Array]] | None = None,
+    ) -> tuple[float, Array | None]:
         r, alpha, s, beta = np.exp(theta)
         const, alive, gone = self._terms(r, alpha, s, beta, x, t_x, T)
         ll = float(w @ (const + np.logaddexp(alive, gone)))
