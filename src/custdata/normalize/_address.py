@@ -282,6 +282,9 @@ def _normalize_fields(addr: Address, region: str | None) -> Address:
     if province is not None and province in _PROVINCE_BY_NAME:
         province = _PROVINCE_BY_NAME[province]
     city = _clean(addr.city)
+    if city is not None and _PROVINCE_BY_NAME.get(city) in _MUNICIPALITIES:
+        city = _PROVINCE_BY_NAME[city]
+        province = province or city
     if city is not None and _has_han(city):
         province_of, short = _cities()
         if city not in province_of and city in short:

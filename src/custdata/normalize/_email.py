@@ -157,7 +157,7 @@ def match_key(local: str, ascii_domain: str) -> str:
     return f"{key}@{domain}"
 
 
-def _reason(exc: Exception) -> str:
+def _reason(exc: Exception, text: str) -> str:
     if isinstance(exc, email_validator.EmailUndeliverableError):
         return "undeliverable"
     msg = str(exc).lower()
@@ -167,6 +167,8 @@ def _reason(exc: Exception) -> str:
         return "reserved_domain"
     if "too long" in msg:
         return "too_long"
+    if "two periods in a row" in msg:
+        return "bad_local_part" if ".." in text.rpartition("@")[0] else "bad_domain"
     if "before the @-sign" in msg or "local part" in msg:
         return "bad_local_part"
     if "after the @-sign" in msg or "domain" in msg or "period" in msg:
@@ -211,7 +213,7 @@ def _normalize(text: str, deliverability: bool) -> NormalizedEmail:
     try:
         info = email_validator.validate_email(t, check_deliverability=deliverability)
     except email_validator.EmailNotValidError as exc:
-        raise InvalidEmailError(text, _reason(exc), f"invalid e-mail address {text!r}: {exc}") from None
+        raise InvalidEmailError(text, _reason(exc, t), f"invalid e-mail address {text!r}: {exc}") from None
     except Exception as exc:  # DNS failures and the like: never let a library error escape
         log.debug("email-validator failed on %r: %r", text, exc)
         raise InvalidEmailError(text, "invalid", f"invalid e-mail address {text!r}: {exc}") from None
