@@ -1,0 +1,41 @@
+"""Storage: where customers live, behind one :class:`Store` protocol.
+
+``open_store("memory://")`` for tests and notebooks, ``open_store("sqlite:///customers.db")`` for one file
+(the embedded default), ``open_store("postgresql://user@host/db")`` for a server (the ``postgres`` extra),
+and any scheme a plug-in registers in the ``custdata.stores`` entry-point group. Every backend passes the
+same contract tests. :func:`export` and :func:`restore` move everything between any two of them.
+"""
+
+from __future__ import annotations
+
+from custdata.storage._backup import BACKUP_FORMAT, export, restore
+from custdata.storage._core import (
+    STORE_SCHEMA_VERSION,
+    FieldChange,
+    HistoryEntry,
+    KeyDeriver,
+    StoredCustomer,
+    UpsertProblem,
+    UpsertResult,
+)
+from custdata.storage._protocol import BackupItem, Store
+from custdata.storage._registry import StoreFactory, known_schemes, open_store, register_store
+
+__all__ = [
+    "BACKUP_FORMAT",
+    "STORE_SCHEMA_VERSION",
+    "BackupItem",
+    "FieldChange",
+    "HistoryEntry",
+    "KeyDeriver",
+    "Store",
+    "StoreFactory",
+    "StoredCustomer",
+    "UpsertProblem",
+    "UpsertResult",
+    "export",
+    "known_schemes",
+    "open_store",
+    "register_store",
+    "restore",
+]

@@ -1,0 +1,166 @@
+"""Backups: a store to JSON Lines and back, between any two backends.
+
+The file's first line is a header naming the format and the store schema version; then one line per
+customer (with its version and store stamps), history entry, transaction and interaction; the last line
+is a footer with the counts, so a truncated file is noticed. :func:`export` writes to a temporary file and
+renames it into place (a crash never leaves half a backup under the final name); :func:`restore` loads
+into an empty store in one transaction, so a bad file leaves the store as it was.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import json
+import logging
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from custdata._records import SCHEMA_VERSION, Customer, Interaction, Transaction
+from custdata.exceptions import ParseError, SchemaVersionError, ValidationError
+from custdata.storage._core import STORE_SCHEMA_VERSION, HistoryEntry, StoredCustomer, encode, now
+from custdata.storage._protocol import BackupItem, Store
+
+__all__ = ["BACKUP_FORMAT", "export", "restore"]
+
+log = logging.getLogger(__name__)
+
+BACKUP_FORMAT = "custdata-store-backup"
+_KINDS = ("customer", "history", "transaction", "interaction")
+
+
+def _line(item: BackupItem) -> tuple[str, dict[str, Any]]:
+    if isinstance(item, StoredCustomer):
+        return "customer", {
+            "customer": item.record.to_dict(),
+            "stored_at": item.stored_at.isoformat(),
+            "deleted_at": None if item.deleted_at is None else item.deleted_at.isoformat(),
+        }
+    if isinstance(item, HistoryEntry):
+        return "history", {"history": item.to_dict()}
+    if isinstance(item, Transaction):
+        return "transaction", {"transaction": item.to_dict()}
+    if isinstance(item, Interaction):
+        return "interaction", {"interaction": item.to_dict()}
+    raise ValidationError(f"not a backup item: {type(item).__name__}")
+
+
+def export(store: Store, path: str | os.PathLike[str]) -> dict[str, int]:
+    """Write everything in ``store`` to the JSON Lines file ``path``; returns the counts by kind."""
+    target = Path(path)
+    counts = dict.fromkeys(_KINDS, 0)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent or ".")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as out:
+            header = {
+                "format": BACKUP_FORMAT,
+                "store_schema": STORE_SCHEMA_VERSION,
+                "record_schema": SCHEMA_VERSION,
+                "exported_at": now().isoformat(),
+                "source": store.url,
+            }
+            out.write(encode(header) + "\n")
+            for item in store.dump():
+                kind, data = _line(item)
+                counts[kind] += 1
+                out.write(encode(data) + "\n")
+            out.write(encode({"end": True, "counts": counts}) + "\n")
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    log.info("exported %s to %s: %s", store.url, target, counts)
+    return counts
+
+
+def _time(value: Any) -> dt.datetime:
+    if not isinstance(value, str):
+        raise ValueError(f"expected a date-time, got {value!r}")
+    return dt.datetime.fromisoformat(value)
+
+
+def _items(path: Path, counts: dict[str, int]) -> Iterator[BackupItem]:
+    with open(path, encoding="utf-8") as f:
+        first = f.readline()
+        try:
+            header = json.loads(first)
+        except ValueError:
+            raise ParseError(
+                "not a custdata store backup (the first line is not JSON)", path=str(path), row=1
+            ) from None
+        if not isinstance(header, dict) or header.get("format") != BACKUP_FORMAT:
+            raise ParseError(
+                f"not a custdata store backup (no {BACKUP_FORMAT!r} header)", path=str(path), row=1
+            )
+        version = header.get("store_schema")
+        record_version = header.get("record_schema")
+        if (
+            version != STORE_SCHEMA_VERSION
+            or not isinstance(record_version, int)
+            or record_version > SCHEMA_VERSION
+        ):
+            raise SchemaVersionError(
+                f"{path}: the backup has store schema {version!r} and record schema {record_version!r}; "
+                f"this custdata reads store schema {STORE_SCHEMA_VERSION} and record schemas up to "
+                f"{SCHEMA_VERSION}"
+            )
+        footer: dict[str, Any] | None = None
+        for row, text in enumerate(f, 2):
+            if footer is not None:
+                raise ParseError("data after the end marker", path=str(path), row=row)
+            try:
+                data = json.loads(text)
+                if not isinstance(data, dict):
+                    raise ValueError("a line must be a JSON object")
+                item: BackupItem
+                if "end" in data:
+                    footer = data
+                    continue
+                if "customer" in data:
+                    deleted = data.get("deleted_at")
+                    item = StoredCustomer(
+                        Customer.from_dict(data["customer"]),
+                        _time(data["stored_at"]),
+                        None if deleted is None else _time(deleted),
+                    )
+                    counts["customer"] += 1
+                elif "history" in data:
+                    item = HistoryEntry.from_dict(data["history"])
+                    counts["history"] += 1
+                elif "transaction" in data:
+                    item = Transaction.from_dict(data["transaction"])
+                    counts["transaction"] += 1
+                elif "interaction" in data:
+                    item = Interaction.from_dict(data["interaction"])
+                    counts["interaction"] += 1
+                else:
+                    raise ValueError(f"unknown line kind {sorted(data)!r}")
+            except SchemaVersionError:
+                raise
+            except (ValueError, KeyError, TypeError) as exc:
+                raise ParseError(f"corrupt backup line: {exc}", path=str(path), row=row) from None
+            yield item
+        if footer is None:
+            raise ParseError("the backup is truncated (no end marker)", path=str(path))
+        if footer.get("counts") != counts:
+            raise ParseError(
+                f"the backup's counts {footer.get('counts')} do not match its lines {counts}", path=str(path)
+            )
+
+
+def restore(store: Store, path: str | os.PathLike[str]) -> dict[str, int]:
+    """Load the backup at ``path`` into the empty ``store``; all or nothing. Returns the counts by kind.
+
+    An unknown schema version raises :class:`~custdata.exceptions.SchemaVersionError`; a corrupt or
+    truncated file raises :class:`~custdata.exceptions.ParseError` naming the line.
+    """
+    counts = dict.fromkeys(_KINDS, 0)
+    store.load(_items(Path(path), counts))
+    log.info("restored %s into %s: %s", path, store.url, counts)
+    return counts

@@ -1,0 +1,374 @@
+"""What every backend shares: result records, lookup keys, change diffs, time stamps and body encoding.
+
+Lookups go through an index of *lookup keys*. A lookup key is derived from a normalised value (an E.164
+phone number, an e-mail match key, an external id) by a :class:`KeyDeriver`. Today the deriver is the
+identity; with encryption at rest it becomes a keyed HMAC (a blind index), so the database never holds
+the plain value while ``find(phone=...)`` still works. The record itself is kept as one text column (the
+"body"), which can later hold ciphertext instead of JSON.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from typing import Any, Literal, Protocol
+
+import attrs
+
+from custdata._records import Customer
+from custdata.exceptions import FieldError, InvalidEmailError, InvalidPhoneError, ValidationError
+
+__all__ = [
+    "STORE_SCHEMA_VERSION",
+    "Errors",
+    "FieldChange",
+    "HistoryEntry",
+    "KeyDeriver",
+    "Lookup",
+    "StoredCustomer",
+    "UpsertProblem",
+    "UpsertResult",
+]
+
+#: The version of the stored layout (tables, columns, body form) written by this custdata.
+STORE_SCHEMA_VERSION = 1
+
+Errors = Literal["raise", "skip", "collect"]
+
+#: Fields left out of the change history: bookkeeping the store itself maintains.
+_UNTRACKED = frozenset({"schema", "version", "updated_at"})
+
+UTC = dt.timezone.utc
+
+
+# --------------------------------------------------------------------------------------------- records
+@attrs.frozen
+class FieldChange:
+    """One field of a customer changed from ``old`` to ``new`` (both in the record's dict form)."""
+
+    field: str
+    old: Any
+    new: Any
+
+
+@attrs.frozen
+class HistoryEntry:
+    """One write to a customer: when, from where (``source``), what (``action``) and which fields changed.
+
+    ``action`` is ``"create"``, ``"update"``, ``"delete"`` (soft) or ``"restore"`` (a put on a soft-deleted
+    customer). ``version`` is the version the write stored.
+    """
+
+    customer_id: str
+    version: int
+    at: dt.datetime
+    action: str
+    source: str | None = None
+    changes: tuple[FieldChange, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "customer_id": self.customer_id,
+            "version": self.version,
+            "at": self.at.isoformat(),
+            "action": self.action,
+            "source": self.source,
+            "changes": [[c.field, c.old, c.new] for c in self.changes],
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> HistoryEntry:
+        try:
+            return cls(
+                customer_id=str(data["customer_id"]),
+                version=int(data["version"]),
+                at=dt.datetime.fromisoformat(data["at"]),
+                action=str(data["action"]),
+                source=data.get("source"),
+                changes=tuple(FieldChange(f, o, n) for f, o, n in data.get("changes") or ()),
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ValidationError(f"not a history entry: {exc}") from None
+
+
+@attrs.frozen
+class StoredCustomer:
+    """A customer as a backup sees it: the record (with its stored version) and its store bookkeeping."""
+
+    record: Customer
+    stored_at: dt.datetime
+    deleted_at: dt.datetime | None = None
+
+
+@attrs.frozen
+class UpsertProblem:
+    """An item ``upsert_many`` could not write: its position in the input, its id if known, and why."""
+
+    index: int
+    id: str | None
+    error: Exception
+
+    def __str__(self) -> str:
+        who = f" ({self.id})" if self.id else ""
+        return f"item {self.index}{who}: {self.error}"
+
+
+@attrs.frozen
+class UpsertResult:
+    """What ``upsert_many`` did: how many customers it inserted and updated, and what it left out."""
+
+    inserted: int = 0
+    updated: int = 0
+    problems: tuple[UpsertProblem, ...] = ()
+
+    @property
+    def written(self) -> int:
+        return self.inserted + self.updated
+
+    @property
+    def skipped(self) -> int:
+        return len(self.problems)
+
+
+# --------------------------------------------------------------------------------------------- time
+def now() -> dt.datetime:
+    """The store's clock: an aware UTC datetime."""
+    return dt.datetime.now(UTC)
+
+
+def ts(value: dt.datetime) -> str:
+    """A fixed-width UTC text stamp that sorts like the instant it names (for text columns)."""
+    if value.tzinfo is None:
+        raise ValidationError("date-time must be timezone-aware", field="at")
+    return value.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="microseconds")
+
+
+def parse_ts(text: str) -> dt.datetime:
+    return dt.datetime.fromisoformat(text).replace(tzinfo=UTC)
+
+
+# --------------------------------------------------------------------------------------------- bodies
+_encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), check_circular=False).encode
+
+
+def encode(data: Mapping[str, Any]) -> str:
+    """Compact JSON text for a body column."""
+    return _encode(data)
+
+
+def body_of(customer: Customer, version: int) -> tuple[dict[str, Any], str]:
+    """The dict form of ``customer`` as stored at ``version``, and its JSON text."""
+    d = customer.to_dict()
+    d["version"] = version
+    return d, _encode(d)
+
+
+def decode_customer(body: str | bytes) -> Customer:
+    return Customer.from_dict(json.loads(body))
+
+
+def coerce_customer(item: object) -> Customer:
+    """A Customer from a Customer or its dict form; anything else is a ValidationError."""
+    if isinstance(item, Customer):
+        return item
+    if isinstance(item, Mapping):
+        return Customer.from_dict(item)
+    raise ValidationError(f"expected a Customer or its dict form, got {type(item).__name__}")
+
+
+def check_errors(errors: str) -> None:
+    if errors not in ("raise", "skip", "collect"):
+        raise ValidationError(f"errors must be 'raise', 'skip' or 'collect', got {errors!r}", field="errors")
+
+
+# --------------------------------------------------------------------------------------------- diffs
+def diff(old: Mapping[str, Any] | None, new: Mapping[str, Any]) -> tuple[FieldChange, ...]:
+    """The tracked top-level fields that differ between two dict forms (``old=None``: none yet)."""
+    if old is None:
+        return ()
+    return tuple(
+        FieldChange(k, old.get(k), v) for k, v in new.items() if k not in _UNTRACKED and old.get(k) != v
+    )
+
+
+def _empty(value: Any) -> bool:
+    return (
+        value is None
+        or value == []
+        or value == {}
+        or value == ""
+        or value
+        == {
+            "full": None,
+            "family": None,
+            "given": None,
+        }
+    )
+
+
+def creation_changes(state: Mapping[str, Any]) -> tuple[FieldChange, ...]:
+    """The fields a customer was created with, as changes from nothing."""
+    return tuple(FieldChange(k, None, v) for k, v in state.items() if k not in _UNTRACKED and not _empty(v))
+
+
+def changes_to_json(changes: Iterable[FieldChange]) -> str:
+    return _encode([[c.field, c.old, c.new] for c in changes])
+
+
+def changes_from_json(text: str | None) -> tuple[FieldChange, ...]:
+    if not text:
+        return ()
+    return tuple(FieldChange(f, o, n) for f, o, n in json.loads(text))
+
+
+def fill_creation(entries: list[HistoryEntry], current: Mapping[str, Any] | None) -> list[HistoryEntry]:
+    """Give a ``create`` entry stored without its fields (to keep bulk loads small) the fields the customer
+    was created with, found by walking the later changes back from the current state."""
+    if current is None or not any(e.action == "create" and not e.changes for e in entries):
+        return entries
+    state = dict(current)
+    out = list(entries)
+    for i in range(len(out) - 1, -1, -1):
+        e = out[i]
+        if e.action == "create":
+            if not e.changes:
+                out[i] = attrs.evolve(e, changes=creation_changes(state))
+            break
+        for c in e.changes:
+            state[c.field] = c.old
+    return out
+
+
+# --------------------------------------------------------------------------------------------- lookups
+class KeyDeriver(Protocol):
+    """Turns a normalised lookup value into the key stored in the index (``kind`` names the value's kind)."""
+
+    def __call__(self, kind: str, value: str) -> str: ...
+
+
+def plain_key(kind: str, value: str) -> str:
+    """Today's deriver: the normalised value itself."""
+    return value
+
+
+_E164 = re.compile(r"\+[1-9][0-9]{6,14}")
+_SIMPLE_EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
+
+
+class Lookup:
+    """Normalises lookup values and derives their index keys.
+
+    Phones are keyed by E.164 (:func:`custdata.normalize_phone` with the store's default ``region``), e-mails
+    by their match key (:func:`custdata.normalize_email`), external ids by the id text. A value that does
+    not normalise is keyed by its trimmed text, so it is still found by the same text. Values already in
+    canonical form (E.164, a plain ASCII address at a domain without provider rules) skip the parser.
+    """
+
+    def __init__(self, *, region: str | None = "CN", derive: KeyDeriver = plain_key) -> None:
+        from custdata.normalize import PROVIDERS
+
+        self.region = region
+        self.derive = derive
+        self._providers = frozenset(PROVIDERS)
+
+    def phone(self, text: str) -> str:
+        t = text.strip()
+        if _E164.fullmatch(t):
+            return t
+        from custdata.normalize import normalize_phone
+
+        try:
+            return normalize_phone(t, region=self.region).e164
+        except InvalidPhoneError:
+            return "?" + "".join(t.split())
+
+    def email(self, text: str) -> str:
+        t = text.strip()
+        if _SIMPLE_EMAIL.fullmatch(t):
+            local, _, domain = t.rpartition("@")
+            domain = domain.lower()
+            if domain not in self._providers:
+                return f"{local.casefold()}@{domain}"
+        from custdata.normalize import normalize_email
+
+        try:
+            return normalize_email(t).match_key
+        except InvalidEmailError:
+            return "?" + t.casefold()
+
+    def keys(self, customer: Customer) -> set[tuple[str, str]]:
+        """Every (kind, key) index entry of a customer."""
+        d = self.derive
+        out = {("phone", d("phone", self.phone(p.number))) for p in customer.phones}
+        out.update(("email", d("email", self.email(e.address))) for e in customer.emails)
+        out.update(("external_id", d("external_id", v)) for v in customer.external_ids.values())
+        return out
+
+    def query(
+        self, phone: str | None, email: str | None, external_id: str | tuple[str, str] | None
+    ) -> tuple[list[tuple[str, str]], Callable[[Customer], bool] | None]:
+        """The index keys a ``find`` call must all hit, and an extra check for a (system, id) pair."""
+        d = self.derive
+        keys: list[tuple[str, str]] = []
+        check: Callable[[Customer], bool] | None = None
+        if phone is not None:
+            keys.append(("phone", d("phone", self.phone(phone))))
+        if email is not None:
+            keys.append(("email", d("email", self.email(email))))
+        if external_id is not None:
+            if isinstance(external_id, tuple):
+                system, value = external_id
+                keys.append(("external_id", d("external_id", value)))
+
+                def check(c: Customer) -> bool:
+                    return c.external_ids.get(system) == value
+
+            else:
+                keys.append(("external_id", d("external_id", external_id)))
+        if not keys:
+            raise ValidationError([FieldError("find", "give phone=, email= or external_id=")])
+        return keys, check
+
+
+# --------------------------------------------------------------------------------------------- scans
+def scan_filter(
+    *,
+    tag: str | None,
+    channel: str | None,
+    lifecycle_stage: str | None,
+    owner: str | None,
+    where: Callable[[Customer], bool] | None,
+) -> Callable[[Customer], bool] | None:
+    """One predicate for the record-level filters of ``scan`` (None: keep everything)."""
+    tests: list[Callable[[Customer], bool]] = []
+    if tag is not None:
+        tests.append(lambda c: tag in c.tags)
+    if channel is not None:
+        ch = str(getattr(channel, "value", channel))
+        tests.append(lambda c: c.channel is not None and c.channel.value == ch)
+    if lifecycle_stage is not None:
+        st = str(getattr(lifecycle_stage, "value", lifecycle_stage))
+        tests.append(lambda c: c.lifecycle_stage is not None and c.lifecycle_stage.value == st)
+    if owner is not None:
+        tests.append(lambda c: c.owner == owner)
+    if where is not None:
+        tests.append(where)
+    if not tests:
+        return None
+    return lambda c: all(t(c) for t in tests)
+
+
+def take(
+    items: Iterable[Customer], keep: Callable[[Customer], bool] | None, limit: int | None
+) -> Iterator[Customer]:
+    n = 0
+    if limit is not None and limit <= 0:
+        return
+    for c in items:
+        if keep is None or keep(c):
+            yield c
+            n += 1
+            if limit is not None and n >= limit:
+                return

@@ -1,0 +1,693 @@
+"""The logic SQLite and PostgreSQL share: one schema, one set of statements, one write path.
+
+Tables (all prefixed ``cd_`` so a store can share a database or schema with an application):
+
+``cd_meta``          key/value: the schema version
+``cd_customers``     id, version, stored_at, deleted_at, body (the record's dict form as JSON text)
+``cd_lookup``        (kind, key, customer_id): the lookup index; ``key`` comes from the store's key deriver
+``cd_history``       one row per write: customer_id, version, at, action, source, changes (JSON)
+``cd_transactions``  / ``cd_interactions``: id (unique when given), customer_id, at, body
+
+Times are fixed-width UTC text (``2026-01-02T03:04:05.000000``), which sorts like the instants it names in
+both databases. A backend subclass supplies the connection, the placeholder style, the DDL and its bulk
+paths (``executemany`` for SQLite, ``COPY`` for PostgreSQL).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import json
+import logging
+import threading
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import Any, ClassVar
+
+from custdata._records import Customer, Interaction, Transaction
+from custdata.exceptions import (
+    ConcurrencyError,
+    NotFoundError,
+    SchemaVersionError,
+    StoreError,
+    ValidationError,
+)
+from custdata.storage._core import (
+    STORE_SCHEMA_VERSION,
+    Errors,
+    HistoryEntry,
+    Lookup,
+    StoredCustomer,
+    UpsertProblem,
+    UpsertResult,
+    changes_from_json,
+    changes_to_json,
+    check_errors,
+    coerce_customer,
+    diff,
+    encode,
+    fill_creation,
+    now,
+    parse_ts,
+    scan_filter,
+    take,
+    ts,
+)
+from custdata.storage._protocol import BackupItem
+
+__all__ = ["SQLStore"]
+
+log = logging.getLogger(__name__)
+
+CUSTOMER_COLUMNS = ("id", "version", "stored_at", "deleted_at", "body")
+LOOKUP_COLUMNS = ("kind", "key", "customer_id")
+HISTORY_COLUMNS = ("customer_id", "version", "at", "action", "source", "changes")
+
+#: Rows fetched or written per round trip.
+CHUNK = 2000
+PAGE = 500
+
+_Existing = tuple[int, str, "str | None"]  # version, body, deleted_at
+
+
+def _chunks(items: Iterable[Any], n: int) -> Iterator[list[Any]]:
+    batch: list[Any] = []
+    for item in items:
+        batch.append(item)
+        if len(batch) >= n:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def _decode(body: str, version: int) -> Customer:
+    d = json.loads(body)
+    d["version"] = version
+    return Customer.from_dict(d)
+
+
+class SQLStore:
+    """A store on a DB-API connection. Subclasses: :class:`SQLiteStore`, :class:`PostgresStore`."""
+
+    #: DB-API exception classes mapped to StoreError at the boundary.
+    db_errors: ClassVar[tuple[type[BaseException], ...]] = ()
+    #: Statements that bring the schema from version i to i + 1 (index i).
+    migrations: ClassVar[Sequence[Sequence[str]]] = ()
+    placeholder: ClassVar[str] = "?"
+    begin_sql: ClassVar[str] = "BEGIN"
+
+    def __init__(self, url: str, conn: Any, *, region: str | None = "CN", source: str | None = None) -> None:
+        self.url = url
+        self._conn = conn
+        self._lookup = Lookup(region=region)
+        self._source = source
+        self._lock = threading.RLock()
+        self._depth = 0
+        self._closed = False
+        self._sql_cache: dict[str, str] = {}
+
+    # ------------------------------------------------------------------ plumbing
+    def _q(self, sql: str) -> str:
+        out = self._sql_cache.get(sql)
+        if out is None:
+            out = sql if self.placeholder == "?" else sql.replace("?", self.placeholder)
+            self._sql_cache[sql] = out
+        return out
+
+    def _check(self) -> None:
+        if self._closed:
+            raise StoreError(f"the store {self.url} is closed")
+
+    def _exec(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        try:
+            return self._conn.execute(self._q(sql), params)
+        except self.db_errors as exc:
+            raise StoreError(f"{self.url}: {exc}") from exc
+
+    def _many(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        if not rows:
+            return
+        try:
+            cur = self._conn.cursor()
+            cur.executemany(self._q(sql), rows)
+        except self.db_errors as exc:
+            raise StoreError(f"{self.url}: {exc}") from exc
+
+    def _all(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+        try:
+            return list(self._conn.execute(self._q(sql), params).fetchall())
+        except self.db_errors as exc:
+            raise StoreError(f"{self.url}: {exc}") from exc
+
+    def _bulk(self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+        """Insert many rows (PostgreSQL overrides this with COPY)."""
+        marks = ", ".join("?" * len(columns))
+        self._many(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", rows)
+
+    def _existing(self, ids: Sequence[str]) -> dict[str, _Existing]:
+        """Stored version, body and deletion stamp of those of ``ids`` that exist (locking them if the
+        database locks rows)."""
+        out: dict[str, _Existing] = {}
+        for part in _chunks(ids, 500):
+            marks = ", ".join("?" * len(part))
+            for i, v, b, d in self._all(
+                f"SELECT id, version, body, deleted_at FROM cd_customers WHERE id IN ({marks})", part
+            ):
+                out[i] = (v, b, d)
+        return out
+
+    def _raw(self, sql: str) -> None:
+        try:
+            self._conn.execute(sql)
+        except self.db_errors as exc:
+            raise StoreError(f"{self.url}: {exc}") from exc
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[SQLStore]:
+        """Group writes: on an exception inside the block none of them happen. Nested blocks use
+        savepoints, so an inner failure undoes only the inner block."""
+        with self._lock:
+            self._check()
+            depth = self._depth
+            self._raw(self.begin_sql if depth == 0 else f"SAVEPOINT cd_sp{depth}")
+            self._depth += 1
+            try:
+                yield self
+            except BaseException:
+                self._depth = depth
+                try:
+                    if depth == 0:
+                        self._raw("ROLLBACK")
+                    else:
+                        self._raw(f"ROLLBACK TO SAVEPOINT cd_sp{depth}")
+                        self._raw(f"RELEASE SAVEPOINT cd_sp{depth}")
+                except StoreError:
+                    log.exception("rollback failed on %s", self.url)
+                raise
+            self._depth = depth
+            if depth == 0:
+                try:
+                    self._raw("COMMIT")
+                except StoreError:
+                    with contextlib.suppress(StoreError):
+                        self._raw("ROLLBACK")
+                    raise
+            else:
+                self._raw(f"RELEASE SAVEPOINT cd_sp{depth}")
+
+    # ------------------------------------------------------------------ schema
+    def _schema_version(self) -> int:
+        raise NotImplementedError
+
+    def _migrate(self) -> None:
+        """Bring the schema up to date (inside a transaction); refuse a newer one."""
+        with self.transaction():
+            self._lock_schema()
+            current = self._schema_version()
+            latest = len(self.migrations)
+            if current > latest:
+                raise SchemaVersionError(
+                    f"{self.url} has store schema version {current}; this custdata knows versions up to "
+                    f"{latest} (upgrade custdata to open it)"
+                )
+            for version in range(current, latest):
+                log.info("migrating %s from store schema %d to %d", self.url, version, version + 1)
+                for stmt in self.migrations[version]:
+                    self._raw(stmt)
+                self._exec(
+                    "INSERT INTO cd_meta (key, value) VALUES ('schema_version', ?) "
+                    "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                    (str(version + 1),),
+                )
+        assert latest == STORE_SCHEMA_VERSION
+
+    def _lock_schema(self) -> None:
+        """Keep two processes from migrating at once (SQLite's write lock does it already)."""
+
+    # ------------------------------------------------------------------ customers
+    def get(self, customer_id: str, *, include_deleted: bool = False) -> Customer:
+        found = self.get_many([customer_id], include_deleted=include_deleted)
+        if customer_id not in found:
+            raise NotFoundError(f"no customer with id {customer_id!r} in {self.url}")
+        return found[customer_id]
+
+    def get_many(self, customer_ids: Iterable[str], *, include_deleted: bool = False) -> dict[str, Customer]:
+        ids = list(dict.fromkeys(customer_ids))
+        out: dict[str, Customer] = {}
+        with self._lock:
+            self._check()
+            rows = []
+            for part in _chunks(ids, 500):
+                marks = ", ".join("?" * len(part))
+                alive = "" if include_deleted else " AND deleted_at IS NULL"
+                rows.extend(
+                    self._all(
+                        f"SELECT id, version, body FROM cd_customers WHERE id IN ({marks}){alive}", part
+                    )
+                )
+        found = {i: _decode(b, v) for i, v, b in rows}
+        for i in ids:
+            if i in found:
+                out[i] = found[i]
+        return out
+
+    def put(self, customer: Customer, *, source: str | None = None) -> Customer:
+        c = coerce_customer(customer)
+        at = ts(now())
+        src = source or self._source
+        with self.transaction():
+            old = self._existing([c.id]).get(c.id)
+            if old is None:
+                version = c.version + 1
+                d, body = _body(c, version)
+                cur = self._exec(
+                    "INSERT INTO cd_customers (id, version, stored_at, deleted_at, body) "
+                    "VALUES (?, ?, ?, NULL, ?) ON CONFLICT (id) DO NOTHING",
+                    (c.id, version, at, body),
+                )
+                if cur.rowcount != 1:
+                    raise ConcurrencyError(f"customer {c.id!r} was created by another writer meanwhile")
+                history: tuple[Any, ...] = (c.id, version, at, "create", src, None)
+            else:
+                stored_version, old_body, deleted = old
+                if stored_version != c.version:
+                    raise ConcurrencyError(
+                        f"customer {c.id!r}: the record has version {c.version} but the stored one has "
+                        f"{stored_version}; get it again and reapply the change"
+                    )
+                version = stored_version + 1
+                d, body = _body(c, version)
+                cur = self._exec(
+                    "UPDATE cd_customers SET version = ?, stored_at = ?, deleted_at = NULL, body = ? "
+                    "WHERE id = ? AND version = ?",
+                    (version, at, body, c.id, stored_version),
+                )
+                if cur.rowcount != 1:
+                    raise ConcurrencyError(f"customer {c.id!r} was changed by another writer meanwhile")
+                action = "update" if deleted is None else "restore"
+                changes = diff(json.loads(old_body), d)
+                history = (c.id, version, at, action, src, changes_to_json(changes))
+                self._exec("DELETE FROM cd_lookup WHERE customer_id = ?", (c.id,))
+            self._bulk("cd_lookup", LOOKUP_COLUMNS, [(k, v, c.id) for k, v in self._lookup.keys(c)])
+            self._bulk("cd_history", HISTORY_COLUMNS, [history])
+        return c if c.version == version else c.evolve(version=version)
+
+    def upsert_many(
+        self,
+        customers: Iterable[Customer | dict[str, object]],
+        *,
+        source: str | None = None,
+        errors: Errors = "raise",
+        check_versions: bool = False,
+    ) -> UpsertResult:
+        check_errors(errors)
+        src = source or self._source
+        at = ts(now())
+        problems: list[UpsertProblem] = []
+        inserted = updated = 0
+        position = 0
+        with self.transaction():
+            for chunk in _chunks(customers, CHUNK):
+                batch: dict[str, tuple[int, Customer]] = {}
+                for item in chunk:
+                    try:
+                        c = coerce_customer(item)
+                    except ValidationError as exc:
+                        if errors == "raise":
+                            raise
+                        problems.append(UpsertProblem(position, _id_of(item), exc))
+                    else:
+                        batch.pop(c.id, None)
+                        batch[c.id] = (position, c)
+                    position += 1
+                existing = self._existing(list(batch))
+                new_rows: list[tuple[Any, ...]] = []
+                upd_rows: list[tuple[Any, ...]] = []
+                lookup: list[tuple[str, str, str]] = []
+                history: list[tuple[Any, ...]] = []
+                keys = self._lookup.keys
+                for index, c in batch.values():
+                    old = existing.get(c.id)
+                    if old is None:
+                        version = c.version + 1
+                        _, body = _body(c, version)
+                        new_rows.append((c.id, version, at, None, body))
+                        history.append((c.id, version, at, "create", src, None))
+                    else:
+                        stored_version, old_body, deleted = old
+                        if check_versions and stored_version != c.version:
+                            exc2 = ConcurrencyError(
+                                f"customer {c.id!r}: version {c.version}, stored {stored_version}"
+                            )
+                            if errors == "raise":
+                                raise exc2
+                            problems.append(UpsertProblem(index, c.id, exc2))
+                            continue
+                        version = stored_version + 1
+                        d, body = _body(c, version)
+                        upd_rows.append((version, at, body, c.id))
+                        changes = changes_to_json(diff(json.loads(old_body), d))
+                        action = "update" if deleted is None else "restore"
+                        history.append((c.id, version, at, action, src, changes))
+                    cid = c.id
+                    lookup.extend((k, v, cid) for k, v in keys(c))
+                self._bulk("cd_customers", CUSTOMER_COLUMNS, new_rows)
+                if upd_rows:
+                    self._many(
+                        "UPDATE cd_customers SET version = ?, stored_at = ?, deleted_at = NULL, body = ? "
+                        "WHERE id = ?",
+                        upd_rows,
+                    )
+                    self._many("DELETE FROM cd_lookup WHERE customer_id = ?", [(r[3],) for r in upd_rows])
+                self._bulk("cd_lookup", LOOKUP_COLUMNS, lookup)
+                self._bulk("cd_history", HISTORY_COLUMNS, history)
+                inserted += len(new_rows)
+                updated += len(upd_rows)
+        return UpsertResult(inserted, updated, tuple(problems) if errors == "collect" else ())
+
+    def delete(self, customer_id: str, *, source: str | None = None) -> None:
+        at = ts(now())
+        with self.transaction():
+            old = self._existing([customer_id]).get(customer_id)
+            if old is None:
+                raise NotFoundError(f"no customer with id {customer_id!r} in {self.url}")
+            if old[2] is not None:
+                return
+            self._exec(
+                "UPDATE cd_customers SET version = version + 1, stored_at = ?, deleted_at = ? WHERE id = ?",
+                (at, at, customer_id),
+            )
+            self._bulk(
+                "cd_history",
+                HISTORY_COLUMNS,
+                [(customer_id, old[0] + 1, at, "delete", source or self._source, None)],
+            )
+
+    def purge(self, customer_id: str) -> None:
+        with self.transaction():
+            cur = self._exec("DELETE FROM cd_customers WHERE id = ?", (customer_id,))
+            if cur.rowcount == 0:
+                raise NotFoundError(f"no customer with id {customer_id!r} in {self.url}")
+            for table in ("cd_lookup", "cd_history", "cd_transactions", "cd_interactions"):
+                self._exec(f"DELETE FROM {table} WHERE customer_id = ?", (customer_id,))
+
+    def find(
+        self,
+        *,
+        phone: str | None = None,
+        email: str | None = None,
+        external_id: str | tuple[str, str] | None = None,
+    ) -> list[Customer]:
+        keys, extra = self._lookup.query(phone, email, external_id)
+        with self._lock:
+            self._check()
+            kind, key = keys[0]
+            rows = self._all(
+                "SELECT c.id, c.version, c.body FROM cd_lookup l JOIN cd_customers c ON c.id = l.customer_id "
+                "WHERE l.kind = ? AND l.key = ? AND c.deleted_at IS NULL ORDER BY c.id",
+                (kind, key),
+            )
+            for kind, key in keys[1:]:
+                if not rows:
+                    break
+                ids = {
+                    r[0]
+                    for r in self._all(
+                        "SELECT customer_id FROM cd_lookup WHERE kind = ? AND key = ?", (kind, key)
+                    )
+                }
+                rows = [r for r in rows if r[0] in ids]
+        out = [_decode(b, v) for _, v, b in rows]
+        return out if extra is None else [c for c in out if extra(c)]
+
+    def scan(
+        self,
+        *,
+        after: str | None = None,
+        limit: int | None = None,
+        tag: str | None = None,
+        channel: str | None = None,
+        lifecycle_stage: str | None = None,
+        owner: str | None = None,
+        changed_since: dt.datetime | None = None,
+        where: Callable[[Customer], bool] | None = None,
+        include_deleted: bool = False,
+    ) -> Iterator[Customer]:
+        keep = scan_filter(
+            tag=tag, channel=channel, lifecycle_stage=lifecycle_stage, owner=owner, where=where
+        )
+        with self._lock:
+            self._check()
+        return take(self._pages(after, include_deleted, changed_since), keep, limit)
+
+    def _pages(
+        self, after: str | None, include_deleted: bool, changed_since: dt.datetime | None
+    ) -> Iterator[Customer]:
+        conds = ["id > ?"]
+        extra: list[Any] = []
+        if not include_deleted:
+            conds.append("deleted_at IS NULL")
+        if changed_since is not None:
+            conds.append("stored_at >= ?")
+            extra.append(ts(changed_since))
+        sql = (
+            f"SELECT id, version, body FROM cd_customers WHERE {' AND '.join(conds)} ORDER BY id LIMIT {PAGE}"
+        )
+        last = "" if after is None else after
+        while True:
+            with self._lock:
+                self._check()
+                rows = self._all(sql, [last, *extra])
+            for _, v, b in rows:
+                yield _decode(b, v)
+            if len(rows) < PAGE:
+                return
+            last = rows[-1][0]
+
+    def count(self, *, include_deleted: bool = False) -> int:
+        alive = "" if include_deleted else " WHERE deleted_at IS NULL"
+        with self._lock:
+            self._check()
+            return int(self._all(f"SELECT COUNT(*) FROM cd_customers{alive}")[0][0])
+
+    def history(self, customer_id: str) -> list[HistoryEntry]:
+        with self._lock:
+            self._check()
+            rows = self._all(
+                "SELECT version, at, action, source, changes FROM cd_history WHERE customer_id = ? "
+                "ORDER BY seq",
+                (customer_id,),
+            )
+            cur = self._existing([customer_id]).get(customer_id) if rows else None
+        entries = [
+            HistoryEntry(customer_id, v, parse_ts(a), act, s, changes_from_json(ch))
+            for v, a, act, s, ch in rows
+        ]
+        return fill_creation(entries, json.loads(cur[1]) if cur else None)
+
+    # ------------------------------------------------------------------ activity
+    def _add(self, table: str, items: Iterable[Transaction | Interaction], cls: type) -> int:
+        n = 0
+        with self.transaction():
+            for chunk in _chunks(items, CHUNK):
+                plain: list[tuple[Any, ...]] = []
+                keyed: list[tuple[Any, ...]] = []
+                item: Transaction | Interaction
+                for item in chunk:
+                    if not isinstance(item, cls) or not isinstance(item, (Transaction, Interaction)):
+                        raise ValidationError(f"expected a {cls.__name__}, got {type(item).__name__}")
+                    row = (item.customer_id, ts(item.at), encode(item.to_dict()))
+                    if item.id is None:
+                        plain.append(row)
+                    else:
+                        keyed.append((item.id, *row))
+                self._bulk(table, ("customer_id", "at", "body"), plain)
+                self._many(
+                    f"INSERT INTO {table} (id, customer_id, at, body) VALUES (?, ?, ?, ?) "
+                    "ON CONFLICT (id) WHERE id IS NOT NULL DO UPDATE SET customer_id = excluded.customer_id, "
+                    "at = excluded.at, body = excluded.body",
+                    keyed,
+                )
+                n += len(chunk)
+        return n
+
+    def _list(
+        self,
+        table: str,
+        cls: Any,
+        customer_id: str | None,
+        start: dt.datetime | None,
+        end: dt.datetime | None,
+    ) -> list[Any]:
+        conds: list[str] = []
+        params: list[Any] = []
+        if customer_id is not None:
+            conds.append("customer_id = ?")
+            params.append(customer_id)
+        if start is not None:
+            conds.append("at >= ?")
+            params.append(ts(start))
+        if end is not None:
+            conds.append("at < ?")
+            params.append(ts(end))
+        where = f" WHERE {' AND '.join(conds)}" if conds else ""
+        with self._lock:
+            self._check()
+            rows = self._all(f"SELECT body FROM {table}{where} ORDER BY at, seq", params)
+        return [cls.from_dict(json.loads(b)) for (b,) in rows]
+
+    def add_transactions(self, transactions: Iterable[Transaction]) -> int:
+        return self._add("cd_transactions", transactions, Transaction)
+
+    def transactions(
+        self,
+        customer_id: str | None = None,
+        *,
+        start: dt.datetime | None = None,
+        end: dt.datetime | None = None,
+    ) -> list[Transaction]:
+        return self._list("cd_transactions", Transaction, customer_id, start, end)
+
+    def add_interactions(self, interactions: Iterable[Interaction]) -> int:
+        return self._add("cd_interactions", interactions, Interaction)
+
+    def interactions(
+        self,
+        customer_id: str | None = None,
+        *,
+        start: dt.datetime | None = None,
+        end: dt.datetime | None = None,
+    ) -> list[Interaction]:
+        return self._list("cd_interactions", Interaction, customer_id, start, end)
+
+    # ------------------------------------------------------------------ backup
+    def dump(self) -> Iterator[BackupItem]:
+        last = ""
+        while True:
+            with self._lock:
+                self._check()
+                rows = self._all(
+                    "SELECT id, version, body, stored_at, deleted_at FROM cd_customers WHERE id > ? "
+                    f"ORDER BY id LIMIT {PAGE}",
+                    (last,),
+                )
+                hist = (
+                    self._all(
+                        "SELECT customer_id, version, at, action, source, changes FROM cd_history "
+                        "WHERE customer_id > ? AND customer_id <= ? ORDER BY customer_id, seq",
+                        (last, rows[-1][0]),
+                    )
+                    if rows
+                    else []
+                )
+            by_id: dict[str, list[HistoryEntry]] = {}
+            for cid, v, a, act, s, ch in hist:
+                by_id.setdefault(cid, []).append(
+                    HistoryEntry(cid, v, parse_ts(a), act, s, changes_from_json(ch))
+                )
+            for cid, v, b, st, de in rows:
+                yield StoredCustomer(_decode(b, v), parse_ts(st), None if de is None else parse_ts(de))
+                d = json.loads(b)
+                yield from fill_creation(by_id.get(cid, []), d)
+            if len(rows) < PAGE:
+                break
+            last = rows[-1][0]
+        for table, cls in (("cd_transactions", Transaction), ("cd_interactions", Interaction)):
+            seq = -1
+            while True:
+                with self._lock:
+                    self._check()
+                    page = self._all(
+                        f"SELECT seq, body FROM {table} WHERE seq > ? ORDER BY seq LIMIT {PAGE}", (seq,)
+                    )
+                for _, b in page:
+                    yield cls.from_dict(json.loads(b))
+                if len(page) < PAGE:
+                    break
+                seq = page[-1][0]
+
+    def load(self, items: Iterable[BackupItem]) -> None:
+        with self.transaction():
+            used = self._all(
+                "SELECT (SELECT COUNT(*) FROM cd_customers) + (SELECT COUNT(*) FROM cd_transactions) "
+                "+ (SELECT COUNT(*) FROM cd_interactions)"
+            )[0][0]
+            if used:
+                raise StoreError(f"{self.url} is not empty: restore a backup into an empty store")
+            customers: list[tuple[Any, ...]] = []
+            lookup: list[tuple[str, str, str]] = []
+            history: list[tuple[Any, ...]] = []
+            txns: list[Transaction] = []
+            inters: list[Interaction] = []
+
+            def flush() -> None:
+                self._bulk("cd_customers", CUSTOMER_COLUMNS, customers)
+                self._bulk("cd_lookup", LOOKUP_COLUMNS, lookup)
+                self._bulk("cd_history", HISTORY_COLUMNS, history)
+                self.add_transactions(txns)
+                self.add_interactions(inters)
+                for x in (customers, lookup, history, txns, inters):
+                    x.clear()
+
+            for n, item in enumerate(items, 1):
+                if isinstance(item, StoredCustomer):
+                    c = item.record
+                    _, body = _body(c, c.version)
+                    de = None if item.deleted_at is None else ts(item.deleted_at)
+                    customers.append((c.id, c.version, ts(item.stored_at), de, body))
+                    lookup.extend((k, v, c.id) for k, v in self._lookup.keys(c))
+                elif isinstance(item, HistoryEntry):
+                    history.append(
+                        (
+                            item.customer_id,
+                            item.version,
+                            ts(item.at),
+                            item.action,
+                            item.source,
+                            changes_to_json(item.changes),
+                        )
+                    )
+                elif isinstance(item, Transaction):
+                    txns.append(item)
+                elif isinstance(item, Interaction):
+                    inters.append(item)
+                else:
+                    raise ValidationError(f"not a backup item: {type(item).__name__}")
+                if n % CHUNK == 0:
+                    flush()
+            flush()
+
+    # ------------------------------------------------------------------ lifetime
+    def close(self) -> None:
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            try:
+                self._conn.close()
+            except self.db_errors as exc:
+                log.warning("closing %s: %s", self.url, exc)
+
+    def __enter__(self) -> SQLStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.url!r})"
+
+
+def _body(c: Customer, version: int) -> tuple[dict[str, Any], str]:
+    d = c.to_dict()
+    d["version"] = version
+    return d, encode(d)
+
+
+def _id_of(item: object) -> str | None:
+    if isinstance(item, Customer):
+        return item.id
+    if isinstance(item, dict):
+        v = item.get("id")
+        return v if isinstance(v, str) else None
+    return None

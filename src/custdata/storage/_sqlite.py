@@ -1,0 +1,128 @@
+"""``sqlite:///path.db``: the embedded default, on the standard library's sqlite3.
+
+The database runs in WAL mode (readers never block the writer), every write is one transaction taken with
+``BEGIN IMMEDIATE`` (so two processes never interleave a read-check-write), and the schema carries a
+version in ``cd_meta`` that :meth:`SQLiteStore.open` migrates forward (and refuses when it is newer than
+this custdata). ``sqlite:///relative.db`` and ``sqlite:////absolute/path.db`` follow the usual URL rule;
+``sqlite://`` alone is a private in-memory database.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sqlite3
+from typing import Any, ClassVar
+from urllib.parse import parse_qsl, unquote, urlsplit
+
+from custdata.exceptions import StoreError, ValidationError
+from custdata.storage._sql import SQLStore
+
+__all__ = ["SQLiteStore", "open_sqlite"]
+
+log = logging.getLogger(__name__)
+
+_SCHEMA_V1 = (
+    "CREATE TABLE IF NOT EXISTS cd_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+    "CREATE TABLE cd_customers (id TEXT PRIMARY KEY, version INTEGER NOT NULL, stored_at TEXT NOT NULL, "
+    "deleted_at TEXT, body TEXT NOT NULL)",
+    "CREATE INDEX cd_customers_stored_at ON cd_customers (stored_at)",
+    "CREATE TABLE cd_lookup (kind TEXT NOT NULL, key TEXT NOT NULL, customer_id TEXT NOT NULL, "
+    "PRIMARY KEY (kind, key, customer_id)) WITHOUT ROWID",
+    "CREATE INDEX cd_lookup_customer ON cd_lookup (customer_id)",
+    "CREATE TABLE cd_history (seq INTEGER PRIMARY KEY, customer_id TEXT NOT NULL, version INTEGER NOT NULL, "
+    "at TEXT NOT NULL, action TEXT NOT NULL, source TEXT, changes TEXT)",
+    "CREATE INDEX cd_history_customer ON cd_history (customer_id, seq)",
+    *(
+        stmt
+        for table in ("cd_transactions", "cd_interactions")
+        for stmt in (
+            f"CREATE TABLE {table} (seq INTEGER PRIMARY KEY, id TEXT, customer_id TEXT NOT NULL, "
+            "at TEXT NOT NULL, body TEXT NOT NULL)",
+            f"CREATE UNIQUE INDEX {table}_id ON {table} (id) WHERE id IS NOT NULL",
+            f"CREATE INDEX {table}_customer ON {table} (customer_id, at)",
+            f"CREATE INDEX {table}_at ON {table} (at)",
+        )
+    ),
+)
+
+_SYNC = {"off": "OFF", "normal": "NORMAL", "full": "FULL", "extra": "EXTRA"}
+
+
+class SQLiteStore(SQLStore):
+    """A store in one SQLite file (plus its ``-wal`` and ``-shm`` companions while open)."""
+
+    db_errors: ClassVar[tuple[type[BaseException], ...]] = (sqlite3.Error,)
+    migrations = (_SCHEMA_V1,)
+    placeholder = "?"
+    begin_sql = "BEGIN IMMEDIATE"
+
+    def __init__(
+        self,
+        url: str,
+        path: str,
+        *,
+        timeout: float = 30.0,
+        synchronous: str = "full",
+        region: str | None = "CN",
+        source: str | None = None,
+    ) -> None:
+        sync = _SYNC.get(str(synchronous).lower())
+        if sync is None:
+            raise ValidationError(f"synchronous must be one of {', '.join(_SYNC)}", field="synchronous")
+        try:
+            conn = sqlite3.connect(path, timeout=timeout, isolation_level=None, check_same_thread=False)
+        except sqlite3.Error as exc:
+            raise StoreError(f"{url}: cannot open the database: {exc}") from exc
+        super().__init__(url, conn, region=region, source=source)
+        self.path = path
+        try:
+            if path != ":memory:":
+                mode = conn.execute("PRAGMA journal_mode=WAL").fetchone()[0]
+                if str(mode).lower() != "wal":
+                    log.warning("%s: WAL mode not available, using %s", url, mode)
+            conn.execute(f"PRAGMA synchronous={sync}")
+            conn.execute(f"PRAGMA busy_timeout={int(timeout * 1000)}")
+            conn.execute("PRAGMA temp_store=MEMORY")
+            self._migrate()
+        except BaseException:
+            conn.close()
+            raise
+
+    def _schema_version(self) -> int:
+        exists = self._all("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'cd_meta'")
+        if not exists:
+            if self._all("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'cd_customers'"):
+                raise StoreError(f"{self.url}: has custdata tables but no schema version; not opening it")
+            return 0
+        row = self._all("SELECT value FROM cd_meta WHERE key = 'schema_version'")
+        return int(row[0][0]) if row else 0
+
+
+def _path(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.netloc not in ("", "localhost"):
+        raise ValidationError(
+            f"{url}: a SQLite URL names a file: sqlite:///relative.db or sqlite:////absolute/path.db",
+            field="url",
+        )
+    path = unquote(parts.path)
+    if path.startswith("/"):
+        path = path[1:]  # sqlite:///x.db -> x.db; sqlite:////abs/x.db -> /abs/x.db
+    if not path or path == ":memory:":
+        return ":memory:"
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise StoreError(f"{url}: the folder {folder} does not exist")
+    return path
+
+
+def open_sqlite(url: str, **options: Any) -> SQLiteStore:
+    """Open (creating if needed) the SQLite store at ``url``. Options: ``timeout`` (seconds to wait for the
+    write lock), ``synchronous`` (``full``, the default, or ``normal``: faster, may lose the last commits on
+    power loss, never on a crash of the process), ``region`` (default region for phone look-ups),
+    ``source`` (default source recorded in the history). URL query parameters give the same options."""
+    query = dict(parse_qsl(urlsplit(url).query))
+    for key, value in query.items():
+        options.setdefault(key, float(value) if key == "timeout" else value)
+    return SQLiteStore(url, _path(url.split("?", 1)[0]), **options)
