@@ -1,0 +1,99 @@
+"""The metrics commands (custdata clv, custdata retention) and the demo step."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("click")
+pytest.importorskip("scipy")
+
+from custdata import Transaction  # noqa: E402
+from custdata.cli._common import DemoContext  # noqa: E402
+from custdata.cli._main import run  # noqa: E402
+from custdata.cli._metrics import demo  # noqa: E402
+
+
+def _run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    with pytest.raises(SystemExit) as info:
+        run(list(args))
+    out, err = capsys.readouterr()
+    return int(info.value.code or 0), out, err
+
+
+@pytest.fixture(scope="module")
+def cdnow_csv(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("cdnow") / "transactions.csv"
+    with open(shared_data / "cdnow" / "CDNOW_sample.txt") as src, open(path, "w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["customer_id", "at", "amount", "currency"])
+        for line in src:
+            _full, sample_id, day, _cds, amount = line.split()
+            w.writerow([str(int(sample_id)), f"{day[:4]}-{day[4:6]}-{day[6:]}T00:00:00+00:00", amount, "USD"])
+    return path
+
+
+def test_clv_command(cdnow_csv: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out_csv, model_json = tmp_path / "clv.csv", tmp_path / "m.json"
+    code, out, _ = _run(
+        capsys,
+        "clv",
+        str(cdnow_csv),
+        "--observation-end",
+        "1997-09-30",
+        "--horizon",
+        "39",
+        "-o",
+        str(out_csv),
+        "--save-model",
+        str(model_json),
+    )
+    assert code == 0, out
+    assert "r=0.2426" in out and "Gamma-Gamma" in out and "top 10 customers by clv" in out
+    with open(out_csv, encoding="utf-8-sig") as fh:
+        rows = list(csv.DictReader(fh))
+    assert len(rows) == 2357 and rows[0]["customer_id"] == "1"
+    assert float(rows[0]["expected_purchases"]) == pytest.approx(1.226, abs=1e-3)  # FHL 2005's example
+    assert json.loads(model_json.read_text())["model"] == "BetaGeoModel"
+    code, out, _ = _run(capsys, "clv", str(cdnow_csv), "--observation-end", "1997-09-30", "--model", "pareto")
+    assert code == 0 and "Pareto/NBD" in out
+
+
+def test_clv_user_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = _run(capsys, "clv", str(tmp_path / "missing.csv"))
+    assert code == 2 and err.count("\n") == 1
+    one = tmp_path / "one.csv"
+    one.write_text("customer_id,at,amount\na,2026-01-01T00:00:00+00:00,5\n")
+    code, _, err = _run(capsys, "clv", str(one))
+    assert code == 2 and "repeat purchase" in err and err.count("\n") == 1
+    code, _, err = _run(capsys, "clv", str(one), "--observation-end", "yesterday")
+    assert code == 2 and "YYYY-MM-DD" in err
+
+
+def test_retention_command(cdnow_csv: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out_csv = tmp_path / "cohorts.csv"
+    code, out, _ = _run(capsys, "retention", str(cdnow_csv), "--period", "Q", "-o", str(out_csv))
+    assert code == 0
+    assert "1997-Q2" in out and "22.2%" in out and "pooled retention" in out
+    with open(out_csv, encoding="utf-8-sig") as fh:
+        rows = list(csv.DictReader(fh))
+    assert rows[0]["cohort"] == "1997-Q1" and rows[0]["size"] == "2357" and rows[0]["0"] == "1.0"
+
+
+def test_demo_step(tmp_path: Path) -> None:
+    lines: list[str] = []
+    txs = [
+        Transaction(
+            customer_id=f"c{i}", at=f"2026-{m:02d}-{1 + (i * 7) % 27:02d}T10:00:00+08:00", amount=10 + i % 7
+        )
+        for i in range(60)
+        for m in range(1, 1 + (i % 6) + 1)
+    ]
+    ctx = DemoContext(customers=[], transactions=txs, interactions=[], workdir=tmp_path, echo=lines.append)
+    demo(ctx)
+    text = "\n".join(lines)
+    assert "retention" in text and "top customers by predicted" in text
+    assert len(ctx.results["clv"]) == 60  # type: ignore[arg-type]
