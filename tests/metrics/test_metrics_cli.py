@@ -11,10 +11,10 @@ import pytest
 pytest.importorskip("click")
 pytest.importorskip("scipy")
 
-from custdata import Transaction  # noqa: E402
-from custdata.cli._common import DemoContext  # noqa: E402
-from custdata.cli._main import run  # noqa: E402
-from custdata.cli._metrics import demo  # noqa: E402
+from custdata import Transaction
+from custdata.cli._common import DemoContext
+from custdata.cli._main import run
+from custdata.cli._metrics import demo
 
 
 def _run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
