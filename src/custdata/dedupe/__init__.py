@@ -1,0 +1,52 @@
+"""Dedupe and entity resolution: blocking, unsupervised Fellegi–Sunter scoring, clustering, golden records,
+incremental matching.
+
+>>> from custdata import Customer
+>>> from custdata.dedupe import dedupe
+>>> people = [
+...     Customer(id="a", name={"full": "张伟"}, phones=[{"number": "138 0013 8000"}], birthday="1990-01-02"),
+...     Customer(id="b", name={"full": "张伟"}, phones=[{"number": "+8613800138000"}], birthday="1990-01-02"),
+...     Customer(id="c", name={"full": "李娜"}, phones=[{"number": "13900139000"}], birthday="1985-05-06"),
+... ]
+>>> sorted(sorted(c) for c in dedupe(people).clusters)
+[['a', 'b'], ['c']]
+"""
+
+from custdata.dedupe._api import DedupeResult, LinkResult, ScoredPair, dedupe, link
+from custdata.dedupe._blocking import DEFAULT_PASSES, SORTED_PASSES, BlockingStats, LargeBlockWarning
+from custdata.dedupe._compare import DEFAULT_FIELDS, FieldComparison
+from custdata.dedupe._golden import (
+    BUILTIN_RULES,
+    DEFAULT_RULES,
+    GoldenRecord,
+    golden_record,
+    source_priority,
+)
+from custdata.dedupe._matcher import DEFAULT_THRESHOLD, Explanation, FieldExplanation, Match, Matcher
+from custdata.dedupe._model import FSModel, RuleModel
+
+__all__ = [
+    "BUILTIN_RULES",
+    "DEFAULT_FIELDS",
+    "DEFAULT_PASSES",
+    "DEFAULT_RULES",
+    "DEFAULT_THRESHOLD",
+    "SORTED_PASSES",
+    "BlockingStats",
+    "DedupeResult",
+    "Explanation",
+    "FSModel",
+    "FieldComparison",
+    "FieldExplanation",
+    "GoldenRecord",
+    "LargeBlockWarning",
+    "LinkResult",
+    "Match",
+    "Matcher",
+    "RuleModel",
+    "ScoredPair",
+    "dedupe",
+    "golden_record",
+    "link",
+    "source_priority",
+]

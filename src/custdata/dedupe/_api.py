@@ -1,0 +1,287 @@
+"""``dedupe`` and ``link``: block, compare, learn, score, cluster."""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from typing import Any
+
+import attrs
+
+from custdata._records import Customer
+from custdata.dedupe._blocking import BlockingStats, candidate_pairs
+from custdata.dedupe._cluster import cluster
+from custdata.dedupe._compare import DEFAULT_FIELDS
+from custdata.dedupe._features import Features, features_of
+from custdata.dedupe._golden import GoldenRecord, Rules, golden_record
+from custdata.dedupe._matcher import DEFAULT_THRESHOLD, Explanation, Matcher, ScoredPairs
+from custdata.exceptions import NotFoundError, ValidationError
+
+__all__ = ["DedupeResult", "LinkResult", "ScoredPair", "dedupe", "link"]
+
+logger = logging.getLogger(__name__)
+
+
+@attrs.frozen
+class ScoredPair:
+    """A compared candidate pair: the two record ids, the match weight (bits) and probability."""
+
+    id_a: str
+    id_b: str
+    probability: float
+    weight: float
+
+
+class _Pairs(Sequence[ScoredPair]):
+    """The candidate pairs, built on demand from compact arrays (millions of pairs stay cheap)."""
+
+    def __init__(self, scored: ScoredPairs, ids_a: Sequence[str], ids_b: Sequence[str], offset: int) -> None:
+        self._s = scored
+        self._a = ids_a
+        self._b = ids_b
+        self._offset = offset
+
+    def __len__(self) -> int:
+        return len(self._s)
+
+    def _make(self, k: int) -> ScoredPair:
+        s = self._s
+        return ScoredPair(self._a[s.left[k]], self._b[s.right[k] - self._offset], s.probability[k], s.weight[k])
+
+    def __getitem__(self, k: Any) -> Any:
+        if isinstance(k, slice):
+            return [self._make(x) for x in range(*k.indices(len(self)))]
+        if k < 0:
+            k += len(self)
+        if not 0 <= k < len(self):
+            raise IndexError(k)
+        return self._make(k)
+
+    def __iter__(self) -> Iterator[ScoredPair]:
+        for k in range(len(self)):
+            yield self._make(k)
+
+    def __repr__(self) -> str:
+        return f"<{len(self)} scored pairs>"
+
+
+def _check_ids(records: Sequence[Customer], what: str) -> None:
+    seen: set[str] = set()
+    for r in records:
+        if not isinstance(r, Customer):
+            raise ValidationError(f"{what}: expected Customer records, got {type(r).__name__}")
+        if r.id in seen:
+            raise ValidationError(f"{what}: record id {r.id!r} appears more than once; ids must be unique")
+        seen.add(r.id)
+
+
+class DedupeResult:
+    """What :func:`dedupe` found.
+
+    ``clusters``: a tuple of frozensets of record ids, a partition of the input (singletons included),
+    ordered by cluster id. ``cluster_ids`` maps each record id to its cluster id, the smallest record id in
+    its cluster, so ids do not depend on input order. ``pairs``: every compared candidate pair with its
+    match probability. ``explain(a, b)`` tells why a pair scored as it did; ``golden_records()`` merges each
+    cluster into one record. ``matcher`` is the fitted :class:`Matcher`, ready to save and reuse.
+    """
+
+    def __init__(self, records: Sequence[Customer], feats: Sequence[Features], groups: list[list[int]],
+                 scored: ScoredPairs, matcher: Matcher, blocking: BlockingStats) -> None:
+        self._records = records
+        self._feats = feats
+        self._index = {r.id: k for k, r in enumerate(records)}
+        self.matcher = matcher
+        self.blocking = blocking
+        clusters = [frozenset(records[i].id for i in g) for g in groups]
+        clusters.sort(key=min)
+        self.clusters: tuple[frozenset[str], ...] = tuple(clusters)
+        self.cluster_ids: dict[str, str] = {rid: min(c) for c in clusters for rid in c}
+        ids = [r.id for r in records]
+        self.pairs: Sequence[ScoredPair] = _Pairs(scored, ids, ids, 0)
+        self.threshold = matcher.threshold
+
+    def __repr__(self) -> str:
+        dup = sum(1 for c in self.clusters if len(c) > 1)
+        return f"<DedupeResult: {len(self._records)} records, {len(self.clusters)} clusters ({dup} with duplicates)>"
+
+    def cluster_of(self, record_id: str) -> frozenset[str]:
+        """The cluster holding ``record_id``."""
+        try:
+            cid = self.cluster_ids[record_id]
+        except KeyError:
+            raise NotFoundError(record_id) from None
+        return self._by_cid[cid]
+
+    @functools.cached_property
+    def _by_cid(self) -> dict[str, frozenset[str]]:
+        return {min(c): c for c in self.clusters}
+
+    def _feat(self, rid: str) -> Features:
+        try:
+            return self._feats[self._index[rid]]
+        except KeyError:
+            raise NotFoundError(rid) from None
+
+    def explain(self, id_a: str, id_b: str) -> Explanation:
+        """Per-field comparison levels and weight contributions for two records of the input."""
+        return self.matcher.explain(self._feat(id_a), self._feat(id_b))
+
+    def pair_completeness(self, true_pairs: Iterable[tuple[str, str]]) -> float:
+        """Share of the true duplicate pairs that blocking proposed as candidates (needs known truth)."""
+        truth = {tuple(sorted(p)) for p in true_pairs}
+        if not truth:
+            return 1.0
+        found = {tuple(sorted((p.id_a, p.id_b))) for p in self.pairs}
+        return len(truth & found) / len(truth)
+
+    def golden_records(self, rules: Rules | None = None, *, singletons: bool = True) -> list[GoldenRecord]:
+        """One merged record per cluster (see :func:`custdata.dedupe.golden_record` for the rules)."""
+        out = []
+        for c in self.clusters:
+            if len(c) == 1 and not singletons:
+                continue
+            members = [self._records[self._index[rid]] for rid in sorted(c)]
+            out.append(golden_record(members, rules=rules, cluster_id=min(c)))
+        return out
+
+
+class LinkResult:
+    """What :func:`link` found: ``links`` (``(left_id, right_id)`` pairs accepted at the threshold),
+    ``pairs`` (every compared pair, scored), ``explain(left_id, right_id)`` and the fitted ``matcher``."""
+
+    def __init__(self, left: Sequence[Customer], right: Sequence[Customer], feats: Sequence[Features],
+                 links: set[tuple[str, str]], scored: ScoredPairs, matcher: Matcher, blocking: BlockingStats) -> None:
+        self._n = len(left)
+        self._feats = feats
+        self._left = {r.id: k for k, r in enumerate(left)}
+        self._right = {r.id: k + len(left) for k, r in enumerate(right)}
+        self.links = links
+        self.matcher = matcher
+        self.blocking = blocking
+        self.threshold = matcher.threshold
+        self.pairs: Sequence[ScoredPair] = _Pairs(scored, [r.id for r in left], [r.id for r in right], len(left))
+
+    def __repr__(self) -> str:
+        return f"<LinkResult: {len(self.links)} links>"
+
+    def explain(self, left_id: str, right_id: str) -> Explanation:
+        try:
+            a, b = self._feats[self._left[left_id]], self._feats[self._right[right_id]]
+        except KeyError as exc:
+            raise NotFoundError(exc.args[0]) from None
+        return self.matcher.explain(a, b)
+
+
+def _prepare(records: Iterable[Customer], region: str | None) -> tuple[list[Customer], list[Features]]:
+    recs = list(records)
+    return recs, [features_of(c, region=region) for c in recs]
+
+
+def dedupe(
+    records: Iterable[Customer],
+    *,
+    threshold: float = DEFAULT_THRESHOLD,
+    matcher: Matcher | None = None,
+    rules: Sequence[Mapping[str, str | Sequence[str]]] | None = None,
+    region: str | None = "CN",
+    passes: Iterable[str] | None = None,
+    window: int = 5,
+    max_block_size: int = 100,
+    min_support: float = 0.5,
+    seed: int = 0,
+    progress: Callable[[str], None] | None = None,
+) -> DedupeResult:
+    """Find the records that are the same customer.
+
+    Without labels: candidate pairs come from several blocking passes, each pair is compared field by
+    field, a Fellegi–Sunter model is learned by EM (or ``rules`` decide, or a fitted ``matcher`` is
+    reused), and pairs at or above ``threshold`` (a match probability) are clustered, guarded against
+    chaining through one weak link (``min_support``). Record ids must be unique.
+    """
+    say = progress or (lambda _msg: None)
+    recs = list(records)
+    _check_ids(recs, "dedupe")
+    if matcher is not None:
+        region = matcher.region
+    say("preparing")
+    feats = [features_of(c, region=region) for c in recs]
+    say("blocking")
+    codes, stats = candidate_pairs(feats, passes=passes, window=window, max_block_size=max_block_size)
+    say("comparing")
+    scored = ScoredPairs.compare(feats, codes, DEFAULT_FIELDS)
+    del codes
+    if matcher is None:
+        say("learning")
+        matcher = Matcher._fit_from(feats, scored, threshold=threshold, region=region, rules=rules,
+                                    min_support=min_support, seed=seed) if scored.patterns else \
+            Matcher._empty(threshold=threshold, region=region, rules=rules, min_support=min_support)
+    elif threshold != DEFAULT_THRESHOLD:
+        matcher = Matcher(matcher.model, threshold=threshold, region=matcher.region, fields=matcher.fields,
+                          min_support=min_support)
+    say("scoring")
+    scored.score(matcher, feats)
+    cut = matcher.threshold
+    edges = [(p, i, j) for p, i, j in zip(scored.probability, scored.left, scored.right, strict=True) if p >= cut]
+    say("clustering")
+
+    def score(i: int, j: int) -> float:
+        return matcher._score_features(feats[i], feats[j])[1]
+
+    groups = cluster(len(recs), edges, score, min_support=matcher.min_support, seed=seed)
+    return DedupeResult(recs, feats, groups, scored, matcher, stats)
+
+
+def link(
+    left: Iterable[Customer],
+    right: Iterable[Customer],
+    *,
+    threshold: float = DEFAULT_THRESHOLD,
+    one_to_one: bool = True,
+    matcher: Matcher | None = None,
+    rules: Sequence[Mapping[str, str | Sequence[str]]] | None = None,
+    region: str | None = "CN",
+    passes: Iterable[str] | None = None,
+    window: int = 5,
+    max_block_size: int = 100,
+    seed: int = 0,
+) -> LinkResult:
+    """Link the records of two sources that are the same customer.
+
+    Same method as :func:`dedupe`, comparing only pairs across the sources. With ``one_to_one`` (the
+    default: each source is taken to hold each customer once) a record links to at most one record of the
+    other source, the best-scoring pairs first; ``one_to_one=False`` keeps every pair over the threshold.
+    """
+    lrecs, rrecs = list(left), list(right)
+    _check_ids(lrecs, "link (left)")
+    _check_ids(rrecs, "link (right)")
+    if matcher is not None:
+        region = matcher.region
+    feats = [features_of(c, region=region) for c in (*lrecs, *rrecs)]
+    side = [0] * len(lrecs) + [1] * len(rrecs)
+    codes, stats = candidate_pairs(feats, passes=passes, window=window, max_block_size=max_block_size, side=side)
+    scored = ScoredPairs.compare(feats, codes, DEFAULT_FIELDS)
+    del codes
+    if matcher is None:
+        matcher = Matcher._fit_from(feats, scored, threshold=threshold, region=region, rules=rules,
+                                    min_support=0.5, seed=seed, side=side) if scored.patterns else \
+            Matcher._empty(threshold=threshold, region=region, rules=rules, min_support=0.5)
+    elif threshold != DEFAULT_THRESHOLD:
+        matcher = Matcher(matcher.model, threshold=threshold, region=matcher.region, fields=matcher.fields)
+    scored.score(matcher, feats)
+    cut = matcher.threshold
+    n = len(lrecs)
+    accepted = [(p, i, j) for p, i, j in zip(scored.probability, scored.left, scored.right, strict=True) if p >= cut]
+    links: set[tuple[str, str]] = set()
+    if one_to_one:
+        used_l: set[int] = set()
+        used_r: set[int] = set()
+        for _, i, j in sorted(accepted, key=lambda e: (-e[0], e[1], e[2])):
+            if i in used_l or j in used_r:
+                continue
+            used_l.add(i)
+            used_r.add(j)
+            links.add((lrecs[i].id, rrecs[j - n].id))
+    else:
+        links = {(lrecs[i].id, rrecs[j - n].id) for _, i, j in accepted}
+    return LinkResult(lrecs, rrecs, feats, links, scored, matcher, stats)

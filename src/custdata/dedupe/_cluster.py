@@ -1,0 +1,64 @@
+"""Clustering: connected components over the accepted pairs, guarded against chaining.
+
+Plain connected components let one weak or wrong link glue two groups of people together (A–B, B–C makes
+A and C the same person even when A and C share nothing). Here accepted pairs are joined strongest first,
+and two groups that already hold more than one record join only when the pairs *between* them are, on
+average, matches too (``min_support``): the mean match probability over every cross pair (scored on the
+spot; large groups are sampled) must reach it.
+"""
+
+from __future__ import annotations
+
+import itertools
+import random
+from collections.abc import Callable, Iterable
+
+__all__ = ["cluster"]
+
+_MAX_CROSS = 400
+
+
+def cluster(
+    n: int,
+    edges: Iterable[tuple[float, int, int]],
+    score: Callable[[int, int], float],
+    *,
+    min_support: float = 0.5,
+    seed: int = 0,
+) -> list[list[int]]:
+    """Groups of indices ``0..n-1``; ``edges`` are ``(probability, i, j)`` already over the threshold."""
+    parent = list(range(n))
+    members: dict[int, list[int]] = {}
+    rng = random.Random(seed)
+
+    def find(x: int) -> int:
+        root = x
+        while parent[root] != root:
+            root = parent[root]
+        while parent[x] != root:
+            parent[x], x = root, parent[x]
+        return root
+
+    for _, i, j in sorted(edges, key=lambda e: (-e[0], e[1], e[2])):
+        ri, rj = find(i), find(j)
+        if ri == rj:
+            continue
+        a = members.get(ri, [ri])
+        b = members.get(rj, [rj])
+        if len(a) > 1 or len(b) > 1:
+            cross = list(itertools.product(a, b))
+            if len(cross) > _MAX_CROSS:
+                cross = rng.sample(cross, _MAX_CROSS)
+            support = sum(score(x, y) for x, y in cross) / len(cross)
+            if support < min_support:
+                continue
+        if len(a) < len(b):
+            ri, rj, a, b = rj, ri, b, a
+        parent[rj] = ri
+        merged = a + b
+        members[ri] = merged
+        members.pop(rj, None)
+    groups: dict[int, list[int]] = {}
+    for x in range(n):
+        groups.setdefault(find(x), []).append(x)
+    return list(groups.values())

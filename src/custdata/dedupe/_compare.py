@@ -1,0 +1,250 @@
+"""Field comparators: each turns a pair of :class:`Features` into a comparison level.
+
+Level 0 is the strongest agreement, the last level is "different", and ``-1`` means a value is missing on
+either side: a missing value is neutral (it adds no weight), never a mismatch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import attrs
+from rapidfuzz.distance import OSA, JaroWinkler, Levenshtein
+from rapidfuzz.fuzz import token_sort_ratio
+
+from custdata.dedupe._features import Features
+
+__all__ = ["DEFAULT_FIELDS", "FieldComparison", "compare_pair", "field_by_name"]
+
+MISSING = -1
+_jw = JaroWinkler.similarity
+_lev = Levenshtein.distance
+_osa = OSA.distance
+
+
+@attrs.frozen
+class FieldComparison:
+    """One compared field: its name, the label of every level (strongest first, "different" last) and the
+    function that gives the level of a pair (``-1`` when a value is missing)."""
+
+    name: str
+    levels: tuple[str, ...]
+    compare: Callable[[Features, Features], int] = attrs.field(eq=False, repr=False)
+    tf: bool = False  # term-frequency adjustment on level 0
+
+    def value(self, f: Features) -> str:
+        """The value of this field used for term frequencies."""
+        return _TF_VALUE[self.name](f) if self.name in _TF_VALUE else ""
+
+
+def _name_level(a: str, b: str, pa: str, pb: str, cjk: bool) -> int:
+    if a == b:
+        return 0
+    if cjk:
+        if len(a) == len(b) and _lev(a, b) <= 1:
+            return 1
+        if set(a) & set(b):
+            return 2
+        return 4
+    s = _jw(a, b)
+    if s >= 0.92:
+        return 1
+    if pa == pb and pa:
+        return 2
+    if s >= 0.8 or (len(a) > 1 and len(b) > 1 and (a in b or b in a)):
+        return 3
+    return 4
+
+
+def _pinyin(f: Features) -> str:
+    try:
+        from custdata.normalize import normalize_name
+
+        return normalize_name(f.raw_name).pinyin_key
+    except (ImportError, ValueError):
+        return ""
+
+
+def _names(a: Features, b: Features) -> tuple[int, int]:
+    if a.script != b.script:
+        if a.script == "none" or b.script == "none":
+            return MISSING, MISSING
+        ka, kb = _pinyin(a), _pinyin(b)
+        if not ka or not kb:
+            return MISSING, MISSING
+        return (1, 1) if ka == kb else (4, 4)
+    cjk = a.script == "cjk"
+    g = _name_level(a.given, b.given, a.given_ph, b.given_ph, cjk) if a.given and b.given else MISSING
+    f = _name_level(a.family, b.family, a.family_ph, b.family_ph, cjk) if a.family and b.family else MISSING
+    if (g > 0 or f > 0) and a.given and a.family and b.given and b.family:
+        # given and family written the other way round
+        g2 = _name_level(a.given, b.family, a.given_ph, b.family_ph, cjk)
+        f2 = _name_level(a.family, b.given, a.family_ph, b.given_ph, cjk)
+        if g2 + f2 < g + f:
+            return max(g2, 1), max(f2, 1)
+    elif cjk and not (a.given and b.given) and a.name_key and b.name_key and g == MISSING:
+        # a Chinese name not split on one side: compare the whole name by character
+        return (0 if a.name_key == b.name_key else 4), f
+    return g, f
+
+
+def _given(a: Features, b: Features) -> int:
+    return _names(a, b)[0]
+
+
+def _family(a: Features, b: Features) -> int:
+    return _names(a, b)[1]
+
+
+def _dob(a: Features, b: Features) -> int:
+    x, y = a.dob, b.dob
+    if not x or not y:
+        return MISSING
+    if x == y:
+        return 0
+    if x[:4] == "0000" or y[:4] == "0000":
+        return 1 if x[4:] == y[4:] else 4
+    if x[:4] == y[:4] and x[4:6] == y[6:8] and x[6:8] == y[4:6]:
+        return 1
+    if _osa(x, y) <= 1:
+        return 2
+    if x[4:] == y[4:] and x[:4].isdigit() and y[:4].isdigit() and abs(int(x[:4]) - int(y[:4])) == 1:
+        return 3
+    return 4
+
+
+def _phone(a: Features, b: Features) -> int:
+    if not a.phones or not b.phones:
+        return MISSING
+    best = 3
+    for p in a.phones:
+        for q in b.phones:
+            if p == q:
+                return 0
+            if len(p) >= 8 and len(q) >= 8 and p[-8:] == q[-8:]:
+                best = min(best, 1)
+            elif best > 2 and len(p) == len(q) and _osa(p, q) <= 1:
+                best = 2
+    return best
+
+
+def _email(a: Features, b: Features) -> int:
+    if not a.emails or not b.emails:
+        return MISSING
+    best = 3
+    for p in a.emails:
+        for q in b.emails:
+            if p == q:
+                return 0
+            if p.split("@", 1)[0] == q.split("@", 1)[0]:
+                best = min(best, 1)
+            elif best > 2 and _osa(p, q) <= 2:
+                best = 2
+    return best
+
+
+def _street(a: Features, b: Features) -> int:
+    x, y = a.street, b.street
+    if not x or not y:
+        return MISSING
+    if x == y:
+        return 0
+    s = token_sort_ratio(x, y)
+    if s >= 90:
+        return 1
+    if s >= 70:
+        return 2
+    return 3
+
+
+def _city(a: Features, b: Features) -> int:
+    x, y = a.city, b.city
+    if not x or not y:
+        return MISSING
+    if x == y:
+        return 0
+    return 1 if _jw(x, y) >= 0.9 else 2
+
+
+def _postcode(a: Features, b: Features) -> int:
+    x, y = a.postcode, b.postcode
+    if not x or not y:
+        return MISSING
+    if x == y:
+        return 0
+    return 1 if _osa(x, y) <= 1 else 2
+
+
+def _province(a: Features, b: Features) -> int:
+    x, y = a.province, b.province
+    if not x or not y:
+        return MISSING
+    return 0 if x == y else 1
+
+
+def _external(a: Features, b: Features) -> int:
+    if not a.ext or not b.ext:
+        return MISSING
+    best = MISSING
+    for k, v in a.ext:
+        for k2, w in b.ext:
+            if k != k2:
+                continue
+            if v == w:
+                return 0
+            d = _osa(v, w)
+            level = 1 if d <= 1 else 2 if d <= 2 else 3
+            best = level if best == MISSING else min(best, level)
+    return best
+
+
+def _gender(a: Features, b: Features) -> int:
+    if not a.gender or not b.gender:
+        return MISSING
+    return 0 if a.gender == b.gender else 1
+
+
+def _company(a: Features, b: Features) -> int:
+    if not a.company or not b.company:
+        return MISSING
+    if a.company == b.company:
+        return 0
+    return 1 if token_sort_ratio(a.company, b.company) >= 85 else 2
+
+
+_NAME_LEVELS = ("exact", "similar", "phonetic_or_shared_chars", "weakly_similar", "different")
+_TF_VALUE: dict[str, Callable[[Features], str]] = {
+    "given_name": lambda f: f.given,
+    "family_name": lambda f: f.family,
+    "city": lambda f: f.city,
+}
+
+DEFAULT_FIELDS: tuple[FieldComparison, ...] = (
+    FieldComparison("given_name", _NAME_LEVELS, _given, tf=True),
+    FieldComparison("family_name", _NAME_LEVELS, _family, tf=True),
+    FieldComparison("birthday", ("exact", "day_month_swapped", "one_typo", "year_off_by_one", "different"), _dob),
+    FieldComparison("phone", ("exact", "same_last_8_digits", "one_typo_or_transposed", "different"), _phone),
+    FieldComparison("email", ("same_match_key", "same_local_part", "close", "different"), _email),
+    FieldComparison("external_id", ("exact", "one_typo_or_transposed", "two_edits", "different"), _external),
+    FieldComparison("street", ("exact", "very_similar", "similar", "different"), _street),
+    FieldComparison("city", ("exact", "similar", "different"), _city),
+    FieldComparison("postal_code", ("exact", "one_typo", "different"), _postcode),
+    FieldComparison("province", ("exact", "different"), _province),
+    FieldComparison("gender", ("exact", "different"), _gender),
+    FieldComparison("company", ("exact", "similar", "different"), _company),
+)
+
+_BY_NAME = {f.name: f for f in DEFAULT_FIELDS}
+
+
+def field_by_name(name: str) -> FieldComparison:
+    """The built-in comparison called ``name``."""
+    return _BY_NAME[name]
+
+
+def compare_pair(fields: Sequence[FieldComparison], a: Features, b: Features) -> tuple[int, ...]:
+    """The comparison vector of a pair: one level per field."""
+    if fields is DEFAULT_FIELDS:
+        g, f = _names(a, b)
+        return (g, f, *(fc.compare(a, b) for fc in fields[2:]))
+    return tuple(fc.compare(a, b) for fc in fields)

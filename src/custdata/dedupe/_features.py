@@ -1,0 +1,191 @@
+"""Turn a :class:`~custdata.Customer` into the flat, pre-normalised values the blockers and comparators use.
+
+Everything expensive (phone and e-mail normalisation, name splitting, phonetic codes) happens once per
+record here, so comparing a pair touches only short strings.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import unicodedata
+from collections.abc import Mapping
+from typing import Any
+
+from custdata._records import Customer, MonthDay
+from custdata.exceptions import ValidationError
+from custdata.normalize import normalize_email, normalize_name, normalize_phone, script_of
+
+__all__ = ["Features", "features_of", "phonetic"]
+
+_SOUNDEX = {}
+for _letters, _code in (("bfpv", "1"), ("cgjkqsxz", "2"), ("dt", "3"), ("l", "4"), ("mn", "5"), ("r", "6")):
+    for _ch in _letters:
+        _SOUNDEX[_ch] = _code
+del _letters, _code, _ch
+
+
+def phonetic(word: str) -> str:
+    """A Soundex-style code of a folded Latin word (``smith`` and ``smyth`` both give ``s53``).
+
+    Longer than classic Soundex (up to 6 characters) so long surnames keep more of their sound.
+    """
+    if not word:
+        return ""
+    out = [word[0]]
+    last = _SOUNDEX.get(word[0], "")
+    for ch in word[1:]:
+        code = _SOUNDEX.get(ch, "")
+        if code and code != last:
+            out.append(code)
+            if len(out) == 6:
+                break
+        if ch not in "hw":
+            last = code
+    return "".join(out)
+
+
+def fold(text: str | None) -> str:
+    """Lower-case, strip accents and keep letters, digits and single spaces."""
+    if not text:
+        return ""
+    t = text.casefold()
+    if not t.isascii():
+        t = "".join(ch for ch in unicodedata.normalize("NFKD", t) if not unicodedata.combining(ch))
+    if t.isalnum():
+        return t
+    return " ".join("".join(ch if ch.isalnum() else " " for ch in t).split())
+
+
+_GENDER = {"male": "m", "man": "m", "男": "m", "female": "f", "woman": "f", "女": "f"}
+
+
+def _letters(text: str) -> str:
+    return "".join(ch for ch in text if ch.isalpha())
+
+
+def _digits(text: str) -> str:
+    return "".join(ch for ch in text if ch.isdigit())
+
+
+class Features:
+    """The matching view of one record. Empty string means missing."""
+
+    __slots__ = (
+        "id", "script", "given", "family", "name_key", "given_ph", "family_ph", "raw_name",
+        "phones", "emails", "dob", "street", "city", "postcode", "province", "country",
+        "ext", "gender", "company",
+    )
+
+    id: str
+    script: str
+    given: str
+    family: str
+    name_key: str
+    given_ph: str
+    family_ph: str
+    raw_name: str
+    phones: tuple[str, ...]
+    emails: tuple[str, ...]
+    dob: str
+    street: str
+    city: str
+    postcode: str
+    province: str
+    country: str
+    ext: tuple[tuple[str, str], ...]
+    gender: str
+    company: str
+
+    def __repr__(self) -> str:
+        return "Features(" + ", ".join(f"{k}={getattr(self, k)!r}" for k in self.__slots__) + ")"
+
+
+def _phone_key(number: str, region: str | None) -> str:
+    if number[:1] == "+" and number[1:].isdigit():
+        return number
+    try:
+        return normalize_phone(number, region=region).e164
+    except ValidationError:
+        digits = _digits(number)
+        return digits if len(digits) >= 6 else ""
+
+
+def _email_key(address: str) -> str:
+    try:
+        return normalize_email(address).match_key
+    except ValidationError:
+        t = address.strip().casefold()
+        return t if "@" in t else ""
+
+
+def _dob(value: Any, custom: Mapping[str, Any]) -> str:
+    if isinstance(value, dt.date):
+        return f"{value.year:04d}{value.month:02d}{value.day:02d}"
+    if isinstance(value, MonthDay):
+        return f"0000{value.month:02d}{value.day:02d}"
+    for key in ("birthday", "date_of_birth", "dob"):
+        raw = custom.get(key)
+        if isinstance(raw, str | int):
+            digits = _digits(str(raw))
+            if len(digits) == 8:
+                return digits
+    return ""
+
+
+def features_of(c: Customer, *, region: str | None = "CN") -> Features:
+    """The :class:`Features` of one customer."""
+    f = Features()
+    f.id = c.id
+    n = c.name
+    given = n.given or ""
+    family = n.family or ""
+    full = n.full or ""
+    if full and not (given or family):
+        try:
+            nn = normalize_name(full)
+            given, family = nn.given or "", nn.family or ""
+            if not (given or family):
+                given = nn.full
+        except ValidationError:
+            given = full
+    display = full or (family + given if (family + given) and not family.isascii() else f"{given} {family}")
+    script = script_of(display) if display.strip() else "none"
+    f.raw_name = display.strip()
+    if script in ("cjk", "kana", "hangul"):
+        f.script = "cjk"
+        f.given = _letters(given)
+        f.family = _letters(family)
+        f.given_ph = f.given
+        f.family_ph = f.family
+        f.name_key = f.family + f.given
+    else:
+        f.script = "latin"
+        f.given = fold(given)
+        f.family = fold(family)
+        f.given_ph = phonetic(f.given.replace(" ", ""))
+        f.family_ph = phonetic(f.family.replace(" ", ""))
+        f.name_key = " ".join(sorted((f.given + " " + f.family).split()))
+    f.phones = tuple(dict.fromkeys(k for k in (_phone_key(p.number, region) for p in c.phones) if k))
+    f.emails = tuple(dict.fromkeys(k for k in (_email_key(e.address) for e in c.emails) if k))
+    f.dob = _dob(c.birthday, c.custom)
+    a = c.addresses[0] if c.addresses else None
+    custom = c.custom
+    if a is not None:
+        f.street = fold(a.street or a.raw)
+        f.city = fold(a.city or a.district)
+        f.postcode = _digits(a.postal_code) if a.postal_code and a.postal_code.isdigit() else fold(a.postal_code)
+        f.province = fold(a.province)
+        f.country = fold(a.country)
+    else:
+        f.street = f.city = f.postcode = f.province = f.country = ""
+    if not f.street and isinstance(custom.get("street"), str):
+        f.street = fold(str(custom["street"]))
+    if not f.city and isinstance(custom.get("city"), str):
+        f.city = fold(str(custom["city"]))
+    if not f.postcode and isinstance(custom.get("postal_code"), str):
+        f.postcode = fold(str(custom["postal_code"]))
+    f.ext = tuple(sorted((k, fold(v).replace(" ", "")) for k, v in c.external_ids.items() if v))
+    g = fold(c.gender)
+    f.gender = _GENDER.get(g, g)
+    f.company = fold(c.company)
+    return f

@@ -1,0 +1,476 @@
+"""The fitted matcher: comparisons + model + threshold, savable to JSON and picklable."""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+import random
+from array import array
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+import attrs
+
+from custdata._records import Customer
+from custdata.dedupe._blocking import candidate_pairs, decode
+from custdata.dedupe._compare import DEFAULT_FIELDS, MISSING, FieldComparison, compare_pair, field_by_name
+from custdata.dedupe._features import Features, features_of
+from custdata.dedupe._model import FSModel, RuleModel, fit_em
+from custdata.exceptions import ValidationError
+
+__all__ = ["DEFAULT_THRESHOLD", "Explanation", "FieldExplanation", "Match", "Matcher"]
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_THRESHOLD = 0.9
+FORMAT = "custdata.matcher/1"
+_TF_MIN_COUNT = 2
+
+
+@attrs.frozen
+class FieldExplanation:
+    """How one field of a pair compared and what it contributed (in bits: log2 of the likelihood ratio)."""
+
+    field: str
+    level: str  # the level's label, or "missing"
+    value_a: str
+    value_b: str
+    weight: float
+    tf_adjustment: float = 0.0
+    m: float | None = None
+    u: float | None = None
+
+
+@attrs.frozen
+class Explanation:
+    """Why a pair scored as it did: the prior, each field's contribution and the total."""
+
+    id_a: str
+    id_b: str
+    prior_weight: float
+    fields: tuple[FieldExplanation, ...]
+    weight: float
+    probability: float
+    threshold: float
+
+    @property
+    def is_match(self) -> bool:
+        return self.probability >= self.threshold
+
+    def to_dict(self) -> dict[str, Any]:
+        return attrs.asdict(self)
+
+    def __str__(self) -> str:
+        lines = [f"{self.id_a} vs {self.id_b}: match probability {self.probability:.4f} "
+                 f"(weight {self.weight:+.2f} bits, threshold {self.threshold})",
+                 f"  {'prior':<13} {'':<26} {self.prior_weight:+7.2f}"]
+        for f in self.fields:
+            tf = f" (tf {f.tf_adjustment:+.2f})" if f.tf_adjustment else ""
+            vals = f"{f.value_a!r} / {f.value_b!r}"
+            lines.append(f"  {f.field:<13} {f.level:<26} {f.weight + f.tf_adjustment:+7.2f}{tf}  {vals}")
+        return "\n".join(lines)
+
+
+@attrs.frozen(order=True)
+class Match:
+    """A known record that matches a query record, best first."""
+
+    sort_key: float = attrs.field(repr=False)
+    record_id: str = attrs.field(order=False)
+    probability: float = attrs.field(order=False)
+    weight: float = attrs.field(order=False)
+
+
+def _sigmoid2(w: float) -> float:
+    if w > 60:
+        return 1.0
+    if w < -60:
+        return 0.0
+    return 1.0 / (1.0 + 2.0 ** (-w))
+
+
+_VALUE_OF = {
+    "given_name": lambda f: f.given, "family_name": lambda f: f.family, "birthday": lambda f: f.dob,
+    "phone": lambda f: " ".join(f.phones), "email": lambda f: " ".join(f.emails),
+    "external_id": lambda f: " ".join(f"{k}={v}" for k, v in f.ext), "street": lambda f: f.street,
+    "city": lambda f: f.city, "postal_code": lambda f: f.postcode, "province": lambda f: f.province,
+    "gender": lambda f: f.gender, "company": lambda f: f.company,
+}
+
+
+class Matcher:
+    """Scores pairs of customers: comparisons, a fitted model and the acceptance threshold.
+
+    Fit once on your records (no labels needed), optionally :meth:`refine` with labelled pairs, save it
+    with :meth:`save` / :meth:`to_json`, and answer "is this customer already known?" with :meth:`match`.
+    A Matcher is picklable, so it can be shipped to worker processes.
+    """
+
+    def __init__(
+        self,
+        model: FSModel | RuleModel,
+        *,
+        threshold: float = DEFAULT_THRESHOLD,
+        region: str | None = "CN",
+        fields: Sequence[FieldComparison] | None = None,
+        min_support: float = 0.5,
+    ) -> None:
+        if not 0.0 < threshold <= 1.0:
+            raise ValidationError(f"threshold must be a probability in (0, 1], got {threshold!r}")
+        self.model = model
+        self.threshold = float(threshold)
+        self.region = region
+        self.fields: tuple[FieldComparison, ...] = tuple(fields) if fields is not None else DEFAULT_FIELDS
+        self.min_support = float(min_support)
+        self._prepare()
+
+    def _prepare(self) -> None:
+        self._default = self.fields == DEFAULT_FIELDS
+        if self._default:
+            self.fields = DEFAULT_FIELDS
+        if isinstance(self.model, FSModel):
+            if self.model.fields != [f.name for f in self.fields]:
+                raise ValidationError(f"model fields {self.model.fields} do not match the comparisons "
+                                      f"{[f.name for f in self.fields]}")
+            self._weights = self.model.level_weights()
+        else:
+            self._weights = [[0.0] * len(f.levels) for f in self.fields]
+        self._tf_index = [(k, f) for k, f in enumerate(self.fields)
+                          if isinstance(self.model, FSModel) and f.name in self.model.tf]
+
+    def __getstate__(self) -> dict[str, Any]:
+        return self.to_json()
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        other = Matcher.from_json(state)
+        self.__dict__.update(other.__dict__)
+
+    def __repr__(self) -> str:
+        kind = "rules" if isinstance(self.model, RuleModel) else "fellegi-sunter"
+        return f"Matcher({kind}, fields={[f.name for f in self.fields]}, threshold={self.threshold})"
+
+    # -- fitting -----------------------------------------------------------------------------------------
+
+    @classmethod
+    def fit(
+        cls,
+        records: Iterable[Customer],
+        *,
+        threshold: float = DEFAULT_THRESHOLD,
+        region: str | None = "CN",
+        rules: Sequence[Mapping[str, str | Sequence[str]]] | None = None,
+        passes: Iterable[str] | None = None,
+        window: int = 5,
+        max_block_size: int = 100,
+        min_support: float = 0.5,
+        seed: int = 0,
+    ) -> Matcher:
+        """Learn the model from ``records`` without labels (EM over the blocked candidate pairs)."""
+        feats = [features_of(c, region=region) for c in records]
+        codes, _ = candidate_pairs(feats, passes=passes, window=window, max_block_size=max_block_size)
+        scored = ScoredPairs.compare(feats, codes, DEFAULT_FIELDS)
+        return cls._fit_from(feats, scored, threshold=threshold, region=region, rules=rules,
+                             min_support=min_support, seed=seed)
+
+    @classmethod
+    def _fit_from(
+        cls,
+        feats: Sequence[Features],
+        scored: ScoredPairs,
+        *,
+        threshold: float,
+        region: str | None,
+        rules: Sequence[Mapping[str, str | Sequence[str]]] | None,
+        min_support: float,
+        seed: int,
+        side: Sequence[int] | None = None,
+    ) -> Matcher:
+        fields = DEFAULT_FIELDS
+        if rules is not None:
+            return cls(RuleModel.of(rules), threshold=threshold, region=region, min_support=min_support)
+        counts: dict[tuple[int, ...], int] = {}
+        for pid, n in enumerate(scored.pattern_counts()):
+            if n:
+                counts[scored.patterns[pid]] = n
+        u_init = _random_u(feats, fields, seed=seed, side=side)
+        model = fit_em(counts, [len(f.levels) for f in fields], [f.name for f in fields], u_init=u_init)
+        _add_term_frequencies(model, feats, fields)
+        return cls(model, threshold=threshold, region=region, min_support=min_support)
+
+    @classmethod
+    def _empty(cls, *, threshold: float, region: str | None,
+               rules: Sequence[Mapping[str, str | Sequence[str]]] | None, min_support: float) -> Matcher:
+        """A matcher for input too small to learn from: the EM starting values, unfitted."""
+        if rules is not None:
+            return cls(RuleModel.of(rules), threshold=threshold, region=region, min_support=min_support)
+        fields = DEFAULT_FIELDS
+        model = fit_em({}, [len(f.levels) for f in fields], [f.name for f in fields], max_iter=0)
+        return cls(model, threshold=threshold, region=region, min_support=min_support)
+
+    def refine(self, labelled: Iterable[tuple[Customer, Customer, bool]], *, strength: float = 1.0) -> Matcher:
+        """A new Matcher whose m (from pairs labelled True) and u (from pairs labelled False) are blended
+        with the unsupervised ones; ``strength`` weighs each labelled pair against the EM estimate."""
+        if not isinstance(self.model, FSModel):
+            raise ValidationError("refine needs a Fellegi-Sunter matcher, not rules")
+        m_acc = [[0.0] * len(f.levels) for f in self.fields]
+        u_acc = [[0.0] * len(f.levels) for f in self.fields]
+        n_pos = n_neg = 0
+        for a, b, is_match in labelled:
+            vec = compare_pair(self.fields, features_of(a, region=self.region), features_of(b, region=self.region))
+            acc = m_acc if is_match else u_acc
+            n_pos += bool(is_match)
+            n_neg += not is_match
+            for k, lvl in enumerate(vec):
+                if lvl != MISSING:
+                    acc[k][lvl] += 1.0
+        base = self.model
+
+        def blend(old: list[list[float]], acc: list[list[float]], n: int) -> list[list[float]]:
+            prior_n = 20.0 / max(strength, 1e-9)  # the EM estimate counts as this many pairs
+            out = []
+            for row, counts in zip(old, acc, strict=True):
+                tot = sum(counts)
+                out.append([(p * prior_n + c) / (prior_n + tot) for p, c in zip(row, counts, strict=True)])
+            return out
+
+        model = FSModel(list(base.fields), blend(base.m, m_acc, n_pos), blend(base.u, u_acc, n_neg), base.prior,
+                        dict(base.tf), dict(base.tf_mean), dict(base.tf_default), base.iterations)
+        return Matcher(model, threshold=self.threshold, region=self.region, fields=self.fields,
+                       min_support=self.min_support)
+
+    # -- scoring -----------------------------------------------------------------------------------------
+
+    def features(self, record: Customer) -> Features:
+        return features_of(record, region=self.region)
+
+    def _pattern_weight(self, vec: Sequence[int]) -> float:
+        if isinstance(self.model, RuleModel):
+            labels = {f.name: (f.levels[lvl] if lvl != MISSING else None) for f, lvl in zip(self.fields, vec, strict=True)}
+            return 60.0 if self.model.matches(labels) else -60.0
+        w = self.model.prior_weight
+        weights = self._weights
+        for k, lvl in enumerate(vec):
+            if lvl != MISSING:
+                w += weights[k][lvl]
+        return w
+
+    def _tf(self, vec: Sequence[int], a: Features, b: Features) -> float:
+        model = self.model
+        if not self._tf_index or not isinstance(model, FSModel):
+            return 0.0
+        adj = 0.0
+        for k, fc in self._tf_index:
+            if vec[k] == 0:
+                adj += model.tf_adjustment(fc.name, fc.value(a))
+        return adj
+
+    def _score_features(self, a: Features, b: Features) -> tuple[float, float]:
+        vec = compare_pair(self.fields, a, b)
+        w = self._pattern_weight(vec) + self._tf(vec, a, b)
+        return w, _sigmoid2(w)
+
+    def score(self, a: Customer, b: Customer) -> float:
+        """The match probability of two customers."""
+        return self._score_features(self.features(a), self.features(b))[1]
+
+    def explain(self, a: Customer | Features, b: Customer | Features) -> Explanation:
+        """Per-field comparison levels and weight contributions for a pair."""
+        fa = a if isinstance(a, Features) else self.features(a)
+        fb = b if isinstance(b, Features) else self.features(b)
+        vec = compare_pair(self.fields, fa, fb)
+        rows = []
+        model = self.model
+        fs = isinstance(model, FSModel)
+        for k, (fc, lvl) in enumerate(zip(self.fields, vec, strict=True)):
+            getter = _VALUE_OF.get(fc.name)
+            va, vb = (getter(fa), getter(fb)) if getter else ("", "")
+            if lvl == MISSING:
+                rows.append(FieldExplanation(fc.name, "missing", va, vb, 0.0))
+                continue
+            tf = model.tf_adjustment(fc.name, fc.value(fa)) if fs and lvl == 0 and fc.tf else 0.0
+            rows.append(FieldExplanation(
+                fc.name, fc.levels[lvl], va, vb, self._weights[k][lvl], tf,
+                model.m[k][lvl] if isinstance(model, FSModel) else None,
+                model.u[k][lvl] if isinstance(model, FSModel) else None,
+            ))
+        prior = model.prior_weight if isinstance(model, FSModel) else 0.0
+        w, p = self._score_features(fa, fb)
+        return Explanation(fa.id, fb.id, prior, tuple(rows), w, p, self.threshold)
+
+    # -- incremental matching ----------------------------------------------------------------------------
+
+    def match(
+        self,
+        record: Customer,
+        candidates_or_store: Iterable[Customer] | Any,
+        *,
+        threshold: float | None = None,
+        limit: int | None = 10,
+    ) -> list[Match]:
+        """Known customers that match ``record``, best first.
+
+        ``candidates_or_store`` is either the candidate records themselves or a store: anything with
+        ``find(*, phone=, email=, external_id=)`` (the :class:`custdata.storage.Store` protocol), which is
+        asked through its indexes for every phone, e-mail and external id of ``record``.
+        """
+        cut = self.threshold if threshold is None else threshold
+        fa = self.features(record)
+        if hasattr(candidates_or_store, "find") and callable(candidates_or_store.find):
+            candidates = self._from_store(record, fa, candidates_or_store)
+        else:
+            candidates = list(candidates_or_store)
+        out = []
+        seen: set[str] = set()
+        for c in candidates:
+            if c.id == record.id or c.id in seen:
+                continue
+            seen.add(c.id)
+            w, p = self._score_features(fa, self.features(c))
+            if p >= cut:
+                out.append(Match(-w, c.id, p, w))
+        out.sort()
+        return out[:limit] if limit is not None else out
+
+    @staticmethod
+    def _from_store(record: Customer, fa: Features, store: Any) -> list[Customer]:
+        found: list[Customer] = []
+        for phone in {*fa.phones, *(p.number for p in record.phones)}:
+            found.extend(store.find(phone=phone))
+        for email in {*(e.address for e in record.emails)}:
+            found.extend(store.find(email=email))
+        for system, value in record.external_ids.items():
+            found.extend(store.find(external_id=(system, value)))
+        return found
+
+    # -- persistence -------------------------------------------------------------------------------------
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-ready dict; :meth:`from_json` gives back a matcher with identical scores."""
+        model: dict[str, Any]
+        if isinstance(self.model, FSModel):
+            model = {"kind": "fellegi-sunter", **self.model.to_json()}
+        else:
+            model = {"kind": "rules", "rules": [{k: list(v) for k, v in r.items()} for r in self.model.rules]}
+        return {"format": FORMAT, "threshold": self.threshold, "region": self.region,
+                "min_support": self.min_support, "fields": [f.name for f in self.fields], "model": model}
+
+    @classmethod
+    def from_json(cls, obj: Mapping[str, Any] | str) -> Matcher:
+        data = json.loads(obj) if isinstance(obj, str) else obj
+        if not isinstance(data, Mapping) or data.get("format") != FORMAT:
+            raise ValidationError(f"not a saved custdata matcher (expected format {FORMAT!r})")
+        try:
+            fields = [field_by_name(str(n)) for n in data["fields"]]
+            spec = data["model"]
+            model: FSModel | RuleModel
+            if spec.get("kind") == "rules":
+                model = RuleModel.of(spec["rules"])
+            else:
+                model = FSModel.from_json(spec)
+            return cls(model, threshold=float(data["threshold"]), region=data.get("region"),
+                       fields=fields, min_support=float(data.get("min_support", 0.5)))
+        except KeyError as exc:
+            raise ValidationError(f"saved matcher is missing {exc}") from None
+
+    def save(self, path: str | os.PathLike[str]) -> None:
+        with open(path, "w", encoding="utf-8") as fh:
+            json.dump(self.to_json(), fh, ensure_ascii=False)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> Matcher:
+        with open(path, encoding="utf-8") as fh:
+            return cls.from_json(json.load(fh))
+
+
+class ScoredPairs:
+    """Candidate pairs in compact arrays: indices, comparison pattern ids, weights and probabilities."""
+
+    def __init__(self, left: array[int], right: array[int], pattern: array[int],
+                 patterns: list[tuple[int, ...]]) -> None:
+        self.left = left
+        self.right = right
+        self.pattern = pattern
+        self.patterns = patterns
+        self.weight: array[float] = array("d")
+        self.probability: array[float] = array("d")
+
+    def __len__(self) -> int:
+        return len(self.left)
+
+    @classmethod
+    def compare(cls, feats: Sequence[Features], codes: Iterable[int],
+                fields: Sequence[FieldComparison]) -> ScoredPairs:
+        left, right, pattern = array("I"), array("I"), array("I")
+        ids: dict[tuple[int, ...], int] = {}
+        patterns: list[tuple[int, ...]] = []
+        for code in sorted(codes):
+            i, j = decode(code)
+            vec = compare_pair(fields, feats[i], feats[j])
+            pid = ids.get(vec)
+            if pid is None:
+                pid = ids[vec] = len(patterns)
+                patterns.append(vec)
+            left.append(i)
+            right.append(j)
+            pattern.append(pid)
+        return cls(left, right, pattern, patterns)
+
+    def pattern_counts(self) -> list[int]:
+        counts = [0] * len(self.patterns)
+        for pid in self.pattern:
+            counts[pid] += 1
+        return counts
+
+    def score(self, matcher: Matcher, feats: Sequence[Features]) -> None:
+        base = [matcher._pattern_weight(p) for p in self.patterns]
+        tf_needed = [any(p[k] == 0 for k, _ in matcher._tf_index) for p in self.patterns]
+        weight, prob = array("d"), array("d")
+        for i, j, pid in zip(self.left, self.right, self.pattern, strict=True):
+            w = base[pid]
+            if tf_needed[pid]:
+                w += matcher._tf(self.patterns[pid], feats[i], feats[j])
+            weight.append(w)
+            prob.append(_sigmoid2(w))
+        self.weight, self.probability = weight, prob
+
+
+def _random_u(feats: Sequence[Features], fields: Sequence[FieldComparison], *, seed: int,
+              side: Sequence[int] | None, n: int = 4000) -> list[list[float]]:
+    """Level frequencies among random pairs (almost all non-matches): the starting u for EM."""
+    rng = random.Random(seed)
+    acc = [[1.0] * len(f.levels) for f in fields]
+    size = len(feats)
+    if size < 2:
+        return acc
+    for _ in range(n):
+        i, j = rng.randrange(size), rng.randrange(size)
+        if i == j or (side is not None and side[i] == side[j]):
+            continue
+        for k, lvl in enumerate(compare_pair(fields, feats[i], feats[j])):
+            if lvl != MISSING:
+                acc[k][lvl] += 1.0
+    return acc
+
+
+def _add_term_frequencies(model: FSModel, feats: Sequence[Features], fields: Sequence[FieldComparison]) -> None:
+    for fc in fields:
+        if not fc.tf:
+            continue
+        counts: dict[str, int] = {}
+        for f in feats:
+            v = fc.value(f)
+            if v:
+                counts[v] = counts.get(v, 0) + 1
+        total = sum(counts.values())
+        if total == 0:
+            continue
+        # mean frequency of the value two agreeing random records share: sum p^3 / sum p^2
+        p2 = sum((c / total) ** 2 for c in counts.values())
+        p3 = sum((c / total) ** 3 for c in counts.values())
+        model.tf[fc.name] = {v: c / total for v, c in counts.items() if c >= _TF_MIN_COUNT}
+        model.tf_default[fc.name] = 1.0 / total
+        model.tf_mean[fc.name] = p3 / p2 if p2 > 0 else 0.0
+        if not math.isfinite(model.tf_mean[fc.name]) or model.tf_mean[fc.name] <= 0:
+            del model.tf[fc.name]

@@ -1,0 +1,175 @@
+"""Fellegi–Sunter scoring with m/u probabilities learned by expectation–maximisation, without labels.
+
+A pair's comparison vector holds one level per field. Under the model, matches and non-matches each
+produce levels independently per field with probabilities ``m`` and ``u``; the weight of a level is
+``log2(m / u)`` and the match probability follows from the summed weights and the prior. EM runs over the
+distinct comparison vectors with their counts, so its cost does not grow with the number of pairs.
+
+Term-frequency adjustment: agreeing on a rare name says more than agreeing on 王伟 or Smith. On an exact
+name level the weight is shifted by ``log2(mean frequency of agreeing values / frequency of this value)``,
+which is zero on average and positive for rare values.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import attrs
+
+from custdata.exceptions import ConvergenceError, ValidationError
+
+__all__ = ["FSModel", "RuleModel", "fit_em"]
+
+logger = logging.getLogger(__name__)
+
+_FLOOR = 1e-6
+_TF_CLIP = 4.0
+
+
+def _normalise(xs: list[float]) -> list[float]:
+    xs = [max(x, _FLOOR) for x in xs]
+    s = sum(xs)
+    return [x / s for x in xs]
+
+
+@attrs.define
+class FSModel:
+    """A fitted Fellegi–Sunter model: ``m[f][level]``, ``u[f][level]``, the ``prior`` (share of matches
+    among candidate pairs) and term frequencies for the fields that use them."""
+
+    fields: list[str]
+    m: list[list[float]]
+    u: list[list[float]]
+    prior: float
+    tf: dict[str, dict[str, float]] = attrs.field(factory=dict)
+    tf_mean: dict[str, float] = attrs.field(factory=dict)
+    tf_default: dict[str, float] = attrs.field(factory=dict)
+    iterations: int = 0
+
+    def level_weights(self) -> list[list[float]]:
+        return [[math.log2(mm / uu) for mm, uu in zip(m, u, strict=True)] for m, u in zip(self.m, self.u, strict=True)]
+
+    @property
+    def prior_weight(self) -> float:
+        return math.log2(self.prior / (1.0 - self.prior))
+
+    def tf_adjustment(self, field: str, value: str) -> float:
+        table = self.tf.get(field)
+        if table is None or not value:
+            return 0.0
+        freq = table.get(value, self.tf_default.get(field, 0.0))
+        if freq <= 0:
+            return 0.0
+        adj = math.log2(self.tf_mean[field] / freq)
+        return max(-_TF_CLIP, min(_TF_CLIP, adj))
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "fields": list(self.fields), "m": self.m, "u": self.u, "prior": self.prior,
+            "tf": self.tf, "tf_mean": self.tf_mean, "tf_default": self.tf_default, "iterations": self.iterations,
+        }
+
+    @classmethod
+    def from_json(cls, obj: Mapping[str, Any]) -> FSModel:
+        try:
+            return cls(
+                fields=[str(f) for f in obj["fields"]],
+                m=[[float(x) for x in row] for row in obj["m"]],
+                u=[[float(x) for x in row] for row in obj["u"]],
+                prior=float(obj["prior"]),
+                tf={str(k): {str(a): float(b) for a, b in v.items()} for k, v in obj.get("tf", {}).items()},
+                tf_mean={str(k): float(v) for k, v in obj.get("tf_mean", {}).items()},
+                tf_default={str(k): float(v) for k, v in obj.get("tf_default", {}).items()},
+                iterations=int(obj.get("iterations", 0)),
+            )
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise ValidationError(f"not a saved Fellegi-Sunter model: {exc}") from None
+
+
+def fit_em(
+    patterns: Mapping[tuple[int, ...], int],
+    n_levels: Sequence[int],
+    fields: Sequence[str],
+    *,
+    u_init: Sequence[Sequence[float]] | None = None,
+    max_iter: int = 200,
+    tol: float = 1e-7,
+    prior_init: float = 0.1,
+) -> FSModel:
+    """Estimate m, u and the prior from comparison-vector counts by EM (no labels)."""
+    if not patterns and max_iter > 0:
+        raise ConvergenceError("no candidate pairs to learn from: every record was blocked alone")
+    k = len(n_levels)
+    m: list[list[float]] = []
+    for n in n_levels:
+        # matches mostly agree: geometric decay from the exact level to "different"
+        m.append(_normalise([0.7 * (0.3 ** lvl) if lvl < n - 1 else 0.02 for lvl in range(n)]))
+    if u_init is not None:
+        u = [_normalise(list(row)) for row in u_init]
+    else:
+        u = [_normalise([0.05 / n] * (n - 1) + [0.95]) for n in n_levels]
+    prior = prior_init
+    items = list(patterns.items())
+    it = 0
+    for it in range(1, max_iter + 1):  # noqa: B007 - the count is reported
+        m_acc = [[0.0] * n for n in n_levels]
+        u_acc = [[0.0] * n for n in n_levels]
+        total_g = 0.0
+        total = 0.0
+        for vec, count in items:
+            lm = math.log(prior)
+            lu = math.log(1.0 - prior)
+            for f in range(k):
+                lvl = vec[f]
+                if lvl >= 0:
+                    lm += math.log(m[f][lvl])
+                    lu += math.log(u[f][lvl])
+            d = lu - lm
+            g = 1.0 / (1.0 + math.exp(d)) if d < 700 else 0.0
+            gm = g * count
+            gu = (1.0 - g) * count
+            total_g += gm
+            total += count
+            for f in range(k):
+                lvl = vec[f]
+                if lvl >= 0:
+                    m_acc[f][lvl] += gm
+                    u_acc[f][lvl] += gu
+        new_prior = min(max(total_g / total, 1e-9), 1 - 1e-9)
+        new_m = [_normalise([x + 1e-3 for x in row]) for row in m_acc]
+        new_u = [_normalise([x + 1e-3 for x in row]) for row in u_acc]
+        delta = abs(new_prior - prior) + max(
+            abs(a - b) for r1, r2 in zip(new_m + new_u, m + u, strict=True) for a, b in zip(r1, r2, strict=True)
+        )
+        m, u, prior = new_m, new_u, new_prior
+        if delta < tol:
+            break
+    logger.info("EM: %d iterations, prior %.4f over %d distinct comparison vectors", it, prior, len(items))
+    return FSModel(list(fields), m, u, prior, iterations=it)
+
+
+@attrs.frozen
+class RuleModel:
+    """Deterministic matching for users who want rules instead of a learned model.
+
+    ``rules`` is a list of conditions; each maps a field name to the level label(s) it must reach
+    (``{"phone": "exact"}``, ``{"family_name": "exact", "given_name": ["exact", "similar"]}``). A pair
+    matches (probability 1) when every field of any one rule is at one of its levels, else 0.
+    """
+
+    rules: tuple[Mapping[str, tuple[str, ...]], ...]
+
+    @classmethod
+    def of(cls, rules: Sequence[Mapping[str, str | Sequence[str]]]) -> RuleModel:
+        out = []
+        for rule in rules:
+            out.append({k: (v,) if isinstance(v, str) else tuple(v) for k, v in rule.items()})
+        if not out:
+            raise ValidationError("rules: give at least one rule")
+        return cls(tuple(out))
+
+    def matches(self, labels: Mapping[str, str | None]) -> bool:
+        return any(all(labels.get(f) in allowed for f, allowed in rule.items()) for rule in self.rules)
