@@ -12,6 +12,12 @@ incremental matching.
 [['a', 'b'], ['c']]
 """
 
+import sys
+import types
+from collections.abc import Iterable
+from typing import Any
+
+from custdata._records import Customer
 from custdata.dedupe._api import DedupeResult, LinkResult, ScoredPair, dedupe, link
 from custdata.dedupe._blocking import DEFAULT_PASSES, SORTED_PASSES, BlockingStats, LargeBlockWarning
 from custdata.dedupe._compare import DEFAULT_FIELDS, FieldComparison
@@ -50,3 +56,17 @@ __all__ = [
     "link",
     "source_priority",
 ]
+
+
+class _CallableModule(types.ModuleType):
+    """``custdata.dedupe`` is both this package and the function :func:`dedupe`.
+
+    Importing the package binds the attribute ``custdata.dedupe`` to it, which would hide the function;
+    making the package callable keeps ``custdata.dedupe(records)`` working however the names were imported.
+    """
+
+    def __call__(self, records: Iterable[Customer], **options: Any) -> DedupeResult:
+        return dedupe(records, **options)
+
+
+sys.modules[__name__].__class__ = _CallableModule
