@@ -47,7 +47,9 @@ class _Pairs(Sequence[ScoredPair]):
 
     def _make(self, k: int) -> ScoredPair:
         s = self._s
-        return ScoredPair(self._a[s.left[k]], self._b[s.right[k] - self._offset], s.probability[k], s.weight[k])
+        return ScoredPair(
+            self._a[s.left[k]], self._b[s.right[k] - self._offset], s.probability[k], s.weight[k]
+        )
 
     def __getitem__(self, k: Any) -> Any:
         if isinstance(k, slice):
@@ -86,8 +88,15 @@ class DedupeResult:
     cluster into one record. ``matcher`` is the fitted :class:`Matcher`, ready to save and reuse.
     """
 
-    def __init__(self, records: Sequence[Customer], feats: Sequence[Features], groups: list[list[int]],
-                 scored: ScoredPairs, matcher: Matcher, blocking: BlockingStats) -> None:
+    def __init__(
+        self,
+        records: Sequence[Customer],
+        feats: Sequence[Features],
+        groups: list[list[int]],
+        scored: ScoredPairs,
+        matcher: Matcher,
+        blocking: BlockingStats,
+    ) -> None:
         self._records = records
         self._feats = feats
         self._index = {r.id: k for k, r in enumerate(records)}
@@ -103,7 +112,8 @@ class DedupeResult:
 
     def __repr__(self) -> str:
         dup = sum(1 for c in self.clusters if len(c) > 1)
-        return f"<DedupeResult: {len(self._records)} records, {len(self.clusters)} clusters ({dup} with duplicates)>"
+        n = len(self._records)
+        return f"<DedupeResult: {n} records, {len(self.clusters)} clusters ({dup} with duplicates)>"
 
     def cluster_of(self, record_id: str) -> frozenset[str]:
         """The cluster holding ``record_id``."""
@@ -150,8 +160,16 @@ class LinkResult:
     """What :func:`link` found: ``links`` (``(left_id, right_id)`` pairs accepted at the threshold),
     ``pairs`` (every compared pair, scored), ``explain(left_id, right_id)`` and the fitted ``matcher``."""
 
-    def __init__(self, left: Sequence[Customer], right: Sequence[Customer], feats: Sequence[Features],
-                 links: set[tuple[str, str]], scored: ScoredPairs, matcher: Matcher, blocking: BlockingStats) -> None:
+    def __init__(
+        self,
+        left: Sequence[Customer],
+        right: Sequence[Customer],
+        feats: Sequence[Features],
+        links: set[tuple[str, str]],
+        scored: ScoredPairs,
+        matcher: Matcher,
+        blocking: BlockingStats,
+    ) -> None:
         self._n = len(left)
         self._feats = feats
         self._left = {r.id: k for k, r in enumerate(left)}
@@ -160,7 +178,9 @@ class LinkResult:
         self.matcher = matcher
         self.blocking = blocking
         self.threshold = matcher.threshold
-        self.pairs: Sequence[ScoredPair] = _Pairs(scored, [r.id for r in left], [r.id for r in right], len(left))
+        self.pairs: Sequence[ScoredPair] = _Pairs(
+            scored, [r.id for r in left], [r.id for r in right], len(left)
+        )
 
     def __repr__(self) -> str:
         return f"<LinkResult: {len(self.links)} links>"
@@ -213,16 +233,33 @@ def dedupe(
     del codes
     if matcher is None:
         say("learning")
-        matcher = Matcher._fit_from(feats, scored, threshold=threshold, region=region, rules=rules,
-                                    min_support=min_support, seed=seed) if scored.patterns else \
-            Matcher._empty(threshold=threshold, region=region, rules=rules, min_support=min_support)
+        matcher = (
+            Matcher._fit_from(
+                feats,
+                scored,
+                threshold=threshold,
+                region=region,
+                rules=rules,
+                min_support=min_support,
+                seed=seed,
+            )
+            if scored.patterns
+            else Matcher._empty(threshold=threshold, region=region, rules=rules, min_support=min_support)
+        )
     elif threshold != DEFAULT_THRESHOLD:
-        matcher = Matcher(matcher.model, threshold=threshold, region=matcher.region, fields=matcher.fields,
-                          min_support=min_support)
+        matcher = Matcher(
+            matcher.model,
+            threshold=threshold,
+            region=matcher.region,
+            fields=matcher.fields,
+            min_support=min_support,
+        )
     say("scoring")
     scored.score(matcher, feats)
     cut = matcher.threshold
-    edges = [(p, i, j) for p, i, j in zip(scored.probability, scored.left, scored.right, strict=True) if p >= cut]
+    edges = [
+        (p, i, j) for p, i, j in zip(scored.probability, scored.left, scored.right, strict=True) if p >= cut
+    ]
     say("clustering")
 
     def score(i: int, j: int) -> float:
@@ -259,19 +296,34 @@ def link(
         region = matcher.region
     feats = [features_of(c, region=region) for c in (*lrecs, *rrecs)]
     side = [0] * len(lrecs) + [1] * len(rrecs)
-    codes, stats = candidate_pairs(feats, passes=passes, window=window, max_block_size=max_block_size, side=side)
+    codes, stats = candidate_pairs(
+        feats, passes=passes, window=window, max_block_size=max_block_size, side=side
+    )
     scored = ScoredPairs.compare(feats, codes, DEFAULT_FIELDS)
     del codes
     if matcher is None:
-        matcher = Matcher._fit_from(feats, scored, threshold=threshold, region=region, rules=rules,
-                                    min_support=0.5, seed=seed, side=side) if scored.patterns else \
-            Matcher._empty(threshold=threshold, region=region, rules=rules, min_support=0.5)
+        matcher = (
+            Matcher._fit_from(
+                feats,
+                scored,
+                threshold=threshold,
+                region=region,
+                rules=rules,
+                min_support=0.5,
+                seed=seed,
+                side=side,
+            )
+            if scored.patterns
+            else Matcher._empty(threshold=threshold, region=region, rules=rules, min_support=0.5)
+        )
     elif threshold != DEFAULT_THRESHOLD:
         matcher = Matcher(matcher.model, threshold=threshold, region=matcher.region, fields=matcher.fields)
     scored.score(matcher, feats)
     cut = matcher.threshold
     n = len(lrecs)
-    accepted = [(p, i, j) for p, i, j in zip(scored.probability, scored.left, scored.right, strict=True) if p >= cut]
+    accepted = [
+        (p, i, j) for p, i, j in zip(scored.probability, scored.left, scored.right, strict=True) if p >= cut
+    ]
     links: set[tuple[str, str]] = set()
     if one_to_one:
         used_l: set[int] = set()

@@ -71,7 +71,7 @@ def _qgrams(f: Features) -> Iterable[str]:
     key = f.name_key.replace(" ", "")
     if len(key) < 3:
         return [f"{key}\x1f{f.dob}"] if key else []
-    return list({f"{key[i:i + 3]}\x1f{f.dob}" for i in range(len(key) - 2)})
+    return list({f"{key[i : i + 3]}\x1f{f.dob}" for i in range(len(key) - 2)})
 
 
 def _sn_name(f: Features) -> str:
@@ -154,12 +154,14 @@ def candidate_pairs(
     if unknown:
         from custdata.exceptions import ValidationError
 
-        raise ValidationError(f"unknown blocking pass {unknown[0]!r}; choose from "
-                              f"{sorted([*DEFAULT_PASSES, *SORTED_PASSES])}")
+        raise ValidationError(
+            f"unknown blocking pass {unknown[0]!r}; choose from {sorted([*DEFAULT_PASSES, *SORTED_PASSES])}"
+        )
     out: set[int] = set()
     stats = BlockingStats()
     add_pair: Callable[[int, int], None]
     if side is None:
+
         def add_pair(i: int, j: int) -> None:
             if i != j:
                 out.add(encode(i, j))
@@ -193,8 +195,10 @@ def candidate_pairs(
                         add_pair(a, members[y])
             if capped:
                 stats.capped_blocks[name] = capped
-                msg = (f"blocking pass {name!r}: {capped} block(s) larger than max_block_size="
-                       f"{max_block_size} compared only between sort neighbours")
+                msg = (
+                    f"blocking pass {name!r}: {capped} block(s) larger than max_block_size="
+                    f"{max_block_size} compared only between sort neighbours"
+                )
                 logger.warning(msg)
                 warnings.warn(msg, LargeBlockWarning, stacklevel=3)
         else:

@@ -222,7 +222,9 @@ _TF_VALUE: dict[str, Callable[[Features], str]] = {
 DEFAULT_FIELDS: tuple[FieldComparison, ...] = (
     FieldComparison("given_name", _NAME_LEVELS, _given, tf=True),
     FieldComparison("family_name", _NAME_LEVELS, _family, tf=True),
-    FieldComparison("birthday", ("exact", "day_month_swapped", "one_typo", "year_off_by_one", "different"), _dob),
+    FieldComparison(
+        "birthday", ("exact", "day_month_swapped", "one_typo", "year_off_by_one", "different"), _dob
+    ),
     FieldComparison("phone", ("exact", "same_last_8_digits", "one_typo_or_transposed", "different"), _phone),
     FieldComparison("email", ("same_match_key", "same_local_part", "close", "different"), _email),
     FieldComparison("external_id", ("exact", "one_typo_or_transposed", "two_edits", "different"), _external),

@@ -18,10 +18,10 @@ from custdata.normalize import normalize_email, normalize_name, normalize_phone,
 __all__ = ["Features", "features_of", "phonetic"]
 
 _SOUNDEX = {}
-for _letters, _code in (("bfpv", "1"), ("cgjkqsxz", "2"), ("dt", "3"), ("l", "4"), ("mn", "5"), ("r", "6")):
-    for _ch in _letters:
+for _chars, _code in (("bfpv", "1"), ("cgjkqsxz", "2"), ("dt", "3"), ("l", "4"), ("mn", "5"), ("r", "6")):
+    for _ch in _chars:
         _SOUNDEX[_ch] = _code
-del _letters, _code, _ch
+del _chars, _code, _ch
 
 
 def phonetic(word: str) -> str:
@@ -71,9 +71,25 @@ class Features:
     """The matching view of one record. Empty string means missing."""
 
     __slots__ = (
-        "id", "script", "given", "family", "name_key", "given_ph", "family_ph", "raw_name",
-        "phones", "emails", "dob", "street", "city", "postcode", "province", "country",
-        "ext", "gender", "company",
+        "city",
+        "company",
+        "country",
+        "dob",
+        "emails",
+        "ext",
+        "family",
+        "family_ph",
+        "gender",
+        "given",
+        "given_ph",
+        "id",
+        "name_key",
+        "phones",
+        "postcode",
+        "province",
+        "raw_name",
+        "script",
+        "street",
     )
 
     id: str
@@ -173,7 +189,9 @@ def features_of(c: Customer, *, region: str | None = "CN") -> Features:
     if a is not None:
         f.street = fold(a.street or a.raw)
         f.city = fold(a.city or a.district)
-        f.postcode = _digits(a.postal_code) if a.postal_code and a.postal_code.isdigit() else fold(a.postal_code)
+        f.postcode = (
+            _digits(a.postal_code) if a.postal_code and a.postal_code.isdigit() else fold(a.postal_code)
+        )
         f.province = fold(a.province)
         f.country = fold(a.country)
     else:

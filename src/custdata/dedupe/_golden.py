@@ -56,7 +56,9 @@ def most_recent(cands: Sequence[Candidate]) -> Any:
 
 def most_complete(cands: Sequence[Candidate]) -> Any:
     """The value with the most parts filled in (then the longest, then the most recent)."""
-    return max(enumerate(cands), key=lambda kc: (_size(kc[1][0]), _length(kc[1][0]), _when(kc[1][1]), -kc[0]))[1][0]
+    return max(
+        enumerate(cands), key=lambda kc: (_size(kc[1][0]), _length(kc[1][0]), _when(kc[1][1]), -kc[0])
+    )[1][0]
 
 
 def most_frequent(cands: Sequence[Candidate]) -> Any:
@@ -149,11 +151,15 @@ def _resolve(rule: str | RuleFn, field: str) -> RuleFn:
     try:
         return BUILTIN_RULES[rule]
     except KeyError:
-        raise ValidationError(f"golden record rule for {field!r}: unknown rule {rule!r}; choose from "
-                              f"{sorted(BUILTIN_RULES)} or pass a callable") from None
+        raise ValidationError(
+            f"golden record rule for {field!r}: unknown rule {rule!r}; choose from "
+            f"{sorted(BUILTIN_RULES)} or pass a callable"
+        ) from None
 
 
-def golden_record(members: Sequence[Customer], *, rules: Rules | None = None, cluster_id: str | None = None) -> GoldenRecord:
+def golden_record(
+    members: Sequence[Customer], *, rules: Rules | None = None, cluster_id: str | None = None
+) -> GoldenRecord:
     """Merge ``members`` (the records of one cluster) into one :class:`GoldenRecord`.
 
     ``rules`` maps a single-valued field (``name``, ``birthday``, ``gender``, ``company``, ``title``,
@@ -268,8 +274,13 @@ def golden_record(members: Sequence[Customer], *, rules: Rules | None = None, cl
     updated = [c.updated_at for c in members if c.updated_at]
     record = Customer(
         id=cluster_id or min(c.id for c in members),
-        phones=tuple(plist), emails=tuple(elist), addresses=tuple(addresses), tags=frozenset(tags),
-        external_ids=ext, custom=custom, consents=consents,
+        phones=tuple(plist),
+        emails=tuple(elist),
+        addresses=tuple(addresses),
+        tags=frozenset(tags),
+        external_ids=ext,
+        custom=custom,
+        consents=consents,
         created_at=min(created, key=_aware) if created else None,
         updated_at=max(updated, key=_aware) if updated else None,
         **out,

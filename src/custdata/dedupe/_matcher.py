@@ -8,7 +8,7 @@ import math
 import os
 import random
 from array import array
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import attrs
@@ -63,9 +63,11 @@ class Explanation:
         return attrs.asdict(self)
 
     def __str__(self) -> str:
-        lines = [f"{self.id_a} vs {self.id_b}: match probability {self.probability:.4f} "
-                 f"(weight {self.weight:+.2f} bits, threshold {self.threshold})",
-                 f"  {'prior':<13} {'':<26} {self.prior_weight:+7.2f}"]
+        lines = [
+            f"{self.id_a} vs {self.id_b}: match probability {self.probability:.4f} "
+            f"(weight {self.weight:+.2f} bits, threshold {self.threshold})",
+            f"  {'prior':<13} {'':<26} {self.prior_weight:+7.2f}",
+        ]
         for f in self.fields:
             tf = f" (tf {f.tf_adjustment:+.2f})" if f.tf_adjustment else ""
             vals = f"{f.value_a!r} / {f.value_b!r}"
@@ -88,15 +90,22 @@ def _sigmoid2(w: float) -> float:
         return 1.0
     if w < -60:
         return 0.0
-    return 1.0 / (1.0 + 2.0 ** (-w))
+    return 1.0 / (1.0 + math.pow(2.0, -w))
 
 
-_VALUE_OF = {
-    "given_name": lambda f: f.given, "family_name": lambda f: f.family, "birthday": lambda f: f.dob,
-    "phone": lambda f: " ".join(f.phones), "email": lambda f: " ".join(f.emails),
-    "external_id": lambda f: " ".join(f"{k}={v}" for k, v in f.ext), "street": lambda f: f.street,
-    "city": lambda f: f.city, "postal_code": lambda f: f.postcode, "province": lambda f: f.province,
-    "gender": lambda f: f.gender, "company": lambda f: f.company,
+_VALUE_OF: dict[str, Callable[[Features], str]] = {
+    "given_name": lambda f: f.given,
+    "family_name": lambda f: f.family,
+    "birthday": lambda f: f.dob,
+    "phone": lambda f: " ".join(f.phones),
+    "email": lambda f: " ".join(f.emails),
+    "external_id": lambda f: " ".join(f"{k}={v}" for k, v in f.ext),
+    "street": lambda f: f.street,
+    "city": lambda f: f.city,
+    "postal_code": lambda f: f.postcode,
+    "province": lambda f: f.province,
+    "gender": lambda f: f.gender,
+    "company": lambda f: f.company,
 }
 
 
@@ -132,13 +141,18 @@ class Matcher:
             self.fields = DEFAULT_FIELDS
         if isinstance(self.model, FSModel):
             if self.model.fields != [f.name for f in self.fields]:
-                raise ValidationError(f"model fields {self.model.fields} do not match the comparisons "
-                                      f"{[f.name for f in self.fields]}")
+                raise ValidationError(
+                    f"model fields {self.model.fields} do not match the comparisons "
+                    f"{[f.name for f in self.fields]}"
+                )
             self._weights = self.model.level_weights()
         else:
             self._weights = [[0.0] * len(f.levels) for f in self.fields]
-        self._tf_index = [(k, f) for k, f in enumerate(self.fields)
-                          if isinstance(self.model, FSModel) and f.name in self.model.tf]
+        self._tf_index = [
+            (k, f)
+            for k, f in enumerate(self.fields)
+            if isinstance(self.model, FSModel) and f.name in self.model.tf
+        ]
 
     def __getstate__(self) -> dict[str, Any]:
         return self.to_json()
@@ -171,8 +185,9 @@ class Matcher:
         feats = [features_of(c, region=region) for c in records]
         codes, _ = candidate_pairs(feats, passes=passes, window=window, max_block_size=max_block_size)
         scored = ScoredPairs.compare(feats, codes, DEFAULT_FIELDS)
-        return cls._fit_from(feats, scored, threshold=threshold, region=region, rules=rules,
-                             min_support=min_support, seed=seed)
+        return cls._fit_from(
+            feats, scored, threshold=threshold, region=region, rules=rules, min_support=min_support, seed=seed
+        )
 
     @classmethod
     def _fit_from(
@@ -200,8 +215,14 @@ class Matcher:
         return cls(model, threshold=threshold, region=region, min_support=min_support)
 
     @classmethod
-    def _empty(cls, *, threshold: float, region: str | None,
-               rules: Sequence[Mapping[str, str | Sequence[str]]] | None, min_support: float) -> Matcher:
+    def _empty(
+        cls,
+        *,
+        threshold: float,
+        region: str | None,
+        rules: Sequence[Mapping[str, str | Sequence[str]]] | None,
+        min_support: float,
+    ) -> Matcher:
         """A matcher for input too small to learn from: the EM starting values, unfitted."""
         if rules is not None:
             return cls(RuleModel.of(rules), threshold=threshold, region=region, min_support=min_support)
@@ -209,7 +230,9 @@ class Matcher:
         model = fit_em({}, [len(f.levels) for f in fields], [f.name for f in fields], max_iter=0)
         return cls(model, threshold=threshold, region=region, min_support=min_support)
 
-    def refine(self, labelled: Iterable[tuple[Customer, Customer, bool]], *, strength: float = 1.0) -> Matcher:
+    def refine(
+        self, labelled: Iterable[tuple[Customer, Customer, bool]], *, strength: float = 1.0
+    ) -> Matcher:
         """A new Matcher whose m (from pairs labelled True) and u (from pairs labelled False) are blended
         with the unsupervised ones; ``strength`` weighs each labelled pair against the EM estimate."""
         if not isinstance(self.model, FSModel):
@@ -218,7 +241,9 @@ class Matcher:
         u_acc = [[0.0] * len(f.levels) for f in self.fields]
         n_pos = n_neg = 0
         for a, b, is_match in labelled:
-            vec = compare_pair(self.fields, features_of(a, region=self.region), features_of(b, region=self.region))
+            vec = compare_pair(
+                self.fields, features_of(a, region=self.region), features_of(b, region=self.region)
+            )
             acc = m_acc if is_match else u_acc
             n_pos += bool(is_match)
             n_neg += not is_match
@@ -235,10 +260,23 @@ class Matcher:
                 out.append([(p * prior_n + c) / (prior_n + tot) for p, c in zip(row, counts, strict=True)])
             return out
 
-        model = FSModel(list(base.fields), blend(base.m, m_acc, n_pos), blend(base.u, u_acc, n_neg), base.prior,
-                        dict(base.tf), dict(base.tf_mean), dict(base.tf_default), base.iterations)
-        return Matcher(model, threshold=self.threshold, region=self.region, fields=self.fields,
-                       min_support=self.min_support)
+        model = FSModel(
+            list(base.fields),
+            blend(base.m, m_acc, n_pos),
+            blend(base.u, u_acc, n_neg),
+            base.prior,
+            dict(base.tf),
+            dict(base.tf_mean),
+            dict(base.tf_default),
+            base.iterations,
+        )
+        return Matcher(
+            model,
+            threshold=self.threshold,
+            region=self.region,
+            fields=self.fields,
+            min_support=self.min_support,
+        )
 
     # -- scoring -----------------------------------------------------------------------------------------
 
@@ -247,7 +285,10 @@ class Matcher:
 
     def _pattern_weight(self, vec: Sequence[int]) -> float:
         if isinstance(self.model, RuleModel):
-            labels = {f.name: (f.levels[lvl] if lvl != MISSING else None) for f, lvl in zip(self.fields, vec, strict=True)}
+            labels = {
+                f.name: (f.levels[lvl] if lvl != MISSING else None)
+                for f, lvl in zip(self.fields, vec, strict=True)
+            }
             return 60.0 if self.model.matches(labels) else -60.0
         w = self.model.prior_weight
         weights = self._weights
@@ -282,19 +323,29 @@ class Matcher:
         vec = compare_pair(self.fields, fa, fb)
         rows = []
         model = self.model
-        fs = isinstance(model, FSModel)
         for k, (fc, lvl) in enumerate(zip(self.fields, vec, strict=True)):
             getter = _VALUE_OF.get(fc.name)
             va, vb = (getter(fa), getter(fb)) if getter else ("", "")
             if lvl == MISSING:
                 rows.append(FieldExplanation(fc.name, "missing", va, vb, 0.0))
                 continue
-            tf = model.tf_adjustment(fc.name, fc.value(fa)) if fs and lvl == 0 and fc.tf else 0.0
-            rows.append(FieldExplanation(
-                fc.name, fc.levels[lvl], va, vb, self._weights[k][lvl], tf,
-                model.m[k][lvl] if isinstance(model, FSModel) else None,
-                model.u[k][lvl] if isinstance(model, FSModel) else None,
-            ))
+            tf = (
+                model.tf_adjustment(fc.name, fc.value(fa))
+                if isinstance(model, FSModel) and lvl == 0 and fc.tf
+                else 0.0
+            )
+            rows.append(
+                FieldExplanation(
+                    fc.name,
+                    fc.levels[lvl],
+                    va,
+                    vb,
+                    self._weights[k][lvl],
+                    tf,
+                    model.m[k][lvl] if isinstance(model, FSModel) else None,
+                    model.u[k][lvl] if isinstance(model, FSModel) else None,
+                )
+            )
         prior = model.prior_weight if isinstance(model, FSModel) else 0.0
         w, p = self._score_features(fa, fb)
         return Explanation(fa.id, fb.id, prior, tuple(rows), w, p, self.threshold)
@@ -353,8 +404,14 @@ class Matcher:
             model = {"kind": "fellegi-sunter", **self.model.to_json()}
         else:
             model = {"kind": "rules", "rules": [{k: list(v) for k, v in r.items()} for r in self.model.rules]}
-        return {"format": FORMAT, "threshold": self.threshold, "region": self.region,
-                "min_support": self.min_support, "fields": [f.name for f in self.fields], "model": model}
+        return {
+            "format": FORMAT,
+            "threshold": self.threshold,
+            "region": self.region,
+            "min_support": self.min_support,
+            "fields": [f.name for f in self.fields],
+            "model": model,
+        }
 
     @classmethod
     def from_json(cls, obj: Mapping[str, Any] | str) -> Matcher:
@@ -365,12 +422,14 @@ class Matcher:
             fields = [field_by_name(str(n)) for n in data["fields"]]
             spec = data["model"]
             model: FSModel | RuleModel
-            if spec.get("kind") == "rules":
-                model = RuleModel.of(spec["rules"])
-            else:
-                model = FSModel.from_json(spec)
-            return cls(model, threshold=float(data["threshold"]), region=data.get("region"),
-                       fields=fields, min_support=float(data.get("min_support", 0.5)))
+            model = RuleModel.of(spec["rules"]) if spec.get("kind") == "rules" else FSModel.from_json(spec)
+            return cls(
+                model,
+                threshold=float(data["threshold"]),
+                region=data.get("region"),
+                fields=fields,
+                min_support=float(data.get("min_support", 0.5)),
+            )
         except KeyError as exc:
             raise ValidationError(f"saved matcher is missing {exc}") from None
 
@@ -387,8 +446,9 @@ class Matcher:
 class ScoredPairs:
     """Candidate pairs in compact arrays: indices, comparison pattern ids, weights and probabilities."""
 
-    def __init__(self, left: array[int], right: array[int], pattern: array[int],
-                 patterns: list[tuple[int, ...]]) -> None:
+    def __init__(
+        self, left: array[int], right: array[int], pattern: array[int], patterns: list[tuple[int, ...]]
+    ) -> None:
         self.left = left
         self.right = right
         self.pattern = pattern
@@ -400,8 +460,9 @@ class ScoredPairs:
         return len(self.left)
 
     @classmethod
-    def compare(cls, feats: Sequence[Features], codes: Iterable[int],
-                fields: Sequence[FieldComparison]) -> ScoredPairs:
+    def compare(
+        cls, feats: Sequence[Features], codes: Iterable[int], fields: Sequence[FieldComparison]
+    ) -> ScoredPairs:
         left, right, pattern = array("I"), array("I"), array("I")
         ids: dict[tuple[int, ...], int] = {}
         patterns: list[tuple[int, ...]] = []
@@ -436,8 +497,14 @@ class ScoredPairs:
         self.weight, self.probability = weight, prob
 
 
-def _random_u(feats: Sequence[Features], fields: Sequence[FieldComparison], *, seed: int,
-              side: Sequence[int] | None, n: int = 4000) -> list[list[float]]:
+def _random_u(
+    feats: Sequence[Features],
+    fields: Sequence[FieldComparison],
+    *,
+    seed: int,
+    side: Sequence[int] | None,
+    n: int = 4000,
+) -> list[list[float]]:
     """Level frequencies among random pairs (almost all non-matches): the starting u for EM."""
     rng = random.Random(seed)
     acc = [[1.0] * len(f.levels) for f in fields]
@@ -454,7 +521,9 @@ def _random_u(feats: Sequence[Features], fields: Sequence[FieldComparison], *, s
     return acc
 
 
-def _add_term_frequencies(model: FSModel, feats: Sequence[Features], fields: Sequence[FieldComparison]) -> None:
+def _add_term_frequencies(
+    model: FSModel, feats: Sequence[Features], fields: Sequence[FieldComparison]
+) -> None:
     for fc in fields:
         if not fc.tf:
             continue

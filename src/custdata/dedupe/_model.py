@@ -50,7 +50,10 @@ class FSModel:
     iterations: int = 0
 
     def level_weights(self) -> list[list[float]]:
-        return [[math.log2(mm / uu) for mm, uu in zip(m, u, strict=True)] for m, u in zip(self.m, self.u, strict=True)]
+        return [
+            [math.log2(mm / uu) for mm, uu in zip(m, u, strict=True)]
+            for m, u in zip(self.m, self.u, strict=True)
+        ]
 
     @property
     def prior_weight(self) -> float:
@@ -68,8 +71,14 @@ class FSModel:
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "fields": list(self.fields), "m": self.m, "u": self.u, "prior": self.prior,
-            "tf": self.tf, "tf_mean": self.tf_mean, "tf_default": self.tf_default, "iterations": self.iterations,
+            "fields": list(self.fields),
+            "m": self.m,
+            "u": self.u,
+            "prior": self.prior,
+            "tf": self.tf,
+            "tf_mean": self.tf_mean,
+            "tf_default": self.tf_default,
+            "iterations": self.iterations,
         }
 
     @classmethod
@@ -106,7 +115,7 @@ def fit_em(
     m: list[list[float]] = []
     for n in n_levels:
         # matches mostly agree: geometric decay from the exact level to "different"
-        m.append(_normalise([0.7 * (0.3 ** lvl) if lvl < n - 1 else 0.02 for lvl in range(n)]))
+        m.append(_normalise([0.7 * (0.3**lvl) if lvl < n - 1 else 0.02 for lvl in range(n)]))
     if u_init is not None:
         u = [_normalise(list(row)) for row in u_init]
     else:
@@ -142,7 +151,9 @@ def fit_em(
         new_m = [_normalise([x + 1e-3 for x in row]) for row in m_acc]
         new_u = [_normalise([x + 1e-3 for x in row]) for row in u_acc]
         delta = abs(new_prior - prior) + max(
-            abs(a - b) for r1, r2 in zip(new_m + new_u, m + u, strict=True) for a, b in zip(r1, r2, strict=True)
+            abs(a - b)
+            for r1, r2 in zip(new_m + new_u, m + u, strict=True)
+            for a, b in zip(r1, r2, strict=True)
         )
         m, u, prior = new_m, new_u, new_prior
         if delta < tol:
