@@ -50,6 +50,12 @@ _ALIASES: Mapping[str, tuple[str, ...]] = {
 }
 
 
+def _log_add(a: Array, b: Array) -> Array:
+    """log(exp(a) + exp(b)) for finite a (b may be -inf). np.logaddexp takes a slow path on infinities."""
+    hi = np.maximum(a, b)
+    return hi + np.log1p(np.exp(np.minimum(a, b) - hi))
+
+
 def _log_diff(a: Array, b: Array) -> Array:
     """log(exp(a) - exp(b)) for a >= b (−inf when they are equal)."""
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -88,9 +94,13 @@ class TransactionModel(FittedModel):
         t_x: Array,
         T: Array,  # noqa: N803
         w: Array,
-        coded: Sequence[tuple[Array, Array]] | None = None,
+        coded: Any = None,
     ) -> tuple[float, Array | None]:
         raise NotImplementedError
+
+    def _prepare(self, coded: Sequence[tuple[Array, Array]]) -> Any:
+        """Data for the likelihood computed once per fit (default: the coded columns)."""
+        return coded
 
     def _start(self, x: Array, T: Array, w: Array) -> Array:  # noqa: N803
         mean_x = float(np.average(x, weights=w))
@@ -135,8 +145,10 @@ class TransactionModel(FittedModel):
                 "no customer made a repeat purchase: the model cannot be fitted", field="frequency"
             )
 
+        prepared = self._prepare(coded)
+
         def objective(theta: Array) -> tuple[float, Array | None]:
-            ll, grad = self._loglik(theta, ux, utx, u_age, w, coded)
+            ll, grad = self._loglik(theta, ux, utx, u_age, w, prepared)
             return -ll, (None if grad is None else -grad)
 
         total = float(w.sum())
@@ -336,7 +348,7 @@ class BetaGeoModel(TransactionModel):
             odds_u = np.where(has_u, math.log(a) - np.log(drop_u), -np.inf)
         z = rows(odds_u, xi) + rx * (log_end - lat)
         total_w = float(w @ np.ones_like(w)) if w.ndim else float(w)
-        ll = float(w @ (rows(lg, xi) - rx * log_end + np.logaddexp(0.0, z))) + const * total_w
+        ll = float(w @ (rows(lg, xi) - rx * log_end + _log_add(np.zeros_like(z), z))) + const * total_w
         p4 = special.expit(z)  # the share of the likelihood from "dropped out after the last purchase"
         p3 = 1.0 - p4
         dab = special.digamma(a + b)
@@ -419,16 +431,11 @@ class ParetoNBDModel(TransactionModel):
     _has_grad = False
 
     @staticmethod
-    def _terms(*args: Any) -> tuple[Array, Array, Array]:
-        """(log constant, log "alive at T" term, log "dropped out in (t_x, T]" term) of the likelihood,
-        from (r, alpha, s, beta, x, t_x, T)."""
-        r, alpha, s, beta, x, t_x, age = args
+    def _log_g(r: float, alpha: float, s: float, beta: float, x: Array, t: Array) -> Array:
+        """log of (r+s+x) ∫_t^∞ (α+τ)^-(r+x) (β+τ)^-(s+1) dτ (the "dropped out after t" integral)."""
         rx = r + x
         c = rx + s + 1.0
-        const = special.gammaln(rx) - special.gammaln(r) + r * math.log(alpha) + s * math.log(beta)
-        alive = -rx * np.log(alpha + age) - s * np.log(beta + age)
-
-        def log_g(t: Array) -> Array:  # log of (r+s+x) ∫_t^∞ (α+τ)^-(r+x) (β+τ)^-(s+1) dτ
+        with np.errstate(divide="ignore", invalid="ignore"):
             if alpha >= beta:
                 f = hyp2f1(1.0, rx, c, (alpha - beta) / (alpha + t))
                 value = np.log(f) - rx * np.log(alpha + t) - s * np.log(beta + t)
@@ -437,17 +444,38 @@ class ParetoNBDModel(TransactionModel):
                 f = hyp2f1(1.0, s + 1.0, c, (beta - alpha) / (beta + t))
                 value = np.log(f) - (s + 1.0) * np.log(beta + t) + (1.0 - rx) * np.log(alpha + t)
                 m, n, big, small = s + 1.0, rx, beta + t, alpha + t
-            value = np.asarray(value, dtype=float)
-            bad = ~np.isfinite(value)
-            if np.any(bad):  # scipy's hyp2f1 gave up: integrate numerically instead
-                parts = (np.broadcast_to(v, value.shape)[bad] for v in (m, n, big, small))
-                value = value.copy() if value.ndim else value.reshape(1)
-                value[bad.reshape(value.shape)] = _quad.log_pareto_tail(*parts)
-            return value
+        value = np.asarray(value, dtype=float)
+        bad = ~np.isfinite(value)
+        if np.any(bad):  # scipy's hyp2f1 gave up: integrate numerically instead
+            parts = (np.broadcast_to(v, value.shape)[bad] for v in (m, n, big, small))
+            value = value.copy() if value.ndim else value.reshape(1)
+            value[bad.reshape(value.shape)] = _quad.log_pareto_tail(*parts)
+        return value
 
+    def _terms(self, *args: Any) -> tuple[Array, Array, Array]:
+        """(log constant, log "alive at T" term, log "dropped out in (t_x, T]" term) of the likelihood,
+        from (r, alpha, s, beta, x, t_x, T)."""
+        r, alpha, s, beta, x, t_x, age = args
+        rx = r + x
+        const = special.gammaln(rx) - special.gammaln(r) + r * math.log(alpha) + s * math.log(beta)
+        alive = -rx * np.log(alpha + age) - s * np.log(beta + age)
+        lg_tx = self._log_g(r, alpha, s, beta, x, t_x)
+        lg_end = self._log_g(r, alpha, s, beta, x, age)
         with np.errstate(divide="ignore", invalid="ignore"):
-            gone = math.log(s) - np.log(rx + s) + _log_diff(log_g(t_x), log_g(age))
+            gone = math.log(s) - np.log(rx + s) + _log_diff(lg_tx, lg_end)
         return const, alive, gone
+
+    def _prepare(self, coded: Sequence[tuple[Array, Array]]) -> Any:
+        """The distinct (frequency, recency) and (frequency, T) pairs: the hypergeometric function is
+        evaluated once per pair, not once per row."""
+        (xu, xi), (tu, ti), (age_u, age_i) = coded
+        pairs_t, inv_t = np.unique(xi * len(tu) + ti, return_inverse=True)
+        pairs_end, inv_end = np.unique(xi * len(age_u) + age_i, return_inverse=True)
+        return (
+            coded,
+            (xu[pairs_t // len(tu)], tu[pairs_t % len(tu)], inv_t.ravel()),
+            (xu[pairs_end // len(age_u)], age_u[pairs_end % len(age_u)], inv_end.ravel()),
+        )
 
     def _loglik(
         self,
@@ -456,11 +484,23 @@ class ParetoNBDModel(TransactionModel):
         t_x: Array,
         T: Array,  # noqa: N803
         w: Array,
-        coded: Sequence[tuple[Array, Array]] | None = None,
+        coded: Any = None,
     ) -> tuple[float, Array | None]:
         r, alpha, s, beta = np.exp(theta)
-        const, alive, gone = self._terms(r, alpha, s, beta, x, t_x, T)
-        ll = float(w @ (const + np.logaddexp(alive, gone)))
+        if coded is None:
+            const, alive, gone = self._terms(r, alpha, s, beta, x, t_x, T)
+        else:
+            ((xu, xi), _, (age_u, age_i)), (px, pt, inv_t), (qx, qt, inv_end) = coded
+            rx = r + x
+            const = (
+                (special.gammaln(r + xu) - special.gammaln(r))[xi] + r * math.log(alpha) + s * math.log(beta)
+            )
+            alive = -rx * np.log(alpha + age_u)[age_i] - s * np.log(beta + age_u)[age_i]
+            lg_tx = self._log_g(r, alpha, s, beta, px, pt)[inv_t]
+            lg_end = self._log_g(r, alpha, s, beta, qx, qt)[inv_end]
+            with np.errstate(divide="ignore", invalid="ignore"):
+                gone = math.log(s) - np.log(rx + s) + _log_diff(lg_tx, lg_end)
+        ll = float(w @ (const + _log_add(alive, gone)))
         return (ll if math.isfinite(ll) else -1e300), None
 
     def _p_alive(self, x: Array, t_x: Array, T: Array) -> Array:  # noqa: N803
