@@ -163,7 +163,7 @@ def postgres_server() -> Iterator[PostgresServer]:
         return
     t0 = time.monotonic()
     server = _start_server()
-    print(f"\nstarted PostgreSQL for the tests in {time.monotonic() - t0:.1f}s")  # noqa: T201
+    print(f"\nstarted PostgreSQL for the tests in {time.monotonic() - t0:.1f}s")
     try:
         yield server
     finally:

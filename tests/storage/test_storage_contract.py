@@ -295,7 +295,7 @@ def test_history_of_a_bulk_created_customer(store: Store) -> None:
     store.put(store.get("c5").evolve(company="B"))
     h = store.history("c5")
     assert h[0].action == "create" and h[0].source == "bulk"
-    assert dict((c.field, c.new) for c in h[0].changes)["company"] == "A"
+    assert {c.field: c.new for c in h[0].changes}["company"] == "A"
 
 
 # ------------------------------------------------------------------------------------------ activity
@@ -337,10 +337,15 @@ def test_transactions_and_interactions_by_customer_and_time(store: Store) -> Non
 # ------------------------------------------------------------------------------------------ transactions
 def test_transaction_block_is_all_or_nothing(store: Store) -> None:
     store.put(cust(1))
-    with pytest.raises(RuntimeError, match="boom"), store.transaction():
-        store.put(cust(2))
-        store.put(store.get("c1").evolve(company="x"))
-        raise RuntimeError("boom")
+
+    def work() -> None:
+        with store.transaction():
+            store.put(cust(2))
+            store.put(store.get("c1").evolve(company="x"))
+            raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError, match="boom"):
+        work()
     assert store.count() == 1 and store.get("c1").company is None
     with store.transaction() as s:
         s.put(cust(2))
@@ -349,11 +354,15 @@ def test_transaction_block_is_all_or_nothing(store: Store) -> None:
 
 
 def test_nested_transaction_undoes_only_the_inner_block(store: Store) -> None:
-    with store.transaction():
-        store.put(cust(1))
-        with pytest.raises(ConcurrencyError), store.transaction():
+    def inner() -> None:
+        with store.transaction():
             store.put(cust(2))
             store.put(cust(1))  # stale: version 0, stored 1
+
+    with store.transaction():
+        store.put(cust(1))
+        with pytest.raises(ConcurrencyError):
+            inner()
     assert sorted(c.id for c in store.scan()) == ["c1"]
 
 
