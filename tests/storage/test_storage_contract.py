@@ -403,9 +403,9 @@ def test_sqlite_refuses_a_newer_schema(tmp_path) -> None:  # type: ignore[no-unt
 
 @pytest.mark.postgres
 def test_postgres_refuses_a_newer_schema(postgres_server) -> None:  # type: ignore[no-untyped-def]
-    from conftest import _pg_backend
+    from storage_backends import pg_backend
 
-    b = _pg_backend(postgres_server)
+    b = pg_backend(postgres_server)
     try:
         with b.open() as s:
             s.put(cust(1))
