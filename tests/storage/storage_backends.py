@@ -163,6 +163,7 @@ class Backend:
     name: str
     url: str
     cleanup: Callable[[], None] = lambda: None
+    server_url: str | None = None  # PostgreSQL: the database's URL without the test's schema
 
     @property
     def persistent(self) -> bool:
@@ -181,7 +182,7 @@ def pg_backend(server: PostgresServer) -> Backend:
         with psycopg.connect(server.url, autocommit=True) as c:
             c.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
 
-    return Backend("postgres", with_query(server.url, schema=schema), cleanup)
+    return Backend("postgres", with_query(server.url, schema=schema), cleanup, server.url)
 
 
 def make_backend(name: str, request: pytest.FixtureRequest, folder: Path) -> Backend:
