@@ -59,15 +59,28 @@ def customer_ids(data: Any) -> list[str] | None:
 
 
 def _codes(col: Array) -> tuple[Array, Array]:
-    """Distinct values of a column and each row's index into them."""
+    """Distinct values of a column and each row's index into them.
+
+    Summaries are usually whole periods, or days counted in weeks (days / 7): such columns are coded by
+    counting, without sorting a million floats.
+    """
     if col.size and col.dtype.kind == "f":
-        lo, hi = col.min(), col.max()
-        if lo >= 0 and hi < 1e6 and np.array_equal(col, np.floor(col)):  # small whole numbers: no sort
-            ints = col.astype(np.int64)
-            present = np.bincount(ints, minlength=int(hi) + 1) > 0
-            values = np.flatnonzero(present)
-            lookup = np.cumsum(present) - 1
-            return values.astype(float), lookup[ints]
+        lo, hi = float(col.min()), float(col.max())
+        for scale in (1.0, 7.0):
+            if lo < 0 or hi * scale >= 1e6:
+                break
+            scaled = col * scale if scale != 1.0 else col
+            whole = np.rint(scaled)
+            if np.all(np.abs(scaled - whole) <= 1e-9 * max(hi, 1.0)):
+                ints = whole.astype(np.int64)
+                counts = np.bincount(ints)
+                present = counts > 0
+                first = np.flatnonzero(present)
+                lookup = np.cumsum(present) - 1
+                # each distinct value as it occurs in the data (not as whole / scale): exact round trip
+                values = np.empty(len(first))
+                values[lookup[ints]] = col
+                return values, lookup[ints]
     values = np.unique(col)
     return values, np.searchsorted(values, col)
 
