@@ -16,6 +16,7 @@ from custdata.dedupe._compare import DEFAULT_FIELDS
 from custdata.dedupe._features import Features, features_of
 from custdata.dedupe._golden import GoldenRecord, Rules, golden_record
 from custdata.dedupe._matcher import DEFAULT_THRESHOLD, Explanation, Matcher, ScoredPairs
+from custdata.dedupe._parallel import resolve_jobs, run_chunks
 from custdata.exceptions import NotFoundError, ValidationError
 
 __all__ = ["DedupeResult", "LinkResult", "ScoredPair", "dedupe", "link"]
@@ -193,9 +194,12 @@ class LinkResult:
         return self.matcher.explain(a, b)
 
 
-def _prepare(records: Iterable[Customer], region: str | None) -> tuple[list[Customer], list[Features]]:
-    recs = list(records)
-    return recs, [features_of(c, region=region) for c in recs]
+def _features(recs: Sequence[Customer], region: str | None, n_jobs: int | None) -> list[Features]:
+    def chunk(start: int, stop: int) -> list[Features]:
+        return [features_of(recs[k], region=region) for k in range(start, stop)]
+
+    parts = run_chunks(chunk, len(recs), resolve_jobs(n_jobs, len(recs)))
+    return parts[0] if len(parts) == 1 else [f for part in parts for f in part]
 
 
 def dedupe(
@@ -206,10 +210,11 @@ def dedupe(
     rules: Sequence[Mapping[str, str | Sequence[str]]] | None = None,
     region: str | None = "CN",
     passes: Iterable[str] | None = None,
-    window: int = 5,
+    window: int = 3,
     max_block_size: int = 100,
     min_support: float = 0.5,
     seed: int = 0,
+    n_jobs: int | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> DedupeResult:
     """Find the records that are the same customer.
@@ -217,7 +222,9 @@ def dedupe(
     Without labels: candidate pairs come from several blocking passes, each pair is compared field by
     field, a Fellegi–Sunter model is learned by EM (or ``rules`` decide, or a fitted ``matcher`` is
     reused), and pairs at or above ``threshold`` (a match probability) are clustered, guarded against
-    chaining through one weak link (``min_support``). Record ids must be unique.
+    chaining through one weak link (``min_support``). Record ids must be unique. ``n_jobs`` processes
+    prepare and compare (default: one per core for large inputs, on Linux); ``progress`` is called with the
+    name of each step as it starts.
     """
     say = progress or (lambda _msg: None)
     recs = list(records)
@@ -225,11 +232,11 @@ def dedupe(
     if matcher is not None:
         region = matcher.region
     say("preparing")
-    feats = [features_of(c, region=region) for c in recs]
+    feats = _features(recs, region, n_jobs)
     say("blocking")
     codes, stats = candidate_pairs(feats, passes=passes, window=window, max_block_size=max_block_size)
     say("comparing")
-    scored = ScoredPairs.compare(feats, codes, DEFAULT_FIELDS)
+    scored = ScoredPairs.compare(feats, codes, DEFAULT_FIELDS, jobs=resolve_jobs(n_jobs, len(codes)))
     del codes
     if matcher is None:
         say("learning")
@@ -279,9 +286,10 @@ def link(
     rules: Sequence[Mapping[str, str | Sequence[str]]] | None = None,
     region: str | None = "CN",
     passes: Iterable[str] | None = None,
-    window: int = 5,
+    window: int = 3,
     max_block_size: int = 100,
     seed: int = 0,
+    n_jobs: int | None = None,
 ) -> LinkResult:
     """Link the records of two sources that are the same customer.
 

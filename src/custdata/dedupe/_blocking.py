@@ -141,7 +141,7 @@ def candidate_pairs(
     feats: Sequence[Features],
     *,
     passes: Iterable[str] | None = None,
-    window: int = 5,
+    window: int = 3,
     max_block_size: int = 100,
     side: Sequence[int] | None = None,
 ) -> tuple[set[int], BlockingStats]:

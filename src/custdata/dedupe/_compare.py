@@ -13,6 +13,7 @@ from rapidfuzz.distance import OSA, JaroWinkler, Levenshtein
 from rapidfuzz.fuzz import token_sort_ratio
 
 from custdata.dedupe._features import Features
+from custdata.normalize import normalize_name
 
 __all__ = ["DEFAULT_FIELDS", "FieldComparison", "compare_pair", "field_by_name"]
 
@@ -57,12 +58,12 @@ def _name_level(a: str, b: str, pa: str, pb: str, cjk: bool) -> int:
 
 
 def _pinyin(f: Features) -> str:
-    try:
-        from custdata.normalize import normalize_name
-
-        return normalize_name(f.raw_name).pinyin_key
-    except (ImportError, ValueError):
-        return ""
+    if f.pinyin is None:
+        try:
+            f.pinyin = normalize_name(f.raw_name).pinyin_key
+        except (ImportError, ValueError):
+            f.pinyin = ""
+    return f.pinyin
 
 
 def _names(a: Features, b: Features) -> tuple[int, int]:
@@ -248,5 +249,8 @@ def compare_pair(fields: Sequence[FieldComparison], a: Features, b: Features) ->
     """The comparison vector of a pair: one level per field."""
     if fields is DEFAULT_FIELDS:
         g, f = _names(a, b)
-        return (g, f, *(fc.compare(a, b) for fc in fields[2:]))
+        return (
+            g, f, _dob(a, b), _phone(a, b), _email(a, b), _external(a, b), _street(a, b), _city(a, b),
+            _postcode(a, b), _province(a, b), _gender(a, b), _company(a, b),
+        )  # fmt: skip
     return tuple(fc.compare(a, b) for fc in fields)

@@ -85,6 +85,7 @@ class Features:
         "id",
         "name_key",
         "phones",
+        "pinyin",
         "postcode",
         "province",
         "raw_name",
@@ -111,9 +112,20 @@ class Features:
     ext: tuple[tuple[str, str], ...]
     gender: str
     company: str
+    pinyin: str | None  # computed on first cross-script comparison
+
+    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
+        return _rebuild, tuple(getattr(self, k) for k in self.__slots__)
 
     def __repr__(self) -> str:
         return "Features(" + ", ".join(f"{k}={getattr(self, k)!r}" for k in self.__slots__) + ")"
+
+
+def _rebuild(*values: Any) -> Features:
+    f = Features.__new__(Features)
+    for k, v in zip(Features.__slots__, values, strict=True):
+        setattr(f, k, v)
+    return f
 
 
 def _phone_key(number: str, region: str | None) -> str:
@@ -152,6 +164,7 @@ def features_of(c: Customer, *, region: str | None = "CN") -> Features:
     """The :class:`Features` of one customer."""
     f = Features()
     f.id = c.id
+    f.pinyin = None
     n = c.name
     given = n.given or ""
     family = n.family or ""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import math
@@ -18,6 +19,7 @@ from custdata.dedupe._blocking import candidate_pairs, decode
 from custdata.dedupe._compare import DEFAULT_FIELDS, MISSING, FieldComparison, compare_pair, field_by_name
 from custdata.dedupe._features import Features, features_of
 from custdata.dedupe._model import FSModel, RuleModel, fit_em
+from custdata.dedupe._parallel import run_chunks
 from custdata.exceptions import ValidationError
 
 __all__ = ["DEFAULT_THRESHOLD", "Explanation", "FieldExplanation", "Match", "Matcher"]
@@ -176,7 +178,7 @@ class Matcher:
         region: str | None = "CN",
         rules: Sequence[Mapping[str, str | Sequence[str]]] | None = None,
         passes: Iterable[str] | None = None,
-        window: int = 5,
+        window: int = 3,
         max_block_size: int = 100,
         min_support: float = 0.5,
         seed: int = 0,
@@ -461,21 +463,46 @@ class ScoredPairs:
 
     @classmethod
     def compare(
-        cls, feats: Sequence[Features], codes: Iterable[int], fields: Sequence[FieldComparison]
+        cls,
+        feats: Sequence[Features],
+        codes: Iterable[int],
+        fields: Sequence[FieldComparison],
+        *,
+        jobs: int = 1,
     ) -> ScoredPairs:
-        left, right, pattern = array("I"), array("I"), array("I")
-        ids: dict[tuple[int, ...], int] = {}
-        patterns: list[tuple[int, ...]] = []
-        for code in sorted(codes):
-            i, j = decode(code)
-            vec = compare_pair(fields, feats[i], feats[j])
-            pid = ids.get(vec)
-            if pid is None:
-                pid = ids[vec] = len(patterns)
-                patterns.append(vec)
-            left.append(i)
-            right.append(j)
-            pattern.append(pid)
+        """Compare every encoded candidate pair (sorted, so the result does not depend on input order)."""
+        ordered = sorted(codes)
+
+        def chunk(start: int, stop: int) -> tuple[array[int], array[int], array[int], list[tuple[int, ...]]]:
+            left, right, pattern = array("I"), array("I"), array("I")
+            ids: dict[tuple[int, ...], int] = {}
+            patterns: list[tuple[int, ...]] = []
+            for code in itertools.islice(ordered, start, stop):
+                i, j = decode(code)
+                vec = compare_pair(fields, feats[i], feats[j])
+                pid = ids.get(vec)
+                if pid is None:
+                    pid = ids[vec] = len(patterns)
+                    patterns.append(vec)
+                left.append(i)
+                right.append(j)
+                pattern.append(pid)
+            return left, right, pattern, patterns
+
+        parts = run_chunks(chunk, len(ordered), jobs)
+        left, right, pattern, patterns = parts[0]
+        ids = {vec: k for k, vec in enumerate(patterns)}
+        for l2, r2, p2, pats2 in parts[1:]:
+            remap = []
+            for vec in pats2:
+                pid = ids.get(vec)
+                if pid is None:
+                    pid = ids[vec] = len(patterns)
+                    patterns.append(vec)
+                remap.append(pid)
+            left.extend(l2)
+            right.extend(r2)
+            pattern.extend(array("I", map(remap.__getitem__, p2)))
         return cls(left, right, pattern, patterns)
 
     def pattern_counts(self) -> list[int]:

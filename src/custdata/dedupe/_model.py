@@ -107,6 +107,7 @@ def fit_em(
     max_iter: int = 200,
     tol: float = 1e-7,
     prior_init: float = 0.1,
+    prior_pairs: float = 5.0,
 ) -> FSModel:
     """Estimate m, u and the prior from comparison-vector counts by EM (no labels)."""
     if not patterns and max_iter > 0:
@@ -121,6 +122,8 @@ def fit_em(
     else:
         u = [_normalise([0.05 / n] * (n - 1) + [0.95]) for n in n_levels]
     prior = prior_init
+    m0 = [list(row) for row in m]
+    u0 = [list(row) for row in u]
     items = list(patterns.items())
     it = 0
     for it in range(1, max_iter + 1):  # noqa: B007 - the count is reported
@@ -148,8 +151,16 @@ def fit_em(
                     m_acc[f][lvl] += gm
                     u_acc[f][lvl] += gu
         new_prior = min(max(total_g / total, 1e-9), 1 - 1e-9)
-        new_m = [_normalise([x + 1e-3 for x in row]) for row in m_acc]
-        new_u = [_normalise([x + 1e-3 for x in row]) for row in u_acc]
+        # MAP step: the starting values act as a weak Dirichlet prior worth `prior_pairs` pairs, which keeps
+        # small inputs from learning extreme weights and vanishes on large ones
+        new_m = [
+            _normalise([x + prior_pairs * p for x, p in zip(r, r0, strict=True)])
+            for r, r0 in zip(m_acc, m0, strict=True)
+        ]
+        new_u = [
+            _normalise([x + prior_pairs * p for x, p in zip(r, r0, strict=True)])
+            for r, r0 in zip(u_acc, u0, strict=True)
+        ]
         delta = abs(new_prior - prior) + max(
             abs(a - b)
             for r1, r2 in zip(new_m + new_u, m + u, strict=True)
