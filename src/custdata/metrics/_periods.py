@@ -122,11 +122,13 @@ def local_date(at: Any, tz: dt.tzinfo | None) -> dt.date:
 
 def as_decimal(value: Any) -> Decimal:
     """An amount as a Decimal (from Decimal, int, float or numeric text)."""
-    if isinstance(value, Decimal):
-        return value
-    if isinstance(value, bool):
+    if isinstance(value, bool) or value is None:
         raise ValidationError(f"expected an amount, got {value!r}", field="amount")
-    try:
-        return Decimal(repr(value) if isinstance(value, float) else str(value).strip())
-    except ArithmeticError:
-        raise ValidationError(f"not an amount: {value!r}", field="amount") from None
+    if not isinstance(value, Decimal):
+        try:
+            value = Decimal(repr(value) if isinstance(value, float) else str(value).strip())
+        except ArithmeticError:
+            raise ValidationError(f"not an amount: {value!r}", field="amount") from None
+    if not value.is_finite():
+        raise ValidationError(f"the amount is missing or not finite: {value!r}", field="amount")
+    return value
