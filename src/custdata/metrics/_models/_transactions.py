@@ -81,6 +81,11 @@ def _bg_expected(t: Array, r: Array, alpha: Array, a: float, b: Array) -> Array:
     return value
 
 
+def _check_t(t: Array) -> None:
+    if not np.all(np.isfinite(t)) or np.any(t < 0):
+        raise ValidationError("the period length t must be a finite number >= 0", field="t")
+
+
 class TransactionModel(FittedModel):
     """Shared by the purchase-count models: fitting on summaries, predictions, CLV."""
 
@@ -160,11 +165,13 @@ class TransactionModel(FittedModel):
     def expected_purchases(self, t: Any) -> Any:
         """Expected number of repeat purchases in a period of length ``t`` by a new customer."""
         (tt,) = arrays(t)
+        _check_t(tt)
         return shape_like(self._expected(tt), t)
 
     def conditional_expected_purchases(self, t: Any, frequency: Any, recency: Any, T: Any) -> Any:  # noqa: N803
         """Expected purchases in the next ``t`` by a customer with the given history."""
         tt, x, t_x, age = arrays(t, frequency, recency, T)
+        _check_t(tt)
         check_summary(x, t_x, age)
         return shape_like(self._conditional(tt, x, t_x, age), t, frequency, recency, T)
 
@@ -178,6 +185,7 @@ class TransactionModel(FittedModel):
         """Probability that a new customer makes exactly ``n`` repeat purchases in a period of length
         ``t``."""
         nn, tt = arrays(n, t)
+        _check_t(tt)
         if np.any(nn < 0) or np.any(nn != np.floor(nn)):
             raise ValidationError("n must be a whole number >= 0", field="n")
         return shape_like(self._prob_n(nn, tt), n, t)
