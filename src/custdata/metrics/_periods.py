@@ -124,11 +124,13 @@ def as_decimal(value: Any) -> Decimal:
     """An amount as a Decimal (from Decimal, int, float or numeric text)."""
     if isinstance(value, bool) or value is None:
         raise ValidationError(f"expected an amount, got {value!r}", field="amount")
-    if not isinstance(value, Decimal):
+    if isinstance(value, Decimal):
+        amount = value
+    else:
         try:
-            value = Decimal(repr(value) if isinstance(value, float) else str(value).strip())
+            amount = Decimal(repr(value) if isinstance(value, float) else str(value).strip())
         except ArithmeticError:
             raise ValidationError(f"not an amount: {value!r}", field="amount") from None
-    if not value.is_finite():
+    if not amount.is_finite():
         raise ValidationError(f"the amount is missing or not finite: {value!r}", field="amount")
-    return value
+    return amount
