@@ -239,6 +239,10 @@ def test_bad_summaries_are_validation_errors() -> None:
         _ = metrics.BetaGeoModel().params
     with pytest.raises(ValidationError):
         metrics.BetaGeoModel(penalizer=-1)
+    with pytest.raises(ValidationError, match="period length"):
+        metrics.BetaGeoModel.from_params(**BG).expected_purchases(-1.0)
+    with pytest.raises(ValidationError, match="finite"):
+        metrics.ParetoNBDModel.from_params(**PNBD).p_alive(float("nan"), 1.0, 2.0)
 
 
 # ---------------------------------------------------------------------------------- inputs and outputs
