@@ -201,7 +201,7 @@ def _postal(text: str, country: str | None) -> tuple[str | None, str]:
 def _clean(text: str | None) -> str | None:
     if text is None:
         return None
-    t = _SPACES.sub(" ", unicodedata.normalize("NFKC", text)).strip().strip(",，;；")
+    t = _SPACES.sub(" ", unicodedata.normalize("NFKC", text)).strip(" ,，;；")
     return t or None
 
 

@@ -171,10 +171,20 @@ def _latin_key(words: list[str]) -> str:
     return " ".join(sorted(tokens))
 
 
+_EDGES = ",;:，；：、"
+
+
+def _words(text: str) -> list[str]:
+    """The words of a Latin-script name, without stray separators at their edges."""
+    return [w for w in (w.strip(_EDGES) for w in text.split()) if w]
+
+
 def _recase(word: str) -> str:
+    if any(len(c.upper()) != 1 or len(c.lower()) != 1 for c in word):
+        return word  # ß, İ …: changing case would change the letters
     if word.lower() in _PARTICLES:
         return word.lower()
-    return word[:1].upper() + word[1:].lower() if "-" not in word and "'" not in word else word.title()
+    return word.title()
 
 
 def _split_cjk(body: str, spaced: list[str]) -> tuple[str | None, str | None]:
@@ -207,16 +217,17 @@ def _normalize_latin(words: list[str], comma: bool) -> _Parts:
         words = [_recase(w) for w in words]
         caps: list[int] = []
     else:
-        caps = [i for i, w in enumerate(words) if len(w) > 1 and w.isupper()]
+        caps = [i for i, w in enumerate(words) if w.isupper() and w.title() != w]
+        if len(caps) == 1 or comma:  # "ZHANG wei", "smith, John": fix the case of the odd words
+            words = [_recase(w) if i in caps or w.islower() else w for i, w in enumerate(words)]
     if comma:
         return " ".join(words), None, None, honorific, suffix  # resolved by the caller
     if len(words) == 1:
         return words[0], None, words[0], honorific, suffix
     if len(caps) == 1:  # "ZHANG Wei", "Wei ZHANG": the capitalised word is the family name
         i = caps[0]
-        family = words[i].title()
-        rest = [w for j, w in enumerate(words) if j != i]
-        given = " ".join(_recase(w) if w.islower() else w for w in rest)
+        family = words[i]
+        given = " ".join(w for j, w in enumerate(words) if j != i)
         full = f"{given} {family}"
         return full, family, given, honorific, suffix
     j = len(words) - 1
@@ -230,9 +241,22 @@ def _normalize_latin(words: list[str], comma: bool) -> _Parts:
 @functools.lru_cache(maxsize=65536)
 def _normalize_cached(text: str) -> NormalizedName | InvalidNameError:
     try:
-        return _normalize(text)
+        result = _normalize(text)
     except InvalidNameError as exc:
         return exc
+    # The clean name must read back as itself (normalising twice equals once). Odd inputs ("欧 阳娜娜",
+    # stray symbols, letters without case) can read back differently; settle on the reading that does.
+    for _ in range(3):
+        try:
+            again = _normalize(result.full)
+        except InvalidNameError:  # pragma: no cover - a clean name always has letters
+            break
+        if (again.full, again.family, again.given) == (result.full, result.family, result.given):
+            break
+        result = attrs.evolve(
+            again, honorific=result.honorific or again.honorific, suffix=result.suffix or again.suffix
+        )
+    return result
 
 
 def _normalize(text: str) -> NormalizedName:
@@ -250,7 +274,7 @@ def _normalize(text: str) -> NormalizedName:
         honorific = None
         m = _CJK_HONORIFIC.search(t.replace(" ", ""))
         body = t
-        if m and m.start() > 0:
+        if m and any(ch.isalpha() for ch in t.replace(" ", "")[: m.start()]):
             honorific = m.group(0)
             compact = t.replace(" ", "")[: m.start()]
             body = compact
@@ -264,18 +288,18 @@ def _normalize(text: str) -> NormalizedName:
         full = (family or "") + (given or "") if family else body_nodots
         key = "".join(ch for ch in full if ch.isalpha()).casefold()
         return NormalizedName(full, family, given, script, honorific, None, key)
-    comma = "," in t or "，" in t
-    if comma:
-        fam_part, _, giv_part = t.replace("，", ",").partition(",")
-        fam_words = fam_part.split()
-        giv_words = giv_part.split()
+    parts = t.replace("，", ",").split(",")
+    fam_words = _words(parts[0])
+    giv_words = _words(parts[1]) if len(parts) == 2 else []
+    if fam_words and giv_words:  # "Zhang, Wei": family name first
         full, _, _, honorific, suffix = _normalize_latin(giv_words + fam_words, comma=True)
         fam_n = len(fam_words)
         all_words = full.split()
         given = " ".join(all_words[:-fam_n]) if fam_n < len(all_words) else None
         family = " ".join(all_words[-fam_n:]) if fam_n else None
     else:
-        full, family, given, honorific, suffix = _normalize_latin(t.split(), comma=False)
+        words = _words(t.replace(",", " ").replace("，", " "))
+        full, family, given, honorific, suffix = _normalize_latin(words, comma=False)
     if not any(ch.isalpha() for ch in full):
         raise InvalidNameError(text, "no_letters")
     return NormalizedName(full, family, given or None, script, honorific, suffix, _latin_key(full.split()))
