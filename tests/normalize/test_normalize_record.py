@@ -1,0 +1,169 @@
+"""Whole records: normalize() and normalize_many() — issues, error modes, processes, idempotence."""
+
+from __future__ import annotations
+
+import datetime as dt
+import doctest
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+import custdata
+from custdata import Customer, PhoneKind
+from custdata.exceptions import ValidationError
+from custdata.normalize import Issue, NormalizeResult, normalize, normalize_many
+from custdata.normalize._strategies import messy_emails, messy_names, messy_phones
+
+T0 = dt.datetime(2026, 1, 2, 3, 4, 5, tzinfo=dt.timezone.utc)
+
+
+def messy() -> Customer:
+    return Customer.from_dict(
+        {
+            "id": "c1",
+            "name": {"full": "  欧阳娜娜 女士"},
+            "phones": [
+                {"number": "手机：138 0013 8000", "primary": True},
+                {"number": "+86 138-0013-8000", "verified_at": T0.isoformat()},
+                {"number": "12345"},
+            ],
+            "emails": [{"address": "邮箱: Li.Na＠Example.COM"}, {"address": "bad"}],
+            "addresses": ["北京朝阳区建国路88号", {"country": "Atlantis"}],
+            "gender": "女",
+            "company": " 某某（中国）有限公司 ",
+        }
+    )
+
+
+def test_normalize_cleans_and_reports() -> None:
+    r = normalize(messy())
+    c = r.record
+    assert (c.name.full, c.name.family, c.name.given) == ("欧阳娜娜", "欧阳", "娜娜")
+    assert [p.number for p in c.phones] == ["+8613800138000", "12345"]
+    first = c.phones[0]
+    assert (first.kind, first.primary, first.verified_at) == (PhoneKind.MOBILE, True, T0)  # duplicates merged
+    assert [e.address for e in c.emails] == ["Li.Na@example.com", "bad"]
+    assert (c.addresses[0].province, c.addresses[0].district) == ("北京市", "朝阳区")
+    assert (c.gender, c.company) == ("female", "某某(中国)有限公司")
+    assert r.changed
+    assert not r.ok
+    assert [(i.field, i.value, i.reason) for i in r.issues] == [
+        ("phones.2.number", "12345", "too_short"),
+        ("emails.1.address", "bad", "no_at_sign"),
+        ("addresses.1.country", "Atlantis", "unknown_country"),
+    ]
+    assert str(r.issues[0]) == "phones.2.number: invalid phone number '12345': too short"
+
+
+def test_drop_invalid() -> None:
+    r = normalize(messy(), drop_invalid=True)
+    assert [p.number for p in r.record.phones] == ["+8613800138000"]
+    assert [e.address for e in r.record.emails] == ["Li.Na@example.com"]
+    assert len(r.record.addresses) == 1
+    assert len(r.issues) == 3
+
+
+def test_normalising_twice_equals_once() -> None:
+    once = normalize(messy()).record
+    twice = normalize(once)
+    assert twice.record == once
+    assert not twice.changed
+    assert twice.record is once  # nothing to change: the same object back
+
+
+def test_clean_record_is_valid_for_its_own_class() -> None:
+    c = normalize(messy()).record
+    assert Customer.from_dict(c.to_dict()) == c
+
+
+def test_package_is_callable_as_the_function() -> None:
+    """`custdata.normalize` names both the function and the subpackage; either way it can be called."""
+    import custdata.normalize as package
+
+    assert isinstance(package(messy()), NormalizeResult)
+    assert isinstance(custdata.normalize(messy()), NormalizeResult)
+
+
+def _batch(n: int) -> list[Customer]:
+    out = []
+    for i in range(n):
+        phone = "13800138000" if i % 3 else "123"
+        out.append(Customer(id=f"c{i}", name="张伟", phones=[phone], emails=[f"u{i}@Example.com"]))
+    return out
+
+
+def test_normalize_many_collect_skip_raise() -> None:
+    batch = _batch(9)
+    collected = list(normalize_many(batch))
+    assert [r.record.id for r in collected] == [c.id for c in batch]
+    assert sum(1 for r in collected if not r.ok) == 3
+    skipped = list(normalize_many(batch, errors="skip"))
+    assert [r.record.id for r in skipped] == [c.id for c in batch if c.phones[0].number != "123"]
+    with pytest.raises(ValidationError) as info:
+        list(normalize_many(batch, errors="raise"))
+    assert "customer 'c0'" in str(info.value)
+    assert info.value.fields == ("phones.0.number",)
+    with pytest.raises(ValueError, match="errors must be"):
+        list(normalize_many(batch, errors="ignore"))  # type: ignore[arg-type]
+
+
+def test_normalize_many_is_lazy() -> None:
+    def endless() -> object:
+        i = 0
+        while True:
+            yield Customer(id=str(i), phones=["13800138000"])
+            i += 1
+
+    it = normalize_many(endless())  # type: ignore[arg-type]
+    assert next(it).record.phones[0].number == "+8613800138000"
+
+
+def test_workers_give_the_same_results_in_order() -> None:
+    batch = _batch(500)
+    serial = list(normalize_many(batch))
+    parallel = list(normalize_many(batch, workers=2, chunk_size=37))
+    assert parallel == serial
+    assert list(normalize_many([], workers=2)) == []
+
+
+def test_issue_str() -> None:
+    assert str(Issue("phones.0.number", "1", "too_short")) == "phones.0.number: too_short"
+
+
+@given(st.lists(messy_phones(), max_size=3), st.lists(messy_emails(), max_size=3), messy_names())
+def test_messy_records_are_clean_and_idempotent(
+    phones: list[tuple[str, str, str]], emails: list[tuple[str, str]], name: tuple[str, str, str | None]
+) -> None:
+    c = Customer(id="x", name=name[0], phones=[p[0] for p in phones], emails=[e[0] for e in emails])
+    region = phones[0][1] if phones else "CN"
+    r = normalize(c, region=region)
+    # a national number is only valid in its own region; addresses and names here are always valid
+    assert all(i.field.startswith("phones.") and i.field != "phones.0.number" for i in r.issues)
+    assert r.record.name.full == name[1]
+    again = normalize(r.record, region=region)
+    assert again.record == r.record
+
+
+def test_module_doctests() -> None:
+    import custdata.normalize._address
+    import custdata.normalize._date
+    import custdata.normalize._email
+    import custdata.normalize._name
+    import custdata.normalize._phone
+    import custdata.normalize._record
+    import custdata.normalize._strategies
+
+    modules = [
+        custdata.normalize._address,
+        custdata.normalize._date,
+        custdata.normalize._email,
+        custdata.normalize._name,
+        custdata.normalize._phone,
+        custdata.normalize._record,
+        custdata.normalize._strategies,
+    ]
+    for module in modules:
+        result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
+        assert result.failed == 0, module.__name__
+        assert result.attempted > 0, module.__name__
