@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, Literal, Protocol
 
 import attrs
 
-from custdata._records import Customer
+from custdata._records import SCHEMA_VERSION, Customer
 from custdata.exceptions import FieldError, InvalidEmailError, InvalidPhoneError, ValidationError
 
 __all__ = [
@@ -31,6 +32,8 @@ __all__ = [
     "UpsertProblem",
     "UpsertResult",
 ]
+
+log = logging.getLogger(__name__)
 
 #: The version of the stored layout (tables, columns, body form) written by this custdata.
 STORE_SCHEMA_VERSION = 1
@@ -150,23 +153,151 @@ def parse_ts(text: str) -> dt.datetime:
 
 
 # --------------------------------------------------------------------------------------------- bodies
-_encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), check_circular=False).encode
+_encode = json.JSONEncoder(ensure_ascii=True, separators=(",", ":"), check_circular=False).encode
 
 
-def encode(data: Mapping[str, Any]) -> str:
+def encode(data: Any) -> str:
     """Compact JSON text for a body column."""
     return _encode(data)
 
 
-def body_of(customer: Customer, version: int) -> tuple[dict[str, Any], str]:
-    """The dict form of ``customer`` as stored at ``version``, and its JSON text."""
-    d = customer.to_dict()
+#: The top-level fields of ``Customer.to_dict()`` the compact body writer below knows.
+_FIELDS = (
+    "schema", "id", "name", "phones", "emails", "addresses", "birthday", "gender", "company", "title", "tags",
+    "channel", "lifecycle_stage", "owner", "consents", "external_ids", "custom", "created_at", "updated_at",
+    "version",
+)  # fmt: skip
+
+
+def _empty_value(v: Any) -> bool:
+    return v is None or v == [] or v == {}
+
+
+def _compact_slow(c: Customer) -> dict[str, Any]:
+    return {k: v for k, v in c.to_dict().items() if k != "version" and not _empty_value(v)}
+
+
+def _compact_fast(c: Customer) -> dict[str, Any]:
+    """:func:`_compact_slow` without building (and then dropping) the empty fields: bulk loads spend most
+    of their time turning records into bodies."""
+    d: dict[str, Any] = {"schema": SCHEMA_VERSION, "id": c.id}
+    if c.name:
+        d["name"] = c.name.to_dict()
+    if c.phones:
+        d["phones"] = [p.to_dict() for p in c.phones]
+    if c.emails:
+        d["emails"] = [e.to_dict() for e in c.emails]
+    if c.addresses:
+        d["addresses"] = [a.to_dict() for a in c.addresses]
+    if c.birthday is not None:
+        d["birthday"] = c.birthday.isoformat()
+    if c.gender is not None:
+        d["gender"] = c.gender
+    if c.company is not None:
+        d["company"] = c.company
+    if c.title is not None:
+        d["title"] = c.title
+    if c.tags:
+        d["tags"] = sorted(c.tags)
+    if c.channel is not None:
+        d["channel"] = c.channel.value
+    if c.lifecycle_stage is not None:
+        d["lifecycle_stage"] = c.lifecycle_stage.value
+    if c.owner is not None:
+        d["owner"] = c.owner
+    if c.consents or c.custom:
+        full = c.to_dict()
+        for k in ("consents", "custom"):
+            if full[k]:
+                d[k] = full[k]
+    if c.external_ids:
+        d["external_ids"] = dict(c.external_ids)
+    if c.created_at is not None:
+        d["created_at"] = c.created_at.isoformat()
+    if c.updated_at is not None:
+        d["updated_at"] = c.updated_at.isoformat()
+    return d
+
+
+def _fast_fits() -> bool:
+    probe = Customer.from_dict(
+        {
+            "id": "probe",
+            "name": {"full": "A B"},
+            "phones": [{"number": "+8613800138000"}],
+            "emails": [{"address": "a@example.com"}],
+            "addresses": [{"city": "x"}],
+            "birthday": "--01-02",
+            "gender": "f",
+            "company": "c",
+            "title": "t",
+            "tags": ["b", "a"],
+            "channel": "store",
+            "lifecycle_stage": "lead",
+            "owner": "o",
+            "consents": {"sms": {"granted": True}},
+            "external_ids": {"erp": "1"},
+            "custom": {"k": [1, {"a": None}]},
+            "created_at": "2026-01-02T03:04:05+08:00",
+            "updated_at": "2026-01-02T03:04:05+00:00",
+            "version": 3,
+        }
+    )
+    fits = tuple(probe.to_dict()) == _FIELDS and _compact_fast(probe) == _compact_slow(probe)
+    if not fits:
+        log.warning("Customer.to_dict changed shape; storage builds bodies from it directly (slower)")
+    return fits
+
+
+_FAST: list[bool] = []
+
+
+def compact_dict(c: Customer) -> dict[str, Any]:
+    """The customer's dict form without its version and without empty fields (``from_dict`` fills them
+    back in with their defaults, so nothing is lost)."""
+    if not _FAST:
+        _FAST.append(_fast_fits())
+    return _compact_fast(c) if _FAST[0] else _compact_slow(c)
+
+
+_TEMPLATE: dict[str, Any] = {}
+
+
+def expand(body: dict[str, Any]) -> dict[str, Any]:
+    """A stored (compact) body with its empty fields put back, as ``to_dict`` has them."""
+    if not _TEMPLATE:
+        _TEMPLATE.update({k: v for k, v in Customer(id="x").to_dict().items() if k not in ("id", "version")})
+    return {**_TEMPLATE, **body}
+
+
+def body_of(customer: Customer) -> tuple[dict[str, Any], str]:
+    """The full dict form of ``customer`` without its version (the store keeps that beside the body), and
+    the compact JSON text stored as its body."""
+    d = compact_dict(customer)
+    return expand(d), _encode(d)
+
+
+def encode_keys(keys: list[tuple[str, str]]) -> str:
+    """A customer's lookup keys as text for ``cd_customers.keys``: unit- and record-separated, or JSON
+    when a value holds one of those separators."""
+    text = "\x1e".join(f"{k}\x1f{v}" for k, v in keys)
+    if text.count("\x1f") != len(keys) or text.count("\x1e") != max(len(keys) - 1, 0):
+        return _encode(keys)
+    return text
+
+
+def decode_keys(text: str) -> list[tuple[str, str]]:
+    if text.startswith("["):
+        return [(k, v) for k, v in json.loads(text)]
+    if not text:
+        return []
+    return [tuple(item.split("\x1f", 1)) for item in text.split("\x1e")]  # type: ignore[misc]
+
+
+def decode_customer(body: str | bytes, version: int) -> Customer:
+    d = json.loads(body)
     d["version"] = version
-    return d, _encode(d)
-
-
-def decode_customer(body: str | bytes) -> Customer:
-    return Customer.from_dict(json.loads(body))
+    return Customer.from_dict(d)
 
 
 def coerce_customer(item: object) -> Customer:
@@ -301,6 +432,12 @@ class Lookup:
     def keys(self, customer: Customer) -> set[tuple[str, str]]:
         """Every (kind, key) index entry of a customer."""
         d = self.derive
+        if d is plain_key:
+            out = {("phone", self.phone(p.number)) for p in customer.phones}
+            out.update(("email", self.email(e.address)) for e in customer.emails)
+            if customer.external_ids:
+                out.update(("external_id", v) for v in customer.external_ids.values())
+            return out
         out = {("phone", d("phone", self.phone(p.number))) for p in customer.phones}
         out.update(("email", d("email", self.email(e.address))) for e in customer.emails)
         out.update(("external_id", d("external_id", v)) for v in customer.external_ids.values())

@@ -3,9 +3,12 @@
 Tables (all prefixed ``cd_`` so a store can share a database or schema with an application):
 
 ``cd_meta``          key/value: the schema version
-``cd_customers``     id, version, stored_at, deleted_at, body (the record's dict form as JSON text)
-``cd_lookup``        (kind, key, customer_id): the lookup index; ``key`` comes from the store's key deriver
-``cd_history``       one row per write: customer_id, version, at, action, source, changes (JSON)
+``cd_customers``     id, version, stored_at, deleted_at, keys (the customer's lookup keys, JSON), body (the
+                     record's dict form as JSON text: one column, so it can later hold ciphertext)
+``cd_lookup``        (kind, key, customer_id): the lookup index; ``key`` comes from the store's key deriver.
+                     A customer's rows are removed by the exact keys recorded in ``cd_customers.keys``, so
+                     the index needs no second index on customer_id (fewer B-trees to write in bulk loads)
+``cd_history``       one row per write, keyed (customer_id, version): at, action, source, changes (JSON)
 ``cd_transactions``  / ``cd_interactions``: id (unique when given), customer_id, at, body
 
 Times are fixed-width UTC text (``2026-01-02T03:04:05.000000``), which sorts like the instants it names in
@@ -21,6 +24,7 @@ import json
 import logging
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, ClassVar
 
 from custdata._records import Customer, Interaction, Transaction
@@ -39,12 +43,17 @@ from custdata.storage._core import (
     StoredCustomer,
     UpsertProblem,
     UpsertResult,
+    body_of,
     changes_from_json,
     changes_to_json,
     check_errors,
     coerce_customer,
+    decode_customer,
+    decode_keys,
     diff,
     encode,
+    encode_keys,
+    expand,
     fill_creation,
     now,
     parse_ts,
@@ -58,7 +67,7 @@ __all__ = ["SQLStore"]
 
 log = logging.getLogger(__name__)
 
-CUSTOMER_COLUMNS = ("id", "version", "stored_at", "deleted_at", "body")
+CUSTOMER_COLUMNS = ("id", "version", "stored_at", "deleted_at", "keys", "body")
 LOOKUP_COLUMNS = ("kind", "key", "customer_id")
 HISTORY_COLUMNS = ("customer_id", "version", "at", "action", "source", "changes")
 
@@ -66,7 +75,7 @@ HISTORY_COLUMNS = ("customer_id", "version", "at", "action", "source", "changes"
 CHUNK = 2000
 PAGE = 500
 
-_Existing = tuple[int, str, "str | None"]  # version, body, deleted_at
+_Existing = tuple[int, str, "str | None", str]  # version, body, deleted_at, keys
 
 
 def _chunks(items: Iterable[Any], n: int) -> Iterator[list[Any]]:
@@ -80,10 +89,7 @@ def _chunks(items: Iterable[Any], n: int) -> Iterator[list[Any]]:
         yield batch
 
 
-def _decode(body: str, version: int) -> Customer:
-    d = json.loads(body)
-    d["version"] = version
-    return Customer.from_dict(d)
+_decode = decode_customer
 
 
 class SQLStore:
@@ -150,10 +156,10 @@ class SQLStore:
         out: dict[str, _Existing] = {}
         for part in _chunks(ids, 500):
             marks = ", ".join("?" * len(part))
-            for i, v, b, d in self._all(
-                f"SELECT id, version, body, deleted_at FROM cd_customers WHERE id IN ({marks})", part
+            for i, v, b, d, k in self._all(
+                f"SELECT id, version, body, deleted_at, keys FROM cd_customers WHERE id IN ({marks})", part
             ):
-                out[i] = (v, b, d)
+                out[i] = (v, b, d, k)
         return out
 
     def _raw(self, sql: str) -> None:
@@ -251,44 +257,55 @@ class SQLStore:
                 out[i] = found[i]
         return out
 
+    def _keys(self, c: Customer) -> tuple[list[tuple[str, str]], str]:
+        keys = sorted(self._lookup.keys(c))
+        return keys, encode_keys(keys)
+
+    def _unindex(self, customer_id: str, keys_json: str) -> None:
+        self._many(
+            "DELETE FROM cd_lookup WHERE kind = ? AND key = ? AND customer_id = ?",
+            [(k, v, customer_id) for k, v in decode_keys(keys_json)],
+        )
+
     def put(self, customer: Customer, *, source: str | None = None) -> Customer:
         c = coerce_customer(customer)
         at = ts(now())
         src = source or self._source
+        keys, keys_json = self._keys(c)
         with self.transaction():
             old = self._existing([c.id]).get(c.id)
             if old is None:
                 version = c.version + 1
-                d, body = _body(c, version)
+                d, body = body_of(c)
                 cur = self._exec(
-                    "INSERT INTO cd_customers (id, version, stored_at, deleted_at, body) "
-                    "VALUES (?, ?, ?, NULL, ?) ON CONFLICT (id) DO NOTHING",
-                    (c.id, version, at, body),
+                    "INSERT INTO cd_customers (id, version, stored_at, deleted_at, keys, body) "
+                    "VALUES (?, ?, ?, NULL, ?, ?) ON CONFLICT (id) DO NOTHING",
+                    (c.id, version, at, keys_json, body),
                 )
                 if cur.rowcount != 1:
                     raise ConcurrencyError(f"customer {c.id!r} was created by another writer meanwhile")
                 history: tuple[Any, ...] = (c.id, version, at, "create", src, None)
             else:
-                stored_version, old_body, deleted = old
+                stored_version, old_body, deleted, old_keys = old
                 if stored_version != c.version:
                     raise ConcurrencyError(
                         f"customer {c.id!r}: the record has version {c.version} but the stored one has "
                         f"{stored_version}; get it again and reapply the change"
                     )
                 version = stored_version + 1
-                d, body = _body(c, version)
+                d, body = body_of(c)
                 cur = self._exec(
-                    "UPDATE cd_customers SET version = ?, stored_at = ?, deleted_at = NULL, body = ? "
-                    "WHERE id = ? AND version = ?",
-                    (version, at, body, c.id, stored_version),
+                    "UPDATE cd_customers SET version = ?, stored_at = ?, deleted_at = NULL, keys = ?, "
+                    "body = ? WHERE id = ? AND version = ?",
+                    (version, at, keys_json, body, c.id, stored_version),
                 )
                 if cur.rowcount != 1:
                     raise ConcurrencyError(f"customer {c.id!r} was changed by another writer meanwhile")
                 action = "update" if deleted is None else "restore"
-                changes = diff(json.loads(old_body), d)
+                changes = diff(expand(json.loads(old_body)), d)
                 history = (c.id, version, at, action, src, changes_to_json(changes))
-                self._exec("DELETE FROM cd_lookup WHERE customer_id = ?", (c.id,))
-            self._bulk("cd_lookup", LOOKUP_COLUMNS, [(k, v, c.id) for k, v in self._lookup.keys(c)])
+                self._unindex(c.id, old_keys)
+            self._bulk("cd_lookup", LOOKUP_COLUMNS, [(k, v, c.id) for k, v in keys])
             self._bulk("cd_history", HISTORY_COLUMNS, [history])
         return c if c.version == version else c.evolve(version=version)
 
@@ -305,65 +322,100 @@ class SQLStore:
         at = ts(now())
         problems: list[UpsertProblem] = []
         inserted = updated = 0
-        position = 0
+        keys_of = self._lookup.keys
         with self.transaction():
-            for chunk in _chunks(customers, CHUNK):
-                batch: dict[str, tuple[int, Customer]] = {}
-                for item in chunk:
-                    try:
-                        c = coerce_customer(item)
-                    except ValidationError as exc:
-                        if errors == "raise":
-                            raise
-                        problems.append(UpsertProblem(position, _id_of(item), exc))
-                    else:
-                        batch.pop(c.id, None)
-                        batch[c.id] = (position, c)
-                    position += 1
-                existing = self._existing(list(batch))
-                new_rows: list[tuple[Any, ...]] = []
-                upd_rows: list[tuple[Any, ...]] = []
-                lookup: list[tuple[str, str, str]] = []
-                history: list[tuple[Any, ...]] = []
-                keys = self._lookup.keys
-                for index, c in batch.values():
-                    old = existing.get(c.id)
-                    if old is None:
-                        version = c.version + 1
-                        _, body = _body(c, version)
-                        new_rows.append((c.id, version, at, None, body))
-                        history.append((c.id, version, at, "create", src, None))
-                    else:
-                        stored_version, old_body, deleted = old
-                        if check_versions and stored_version != c.version:
-                            exc2 = ConcurrencyError(
-                                f"customer {c.id!r}: version {c.version}, stored {stored_version}"
-                            )
-                            if errors == "raise":
-                                raise exc2
-                            problems.append(UpsertProblem(index, c.id, exc2))
-                            continue
-                        version = stored_version + 1
-                        d, body = _body(c, version)
-                        upd_rows.append((version, at, body, c.id))
-                        changes = changes_to_json(diff(json.loads(old_body), d))
-                        action = "update" if deleted is None else "restore"
-                        history.append((c.id, version, at, action, src, changes))
-                    cid = c.id
-                    lookup.extend((k, v, cid) for k, v in keys(c))
-                self._bulk("cd_customers", CUSTOMER_COLUMNS, new_rows)
-                if upd_rows:
-                    self._many(
-                        "UPDATE cd_customers SET version = ?, stored_at = ?, deleted_at = NULL, body = ? "
-                        "WHERE id = ?",
-                        upd_rows,
-                    )
-                    self._many("DELETE FROM cd_lookup WHERE customer_id = ?", [(r[3],) for r in upd_rows])
-                self._bulk("cd_lookup", LOOKUP_COLUMNS, lookup)
-                self._bulk("cd_history", HISTORY_COLUMNS, history)
-                inserted += len(new_rows)
-                updated += len(upd_rows)
+            # The database writes of one chunk run in a helper thread while this thread prepares the next
+            # (sqlite3 and libpq release the GIL while they work); the connection is never used by both.
+            pool = ThreadPoolExecutor(1, thread_name_prefix="custdata-write")
+            pending: Future[None] | None = None
+            try:
+                for batch in self._batches(customers, errors, problems):
+                    prepared = []
+                    for index, c in batch.values():
+                        keys = sorted(keys_of(c))
+                        d, body = body_of(c)
+                        prepared.append((index, c, keys, d, body))
+                    if pending is not None:
+                        pending.result()
+                        pending = None
+                    existing = self._existing(list(batch))
+                    new_rows: list[tuple[Any, ...]] = []
+                    upd_rows: list[tuple[Any, ...]] = []
+                    unindex: list[tuple[str, str, str]] = []
+                    lookup: list[tuple[str, str, str]] = []
+                    history: list[tuple[Any, ...]] = []
+                    for index, c, keys, d, body in prepared:
+                        cid = c.id
+                        old = existing.get(cid)
+                        if old is None:
+                            version = c.version + 1
+                            new_rows.append((cid, version, at, None, encode_keys(keys), body))
+                            history.append((cid, version, at, "create", src, None))
+                        else:
+                            stored_version, old_body, deleted, old_keys = old
+                            if check_versions and stored_version != c.version:
+                                exc = ConcurrencyError(
+                                    f"customer {cid!r}: version {c.version}, stored {stored_version}"
+                                )
+                                if errors == "raise":
+                                    raise exc
+                                problems.append(UpsertProblem(index, cid, exc))
+                                continue
+                            version = stored_version + 1
+                            upd_rows.append((version, at, encode_keys(keys), body, cid))
+                            unindex.extend((k, v, cid) for k, v in decode_keys(old_keys))
+                            changes = changes_to_json(diff(expand(json.loads(old_body)), d))
+                            action = "update" if deleted is None else "restore"
+                            history.append((cid, version, at, action, src, changes))
+                        lookup.extend((k, v, cid) for k, v in keys)
+                    pending = pool.submit(self._write_chunk, new_rows, upd_rows, unindex, lookup, history)
+                    inserted += len(new_rows)
+                    updated += len(upd_rows)
+                if pending is not None:
+                    pending.result()
+            finally:
+                pool.shutdown(wait=True)  # never roll back while the helper still writes
         return UpsertResult(inserted, updated, tuple(problems) if errors == "collect" else ())
+
+    def _write_chunk(
+        self,
+        new_rows: list[tuple[Any, ...]],
+        upd_rows: list[tuple[Any, ...]],
+        unindex: list[tuple[str, str, str]],
+        lookup: list[tuple[str, str, str]],
+        history: list[tuple[Any, ...]],
+    ) -> None:
+        self._bulk("cd_customers", CUSTOMER_COLUMNS, new_rows)
+        if upd_rows:
+            self._many(
+                "UPDATE cd_customers SET version = ?, stored_at = ?, deleted_at = NULL, keys = ?, "
+                "body = ? WHERE id = ?",
+                upd_rows,
+            )
+            self._many("DELETE FROM cd_lookup WHERE kind = ? AND key = ? AND customer_id = ?", unindex)
+        self._bulk("cd_lookup", LOOKUP_COLUMNS, lookup)
+        self._bulk("cd_history", HISTORY_COLUMNS, history)
+
+    def _batches(
+        self, customers: Iterable[object], errors: Errors, problems: list[UpsertProblem]
+    ) -> Iterator[dict[str, tuple[int, Customer]]]:
+        """The input in chunks of valid customers by id (the last of a repeated id wins), with the
+        position of each in the input; invalid items raise or go to ``problems``."""
+        position = 0
+        for chunk in _chunks(customers, CHUNK):
+            batch: dict[str, tuple[int, Customer]] = {}
+            for item in chunk:
+                try:
+                    c = coerce_customer(item)
+                except ValidationError as exc:
+                    if errors == "raise":
+                        raise
+                    problems.append(UpsertProblem(position, _id_of(item), exc))
+                else:
+                    batch.pop(c.id, None)
+                    batch[c.id] = (position, c)
+                position += 1
+            yield batch
 
     def delete(self, customer_id: str, *, source: str | None = None) -> None:
         at = ts(now())
@@ -385,10 +437,12 @@ class SQLStore:
 
     def purge(self, customer_id: str) -> None:
         with self.transaction():
-            cur = self._exec("DELETE FROM cd_customers WHERE id = ?", (customer_id,))
-            if cur.rowcount == 0:
+            old = self._existing([customer_id]).get(customer_id)
+            if old is None:
                 raise NotFoundError(f"no customer with id {customer_id!r} in {self.url}")
-            for table in ("cd_lookup", "cd_history", "cd_transactions", "cd_interactions"):
+            self._unindex(customer_id, old[3])
+            self._exec("DELETE FROM cd_customers WHERE id = ?", (customer_id,))
+            for table in ("cd_history", "cd_transactions", "cd_interactions"):
                 self._exec(f"DELETE FROM {table} WHERE customer_id = ?", (customer_id,))
 
     def find(
@@ -475,7 +529,7 @@ class SQLStore:
             self._check()
             rows = self._all(
                 "SELECT version, at, action, source, changes FROM cd_history WHERE customer_id = ? "
-                "ORDER BY seq",
+                "ORDER BY version",
                 (customer_id,),
             )
             cur = self._existing([customer_id]).get(customer_id) if rows else None
@@ -483,7 +537,7 @@ class SQLStore:
             HistoryEntry(customer_id, v, parse_ts(a), act, s, changes_from_json(ch))
             for v, a, act, s, ch in rows
         ]
-        return fill_creation(entries, json.loads(cur[1]) if cur else None)
+        return fill_creation(entries, expand(json.loads(cur[1])) if cur else None)
 
     # ------------------------------------------------------------------ activity
     def _add(self, table: str, items: Iterable[Transaction | Interaction], cls: type) -> int:
@@ -574,7 +628,7 @@ class SQLStore:
                 hist = (
                     self._all(
                         "SELECT customer_id, version, at, action, source, changes FROM cd_history "
-                        "WHERE customer_id > ? AND customer_id <= ? ORDER BY customer_id, seq",
+                        "WHERE customer_id > ? AND customer_id <= ? ORDER BY customer_id, version",
                         (last, rows[-1][0]),
                     )
                     if rows
@@ -587,7 +641,7 @@ class SQLStore:
                 )
             for cid, v, b, st, de in rows:
                 yield StoredCustomer(_decode(b, v), parse_ts(st), None if de is None else parse_ts(de))
-                d = json.loads(b)
+                d = expand(json.loads(b))
                 yield from fill_creation(by_id.get(cid, []), d)
             if len(rows) < PAGE:
                 break
@@ -632,10 +686,11 @@ class SQLStore:
             for n, item in enumerate(items, 1):
                 if isinstance(item, StoredCustomer):
                     c = item.record
-                    _, body = _body(c, c.version)
+                    _, body = body_of(c)
                     de = None if item.deleted_at is None else ts(item.deleted_at)
-                    customers.append((c.id, c.version, ts(item.stored_at), de, body))
-                    lookup.extend((k, v, c.id) for k, v in self._lookup.keys(c))
+                    keys, keys_json = self._keys(c)
+                    customers.append((c.id, c.version, ts(item.stored_at), de, keys_json, body))
+                    lookup.extend((k, v, c.id) for k, v in keys)
                 elif isinstance(item, HistoryEntry):
                     history.append(
                         (
@@ -676,12 +731,6 @@ class SQLStore:
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.url!r})"
-
-
-def _body(c: Customer, version: int) -> tuple[dict[str, Any], str]:
-    d = c.to_dict()
-    d["version"] = version
-    return d, encode(d)
 
 
 def _id_of(item: object) -> str | None:

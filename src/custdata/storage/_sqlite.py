@@ -25,14 +25,11 @@ log = logging.getLogger(__name__)
 _SCHEMA_V1 = (
     "CREATE TABLE IF NOT EXISTS cd_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
     "CREATE TABLE cd_customers (id TEXT PRIMARY KEY, version INTEGER NOT NULL, stored_at TEXT NOT NULL, "
-    "deleted_at TEXT, body TEXT NOT NULL)",
-    "CREATE INDEX cd_customers_stored_at ON cd_customers (stored_at)",
+    "deleted_at TEXT, keys TEXT NOT NULL, body TEXT NOT NULL)",
     "CREATE TABLE cd_lookup (kind TEXT NOT NULL, key TEXT NOT NULL, customer_id TEXT NOT NULL, "
     "PRIMARY KEY (kind, key, customer_id)) WITHOUT ROWID",
-    "CREATE INDEX cd_lookup_customer ON cd_lookup (customer_id)",
-    "CREATE TABLE cd_history (seq INTEGER PRIMARY KEY, customer_id TEXT NOT NULL, version INTEGER NOT NULL, "
-    "at TEXT NOT NULL, action TEXT NOT NULL, source TEXT, changes TEXT)",
-    "CREATE INDEX cd_history_customer ON cd_history (customer_id, seq)",
+    "CREATE TABLE cd_history (customer_id TEXT NOT NULL, version INTEGER NOT NULL, at TEXT NOT NULL, "
+    "action TEXT NOT NULL, source TEXT, changes TEXT, PRIMARY KEY (customer_id, version)) WITHOUT ROWID",
     *(
         stmt
         for table in ("cd_transactions", "cd_interactions")
