@@ -227,8 +227,10 @@ def dedupe(
     name of each step as it starts.
     """
     say = progress or (lambda _msg: None)
+    # records are processed in id order, so the result does not depend on the input order
     recs = list(records)
     _check_ids(recs, "dedupe")
+    recs.sort(key=lambda r: r.id)
     if matcher is not None:
         region = matcher.region
     say("preparing")
@@ -300,6 +302,8 @@ def link(
     lrecs, rrecs = list(left), list(right)
     _check_ids(lrecs, "link (left)")
     _check_ids(rrecs, "link (right)")
+    lrecs.sort(key=lambda r: r.id)
+    rrecs.sort(key=lambda r: r.id)
     if matcher is not None:
         region = matcher.region
     feats = [features_of(c, region=region) for c in (*lrecs, *rrecs)]

@@ -187,6 +187,8 @@ class Matcher:
         feats = [features_of(c, region=region) for c in records]
         codes, _ = candidate_pairs(feats, passes=passes, window=window, max_block_size=max_block_size)
         scored = ScoredPairs.compare(feats, codes, DEFAULT_FIELDS)
+        if not scored.patterns:
+            return cls._empty(threshold=threshold, region=region, rules=rules, min_support=min_support)
         return cls._fit_from(
             feats, scored, threshold=threshold, region=region, rules=rules, min_support=min_support, seed=seed
         )
