@@ -87,7 +87,9 @@ class PostgresServer:
     stop: Callable[[], None] = lambda: None
 
 
-def start_server() -> PostgresServer:
+def start_server(*, durable: bool = False) -> PostgresServer:
+    """Start a private server. ``durable=False`` (the tests) turns fsync off: that only matters if the
+    machine itself crashes, never when a client process dies."""
     bindir = _pg_bindir()
     if bindir is None:
         _install_postgres()
@@ -123,8 +125,8 @@ def start_server() -> PostgresServer:
             "--no-locale",
         ]
     )
-    opts = (
-        f"-k {root} -c listen_addresses='' -p 5432 -c fsync=off -c full_page_writes=off -c max_connections=50"
+    opts = f"-k {root} -c listen_addresses='' -p 5432 -c max_connections=50" + (
+        "" if durable else " -c fsync=off -c full_page_writes=off"
     )
     run([str(bindir / "pg_ctl"), "-D", str(data), "-l", str(log), "-o", opts, "-w", "-t", "60", "start"])
 

@@ -1,0 +1,243 @@
+"""Storage throughput and look-up latency: custdata's SQLite and PostgreSQL stores beside bare peers.
+
+Run: python benchmarks/bench_storage.py [--n 1000000] [--runs 3] [--backends sqlite,postgres]
+                                        [--postgres-url URL]
+
+For each backend, in the same run on the same records:
+
+* ``upsert_many`` of N new customers into an empty store (one transaction: JSON body, lookup index for
+  phone and e-mail, a history row per customer), records/s, median of ``--runs`` runs;
+* the peer: the bare driver writing the same records to a table of (id, phone, body) with an index on the
+  phone, i.e. no history, no e-mail index, no versions. SQLite: a naive loop of one ``INSERT`` per row
+  (in one transaction, as a careful user would write it); PostgreSQL: psycopg's ``executemany`` (which
+  pipelines the statements);
+* ``find(phone=...)`` at N rows: p50 and p99 over 20,000 random look-ups (E.164 input, the record
+  decoded into a ``Customer``), beside the peer's bare ``SELECT body ... WHERE phone = ?`` (no decoding).
+
+PostgreSQL: ``--postgres-url`` or ``CUSTDATA_BENCH_POSTGRES_URL``; otherwise a private server is started
+with its default durability settings (fsync on) in a temporary folder, as the test suite does.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import sqlite3
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import custdata
+from custdata import Customer
+
+LOOKUPS = 20_000
+
+
+def customers(n: int) -> list[Customer]:
+    return [
+        Customer.from_dict(
+            {
+                "id": f"c{i:07d}",
+                "name": {"full": f"客户{i}"},
+                "phones": [{"number": f"+86138{i:08d}", "kind": "mobile", "primary": True}],
+                "emails": [{"address": f"user{i}@example.com"}],
+                "created_at": "2026-01-02T03:04:05+08:00",
+            }
+        )
+        for i in range(n)
+    ]
+
+
+def pct(values: list[float], p: float) -> float:
+    s = sorted(values)
+    return s[min(len(s) - 1, int(p / 100 * len(s)))]
+
+
+def timed(fn: Callable[[], object]) -> float:
+    t = time.perf_counter()
+    fn()
+    return time.perf_counter() - t
+
+
+def latencies(fn: Callable[[str], object], phones: list[str]) -> list[float]:
+    out = []
+    for p in phones:
+        t = time.perf_counter_ns()
+        fn(p)
+        out.append((time.perf_counter_ns() - t) / 1000)
+    return out
+
+
+# ------------------------------------------------------------------------------------------ SQLite
+def bench_sqlite(cs: list[Customer], runs: int, phones: list[str]) -> dict[str, Any]:
+    tmp = Path(tempfile.mkdtemp(prefix="bench-sqlite-"))
+    ours: list[float] = []
+    peer: list[float] = []
+    store = None
+    for r in range(runs):
+        url = f"sqlite:///{tmp / f'ours{r}.db'}"
+        store = custdata.open_store(url)
+        ours.append(timed(lambda s=store: s.upsert_many(cs)))
+        if r < runs - 1:
+            store.close()
+
+        path = tmp / f"peer{r}.db"
+        con = sqlite3.connect(path, isolation_level=None)
+        con.execute("PRAGMA journal_mode=WAL")
+        con.execute("PRAGMA synchronous=FULL")
+        con.execute("CREATE TABLE customers (id TEXT PRIMARY KEY, phone TEXT, body TEXT NOT NULL)")
+        con.execute("CREATE INDEX customers_phone ON customers (phone)")
+
+        def naive(con: sqlite3.Connection = con) -> None:
+            con.execute("BEGIN")
+            for c in cs:
+                con.execute(
+                    "INSERT INTO customers (id, phone, body) VALUES (?, ?, ?)",
+                    (c.id, c.phones[0].number, c.to_json()),
+                )
+            con.execute("COMMIT")
+
+        peer.append(timed(naive))
+        if r < runs - 1:
+            con.close()
+    assert store is not None
+    ours_lat = latencies(lambda p: store.find(phone=p), phones)
+    assert [c.id for c in store.find(phone=phones[0])] == [f"c{int(phones[0][6:]):07d}"]
+    peer_lat = latencies(
+        lambda p: con.execute("SELECT body FROM customers WHERE phone = ?", (p,)).fetchall(), phones
+    )
+    store.close()  # checkpoints the write-ahead log into the database file
+    con.close()
+    size = sum(f.stat().st_size for f in tmp.glob(f"ours{runs - 1}.db*"))
+    return report("sqlite", len(cs), ours, peer, ours_lat, peer_lat, "naive sqlite3 INSERT loop", size)
+
+
+# ------------------------------------------------------------------------------------------ PostgreSQL
+def bench_postgres(cs: list[Customer], runs: int, phones: list[str], url: str) -> dict[str, Any]:
+    import psycopg
+
+    ours: list[float] = []
+    peer: list[float] = []
+    store = None
+    schemas: list[str] = []
+    for r in range(runs):
+        schema = "bench_" + uuid.uuid4().hex[:8]
+        schemas.append(schema)
+        sep = "&" if "?" in url else "?"
+        store = custdata.open_store(f"{url}{sep}schema={schema}")
+        ours.append(timed(lambda s=store: s.upsert_many(cs)))
+        if r < runs - 1:
+            store.close()
+
+        con = psycopg.connect(url, autocommit=True)
+        con.execute("DROP TABLE IF EXISTS bench_peer")
+        con.execute("CREATE TABLE bench_peer (id TEXT PRIMARY KEY, phone TEXT, body TEXT NOT NULL)")
+        con.execute("CREATE INDEX bench_peer_phone ON bench_peer (phone)")
+
+        def many(con: psycopg.Connection[Any] = con) -> None:
+            with con.transaction(), con.cursor() as cur:
+                cur.executemany(
+                    "INSERT INTO bench_peer (id, phone, body) VALUES (%s, %s, %s)",
+                    [(c.id, c.phones[0].number, c.to_json()) for c in cs],
+                )
+
+        peer.append(timed(many))
+        if r < runs - 1:
+            con.close()
+    assert store is not None
+    con.execute("ANALYZE bench_peer")
+    ours_lat = latencies(lambda p: store.find(phone=p), phones)
+    peer_lat = latencies(
+        lambda p: con.execute("SELECT body FROM bench_peer WHERE phone = %s", (p,)).fetchall(), phones
+    )
+    store.close()
+    for s in schemas:
+        con.execute(f'DROP SCHEMA IF EXISTS "{s}" CASCADE')
+    con.execute("DROP TABLE IF EXISTS bench_peer")
+    con.close()
+    return report("postgres", len(cs), ours, peer, ours_lat, peer_lat, "psycopg executemany", None)
+
+
+def report(
+    name: str,
+    n: int,
+    ours: list[float],
+    peer: list[float],
+    ours_lat: list[float],
+    peer_lat: list[float],
+    peer_name: str,
+    size: int | None,
+) -> dict[str, Any]:
+    o, p = statistics.median(ours), statistics.median(peer)
+    return {
+        "backend": name,
+        "n": n,
+        "runs": len(ours),
+        "upsert_s": round(o, 2),
+        "upsert_per_s": round(n / o),
+        "peer": peer_name,
+        "peer_s": round(p, 2),
+        "peer_per_s": round(n / p),
+        "peer_over_ours_time": round(p / o, 2),
+        "find_p50_us": round(pct(ours_lat, 50), 1),
+        "find_p99_us": round(pct(ours_lat, 99), 1),
+        "peer_find_p50_us": round(pct(peer_lat, 50), 1),
+        "peer_find_p99_us": round(pct(peer_lat, 99), 1),
+        "db_bytes": size,
+        "all_runs_s": [round(x, 2) for x in ours],
+        "all_peer_runs_s": [round(x, 2) for x in peer],
+    }
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--n", type=int, default=1_000_000)
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--backends", default="sqlite,postgres")
+    ap.add_argument("--postgres-url", default=os.environ.get("CUSTDATA_BENCH_POSTGRES_URL"))
+    args = ap.parse_args()
+    t = time.perf_counter()
+    cs = customers(args.n)
+    print(f"built {args.n:,} customers in {time.perf_counter() - t:.1f}s", file=sys.stderr)
+    rng = random.Random(7)
+    phones = [f"+86138{rng.randrange(args.n):08d}" for _ in range(LOOKUPS)]
+    results = []
+    for backend in args.backends.split(","):
+        if backend == "sqlite":
+            results.append(bench_sqlite(cs, args.runs, phones))
+        elif backend == "postgres":
+            url, stop = args.postgres_url, None
+            if not url:
+                sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "storage"))
+                from storage_backends import start_server
+
+                server = start_server(durable=True)
+                url, stop = server.url, server.stop
+            try:
+                results.append(bench_postgres(cs, args.runs, phones, url))
+            finally:
+                if stop is not None:
+                    stop()
+        print(json.dumps(results[-1]), file=sys.stderr)
+    print(
+        "\n| backend | N | upsert_many | custdata records/s | peer | peer records/s | peer time / custdata time "
+        "| find p50 / p99 | peer SELECT p50 / p99 |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|")
+    for r in results:
+        print(
+            f"| {r['backend']} | {r['n']:,} | {r['upsert_s']} s | {r['upsert_per_s']:,} | {r['peer']} | "
+            f"{r['peer_per_s']:,} | {r['peer_over_ours_time']}× | {r['find_p50_us']} µs / {r['find_p99_us']} µs | "
+            f"{r['peer_find_p50_us']} µs / {r['peer_find_p99_us']} µs |"
+        )
+
+
+if __name__ == "__main__":
+    main()
