@@ -41,7 +41,7 @@ STORE_SCHEMA_VERSION = 1
 Errors = Literal["raise", "skip", "collect"]
 
 #: Fields left out of the change history: bookkeeping the store itself maintains.
-_UNTRACKED = frozenset({"schema", "version", "updated_at"})
+_UNTRACKED = frozenset({"schema", "id", "version", "updated_at"})
 
 UTC = dt.timezone.utc
 

@@ -77,7 +77,10 @@ def _factory(scheme: str) -> StoreFactory:
     if plugin is not None:
         loaded: StoreFactory = plugin.load()
         return loaded
-    hints = "; ".join(f"{s}:// needs pip install 'custdata[{e}]'" for s, (e, _) in sorted(_EXTRAS.items()))
+    by_extra: dict[str, list[str]] = {}
+    for s, (e, _) in sorted(_EXTRAS.items(), reverse=True):
+        by_extra.setdefault(e, []).append(f"{s}://")
+    hints = "; ".join(f"{' and '.join(ss)} need pip install 'custdata[{e}]'" for e, ss in by_extra.items())
     raise UnknownStoreError(
         f"no storage backend for the URL scheme {scheme!r}; known schemes: "
         f"{', '.join(s + '://' for s in known_schemes())} ({hints}); third-party backends register in the "
