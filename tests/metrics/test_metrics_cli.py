@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import json
+import random
 from pathlib import Path
 
 import pytest
@@ -84,16 +86,19 @@ def test_retention_command(cdnow_csv: Path, tmp_path: Path, capsys: pytest.Captu
 
 
 def test_demo_step(tmp_path: Path) -> None:
+    rnd = random.Random(3)
+    txs = []
+    for i in range(80):  # a small shop: customers buy at their own pace until they drift away
+        day = dt.datetime(2026, 1, 1, 10, tzinfo=dt.timezone.utc) + dt.timedelta(days=rnd.randint(0, 60))
+        rate, leave = rnd.uniform(0.02, 0.3), rnd.uniform(0.05, 0.5)
+        while day < dt.datetime(2026, 6, 30, tzinfo=dt.timezone.utc):
+            txs.append(Transaction(customer_id=f"c{i}", at=day, amount=rnd.randint(10, 200)))
+            if rnd.random() < leave:
+                break
+            day += dt.timedelta(days=rnd.expovariate(rate))
     lines: list[str] = []
-    txs = [
-        Transaction(
-            customer_id=f"c{i}", at=f"2026-{m:02d}-{1 + (i * 7) % 27:02d}T10:00:00+08:00", amount=10 + i % 7
-        )
-        for i in range(60)
-        for m in range(1, 1 + (i % 6) + 1)
-    ]
     ctx = DemoContext(customers=[], transactions=txs, interactions=[], workdir=tmp_path, echo=lines.append)
     demo(ctx)
     text = "\n".join(lines)
-    assert "retention" in text and "top customers by predicted" in text
-    assert len(ctx.results["clv"]) == 60  # type: ignore[arg-type]
+    assert "retention" in text and "top customers by predicted" in text, text
+    assert len(ctx.results["clv"]) == 80  # type: ignore[arg-type]

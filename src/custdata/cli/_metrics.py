@@ -248,7 +248,13 @@ def demo(ctx: DemoContext) -> None:
     ctx.echo(f"monthly retention, pooled: {'n/a' if overall is None else f'{overall:.1%}'}")
     summaries = summarize(txs, observation_end=end, period="D", unit="W")
     try:
-        fitted, spend, rows = predict_clv(summaries, horizon=52.0, discount_rate=0.01, step=52 / 12)
+        try:
+            fitted, spend, rows = predict_clv(summaries, horizon=52.0, discount_rate=0.01, step=52 / 12)
+        except ConvergenceError:
+            ctx.echo("(the plain fit did not converge on this sample; refitting with penalizer=0.01)")
+            fitted, spend, rows = predict_clv(
+                summaries, horizon=52.0, discount_rate=0.01, step=52 / 12, penalizer=0.01
+            )
     except MissingExtraError as exc:
         ctx.echo(f"(CLV skipped: {exc})")
         return

@@ -192,15 +192,32 @@ def check_summary(x: Array, t_x: Array, T: Array) -> None:  # noqa: N803 - the p
         raise ValidationError("; ".join(problems), field="summary")
 
 
-def numeric_hessian(grad: Callable[[Array], Array], x: Array, h: float = 1e-4) -> Array:
-    """Central-difference Hessian from a gradient function."""
+def numeric_hessian(grad: Callable[[Array], Array], x: Array, h: float = 1e-5) -> Array:
+    """Forward-difference Hessian from a gradient function (the gradient at ``x`` is usually cached from
+    the optimizer's last step; relative error about ``h``, plenty for standard errors)."""
     k = len(x)
     hess = np.empty((k, k))
+    g0 = grad(x)
     for i in range(k):
         step = np.zeros(k)
         step[i] = h
-        hess[:, i] = (grad(x + step) - grad(x - step)) / (2 * h)
+        hess[:, i] = (grad(x + step) - g0) / h
     return (hess + hess.T) / 2
+
+
+def cached(objective: Objective) -> Objective:
+    """The objective, remembering its last evaluation (the optimizer's final point is evaluated again
+    for the log-likelihood and the Hessian)."""
+    last: list[Any] = [None, None]
+
+    def wrapped(theta: Array) -> tuple[float, Array | None]:
+        key = np.asarray(theta, dtype=float).tobytes()
+        if last[0] != key:
+            last[0], last[1] = key, objective(theta)
+        result: tuple[float, Array | None] = last[1]
+        return result
+
+    return wrapped
 
 
 def numeric_hessian_f(f: Callable[[Array], float], x: Array, h: float = 1e-3) -> Array:
@@ -279,6 +296,12 @@ class FittedModel:
         return tuple(p[n] for n in self._names)
 
     # -- fitting
+    def _run_fit(self, objective: Objective, x0: Array, total_weight: float, has_grad: bool) -> None:
+        """Maximise the likelihood and set the parameters, standard errors and log-likelihood."""
+        objective = cached(objective)
+        theta = self._maximize(objective, x0, total_weight, has_grad)
+        self._set_fit(theta, objective, total_weight, has_grad)
+
     def _maximize(self, objective: Objective, x0: Array, total_weight: float, has_grad: bool) -> Array:
         """Minimise the penalised negative log-likelihood over log-parameters; set ``_ll``, ``_se``."""
         pen = self.penalizer

@@ -79,8 +79,7 @@ class GammaGammaModel(FittedModel):
         total = float(w.sum())
         mean_m = float(np.average(um, weights=w))
         x0 = np.log(np.array([1.0, 2.0, mean_m]))
-        theta = self._maximize(objective, x0, total, True)
-        self._set_fit(theta, objective, total, True)
+        self._run_fit(objective, x0, total, True)
         return self
 
     @property

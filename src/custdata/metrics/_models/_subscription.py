@@ -88,8 +88,7 @@ class ShiftedBetaGeoModel(FittedModel):
             return -float(ll), -np.array([g_a * a, g_b * b])
 
         total = float(lost.sum() + cens.sum())
-        theta = self._maximize(objective, np.zeros(2), total, True)
-        self._set_fit(theta, objective, total, True)
+        self._run_fit(objective, np.zeros(2), total, True)
         return self
 
     def _check_t(self, t: Any) -> Array:

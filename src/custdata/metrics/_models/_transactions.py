@@ -103,7 +103,7 @@ class TransactionModel(FittedModel):
     ) -> tuple[float, Array | None]:
         raise NotImplementedError
 
-    def _prepare(self, coded: Sequence[tuple[Array, Array]]) -> Any:
+    def _prepare(self, coded: Sequence[tuple[Array, Array]], w: Array) -> Any:
         """Data for the likelihood computed once per fit (default: the coded columns)."""
         return coded
 
@@ -150,15 +150,14 @@ class TransactionModel(FittedModel):
                 "no customer made a repeat purchase: the model cannot be fitted", field="frequency"
             )
 
-        prepared = self._prepare(coded)
+        prepared = self._prepare(coded, w)
 
         def objective(theta: Array) -> tuple[float, Array | None]:
             ll, grad = self._loglik(theta, ux, utx, u_age, w, prepared)
             return -ll, (None if grad is None else -grad)
 
         total = float(w.sum())
-        theta = self._maximize(objective, self._start(ux, u_age, w), total, self._has_grad)
-        self._set_fit(theta, objective, total, self._has_grad)
+        self._run_fit(objective, self._start(ux, u_age, w), total, self._has_grad)
         return self
 
     # -- predictions (public, shaped like the input)
@@ -320,6 +319,15 @@ class BetaGeoModel(TransactionModel):
     _label = "BG/NBD"
     _modified: ClassVar[bool] = False
 
+    def _prepare(self, coded: Sequence[tuple[Array, Array]], w: Array) -> Any:
+        """Total weight per distinct frequency and per distinct T (and of frequency per T): the terms of
+        the likelihood that depend on one column only are summed with these, not row by row."""
+        (xu, xi), _, (age_u, age_i) = coded
+        w_x = np.bincount(xi, weights=w, minlength=len(xu))
+        w_end = np.bincount(age_i, weights=w, minlength=len(age_u))
+        wx_end = np.bincount(age_i, weights=w * xu[xi], minlength=len(age_u))
+        return coded, w_x, w_end, wx_end
+
     def _loglik(
         self,
         theta: Array,
@@ -327,43 +335,58 @@ class BetaGeoModel(TransactionModel):
         t_x: Array,
         T: Array,  # noqa: N803
         w: Array,
-        coded: Sequence[tuple[Array, Array]] | None = None,
+        coded: Any = None,
     ) -> tuple[float, Array | None]:
+        if coded is None:
+            coded = self._prepare([(v, np.arange(len(v))) for v in (x, t_x, T)], w)
+        ((xu, xi), (tu, ti), (age_u, age_i)), w_x, w_end, wx_end = coded
         r, alpha, a, b = np.exp(theta)
-        # functions of one column are computed on its distinct values only, then gathered
-        (xu, xi), (tu, ti), (age_u, age_i) = coded if coded is not None else [(v, None) for v in (x, t_x, T)]
-
-        def rows(values: Array, idx: Array | None) -> Array:
-            return values if idx is None else values[idx]
-
+        total_w = float(w_x.sum())
+        la = math.log(alpha)
+        # per distinct frequency
         d = 1.0 if self._modified else 0.0  # MBG: one more chance to drop out, after the first purchase
-        bx_u = b + xu + d
-        lg = special.gammaln(r + xu) + special.gammaln(bx_u) - special.gammaln(a + bx_u)
+        rx_u, bx_u = r + xu, b + xu + d
+        abx_u = a + bx_u
+        lg_u = special.gammaln(rx_u) + special.gammaln(bx_u) - special.gammaln(abx_u)
         has_u = xu > 0 if not self._modified else np.ones_like(xu, dtype=bool)
         drop_u = np.where(has_u, bx_u - 1.0, 1.0)  # b+x-1 (BG) or b+x (MBG): the dropout term's denominator
-        dig_abx = rows(special.digamma(a + bx_u), xi)
-        dig_rx = rows(special.digamma(r + xu), xi)
-        dig_bx = rows(special.digamma(bx_u), xi)
-        inv_drop = rows(1.0 / drop_u, xi)
-        lat, inv_at = rows(np.log(alpha + tu), ti), rows(1.0 / (alpha + tu), ti)
-        log_end, inv_end = rows(np.log(alpha + age_u), age_i), rows(1.0 / (alpha + age_u), age_i)
-
-        la = math.log(alpha)
-        const = -special.gammaln(r) + r * la - special.gammaln(b) + special.gammaln(a + b)
-        rx = r + x
-        # log-odds of "dropped out after the last purchase" against "alive at T"
         with np.errstate(divide="ignore"):
             odds_u = np.where(has_u, math.log(a) - np.log(drop_u), -np.inf)
-        z = rows(odds_u, xi) + rx * (log_end - lat)
-        total_w = float(w @ np.ones_like(w)) if w.ndim else float(w)
-        ll = float(w @ (rows(lg, xi) - rx * log_end + _log_add(np.zeros_like(z), z))) + const * total_w
+        # per distinct T and recency
+        log_end_u, inv_end_u = np.log(alpha + age_u), 1.0 / (alpha + age_u)
+        lat_u, inv_at_u = np.log(alpha + tu), 1.0 / (alpha + tu)
+        # per row: z is the log-odds of "dropped out after the last purchase" against "alive at T"
+        rx = r + x
+        gap = log_end_u[age_i] - lat_u[ti]
+        z = odds_u[xi] + rx * gap
         p4 = special.expit(z)  # the share of the likelihood from "dropped out after the last purchase"
-        p3 = 1.0 - p4
+        wp4 = w * p4
+        const = -special.gammaln(r) + r * la - special.gammaln(b) + special.gammaln(a + b)
+        ll = (
+            float(lg_u @ w_x)
+            - r * float(log_end_u @ w_end)
+            - float(log_end_u @ wx_end)
+            + float(w @ _log_add(np.zeros_like(z), z))
+            + const * total_w
+        )
         dab = special.digamma(a + b)
-        g_r = w @ (dig_rx - p3 * log_end - p4 * lat) + (la - special.digamma(r)) * total_w
-        g_alpha = r / alpha * total_w - w @ (rx * (p3 * inv_end + p4 * inv_at))
-        g_a = w @ (p4 / a - dig_abx) + dab * total_w
-        g_b = w @ (dig_bx - dig_abx - p4 * inv_drop) + (dab - special.digamma(b)) * total_w
+        dig_abx_u = special.digamma(abx_u)
+        g_r = (
+            special.digamma(rx_u) @ w_x - log_end_u @ w_end + wp4 @ gap + (la - special.digamma(r)) * total_w
+        )
+        g_alpha = (
+            r / alpha * total_w
+            - r * (inv_end_u @ w_end)
+            - inv_end_u @ wx_end
+            + (wp4 * rx) @ (inv_end_u[age_i] - inv_at_u[ti])
+        )
+        g_a = wp4.sum() / a - dig_abx_u @ w_x + dab * total_w
+        wp4_x = np.bincount(xi, weights=wp4, minlength=len(xu))
+        g_b = (
+            (special.digamma(bx_u) - dig_abx_u) @ w_x
+            - (1.0 / drop_u) @ wp4_x
+            + (dab - special.digamma(b)) * total_w
+        )
         grad = np.array([g_r * r, g_alpha * alpha, g_a * a, g_b * b])
         return ll, grad
 
@@ -473,7 +496,7 @@ class ParetoNBDModel(TransactionModel):
             gone = math.log(s) - np.log(rx + s) + _log_diff(lg_tx, lg_end)
         return const, alive, gone
 
-    def _prepare(self, coded: Sequence[tuple[Array, Array]]) -> Any:
+    def _prepare(self, coded: Sequence[tuple[Array, Array]], w: Array) -> Any:
         """The distinct (frequency, recency) and (frequency, T) pairs: the hypergeometric function is
         evaluated once per pair, not once per row."""
         (xu, xi), (tu, ti), (age_u, age_i) = coded
