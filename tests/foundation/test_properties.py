@@ -6,7 +6,7 @@ import json
 import tempfile
 from pathlib import Path
 
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as hs
 
 import custdata.testing as st
@@ -30,7 +30,8 @@ def test_property_interaction_round_trip(i: Interaction) -> None:
     assert Interaction.from_dict(json.loads(json.dumps(i.to_dict()))) == i
 
 
-@given(hs.lists(st.customers(), max_size=5))
+@settings(max_examples=30)
+@given(hs.lists(st.customers(), max_size=4))
 def test_property_customers_csv_and_jsonl_round_trip(customers: list[Customer]) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         write_csv(customers, Path(tmp) / "c.csv")
@@ -39,7 +40,8 @@ def test_property_customers_csv_and_jsonl_round_trip(customers: list[Customer]) 
         assert list(read_jsonl(Path(tmp) / "c.jsonl")) == customers
 
 
-@given(hs.lists(st.transactions(), max_size=5), hs.lists(st.interactions(), max_size=5))
+@settings(max_examples=30)
+@given(hs.lists(st.transactions(), max_size=4), hs.lists(st.interactions(), max_size=4))
 def test_property_activity_csv_round_trip(txs: list[Transaction], its: list[Interaction]) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         write_csv(txs, Path(tmp) / "t.csv", kind="transaction")
