@@ -54,8 +54,16 @@ def load(folder: Path, name: str) -> list[Customer]:
                 "addresses": [{"country": "AU"}],
                 "external_ids": {"ssn": r["soc_sec_id"]} if r["soc_sec_id"] else {},
             }
-            out.append(_customer(base, street=street, city=r["suburb"], province=r["state"],
-                                 postal_code=r["postcode"], birthday=_iso(r["date_of_birth"])))
+            out.append(
+                _customer(
+                    base,
+                    street=street,
+                    city=r["suburb"],
+                    province=r["state"],
+                    postal_code=r["postcode"],
+                    birthday=_iso(r["date_of_birth"]),
+                )
+            )
     return out
 
 

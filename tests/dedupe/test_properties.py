@@ -29,9 +29,16 @@ def people(draw: Any) -> list[Customer]:
         bday = draw(st.sampled_from([None, "1990-01-02", "1985-12-31", "2001-07-08"]))
         for v in range(draw(st.integers(1, 3))):
             fmt = draw(st.sampled_from(["plain", "spaced", "plus"]))
-            number = {"plain": phone, "spaced": f"{phone[:3]} {phone[3:7]} {phone[7:]}", "plus": "+86" + phone}[fmt]
-            d: dict[str, Any] = {"id": f"p{k}v{v}", "name": {"family": fam, "given": giv},
-                                 "phones": [{"number": number}] if draw(st.booleans()) or v == 0 else []}
+            number = {
+                "plain": phone,
+                "spaced": f"{phone[:3]} {phone[3:7]} {phone[7:]}",
+                "plus": "+86" + phone,
+            }[fmt]
+            d: dict[str, Any] = {
+                "id": f"p{k}v{v}",
+                "name": {"family": fam, "given": giv},
+                "phones": [{"number": number}] if draw(st.booleans()) or v == 0 else [],
+            }
             if email and draw(st.booleans()):
                 d["emails"] = [{"address": email}]
             if bday:

@@ -32,6 +32,8 @@ class FieldComparison:
     levels: tuple[str, ...]
     compare: Callable[[Features, Features], int] = attrs.field(eq=False, repr=False)
     tf: bool = False  # term-frequency adjustment on level 0
+    m_default: tuple[float, ...] = ()  # prior guesses of m and u per level, used as EM's weak prior
+    u_default: tuple[float, ...] = ()
 
     def value(self, f: Features) -> str:
         """The value of this field used for term frequencies."""
@@ -221,20 +223,73 @@ _TF_VALUE: dict[str, Callable[[Features], str]] = {
 }
 
 DEFAULT_FIELDS: tuple[FieldComparison, ...] = (
-    FieldComparison("given_name", _NAME_LEVELS, _given, tf=True),
-    FieldComparison("family_name", _NAME_LEVELS, _family, tf=True),
     FieldComparison(
-        "birthday", ("exact", "day_month_swapped", "one_typo", "year_off_by_one", "different"), _dob
+        "given_name", _NAME_LEVELS, _given, True, (0.8, 0.1, 0.04, 0.03, 0.03), (0.01, 0.01, 0.02, 0.06, 0.9)
     ),
-    FieldComparison("phone", ("exact", "same_last_8_digits", "one_typo_or_transposed", "different"), _phone),
-    FieldComparison("email", ("same_match_key", "same_local_part", "close", "different"), _email),
-    FieldComparison("external_id", ("exact", "one_typo_or_transposed", "two_edits", "different"), _external),
-    FieldComparison("street", ("exact", "very_similar", "similar", "different"), _street),
-    FieldComparison("city", ("exact", "similar", "different"), _city),
-    FieldComparison("postal_code", ("exact", "one_typo", "different"), _postcode),
-    FieldComparison("province", ("exact", "different"), _province),
-    FieldComparison("gender", ("exact", "different"), _gender),
-    FieldComparison("company", ("exact", "similar", "different"), _company),
+    FieldComparison(
+        "family_name",
+        _NAME_LEVELS,
+        _family,
+        True,
+        (0.85, 0.07, 0.03, 0.02, 0.03),
+        (0.01, 0.005, 0.02, 0.05, 0.915),
+    ),
+    FieldComparison(
+        "birthday",
+        ("exact", "day_month_swapped", "one_typo", "year_off_by_one", "different"),
+        _dob,
+        False,
+        (0.85, 0.03, 0.05, 0.03, 0.04),
+        (0.0005, 0.0002, 0.003, 0.002, 0.9943),
+    ),
+    FieldComparison(
+        "phone",
+        ("exact", "same_last_8_digits", "one_typo_or_transposed", "different"),
+        _phone,
+        False,
+        (0.85, 0.03, 0.04, 0.08),
+        (0.002, 0.0005, 0.001, 0.9965),
+    ),
+    FieldComparison(
+        "email",
+        ("same_match_key", "same_local_part", "close", "different"),
+        _email,
+        False,
+        (0.85, 0.05, 0.03, 0.07),
+        (0.001, 0.002, 0.002, 0.995),
+    ),
+    FieldComparison(
+        "external_id",
+        ("exact", "one_typo_or_transposed", "two_edits", "different"),
+        _external,
+        False,
+        (0.9, 0.04, 0.02, 0.04),
+        (0.0001, 0.001, 0.005, 0.9939),
+    ),
+    FieldComparison(
+        "street",
+        ("exact", "very_similar", "similar", "different"),
+        _street,
+        False,
+        (0.6, 0.2, 0.1, 0.1),
+        (0.001, 0.002, 0.02, 0.977),
+    ),
+    FieldComparison(
+        "city", ("exact", "similar", "different"), _city, False, (0.8, 0.1, 0.1), (0.05, 0.01, 0.94)
+    ),
+    FieldComparison(
+        "postal_code",
+        ("exact", "one_typo", "different"),
+        _postcode,
+        False,
+        (0.8, 0.1, 0.1),
+        (0.01, 0.05, 0.94),
+    ),
+    FieldComparison("province", ("exact", "different"), _province, False, (0.95, 0.05), (0.2, 0.8)),
+    FieldComparison("gender", ("exact", "different"), _gender, False, (0.97, 0.03), (0.5, 0.5)),
+    FieldComparison(
+        "company", ("exact", "similar", "different"), _company, False, (0.6, 0.2, 0.2), (0.01, 0.02, 0.97)
+    ),
 )
 
 _BY_NAME = {f.name: f for f in DEFAULT_FIELDS}

@@ -214,7 +214,13 @@ class Matcher:
             if n:
                 counts[scored.patterns[pid]] = n
         u_init = _random_u(feats, fields, seed=seed, side=side)
-        model = fit_em(counts, [len(f.levels) for f in fields], [f.name for f in fields], u_init=u_init)
+        model = fit_em(
+            counts,
+            [len(f.levels) for f in fields],
+            [f.name for f in fields],
+            m_init=[f.m_default or [1.0] * len(f.levels) for f in fields],
+            u_init=u_init,
+        )
         _add_term_frequencies(model, feats, fields)
         return cls(model, threshold=threshold, region=region, min_support=min_support)
 
@@ -231,7 +237,14 @@ class Matcher:
         if rules is not None:
             return cls(RuleModel.of(rules), threshold=threshold, region=region, min_support=min_support)
         fields = DEFAULT_FIELDS
-        model = fit_em({}, [len(f.levels) for f in fields], [f.name for f in fields], max_iter=0)
+        model = fit_em(
+            {},
+            [len(f.levels) for f in fields],
+            [f.name for f in fields],
+            m_init=[f.m_default or [1.0] * len(f.levels) for f in fields],
+            u_init=[f.u_default or [1.0] * len(f.levels) for f in fields],
+            max_iter=0,
+        )
         return cls(model, threshold=threshold, region=region, min_support=min_support)
 
     def refine(
@@ -536,10 +549,18 @@ def _random_u(
 ) -> list[list[float]]:
     """Level frequencies among random pairs (almost all non-matches): the starting u for EM."""
     rng = random.Random(seed)
-    acc = [[1.0] * len(f.levels) for f in fields]
+    # the built-in guesses count as `prior` random pairs, the sampled pairs add to them
+    prior = 200.0
+    acc = [[prior * x for x in f.u_default] if f.u_default else [1.0] * len(f.levels) for f in fields]
     size = len(feats)
     if size < 2:
         return acc
+    if side is None:
+        possible = size * (size - 1) // 2
+    else:
+        on_left = sum(1 for x in side if x == 0)
+        possible = on_left * (size - on_left)
+    n = min(n, possible)  # tiny inputs: no pair counted over and over
     for _ in range(n):
         i, j = rng.randrange(size), rng.randrange(size)
         if i == j or (side is not None and side[i] == side[j]):

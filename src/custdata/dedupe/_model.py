@@ -103,20 +103,21 @@ def fit_em(
     n_levels: Sequence[int],
     fields: Sequence[str],
     *,
+    m_init: Sequence[Sequence[float]] | None = None,
     u_init: Sequence[Sequence[float]] | None = None,
     max_iter: int = 200,
     tol: float = 1e-7,
     prior_init: float = 0.1,
-    prior_pairs: float = 5.0,
+    prior_pairs: float = 50.0,
 ) -> FSModel:
     """Estimate m, u and the prior from comparison-vector counts by EM (no labels)."""
     if not patterns and max_iter > 0:
         raise ConvergenceError("no candidate pairs to learn from: every record was blocked alone")
     k = len(n_levels)
-    m: list[list[float]] = []
-    for n in n_levels:
-        # matches mostly agree: geometric decay from the exact level to "different"
-        m.append(_normalise([0.7 * (0.3**lvl) if lvl < n - 1 else 0.02 for lvl in range(n)]))
+    if m_init is not None:
+        m = [_normalise(list(row)) for row in m_init]
+    else:  # matches mostly agree: geometric decay from the exact level to "different"
+        m = [_normalise([0.7 * (0.3**lvl) if lvl < n - 1 else 0.02 for lvl in range(n)]) for n in n_levels]
     if u_init is not None:
         u = [_normalise(list(row)) for row in u_init]
     else:
@@ -150,7 +151,7 @@ def fit_em(
                 if lvl >= 0:
                     m_acc[f][lvl] += gm
                     u_acc[f][lvl] += gu
-        new_prior = min(max(total_g / total, 1e-9), 1 - 1e-9)
+        new_prior = min(max((total_g + prior_pairs * prior_init) / (total + prior_pairs), 1e-9), 1 - 1e-9)
         # MAP step: the starting values act as a weak Dirichlet prior worth `prior_pairs` pairs, which keeps
         # small inputs from learning extreme weights and vanishes on large ones
         new_m = [

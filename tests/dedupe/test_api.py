@@ -1,0 +1,194 @@
+"""dedupe, link, explain, golden records, Matcher and rules on small hand-made examples."""
+
+from __future__ import annotations
+
+import json
+import warnings
+from pathlib import Path
+
+import pytest
+
+import custdata
+from custdata import Customer
+from custdata.dedupe import (
+    LargeBlockWarning,
+    Matcher,
+    dedupe,
+    golden_record,
+    link,
+    source_priority,
+)
+from custdata.exceptions import CustdataError, NotFoundError, ValidationError
+
+
+def c(id: str, **kw: object) -> Customer:
+    return Customer.from_dict({"id": id, **kw})
+
+
+PEOPLE = [
+    c(
+        "a",
+        name={"full": "张伟"},
+        phones=[{"number": "138 0013 8000"}],
+        birthday="1990-01-02",
+        updated_at="2025-01-01T00:00:00Z",
+        channel="store",
+        tags=["vip"],
+    ),
+    c(
+        "b",
+        name={"family": "张", "given": "伟"},
+        phones=[{"number": "+8613800138000"}],
+        birthday="1990-02-01",
+        emails=[{"address": "zhangwei@qq.com"}],
+        external_ids={"erp": "E1"},
+        updated_at="2026-01-01T00:00:00Z",
+        channel="website",
+        company="ACME",
+    ),
+    c("c", name={"full": "李娜"}, phones=[{"number": "13900139000"}], birthday="1985-05-06"),
+    c(
+        "d",
+        name={"given": "John", "family": "Smith"},
+        emails=[{"address": "J.Smith+shop@gmail.com"}],
+        birthday="1970-03-04",
+    ),
+    c(
+        "e",
+        name={"full": "Jon Smith"},
+        emails=[{"address": "jsmith@gmail.com"}],
+        birthday="1970-03-04",
+        phones=[{"number": "+1 415 555 0100"}],
+    ),
+    c("f", name={"full": "Mary Jones"}, emails=[{"address": "mary@example.com"}], birthday="1991-09-09"),
+]
+
+
+def test_dedupe_finds_the_duplicates_and_is_callable_from_the_top_level() -> None:
+    for result in (dedupe(PEOPLE), custdata.dedupe(PEOPLE)):
+        assert set(result.clusters) == {frozenset("ab"), frozenset("c"), frozenset("de"), frozenset("f")}
+        assert result.cluster_ids["b"] == "a"
+        assert len(result.pairs) >= 2
+        assert all(0.0 <= p.probability <= 1.0 for p in result.pairs)
+
+
+def test_explain_shows_levels_and_weights() -> None:
+    result = dedupe(PEOPLE)
+    e = result.explain("a", "b")
+    levels = {f.field: f.level for f in e.fields}
+    assert levels["phone"] == "exact"
+    assert levels["birthday"] == "day_month_swapped"
+    assert levels["email"] == "missing"
+    assert next(f for f in e.fields if f.field == "email").weight == 0.0  # missing is neutral
+    assert "phone" in str(e) and e.is_match
+    json.dumps(e.to_dict())
+    with pytest.raises(NotFoundError):
+        result.explain("a", "nobody")
+
+
+def test_golden_records_rules_and_provenance() -> None:
+    result = dedupe(PEOPLE)
+    g = next(g for g in result.golden_records() if g.id == "a")
+    assert g.sources == ("a", "b")
+    assert [p.number for p in g.record.phones] == ["+8613800138000"]  # the newest record's form
+    assert g.provenance["phones"]["+8613800138000"] == ["b", "a"]
+    assert g.record.emails[0].address == "zhangwei@qq.com" and g.provenance["emails"]["zhangwei@qq.com"] == [
+        "b"
+    ]
+    assert g.record.tags == {"vip"} and g.record.external_ids == {"erp": "E1"}
+    assert g.record.company == "ACME" and g.provenance["company"] == "b"
+
+    store_first = result.golden_records(rules={"birthday": source_priority(["store", "website"])})
+    assert next(x for x in store_first if x.id == "a").record.birthday.month == 1  # type: ignore[union-attr]
+    custom = result.golden_records(rules={"birthday": lambda cands: min(v for v, _ in cands)})
+    assert str(next(x for x in custom if x.id == "a").record.birthday) == "1990-01-02"
+    only_dups = result.golden_records(singletons=False)
+    assert {x.id for x in only_dups} == {"a", "d"}
+    with pytest.raises(ValidationError):
+        result.golden_records(rules={"birthday": "newest"})
+    with pytest.raises(ValidationError):
+        golden_record([])
+
+
+def test_golden_record_keeps_conflicting_external_ids() -> None:
+    g = golden_record([c("x", external_ids={"erp": "1"}), c("y", external_ids={"erp": "2"})])
+    assert sorted(g.record.external_ids.values()) == ["1", "2"]
+
+
+def test_link_one_to_one_and_many() -> None:
+    left = [PEOPLE[0], PEOPLE[3]]
+    right = [
+        PEOPLE[1],
+        PEOPLE[4],
+        c("e2", name={"full": "Jon Smith"}, emails=[{"address": "jsmith@gmail.com"}], birthday="1970-03-04"),
+    ]
+    one = link(left, right)
+    assert ("a", "b") in one.links and len(one.links) == 2
+    many = link(left, right, one_to_one=False, matcher=one.matcher)
+    assert {("d", "e"), ("d", "e2")} <= many.links
+    assert one.explain("a", "b").is_match
+
+
+def test_matcher_match_candidates_and_store(tmp_path: Path) -> None:
+    matcher = dedupe(PEOPLE).matcher
+    query = c("new", name={"full": "张 伟"}, phones=[{"number": "13800138000"}])
+    hits = matcher.match(query, PEOPLE)
+    assert [h.record_id for h in hits] == ["a", "b"] or [h.record_id for h in hits] == ["b", "a"]
+    store = custdata.open_store("memory://")
+    store.upsert_many(PEOPLE)
+    from_store = matcher.match(query, store)
+    assert {h.record_id for h in from_store} == {"a", "b"}
+    assert matcher.match(c("x", name={"full": "王芳"}), store) == []
+
+    path = tmp_path / "m.json"
+    matcher.save(path)
+    back = Matcher.load(path)
+    assert back.score(PEOPLE[0], PEOPLE[1]) == matcher.score(PEOPLE[0], PEOPLE[1])
+    with pytest.raises(ValidationError):
+        Matcher.from_json({"format": "something else"})
+
+
+def test_refine_with_labelled_pairs() -> None:
+    matcher = dedupe(PEOPLE).matcher
+    refined = matcher.refine([(PEOPLE[0], PEOPLE[1], True), (PEOPLE[2], PEOPLE[5], False)])
+    assert refined.score(PEOPLE[0], PEOPLE[1]) > 0.9
+    assert refined.score(PEOPLE[2], PEOPLE[5]) < 0.5
+
+
+def test_rules_instead_of_a_model() -> None:
+    result = dedupe(PEOPLE, rules=[{"phone": "exact"}])
+    assert frozenset("ab") in result.clusters and frozenset("d") in result.clusters
+    back = Matcher.from_json(result.matcher.to_json())
+    assert back.score(PEOPLE[0], PEOPLE[1]) == 1.0
+
+
+def test_a_pathological_block_is_capped_with_a_warning() -> None:
+    office = [
+        c(f"o{k}", name={"full": f"Person{chr(65 + k % 26)} Number{k}"}, phones=[{"number": "010 6552 9988"}])
+        for k in range(60)
+    ]
+    with pytest.warns(LargeBlockWarning):
+        result = dedupe(office, max_block_size=20)
+    assert result.blocking.capped_blocks["phone"] == 1
+    assert len(result.pairs) < 60 * 59 // 2
+
+
+def test_bad_input() -> None:
+    with pytest.raises(ValidationError):
+        dedupe([PEOPLE[0], PEOPLE[0]])
+    with pytest.raises(ValidationError):
+        dedupe([{"id": "x"}])  # type: ignore[list-item]
+    with pytest.raises(ValidationError):
+        dedupe(PEOPLE, threshold=1.5)
+    with pytest.raises(ValidationError):
+        dedupe(PEOPLE, passes=["nonsense"])
+    with pytest.raises(CustdataError):
+        dedupe(PEOPLE, passes=["nonsense"])
+
+
+def test_tiny_inputs() -> None:
+    assert dedupe([]).clusters == ()
+    assert dedupe([PEOPLE[0]]).clusters == (frozenset("a"),)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert link([], PEOPLE).links == set()
