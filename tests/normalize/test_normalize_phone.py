@@ -230,6 +230,13 @@ def _reference(compact: str, region: str | None) -> phonenumbers.PhoneNumber | N
 @example("17951138001380", False, "CN")
 @example("0113001234567", False, "US")
 @example("8123456789", False, "RU")
+@example("008613800138000", False, "CN")
+@example("0085251234567", False, "HK")
+@example("0085251234567", False, "CN")
+@example("00013800138000", False, "CN")
+@example("00", False, "CN")
+@example("01144207946095", False, "US")
+@example("8108613800138000", False, "RU")
 def test_fast_path_agrees_with_phonenumbers_parse(digits: str, plus: bool, region: str | None) -> None:
     compact = ("+" if plus else "") + digits
     fast = _fast_parse(compact, region)

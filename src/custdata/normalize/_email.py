@@ -91,6 +91,7 @@ _ATEXT = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
 _LABEL_RE = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
 _PLAIN = re.compile(rf"({_ATEXT}(?:\.{_ATEXT})*)@((?:{_LABEL_RE}\.)+[A-Za-z]{{2,63}})")
 _SPECIAL = tuple(email_validator.SPECIAL_USE_DOMAIN_NAMES)
+_SPECIAL_TLDS = frozenset(d for d in _SPECIAL if "." not in d)
 # RFC 2142 role names, which email-validator lower-cases (its own list, where it can be imported)
 _CASELESS = frozenset(_rfc_caseless()) | {
     "abuse", "postmaster", "hostmaster", "webmaster", "noc", "security", "info", "marketing", "sales",
@@ -107,7 +108,9 @@ def _fast(t: str) -> NormalizedEmail | None:
     local, domain = m.group(1), m.group(2).lower()
     if len(local) > 64 or len(domain) > 253 or "--" in domain or local.lower() in _CASELESS:
         return None
-    if any(domain == d or domain.endswith("." + d) for d in _SPECIAL):
+    if domain.rpartition(".")[2] in _SPECIAL_TLDS or (
+        len(_SPECIAL_TLDS) != len(_SPECIAL) and any(domain.endswith("." + d) for d in _SPECIAL)
+    ):
         return None
     address = f"{local}@{domain}"
     return NormalizedEmail(address, address, local, domain, match_key(local, domain))

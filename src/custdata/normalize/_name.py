@@ -246,7 +246,7 @@ def _normalize_cached(text: str) -> NormalizedName | InvalidNameError:
         return exc
     # The clean name must read back as itself (normalising twice equals once). Odd inputs ("欧 阳娜娜",
     # stray symbols, letters without case) can read back differently; settle on the reading that does.
-    for _ in range(3):
+    for _ in range(3 if result.full != text else 0):
         try:
             again = _normalize(result.full)
         except InvalidNameError:  # pragma: no cover - a clean name always has letters

@@ -104,6 +104,12 @@ def _fast_parse(compact: str, region: str | None) -> PhoneNumber | None:
     the digits take any of parse's special paths (international or national prefixes, a country code
     written without ``+``, leading zeros, odd lengths); those go to ``phonenumbers.parse`` itself.
     The tests check this against ``phonenumbers.parse`` on generated numbers of every region."""
+    if compact[:1] == "0" and region is not None:  # 0086 …: an international prefix, as parse reads it
+        rules = _region_rules(region)
+        m = rules[2].match(compact) if rules is not None and rules[2] is not None else None
+        if m is None or not compact[m.end() :] or compact[m.end()] == "0":
+            return None
+        compact = "+" + compact[m.end() :]
     if compact[:1] == "+":
         rest = compact[1:]
         if len(rest) < 4 or rest[0] == "0":
@@ -266,17 +272,32 @@ def _normalize_cached(text: str, region: str | None) -> NormalizedPhone | Invali
         return exc
 
 
+def _fast_valid(compact: str, region: str | None) -> NormalizedPhone | None:
+    """The result for plain digits that take the fast path and are valid; None for everything else."""
+    num = _fast_parse(compact, region)
+    if num is None:
+        return None
+    kind = _KINDS.get(phonenumbers.number_type(num))
+    if kind is None:
+        return None  # invalid: the slow path finds the reason
+    e164 = f"+{num.country_code}{num.national_number}"
+    return NormalizedPhone(e164, phonenumbers.region_code_for_number(num), kind, None)
+
+
 def _normalize(text: str, region: str | None) -> NormalizedPhone:
     if text.isascii():  # the common case: digits and separators only, no labels, no extension
         compact = text.translate(_SEPARATORS)
         if compact and (compact.isdigit() or (compact[0] == "+" and compact[1:].isdigit())):
-            num = _fast_parse(compact, region)
-            if num is not None:
-                kind = _KINDS.get(phonenumbers.number_type(num))
-                if kind is not None:
-                    e164 = f"+{num.country_code}{num.national_number}"
-                    return NormalizedPhone(e164, phonenumbers.region_code_for_number(num), kind, None)
+            fast = _fast_valid(compact, region)
+            if fast is not None:
+                return fast
     number, extension = _clean(text)
+    if extension is None:  # labels and full-width digits gone: plain digits may take the fast path now
+        compact = number.translate(_SEPARATORS)
+        if compact.isascii() and (compact.isdigit() or (compact[:1] == "+" and compact[1:].isdigit())):
+            fast = _fast_valid(compact, region)
+            if fast is not None:
+                return fast
     digits = sum(ch.isdigit() for ch in number)
     if digits < 3:
         raise InvalidPhoneError(text, "not_a_number" if digits == 0 else "too_short")
