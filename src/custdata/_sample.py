@@ -1,0 +1,19 @@
+"""The sample data shipped in the package (used by ``custdata demo`` and the docs)."""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+
+__all__ = ["SAMPLE_FILES", "sample_path"]
+
+#: The bundled files: customers (a messy export with duplicates), transactions and interactions.
+SAMPLE_FILES = ("sample_customers.csv", "sample_transactions.csv", "sample_interactions.csv")
+
+
+def sample_path(name: str) -> Path:
+    """The path of a bundled sample file, e.g. ``sample_path("sample_customers.csv")``."""
+    if name not in SAMPLE_FILES:
+        raise ValueError(f"no sample file {name!r}; the samples are {', '.join(SAMPLE_FILES)}")
+    path = Path(str(resources.files("custdata") / "data" / name))
+    return path
