@@ -15,7 +15,7 @@ from custdata.metrics._input import get, is_dataframe
 
 try:
     import numpy as np
-    from scipy import optimize
+    import scipy  # noqa: F401 - fail early, with the install hint, when scipy is missing
 except ImportError as exc:  # pragma: no cover - exercised only without the extra
     raise MissingExtraError("models", "the CLV models", ["numpy", "scipy"]) from exc
 
@@ -313,6 +313,8 @@ class FittedModel:
             if not has_grad:
                 return value
             return value, grad / scale + 2 * pen * theta  # type: ignore[operator]
+
+        from scipy import optimize  # imported on the first fit: predictions alone do not need it
 
         with np.errstate(all="ignore"):
             res = optimize.minimize(

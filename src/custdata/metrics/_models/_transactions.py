@@ -23,7 +23,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
 import numpy as np
-from scipy import integrate, special, stats
+from scipy import special
 
 from custdata.exceptions import ValidationError
 from custdata.metrics._input import is_dataframe
@@ -420,17 +420,29 @@ class BetaGeoModel(TransactionModel):
         return _bg_prob_n(n, t, r, alpha, a, b)
 
 
+def _nb_logpmf(n: Any, r: Any, p: Any) -> Any:
+    """log of the negative binomial probability Γ(r+n) / (Γ(r) n!) p^r (1-p)^n."""
+    with np.errstate(divide="ignore"):
+        return (
+            special.gammaln(r + n)
+            - special.gammaln(r)
+            - special.gammaln(n + 1.0)
+            + r * np.log(p)
+            + n * np.log1p(-p)
+        )
+
+
 def _bg_prob_n(n: Array, t: Array, r: float, alpha: float, a: float, b: float) -> Array:
     """P(X(t) = n) of a BG/NBD customer alive at 0: still alive after n purchases, or dropped out right
     after the n-th (which happened before t)."""
     p = alpha / (alpha + t)
     with np.errstate(divide="ignore", invalid="ignore"):
-        stay = special.betaln(a, b + n) - special.betaln(a, b) + stats.nbinom.logpmf(n, r, p)
+        stay = special.betaln(a, b + n) - special.betaln(a, b) + _nb_logpmf(n, r, p)
         gone = np.where(
             n > 0,
             special.betaln(a + 1.0, np.maximum(b + n - 1.0, 1e-300))
             - special.betaln(a, b)
-            + stats.nbinom.logsf(n - 1.0, r, p),
+            + np.log(special.betainc(np.maximum(n, 1.0), r, 1.0 - p)),  # log P(N >= n)
             -np.inf,
         )
     return np.exp(np.logaddexp(stay, gone))
@@ -557,15 +569,20 @@ class ParetoNBDModel(TransactionModel):
         return self._p_alive(x, t_x, T) * (r + x) / (alpha + T) * self._rate_integral(s, beta + T, t)
 
     def _prob_n(self, n: Array, t: Array) -> Array:
+        from scipy import integrate  # only here: importing it costs most of a second
+
         r, alpha, s, beta = self._p()
 
         def one(k: float, tt: float) -> float:
-            nb = stats.nbinom.pmf(k, r, alpha / (alpha + tt))
+            nb = math.exp(_nb_logpmf(k, r, alpha / (alpha + tt)))
             alive = (beta / (beta + tt)) ** s * nb
 
             def died_at(tau: float) -> float:  # dropped out at τ after exactly k purchases
                 return float(
-                    s * beta**s / (beta + tau) ** (s + 1.0) * stats.nbinom.pmf(k, r, alpha / (alpha + tau))
+                    s
+                    * beta**s
+                    / (beta + tau) ** (s + 1.0)
+                    * math.exp(_nb_logpmf(k, r, alpha / (alpha + tau)))
                 )
 
             gone, _ = integrate.quad(died_at, 0.0, tt, limit=200, epsabs=1e-13, epsrel=1e-10)
