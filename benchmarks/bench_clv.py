@@ -160,12 +160,14 @@ def bench(model: str, n: int, repeat_ours: int, repeat_peer: int, seed: int) -> 
 def main() -> None:
     n_bg = int(sys.argv[1]) if len(sys.argv) > 1 else 1_000_000
     n_pnbd = int(sys.argv[2]) if len(sys.argv) > 2 else 100_000
+    load_before = os.getloadavg()[0]
     results = [bench("bgnbd", n_bg, 7, 3, seed=1), bench("pareto", n_pnbd, 7, 3, seed=2)]
     meta = {
         "python": platform.python_version(),
         "machine": platform.machine(),
         "cpus": os.cpu_count(),
         "numpy": np.__version__,
+        "load_average_before_after": [load_before, os.getloadavg()[0]],
     }
     DATA.mkdir(exist_ok=True)
     (DATA / "bench_clv.json").write_text(json.dumps({"meta": meta, "results": results}, indent=1))
