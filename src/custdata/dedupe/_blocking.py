@@ -7,6 +7,7 @@ back to a sorted neighbourhood inside the block and a :class:`LargeBlockWarning`
 
 from __future__ import annotations
 
+import itertools
 import logging
 import warnings
 from collections.abc import Callable, Iterable, Sequence
@@ -129,12 +130,25 @@ def decode(code: int) -> tuple[int, int]:
     return code >> _SHIFT, code & _MASK
 
 
-def _window(order: Sequence[int], window: int, add: Callable[[int, int], None]) -> None:
-    n = len(order)
-    for x in range(n):
-        a = order[x]
-        for y in range(x + 1, min(n, x + window)):
-            add(a, order[y])
+def _window(order: Sequence[int], window: int, out: set[int], side: Sequence[int] | None) -> None:
+    """Add the pairs of records at most ``window - 1`` places apart in ``order``."""
+    for offset in range(1, window):
+        pairs = zip(order, order[offset:], strict=False)
+        if side is None:
+            out.update([(a << _SHIFT) | b if a < b else (b << _SHIFT) | a for a, b in pairs if a != b])
+        else:
+            out.update(
+                [(a << _SHIFT) | b if a < b else (b << _SHIFT) | a for a, b in pairs if side[a] != side[b]]
+            )
+
+
+def _all_pairs(members: Sequence[int], out: set[int], side: Sequence[int] | None) -> None:
+    """Add every pair of a block (``members`` ascending)."""
+    pairs = itertools.combinations(members, 2)
+    if side is None:
+        out.update([(a << _SHIFT) | b for a, b in pairs if a != b])
+    else:
+        out.update([(a << _SHIFT) | b for a, b in pairs if side[a] != side[b]])
 
 
 def candidate_pairs(
@@ -159,19 +173,6 @@ def candidate_pairs(
         )
     out: set[int] = set()
     stats = BlockingStats()
-    add_pair: Callable[[int, int], None]
-    if side is None:
-
-        def add_pair(i: int, j: int) -> None:
-            if i != j:
-                out.add(encode(i, j))
-    else:
-        sides = side
-
-        def add_pair(i: int, j: int) -> None:
-            if sides[i] != sides[j]:
-                out.add(encode(i, j))
-
     for name in names:
         before = len(out)
         if name in DEFAULT_PASSES:
@@ -187,12 +188,9 @@ def candidate_pairs(
                 if len(members) > max_block_size:
                     capped += 1
                     members.sort(key=lambda i: _sn_name(feats[i]))
-                    _window(members, window, add_pair)
+                    _window(members, window, out, side)
                     continue
-                for x in range(len(members)):
-                    a = members[x]
-                    for y in range(x + 1, len(members)):
-                        add_pair(a, members[y])
+                _all_pairs(members, out, side)
             if capped:
                 stats.capped_blocks[name] = capped
                 msg = (
@@ -205,7 +203,7 @@ def candidate_pairs(
             key_fn = SORTED_PASSES[name]
             keyed = [(k, i) for i, f in enumerate(feats) if (k := key_fn(f))]
             keyed.sort()
-            _window([i for _, i in keyed], window, add_pair)
+            _window([i for _, i in keyed], window, out, side)
         stats.pairs_per_pass[name] = len(out) - before
     stats.candidates = len(out)
     logger.info("blocking: %d candidate pairs over %d records", len(out), len(feats))
