@@ -1,6 +1,6 @@
 """Generate the sample data shipped in src/custdata/data/ (run from the repository root).
 
-    python scripts/make_sample_data.py
+    python scripts/make_sample_data.py [OUT_DIR]
 
 Deterministic: a fixed seed and no clock, so running it twice gives byte-identical files. The customers are
 written the way real exports look (UTF-8 with a BOM, mixed Chinese and English headers, phones and
@@ -218,14 +218,14 @@ def customer_rows(
     return rows
 
 
-def main() -> None:
+def main(out: Path = OUT) -> None:
     rng = random.Random(SEED)
     people = [person(rng, i) for i in range(N_PEOPLE)]
     rows = customer_rows(rng, people)
     # A few broken rows, as real exports have: impossible birthdays.
     for k, bad in ((17, "1990-02-30"), (404, "1988-13-01"), (1201, "2001-04-31")):
         rows[k][2][6] = bad
-    OUT.mkdir(parents=True, exist_ok=True)
+    out.mkdir(parents=True, exist_ok=True)
     header = [
         "id",
         "姓名",
@@ -241,7 +241,7 @@ def main() -> None:
         "备注",
         "注册时间",
     ]
-    with open(OUT / "sample_customers.csv", "w", encoding="utf-8-sig", newline="") as fh:
+    with open(out / "sample_customers.csv", "w", encoding="utf-8-sig", newline="") as fh:
         w = csv.writer(fh, lineterminator="\r\n")
         w.writerow(header)
         for _cid, _p, row in rows:
@@ -273,7 +273,7 @@ def main() -> None:
             if rng.random() < p_drop:
                 break
             day += dt.timedelta(days=max(1, int(rng.expovariate(rate)) if rate > 0 else 10_000))
-    with open(OUT / "sample_transactions.csv", "w", encoding="utf-8", newline="") as fh:
+    with open(out / "sample_transactions.csv", "w", encoding="utf-8", newline="") as fh:
         w = csv.writer(fh, lineterminator="\n")
         w.writerow(["customer_id", "order_id", "at", "amount", "currency", "channel"])
         w.writerows(tx_rows)
@@ -311,7 +311,7 @@ def main() -> None:
             ]
         )
     it_rows.sort(key=lambda r: (r[1], r[0]))
-    with open(OUT / "sample_interactions.csv", "w", encoding="utf-8", newline="") as fh:
+    with open(out / "sample_interactions.csv", "w", encoding="utf-8", newline="") as fh:
         w = csv.writer(fh, lineterminator="\n")
         w.writerow(["customer_id", "at", "kind", "channel", "satisfaction", "nps", "note"])
         w.writerows(it_rows)
@@ -321,4 +321,6 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    import sys
+
+    main(Path(sys.argv[1]) if len(sys.argv) > 1 else OUT)
