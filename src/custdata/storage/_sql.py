@@ -532,12 +532,12 @@ class SQLStore:
                 "ORDER BY version",
                 (customer_id,),
             )
-            cur = self._existing([customer_id]).get(customer_id) if rows else None
+            cur = self._all("SELECT body FROM cd_customers WHERE id = ?", (customer_id,)) if rows else []
         entries = [
             HistoryEntry(customer_id, v, parse_ts(a), act, s, changes_from_json(ch))
             for v, a, act, s, ch in rows
         ]
-        return fill_creation(entries, expand(json.loads(cur[1])) if cur else None)
+        return fill_creation(entries, expand(json.loads(cur[0][0])) if cur else None)
 
     # ------------------------------------------------------------------ activity
     def _add(self, table: str, items: Iterable[Transaction | Interaction], cls: type) -> int:

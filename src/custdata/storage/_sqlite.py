@@ -81,6 +81,7 @@ class SQLiteStore(SQLStore):
             conn.execute(f"PRAGMA synchronous={sync}")
             conn.execute(f"PRAGMA busy_timeout={int(timeout * 1000)}")
             conn.execute("PRAGMA temp_store=MEMORY")
+            conn.execute("PRAGMA journal_size_limit=67108864")  # shrink the WAL after a big bulk load
             self._migrate()
         except BaseException:
             conn.close()
