@@ -19,7 +19,7 @@ from typing import Any, Literal
 
 import attrs
 
-from custdata._records import Address, Customer, Email, PersonName, Phone, PhoneKind
+from custdata._records import Address, Customer, Email, EmailKind, PersonName, Phone, PhoneKind
 from custdata.exceptions import FieldError, ValidationError
 from custdata.exceptions import _ReasonError as ReasonError
 from custdata.normalize._address import normalize_address
@@ -69,7 +69,7 @@ class NormalizeResult:
 
 
 _FIELDS: dict[type, tuple[str, ...]] = {
-    cls: tuple(a.name for a in attrs.fields(cls)) for cls in (Customer, PersonName, Phone, Email)
+    cls: tuple(a.name for a in attrs.fields(cls)) for cls in (Customer, PersonName, Phone, Email, Address)
 }
 
 
@@ -233,31 +233,40 @@ def normalize(
     >>> [(i.field, i.reason) for i in r.issues]
     [('phones.1.number', 'too_short')]
     """
-    issues: list[Issue] = []
     c = customer
-    name = _name(c.name, issues)
-    phones = _phones(c.phones, region, drop_invalid, issues) if c.phones else c.phones
-    emails = _emails(c.emails, drop_invalid, issues) if c.emails else c.emails
-    addresses = _addresses(c.addresses, region, drop_invalid, issues) if c.addresses else c.addresses
-    gender = _gender(c.gender) if c.gender else c.gender
-    company = _text(c.company) if c.company else c.company
-    title = _text(c.title) if c.title else c.title
-    changes = {
-        "name": name,
-        "phones": phones,
-        "emails": emails,
-        "addresses": addresses,
-        "gender": gender,
-        "company": company,
-        "title": title,
-    }
-    changed = any(v != getattr(c, k) for k, v in changes.items())
+    parts = {name: getattr(c, name) for name in _PARTS}
+    changes, issues = _normalize_parts(parts, region, drop_invalid)
     record = c
+    changed = bool(changes)
     if changed:
         values = {name: getattr(c, name) for name in _field_names(Customer)}
         values.update(changes)
         record = _build(Customer, **values)
-    return NormalizeResult(record, tuple(issues), changed)
+    return NormalizeResult(record, issues, changed)
+
+
+#: The fields normalize() reads and may change.
+_PARTS = ("name", "phones", "emails", "addresses", "gender", "company", "title")
+
+
+def _normalize_parts(
+    parts: dict[str, Any], region: str | None, drop: bool
+) -> tuple[dict[str, Any], tuple[Issue, ...]]:
+    """(the parts that changed, the issues) for a record's normalisable fields."""
+    issues: list[Issue] = []
+    name, phones, emails, addresses = parts["name"], parts["phones"], parts["emails"], parts["addresses"]
+    gender, company, title = parts["gender"], parts["company"], parts["title"]
+    new = {
+        "name": _name(name, issues),
+        "phones": _phones(phones, region, drop, issues) if phones else phones,
+        "emails": _emails(emails, drop, issues) if emails else emails,
+        "addresses": _addresses(addresses, region, drop, issues) if addresses else addresses,
+        "gender": _gender(gender) if gender else gender,
+        "company": _text(company) if company else company,
+        "title": _text(title) if title else title,
+    }
+    changes = {k: v for k, v in new.items() if v is not parts[k] and v != parts[k]}
+    return changes, tuple(issues)
 
 
 def _raise_for(result: NormalizeResult) -> None:
@@ -269,8 +278,85 @@ def _raise_for(result: NormalizeResult) -> None:
     )
 
 
-def _chunk(customers: list[Customer], region: str | None, drop: bool) -> list[NormalizeResult]:
-    return [normalize(c, region=region, drop_invalid=drop) for c in customers]
+# ---------------------------------------------------------------------------------- process workers
+# Records cross the process boundary as plain tuples of the fields normalisation reads and writes:
+# pickling attrs records costs several times more than normalising them.
+_PHONE_KINDS = {k.value: k for k in PhoneKind}
+_EMAIL_KINDS = {k.value: k for k in EmailKind}
+Packed = tuple[Any, ...]
+
+
+def _pack(c: Customer) -> Packed:
+    return _pack_parts({name: getattr(c, name) for name in _PARTS})
+
+
+def _pack_parts(c: dict[str, Any]) -> Packed:
+    n = c["name"]
+    return (
+        (n.full, n.family, n.given),
+        tuple((p.number, p.kind.value, p.primary, p.verified_at) for p in c["phones"]),
+        tuple((e.address, e.kind.value, e.primary, e.verified_at) for e in c["emails"]),
+        tuple(
+            (a.country, a.province, a.city, a.district, a.street, a.postal_code, a.raw)
+            for a in c["addresses"]
+        ),
+        c["gender"],
+        c["company"],
+        c["title"],
+    )
+
+
+def _unpack(t: Packed) -> dict[str, Any]:
+    name, phones, emails, addresses, gender, company, title = t
+    return {
+        "name": _build(PersonName, full=name[0], family=name[1], given=name[2]),
+        "phones": tuple(
+            _build(Phone, number=p[0], kind=_PHONE_KINDS[p[1]], primary=p[2], verified_at=p[3])
+            for p in phones
+        ),
+        "emails": tuple(
+            _build(Email, address=e[0], kind=_EMAIL_KINDS[e[1]], primary=e[2], verified_at=e[3])
+            for e in emails
+        ),
+        "addresses": tuple(_build(Address, **dict(zip(_FIELDS[Address], a, strict=True))) for a in addresses),
+        "gender": gender,
+        "company": company,
+        "title": title,
+    }
+
+
+def _chunk(
+    packed: list[Packed], region: str | None, drop: bool
+) -> list[tuple[Packed | None, tuple[tuple[str, object, str, str], ...]] | None]:
+    """Worker side: normalise packed records; None for a record that needs no change and has no issue."""
+    out: list[tuple[Packed | None, tuple[tuple[str, object, str, str], ...]] | None] = []
+    for t in packed:
+        parts = _unpack(t)
+        changes, issues = _normalize_parts(parts, region, drop)
+        if not changes and not issues:
+            out.append(None)
+            continue
+        sent = None
+        if changes:
+            parts.update(changes)
+            sent = _pack_parts(parts)
+        out.append((sent, tuple((i.field, i.value, i.reason, i.message) for i in issues)))
+    return out
+
+
+def _merge(
+    c: Customer, done: tuple[Packed | None, tuple[tuple[str, object, str, str], ...]] | None
+) -> NormalizeResult:
+    """Main side: the result for ``c`` from what the worker sent back."""
+    if done is None:
+        return NormalizeResult(c, (), False)
+    packed, issues = done
+    record = c
+    if packed is not None:
+        values = {name: getattr(c, name) for name in _FIELDS[Customer]}
+        values.update(_unpack(packed))
+        record = _build(Customer, **values)
+    return NormalizeResult(record, tuple(Issue(*i) for i in issues), packed is not None)
 
 
 def normalize_many(
@@ -318,14 +404,16 @@ def _in_processes(
 ) -> Iterator[NormalizeResult]:
     it = iter(customers)
     with cf.ProcessPoolExecutor(max_workers=workers) as pool:
-        pending: deque[cf.Future[list[NormalizeResult]]] = deque()
+        pending: deque[tuple[list[Customer], cf.Future[Any]]] = deque()
         in_flight = workers * 3
         while True:
             while len(pending) < in_flight:
                 chunk = list(itertools.islice(it, max(1, chunk_size)))
                 if not chunk:
                     break
-                pending.append(pool.submit(_chunk, chunk, region, drop))
+                pending.append((chunk, pool.submit(_chunk, [_pack(c) for c in chunk], region, drop)))
             if not pending:
                 return
-            yield from pending.popleft().result()
+            chunk, future = pending.popleft()
+            for c, done in zip(chunk, future.result(), strict=True):
+                yield _merge(c, done)
