@@ -196,7 +196,13 @@ class LinkResult:
 
 def _features(recs: Sequence[Customer], region: str | None, n_jobs: int | None) -> list[Features]:
     def chunk(start: int, stop: int) -> list[Features]:
-        return [features_of(recs[k], region=region) for k in range(start, stop)]
+        pool: dict[str, str] = {}
+        share = pool.setdefault
+
+        def intern(s: str) -> str:
+            return share(s, s)
+
+        return [features_of(recs[k], region=region, intern=intern) for k in range(start, stop)]
 
     parts = run_chunks(chunk, len(recs), resolve_jobs(n_jobs, len(recs)))
     return parts[0] if len(parts) == 1 else [f for part in parts for f in part]

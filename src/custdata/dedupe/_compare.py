@@ -43,10 +43,10 @@ class FieldComparison:
 def _name_level(a: str, b: str, pa: str, pb: str, cjk: bool) -> int:
     if a == b:
         return 0
-    if cjk:
-        if len(a) == len(b) and _lev(a, b) <= 1:
+    if cjk:  # by character: one of two or more characters differs, or they share one
+        if len(a) == len(b) and len(a) > 1 and _lev(a, b) <= 1:
             return 1
-        if set(a) & set(b):
+        if len(a) > 1 and len(b) > 1 and set(a) & set(b):
             return 2
         return 4
     s = _jw(a, b)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from custdata._records import Customer, MonthDay
@@ -160,8 +160,39 @@ def _dob(value: Any, custom: Mapping[str, Any]) -> str:
     return ""
 
 
-def features_of(c: Customer, *, region: str | None = "CN") -> Features:
-    """The :class:`Features` of one customer."""
+def features_of(
+    c: Customer, *, region: str | None = "CN", intern: Callable[[str], str] | None = None
+) -> Features:
+    """The :class:`Features` of one customer.
+
+    ``intern`` (for example ``dict().setdefault`` bound to a dict) shares equal strings between records,
+    which saves much memory on a million customers with common names, cities and birthdays.
+    """
+    f = _features_of(c, region)
+    if intern is not None:
+        for k in _INTERNED:
+            setattr(f, k, intern(getattr(f, k)))
+    return f
+
+
+_INTERNED = (
+    "given",
+    "family",
+    "name_key",
+    "given_ph",
+    "family_ph",
+    "dob",
+    "city",
+    "province",
+    "country",
+    "gender",
+    "postcode",
+    "street",
+    "company",
+)
+
+
+def _features_of(c: Customer, region: str | None) -> Features:
     f = Features()
     f.id = c.id
     f.pinyin = None

@@ -485,8 +485,13 @@ class ScoredPairs:
         *,
         jobs: int = 1,
     ) -> ScoredPairs:
-        """Compare every encoded candidate pair (sorted, so the result does not depend on input order)."""
-        ordered = sorted(codes)
+        """Compare every encoded candidate pair (sorted, so the result does not depend on input order).
+
+        A ``set`` of codes is emptied as it is read, to keep the peak memory down.
+        """
+        ordered = array("Q", sorted(codes))
+        if isinstance(codes, set):
+            codes.clear()
 
         def chunk(start: int, stop: int) -> tuple[array[int], array[int], array[int], list[tuple[int, ...]]]:
             left, right, pattern = array("I"), array("I"), array("I")
