@@ -37,6 +37,7 @@ from custdata._version import __version__
 
 if TYPE_CHECKING:
     from custdata._io import RecordReader, RowProblem, read_csv, read_jsonl, write_csv, write_jsonl
+    from custdata._sample import sample_path
     from custdata.dedupe import DedupeResult, LinkResult, Matcher, dedupe, link
     from custdata.metrics import CustomerSummary, summarize
     from custdata.normalize import (
@@ -56,6 +57,7 @@ if TYPE_CHECKING:
 
 # name -> module that defines it; imported on first use (PEP 562), so `import custdata` stays light.
 _LAZY = {
+    "sample_path": "custdata._sample",
     "RecordReader": "custdata._io",
     "RowProblem": "custdata._io",
     "read_csv": "custdata._io",
@@ -129,6 +131,7 @@ __all__ = [
     "quality_report",
     "read_csv",
     "read_jsonl",
+    "sample_path",
     "summarize",
     "write_csv",
     "write_jsonl",

@@ -15,5 +15,4 @@ def sample_path(name: str) -> Path:
     """The path of a bundled sample file, e.g. ``sample_path("sample_customers.csv")``."""
     if name not in SAMPLE_FILES:
         raise ValueError(f"no sample file {name!r}; the samples are {', '.join(SAMPLE_FILES)}")
-    path = Path(str(resources.files("custdata") / "data" / name))
-    return path
+    return Path(str(resources.files("custdata") / "data" / name))
