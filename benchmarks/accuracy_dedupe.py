@@ -1,0 +1,262 @@
+"""Unsupervised accuracy on the Febrl data: custdata beside splink (DuckDB) and recordlinkage (ECM).
+
+    python benchmarks/accuracy_dedupe.py [--peers-python /path/to/venv/bin/python]
+
+Truth comes from ``rec_id`` (``rec-12-org`` and ``rec-12-dup-0`` are one person); no labels are used for
+training by any of the three. febrl4a x febrl4b is scored on links, febrl3 at cluster level (pairwise F1
+over within-cluster pairs). The peers run in their own interpreter (a virtualenv with
+``pip install splink recordlinkage``), in the same run, on the same files.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import datetime as dt
+import itertools
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "febrl"
+
+
+def _entity(rec_id: str) -> str:
+    m = re.match(r"rec-(\d+)-", rec_id)
+    assert m
+    return m.group(1)
+
+
+def _f1(pred: set[Any], truth: set[Any]) -> dict[str, float]:
+    tp = len(pred & truth)
+    p = tp / len(pred) if pred else 0.0
+    r = tp / len(truth) if truth else 0.0
+    return {
+        "f1": round(2 * p * r / (p + r) if p + r else 0.0, 4),
+        "precision": round(p, 4),
+        "recall": round(r, 4),
+    }
+
+
+def _rows(name: str) -> list[dict[str, str]]:
+    with open(DATA / name, newline="") as fh:
+        return [
+            {k.strip(): (v or "").strip() for k, v in r.items()}
+            for r in csv.DictReader(fh, skipinitialspace=True)
+        ]
+
+
+def _customers(name: str) -> list[Any]:
+    from custdata import Customer
+    from custdata.exceptions import CustdataError
+
+    out = []
+    for r in _rows(name):
+        street = " ".join(x for x in [r["street_number"], r["address_1"], r["address_2"]] if x)
+        d: dict[str, Any] = {
+            "id": r["rec_id"],
+            "name": {"given": r["given_name"] or None, "family": r["surname"] or None},
+            "addresses": [
+                {
+                    "country": "AU",
+                    "street": street or None,
+                    "city": r["suburb"] or None,
+                    "province": r["state"] or None,
+                    "postal_code": r["postcode"] or None,
+                }
+            ],
+            "external_ids": {"ssn": r["soc_sec_id"]} if r["soc_sec_id"] else {},
+        }
+        try:
+            d["birthday"] = dt.datetime.strptime(r["date_of_birth"], "%Y%m%d").date().isoformat()
+            Customer.from_dict(d)
+        except (ValueError, CustdataError):
+            d.pop("birthday", None)
+            if r["date_of_birth"]:
+                d["custom"] = {"birthday": r["date_of_birth"]}
+        out.append(Customer.from_dict(d))
+    return out
+
+
+def run_custdata() -> dict[str, Any]:
+    from custdata.dedupe import dedupe, link
+
+    left, right = _customers("dataset4a.csv"), _customers("dataset4b.csv")
+    by_entity = {_entity(b.id): b.id for b in right}
+    truth = {(a.id, by_entity[_entity(a.id)]) for a in left if _entity(a.id) in by_entity}
+    t = time.perf_counter()
+    res = link(left, right)
+    out: dict[str, Any] = {
+        "febrl4_link": {**_f1(res.links, truth), "seconds": round(time.perf_counter() - t, 2)}
+    }
+    recs = _customers("dataset3.csv")
+    groups: dict[str, list[str]] = {}
+    for rec in recs:
+        groups.setdefault(_entity(rec.id), []).append(rec.id)
+    truth3 = {tuple(sorted(p)) for g in groups.values() for p in itertools.combinations(g, 2)}
+    t = time.perf_counter()
+    result = dedupe(recs)
+    took = time.perf_counter() - t
+    pred = {tuple(sorted(p)) for c in result.clusters for p in itertools.combinations(c, 2)}
+    out["febrl3_dedupe"] = {
+        **_f1(pred, truth3),
+        "seconds": round(took, 2),
+        "pair_completeness": round(result.pair_completeness(truth3), 4),
+    }  # type: ignore[arg-type]
+    return out
+
+
+PEERS = r"""
+import itertools, json, re, sys, time
+import pandas as pd
+
+data = sys.argv[1]
+def load(name):
+    df = pd.read_csv(f"{data}/{name}", dtype=str, skipinitialspace=True, keep_default_na=False)
+    df.columns = [c.strip() for c in df.columns]
+    df = df.apply(lambda s: s.str.strip())
+    return df.replace("", None)
+
+def entity(rec_id):
+    return re.match(r"rec-(\d+)-", rec_id).group(1)
+
+def f1(pred, truth):
+    tp = len(pred & truth)
+    p = tp / len(pred) if pred else 0.0
+    r = tp / len(truth) if truth else 0.0
+    return {"f1": round(2 * p * r / (p + r) if p + r else 0.0, 4), "precision": round(p, 4), "recall": round(r, 4)}
+
+a, b, d3 = load("dataset4a.csv"), load("dataset4b.csv"), load("dataset3.csv")
+by_entity = {entity(x): x for x in b["rec_id"]}
+truth4 = {(x, by_entity[entity(x)]) for x in a["rec_id"] if entity(x) in by_entity}
+groups = {}
+for x in d3["rec_id"]:
+    groups.setdefault(entity(x), []).append(x)
+truth3 = {tuple(sorted(p)) for g in groups.values() for p in itertools.combinations(g, 2)}
+out = {}
+
+def components(pairs, ids):
+    parent = {i: i for i in ids}
+    def find(x):
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+    for x, y in pairs:
+        parent[find(x)] = find(y)
+    g = {}
+    for i in ids:
+        g.setdefault(find(i), []).append(i)
+    return {tuple(sorted(p)) for m in g.values() for p in itertools.combinations(m, 2)}
+
+# recordlinkage: the ECM classifier on binary comparison vectors, as in its own Febrl examples
+try:
+    import recordlinkage as rl
+    def rl_features(idx, x, y=None):
+        c = rl.Compare()
+        c.string("given_name", "given_name", method="jarowinkler", threshold=0.85, label="given_name")
+        c.string("surname", "surname", method="jarowinkler", threshold=0.85, label="surname")
+        c.exact("date_of_birth", "date_of_birth", label="date_of_birth")
+        c.exact("suburb", "suburb", label="suburb")
+        c.exact("state", "state", label="state")
+        c.string("address_1", "address_1", threshold=0.85, label="address_1")
+        c.exact("soc_sec_id", "soc_sec_id", label="soc_sec_id")
+        c.exact("postcode", "postcode", label="postcode")
+        return c.compute(idx, x, y) if y is not None else c.compute(idx, x)
+    t = time.perf_counter()
+    A, B = a.set_index("rec_id"), b.set_index("rec_id")
+    ix = rl.Index()
+    ix.block("given_name"); ix.block("surname"); ix.block("date_of_birth"); ix.block("soc_sec_id")
+    pairs = ix.index(A, B)
+    feats = rl_features(pairs, A, B)
+    ecm = rl.ECMClassifier(binarize=None)
+    links = ecm.fit_predict(feats)
+    out["recordlinkage_febrl4_link"] = {**f1(set(map(tuple, links.to_list())), truth4),
+                                        "seconds": round(time.perf_counter() - t, 2)}
+    t = time.perf_counter()
+    D = d3.set_index("rec_id")
+    ix = rl.Index()
+    ix.block("given_name"); ix.block("surname"); ix.block("date_of_birth"); ix.block("soc_sec_id")
+    pairs = ix.index(D)
+    feats = rl_features(pairs, D)
+    links = rl.ECMClassifier(binarize=None).fit_predict(feats)
+    pred = components(links.to_list(), list(D.index))
+    out["recordlinkage_febrl3_dedupe"] = {**f1(pred, truth3), "seconds": round(time.perf_counter() - t, 2)}
+except Exception as exc:
+    out["recordlinkage_error"] = f"{type(exc).__name__}: {exc}"
+
+# splink: DuckDB, trained without labels (u by random sampling, m by EM), threshold 0.9
+try:
+    import splink.comparison_library as cl
+    from splink import DuckDBAPI, Linker, SettingsCreator, block_on
+    def settings(kind):
+        return SettingsCreator(
+            link_type=kind,
+            unique_id_column_name="rec_id",
+            blocking_rules_to_generate_predictions=[block_on("given_name"), block_on("surname"),
+                                                    block_on("date_of_birth"), block_on("soc_sec_id")],
+            comparisons=[cl.JaroWinklerAtThresholds("given_name"), cl.JaroWinklerAtThresholds("surname"),
+                         cl.LevenshteinAtThresholds("date_of_birth", [1, 2]), cl.ExactMatch("suburb"),
+                         cl.ExactMatch("state"), cl.JaroWinklerAtThresholds("address_1"),
+                         cl.LevenshteinAtThresholds("soc_sec_id", [1, 2]), cl.ExactMatch("postcode")],
+        )
+    def train(linker):
+        linker.training.estimate_probability_two_random_records_match(
+            [block_on("soc_sec_id"), block_on("given_name", "surname")], recall=0.9)
+        linker.training.estimate_u_using_random_sampling(max_pairs=1e6)
+        linker.training.estimate_parameters_using_expectation_maximisation(block_on("date_of_birth"))
+        linker.training.estimate_parameters_using_expectation_maximisation(block_on("surname"))
+    t = time.perf_counter()
+    linker = Linker([a, b], settings("link_only"), db_api=DuckDBAPI())
+    train(linker)
+    pred = linker.inference.predict(threshold_match_probability=0.9).as_pandas_dataframe()
+    set_a = set(a["rec_id"])
+    pairs = {(l, r) if l in set_a else (r, l) for l, r in zip(pred["rec_id_l"], pred["rec_id_r"])}
+    out["splink_febrl4_link"] = {**f1(pairs, truth4), "seconds": round(time.perf_counter() - t, 2)}
+    t = time.perf_counter()
+    linker = Linker(d3, settings("dedupe_only"), db_api=DuckDBAPI())
+    train(linker)
+    pred = linker.inference.predict(threshold_match_probability=0.5)
+    cl_df = linker.clustering.cluster_pairwise_predictions_at_threshold(pred, 0.9).as_pandas_dataframe()
+    g = {}
+    for uid, cid in zip(cl_df["rec_id"], cl_df["cluster_id"]):
+        g.setdefault(cid, []).append(uid)
+    pred3 = {tuple(sorted(p)) for m in g.values() for p in itertools.combinations(m, 2)}
+    out["splink_febrl3_dedupe"] = {**f1(pred3, truth3), "seconds": round(time.perf_counter() - t, 2)}
+except Exception as exc:
+    out["splink_error"] = f"{type(exc).__name__}: {exc}"
+print(json.dumps(out))
+"""
+
+
+def run_peers(python: str) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory() as tmp:
+        script = os.path.join(tmp, "peers.py")
+        with open(script, "w") as fh:
+            fh.write(PEERS)
+        out = subprocess.run([python, script, str(DATA)], capture_output=True, text=True, check=False)
+    if out.returncode != 0 or not out.stdout.strip():
+        return {"error": out.stderr.strip().splitlines()[-3:]}
+    result: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
+    return result
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--peers-python", default=None, help="a Python with splink and recordlinkage installed")
+    args = ap.parse_args()
+    print("custdata", json.dumps(run_custdata()), flush=True)
+    if args.peers_python:
+        print("peers   ", json.dumps(run_peers(args.peers_python)), flush=True)
+    else:
+        print("peers    (skipped: give --peers-python)", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,78 @@
+"""``custdata dedupe``: a cluster id per row, golden records, explanations, a saved matcher."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("click")
+
+from custdata import Customer, read_csv, write_csv
+from custdata.cli._main import run
+from custdata.dedupe import Matcher
+
+
+def _run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    with pytest.raises(SystemExit) as info:
+        run(list(args))
+    out, err = capsys.readouterr()
+    return int(info.value.code or 0), out, err
+
+
+PEOPLE = [
+    Customer.from_dict(
+        {
+            "id": "a",
+            "name": {"full": "张伟"},
+            "phones": [{"number": "138 0013 8000"}],
+            "birthday": "1990-01-02",
+        }
+    ),
+    Customer.from_dict(
+        {
+            "id": "b",
+            "name": {"family": "张", "given": "伟"},
+            "phones": [{"number": "+8613800138000"}],
+            "emails": [{"address": "zw@qq.com"}],
+        }
+    ),
+    Customer.from_dict({"id": "c", "name": {"full": "李娜"}, "phones": [{"number": "13900139000"}]}),
+]
+
+
+def test_dedupe_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    src, dst, golden, model = (tmp_path / n for n in ("in.csv", "out.csv", "golden.csv", "m.json"))
+    write_csv(PEOPLE, src)
+    code, out, _ = _run(
+        capsys,
+        "dedupe",
+        str(src),
+        "-o",
+        str(dst),
+        "--golden",
+        str(golden),
+        "--explain",
+        "--save-matcher",
+        str(model),
+    )
+    assert code == 0
+    assert "3 records, 2 customers" in out
+    assert "a vs b: match probability" in out
+    with open(dst, encoding="utf-8-sig", newline="") as fh:
+        rows = {r["id"]: r["cluster_id"] for r in csv.DictReader(fh)}
+    assert rows == {"a": "a", "b": "a", "c": "c"}
+    assert {r.id for r in read_csv(dst)} == {"a", "b", "c"}  # still a customer file
+    merged = {g.id: g for g in read_csv(golden)}
+    assert set(merged) == {"a", "c"} and len(merged["a"].emails) == 1
+    assert Matcher.load(model).score(PEOPLE[0], PEOPLE[1]) > 0.9
+
+
+def test_dedupe_command_user_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    src = tmp_path / "in.csv"
+    write_csv(PEOPLE, src)
+    code, _, err = _run(capsys, "dedupe", str(src), "-o", str(src))
+    assert code == 2 and err.startswith("custdata: ") and len(err.strip().splitlines()) == 1
+    code, _, err = _run(capsys, "dedupe", str(src), "-o", str(tmp_path / "o.csv"), "--threshold", "2")
+    assert code == 2
