@@ -37,7 +37,7 @@ GIVEN_LATIN = (
     "olivia emma ava sophia isabella mia charlotte amelia harper evelyn liam noah oliver elijah lucas mason "
     "logan ethan jacob aiden jackson sebastian henry alexander owen daniel matthew samuel anna grace chloe "
     "zoe lily hannah natalie leah aubrey ella scarlett victoria madison luna penelope layla riley nora"
-).split()
+).split()  # noqa: SIM905
 FAMILY_LATIN = (
     "smith johnson williams brown jones garcia miller davis rodriguez martinez hernandez lopez gonzalez "
     "wilson anderson thomas taylor moore jackson martin lee perez thompson white harris sanchez clark "
@@ -46,7 +46,7 @@ FAMILY_LATIN = (
     "cruz edwards collins reyes stewart morris morales murphy cook rogers gutierrez ortiz morgan cooper "
     "peterson bailey reed kelly howard ramos kim cox ward richardson watson brooks chavez wood james "
     "bennett gray mendoza ruiz hughes price alvarez castillo sanders patel myers long ross foster jimenez"
-).split()
+).split()  # noqa: SIM905
 CITIES = [
     "北京市",
     "上海市",
@@ -105,7 +105,7 @@ def generate(n: int, *, dup_rate: float = 0.2, seed: int = 42) -> tuple[list[dic
     n_entities = int(n / (1 + dup_rate))
     entities = []
     household_phone: list[str] = []
-    for e in range(n_entities):
+    for _ in range(n_entities):
         chinese = rng.random() < 0.6
         if chinese:
             family = rng.choice(FAMILY_CN)
@@ -227,6 +227,7 @@ def run_custdata(n: int) -> dict[str, Any]:
         "steps": steps,
         "candidates": len(result.pairs),
         "peak_mb": round(peak),
+        "peak_worker_mb": round(peak_workers),
         "f1": round(f, 4),
         "precision": round(p, 4),
         "recall": round(r, 4),
