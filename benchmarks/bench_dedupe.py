@@ -31,14 +31,14 @@ FAMILY_CN = list(
 GIVEN_CN = list(
     "伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华玉兰萍红建国文辉力斌宇浩凯鹏飞鑫波宁琳晶欣怡子涵梓轩雨婷佳慧思雅博文嘉俊天翔志刚海燕春梅晓东"
 )
-GIVEN_LATIN = (
+GIVEN_LATIN = (  # noqa: SIM905
     "james john robert michael william david richard joseph thomas charles mary patricia jennifer linda "
     "elizabeth barbara susan jessica sarah karen lisa nancy betty margaret sandra ashley emily donna michelle "
     "olivia emma ava sophia isabella mia charlotte amelia harper evelyn liam noah oliver elijah lucas mason "
     "logan ethan jacob aiden jackson sebastian henry alexander owen daniel matthew samuel anna grace chloe "
     "zoe lily hannah natalie leah aubrey ella scarlett victoria madison luna penelope layla riley nora"
-).split()  # noqa: SIM905
-FAMILY_LATIN = (
+).split()
+FAMILY_LATIN = (  # noqa: SIM905
     "smith johnson williams brown jones garcia miller davis rodriguez martinez hernandez lopez gonzalez "
     "wilson anderson thomas taylor moore jackson martin lee perez thompson white harris sanchez clark "
     "ramirez lewis robinson walker young allen king wright scott torres nguyen hill flores green adams "
@@ -46,7 +46,7 @@ FAMILY_LATIN = (
     "cruz edwards collins reyes stewart morris morales murphy cook rogers gutierrez ortiz morgan cooper "
     "peterson bailey reed kelly howard ramos kim cox ward richardson watson brooks chavez wood james "
     "bennett gray mendoza ruiz hughes price alvarez castillo sanders patel myers long ross foster jimenez"
-).split()  # noqa: SIM905
+).split()
 CITIES = [
     "北京市",
     "上海市",
