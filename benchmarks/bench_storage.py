@@ -63,9 +63,17 @@ def pct(values: list[float], p: float) -> float:
 
 
 def timed(fn: Callable[[], object]) -> float:
+    c = time.process_time()
     t = time.perf_counter()
     fn()
-    return time.perf_counter() - t
+    wall = time.perf_counter() - t
+    LAST_CPU.append(time.process_time() - c)
+    return wall
+
+
+#: CPU seconds (all threads of this process) of each timed call: on a busy machine the wall clock also
+#: measures the other processes. (The database server's own CPU is not in it.)
+LAST_CPU: list[float] = []
 
 
 def latencies(fn: Callable[[str], object], phones: list[str]) -> list[float]:
@@ -86,11 +94,14 @@ def bench_sqlite(cs: list[Customer], runs: int, phones: list[str]) -> dict[str, 
     tmp = Path(tempfile.mkdtemp(prefix="bench-sqlite-"))
     ours: list[float] = []
     peer: list[float] = []
+    ours_cpu: list[float] = []
+    peer_cpu: list[float] = []
     store = None
     for r in range(runs):
         url = f"sqlite:///{tmp / f'ours{r}.db'}"
         store = custdata.open_store(url)
         ours.append(timed(lambda s=store: s.upsert_many(cs)))
+        ours_cpu.append(LAST_CPU[-1])
         if r < runs - 1:
             store.close()
 
@@ -111,6 +122,7 @@ def bench_sqlite(cs: list[Customer], runs: int, phones: list[str]) -> dict[str, 
             con.execute("COMMIT")
 
         peer.append(timed(naive))
+        peer_cpu.append(LAST_CPU[-1])
         if r < runs - 1:
             con.close()
     assert store is not None
@@ -122,7 +134,18 @@ def bench_sqlite(cs: list[Customer], runs: int, phones: list[str]) -> dict[str, 
     store.close()  # checkpoints the write-ahead log into the database file
     con.close()
     size = sum(f.stat().st_size for f in tmp.glob(f"ours{runs - 1}.db*"))
-    return report("sqlite", len(cs), ours, peer, ours_lat, peer_lat, "naive sqlite3 INSERT loop", size)
+    return report(
+        "sqlite",
+        len(cs),
+        ours,
+        peer,
+        ours_cpu,
+        peer_cpu,
+        ours_lat,
+        peer_lat,
+        "naive sqlite3 INSERT loop",
+        size,
+    )
 
 
 # ------------------------------------------------------------------------------------------ PostgreSQL
@@ -131,6 +154,8 @@ def bench_postgres(cs: list[Customer], runs: int, phones: list[str], url: str) -
 
     ours: list[float] = []
     peer: list[float] = []
+    ours_cpu: list[float] = []
+    peer_cpu: list[float] = []
     store = None
     schemas: list[str] = []
     for r in range(runs):
@@ -139,6 +164,7 @@ def bench_postgres(cs: list[Customer], runs: int, phones: list[str], url: str) -
         sep = "&" if "?" in url else "?"
         store = custdata.open_store(f"{url}{sep}schema={schema}")
         ours.append(timed(lambda s=store: s.upsert_many(cs)))
+        ours_cpu.append(LAST_CPU[-1])
         if r < runs - 1:
             store.close()
 
@@ -155,6 +181,7 @@ def bench_postgres(cs: list[Customer], runs: int, phones: list[str], url: str) -
                 )
 
         peer.append(timed(many))
+        peer_cpu.append(LAST_CPU[-1])
         if r < runs - 1:
             con.close()
     assert store is not None
@@ -168,7 +195,9 @@ def bench_postgres(cs: list[Customer], runs: int, phones: list[str], url: str) -
         con.execute(f'DROP SCHEMA IF EXISTS "{s}" CASCADE')
     con.execute("DROP TABLE IF EXISTS bench_peer")
     con.close()
-    return report("postgres", len(cs), ours, peer, ours_lat, peer_lat, "psycopg executemany", None)
+    return report(
+        "postgres", len(cs), ours, peer, ours_cpu, peer_cpu, ours_lat, peer_lat, "psycopg executemany", None
+    )
 
 
 def report(
@@ -176,6 +205,8 @@ def report(
     n: int,
     ours: list[float],
     peer: list[float],
+    ours_cpu: list[float],
+    peer_cpu: list[float],
     ours_lat: list[float],
     peer_lat: list[float],
     peer_name: str,
@@ -197,6 +228,9 @@ def report(
         "peer_find_p50_us": round(pct(peer_lat, 50), 1),
         "peer_find_p99_us": round(pct(peer_lat, 99), 1),
         "db_bytes": size,
+        "client_cpu_s": round(statistics.median(ours_cpu), 2),
+        "peer_client_cpu_s": round(statistics.median(peer_cpu), 2),
+        "load_average_1m": round(os.getloadavg()[0], 2),
         "all_runs_s": [round(x, 2) for x in ours],
         "all_peer_runs_s": [round(x, 2) for x in peer],
     }
@@ -242,6 +276,12 @@ def main() -> None:
             f"| {r['backend']} | {r['n']:,} | {r['upsert_s']} s | {r['upsert_per_s']:,} | {r['peer']} | "
             f"{r['peer_per_s']:,} | {r['peer_over_ours_time']}× | {r['find_p50_us']} µs / {r['find_p99_us']} µs | "
             f"{r['peer_find_p50_us']} µs / {r['peer_find_p99_us']} µs |"
+        )
+
+    for r in results:
+        print(
+            f"\n{r['backend']}: client CPU {r['client_cpu_s']} s (peer {r['peer_client_cpu_s']} s), "
+            f"load average {r['load_average_1m']}"
         )
 
 

@@ -271,10 +271,10 @@ def expand(body: dict[str, Any]) -> dict[str, Any]:
 
 
 def body_of(customer: Customer) -> tuple[dict[str, Any], str]:
-    """The full dict form of ``customer`` without its version (the store keeps that beside the body), and
-    the compact JSON text stored as its body."""
+    """The compact dict form of ``customer`` without its version (the store keeps that beside the body),
+    and its JSON text, stored as the body. :func:`expand` gives the full dict form back."""
     d = compact_dict(customer)
-    return expand(d), _encode(d)
+    return d, _encode(d)
 
 
 def encode_keys(keys: list[tuple[str, str]]) -> str:

@@ -302,7 +302,7 @@ class SQLStore:
                 if cur.rowcount != 1:
                     raise ConcurrencyError(f"customer {c.id!r} was changed by another writer meanwhile")
                 action = "update" if deleted is None else "restore"
-                changes = diff(expand(json.loads(old_body)), d)
+                changes = diff(expand(json.loads(old_body)), expand(d))
                 history = (c.id, version, at, action, src, changes_to_json(changes))
                 self._unindex(c.id, old_keys)
             self._bulk("cd_lookup", LOOKUP_COLUMNS, [(k, v, c.id) for k, v in keys])
@@ -364,7 +364,7 @@ class SQLStore:
                             version = stored_version + 1
                             upd_rows.append((version, at, encode_keys(keys), body, cid))
                             unindex.extend((k, v, cid) for k, v in decode_keys(old_keys))
-                            changes = changes_to_json(diff(expand(json.loads(old_body)), d))
+                            changes = changes_to_json(diff(expand(json.loads(old_body)), expand(d)))
                             action = "update" if deleted is None else "restore"
                             history.append((cid, version, at, action, src, changes))
                         lookup.extend((k, v, cid) for k, v in keys)
