@@ -115,3 +115,26 @@ def test_messy_names(case: tuple[str, str, str | None]) -> None:
     n = normalize_name(text)
     assert n.full == full
     assert n.family == family
+
+
+@given(
+    st.text(
+        st.characters(min_codepoint=0x4E00, max_codepoint=0x9FFF) | st.sampled_from("\uf900先生"), max_size=5
+    )
+)
+def test_plain_chinese_fast_path_matches_the_full_path(text: str) -> None:
+    from custdata.normalize._name import _normalize
+
+    fast = _name_or_error(text)
+    try:
+        slow = _normalize(text)
+    except InvalidNameError:
+        assert isinstance(fast, InvalidNameError)
+        return
+    assert isinstance(fast, NormalizedName)
+    assert (fast.full, fast.family, fast.given, fast.match_key) == (
+        slow.full,
+        slow.family,
+        slow.given,
+        slow.match_key,
+    )

@@ -240,6 +240,14 @@ def _normalize_latin(words: list[str], comma: bool) -> _Parts:
 
 @functools.lru_cache(maxsize=65536)
 def _normalize_cached(text: str) -> NormalizedName | InvalidNameError:
+    if (
+        2 <= len(text) <= 4
+        and all("\u4e00" <= ch <= "\u9fff" for ch in text)
+        and not _CJK_HONORIFIC.search(text)
+    ):
+        # the common Chinese name, already clean: 2-4 characters, no blanks, no honorific
+        family, given = _split_cjk(text, [])
+        return NormalizedName(text, family, given, "cjk", None, None, text)
     try:
         result = _normalize(text)
     except InvalidNameError as exc:

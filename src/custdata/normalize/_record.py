@@ -73,6 +73,12 @@ _FIELDS: dict[type, tuple[str, ...]] = {
 }
 
 
+# The slot setters of each record class, to fill a new instance without its (converting) __init__.
+_SETTERS: dict[type, tuple[tuple[str, Any], ...]] = {
+    cls: tuple((name, getattr(cls, name).__set__) for name in names) for cls, names in _FIELDS.items()
+}
+
+
 def _field_names(cls: type[Any]) -> tuple[str, ...]:
     return _FIELDS[cls]
 
@@ -80,8 +86,8 @@ def _field_names(cls: type[Any]) -> tuple[str, ...]:
 def _build(cls: type[Any], **values: Any) -> Any:
     """A record from values already valid for it, without running its converters again."""
     obj = object.__new__(cls)
-    for name in _field_names(cls):
-        object.__setattr__(obj, name, values[name])
+    for name, setter in _SETTERS[cls]:
+        setter(obj, values[name])
     return obj
 
 
