@@ -290,79 +290,85 @@ def _raise_for(result: NormalizeResult) -> None:
 _PHONE_KINDS = {k.value: k for k in PhoneKind}
 _EMAIL_KINDS = {k.value: k for k in EmailKind}
 Packed = tuple[Any, ...]
+Sent = tuple[tuple[tuple[str, Any], ...], tuple[tuple[str, object, str, str], ...]] | None
+
+
+def _new(cls: type[Any], *values: Any) -> Any:
+    """A record from its field values in order (already valid), without its converting __init__."""
+    obj = object.__new__(cls)
+    for (_, setter), value in zip(_SETTERS[cls], values, strict=True):
+        setter(obj, value)
+    return obj
+
+
+_PACK: dict[str, Any] = {
+    "name": lambda n: (n.full, n.family, n.given),
+    "phones": lambda ps: tuple((p.number, p.kind.value, p.primary, p.verified_at) for p in ps),
+    "emails": lambda es: tuple((e.address, e.kind.value, e.primary, e.verified_at) for e in es),
+    "addresses": lambda xs: tuple(
+        (a.country, a.province, a.city, a.district, a.street, a.postal_code, a.raw) for a in xs
+    ),
+}
+_UNPACK: dict[str, Any] = {
+    "name": lambda t: _new(PersonName, *t),
+    "phones": lambda ps: tuple(_new(Phone, p[0], _PHONE_KINDS[p[1]], p[2], p[3]) for p in ps),
+    "emails": lambda es: tuple(_new(Email, e[0], _EMAIL_KINDS[e[1]], e[2], e[3]) for e in es),
+    "addresses": lambda xs: tuple(_new(Address, *a) for a in xs),
+}
 
 
 def _pack(c: Customer) -> Packed:
-    return _pack_parts({name: getattr(c, name) for name in _PARTS})
-
-
-def _pack_parts(c: dict[str, Any]) -> Packed:
-    n = c["name"]
+    n = c.name
     return (
         (n.full, n.family, n.given),
-        tuple((p.number, p.kind.value, p.primary, p.verified_at) for p in c["phones"]),
-        tuple((e.address, e.kind.value, e.primary, e.verified_at) for e in c["emails"]),
-        tuple(
-            (a.country, a.province, a.city, a.district, a.street, a.postal_code, a.raw)
-            for a in c["addresses"]
-        ),
-        c["gender"],
-        c["company"],
-        c["title"],
+        _PACK["phones"](c.phones),
+        _PACK["emails"](c.emails),
+        _PACK["addresses"](c.addresses),
+        c.gender,
+        c.company,
+        c.title,
     )
 
 
 def _unpack(t: Packed) -> dict[str, Any]:
     name, phones, emails, addresses, gender, company, title = t
     return {
-        "name": _build(PersonName, full=name[0], family=name[1], given=name[2]),
-        "phones": tuple(
-            _build(Phone, number=p[0], kind=_PHONE_KINDS[p[1]], primary=p[2], verified_at=p[3])
-            for p in phones
-        ),
-        "emails": tuple(
-            _build(Email, address=e[0], kind=_EMAIL_KINDS[e[1]], primary=e[2], verified_at=e[3])
-            for e in emails
-        ),
-        "addresses": tuple(_build(Address, **dict(zip(_FIELDS[Address], a, strict=True))) for a in addresses),
+        "name": _UNPACK["name"](name),
+        "phones": _UNPACK["phones"](phones),
+        "emails": _UNPACK["emails"](emails),
+        "addresses": _UNPACK["addresses"](addresses),
         "gender": gender,
         "company": company,
         "title": title,
     }
 
 
-def _chunk(
-    packed: list[Packed], region: str | None, drop: bool
-) -> list[tuple[Packed | None, tuple[tuple[str, object, str, str], ...]] | None]:
-    """Worker side: normalise packed records; None for a record that needs no change and has no issue."""
-    out: list[tuple[Packed | None, tuple[tuple[str, object, str, str], ...]] | None] = []
+def _chunk(packed: list[Packed], region: str | None, drop: bool) -> list[Sent]:
+    """Worker side: normalise packed records and send back only what changed, and the issues;
+    None for a record that needs no change and has no issue."""
+    out: list[Sent] = []
     for t in packed:
-        parts = _unpack(t)
-        changes, issues = _normalize_parts(parts, region, drop)
+        changes, issues = _normalize_parts(_unpack(t), region, drop)
         if not changes and not issues:
             out.append(None)
             continue
-        sent = None
-        if changes:
-            parts.update(changes)
-            sent = _pack_parts(parts)
+        sent = tuple((k, _PACK[k](v) if k in _PACK else v) for k, v in changes.items())
         out.append((sent, tuple((i.field, i.value, i.reason, i.message) for i in issues)))
     return out
 
 
-def _merge(
-    c: Customer, done: tuple[Packed | None, tuple[tuple[str, object, str, str], ...]] | None
-) -> NormalizeResult:
+def _merge(c: Customer, done: Sent) -> NormalizeResult:
     """Main side: the result for ``c`` from what the worker sent back."""
     if done is None:
         return NormalizeResult(c, (), False)
-    packed, issues = done
+    sent, issues = done
     record = c
-    if packed is not None:
-        values = {name: getattr(c, name) for name in _FIELDS[Customer]}
-        values.update(_unpack(packed))
-        record = _build(Customer, **values)
-    return NormalizeResult(record, tuple(Issue(*i) for i in issues), packed is not None)
+    if sent:
+        changes = {k: _UNPACK[k](v) if k in _UNPACK else v for k, v in sent}
+        record = object.__new__(Customer)
+        for name, setter in _SETTERS[Customer]:
+            setter(record, changes[name] if name in changes else getattr(c, name))
+    return NormalizeResult(record, tuple(Issue(*i) for i in issues), bool(sent))
 
 
 def normalize_many(
