@@ -220,10 +220,13 @@ def run_custdata(n: int) -> dict[str, Any]:
     f, p, r = _f1(pred, _truth_pairs(truth, ids))
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     peak_workers = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime  # wall time suffers on a busy machine
     return {
         "n": n,
         "build_records_s": round(t_build, 1),
         "dedupe_s": round(took, 1),
+        "cpu_s_total": round(cpu, 1),
         "steps": steps,
         "candidates": len(result.pairs),
         "peak_mb": round(peak),
@@ -232,6 +235,54 @@ def run_custdata(n: int) -> dict[str, Any]:
         "precision": round(p, 4),
         "recall": round(r, 4),
     }
+
+
+def run_match(n: int, queries: int = 2000) -> dict[str, Any]:
+    """Incremental matching: a Matcher fitted on a sample asks a store of ``n`` customers about new records."""
+    import custdata
+    from custdata import Customer
+    from custdata.dedupe import Matcher
+
+    rows, truth = generate(n + queries, seed=7)
+    recs = [Customer.from_dict(r) for r in rows]
+    del rows
+    entity = {r.id: e for r, e in zip(recs, truth, strict=True)}
+    known, new = recs[:n], recs[n:]
+    del recs
+    t0 = time.perf_counter()
+    store = custdata.open_store("memory://")
+    for k in range(0, n, 50_000):
+        store.upsert_many(known[k : k + 50_000])
+    t_load = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    matcher = Matcher.fit(known[:100_000])
+    t_fit = time.perf_counter() - t0
+    del known
+    times = []
+    found = expected = 0
+    known_entities = {entity[c.id] for c in store.scan()} if n <= 200_000 else None
+    for q in new:
+        t = time.perf_counter()
+        hits = matcher.match(q, store)
+        times.append(time.perf_counter() - t)
+        if known_entities is not None and entity[q.id] in known_entities:
+            expected += 1
+            found += any(entity[h.record_id] == entity[q.id] for h in hits)
+    times.sort()
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    out = {
+        "n": n,
+        "load_store_s": round(t_load, 1),
+        "fit_s": round(t_fit, 1),
+        "match_ms_median": round(1000 * times[len(times) // 2], 3),
+        "match_ms_p95": round(1000 * times[int(len(times) * 0.95)], 3),
+        "match_ms_mean": round(1000 * sum(times) / len(times), 3),
+        "queries": len(times),
+        "peak_mb": round(peak),
+    }
+    if expected:
+        out["recall_of_known"] = round(found / expected, 4)
+    return out
 
 
 SPLINK_SCRIPT = r"""
@@ -340,8 +391,11 @@ def main() -> None:
     ap.add_argument("--splink-python", default=None, help="a Python with splink installed")
     ap.add_argument("--splink-sizes", type=int, nargs="+", default=None)
     ap.add_argument("--one", type=int, default=None, help=argparse.SUPPRESS)
-    ap.add_argument("--one-splink", type=int, default=None, help=argparse.SUPPRESS)
+    ap.add_argument("--match", type=int, default=None, help="time Matcher.match against a store of this size")
     args = ap.parse_args()
+    if args.match is not None:
+        print(json.dumps(run_match(args.match)))
+        return
     if args.one is not None:
         print(json.dumps(run_custdata(args.one)))
         return
