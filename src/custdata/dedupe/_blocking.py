@@ -65,6 +65,21 @@ def _name_street(f: Features) -> Iterable[str]:
     return [f"{f.family_ph or f.given_ph}\x1f{f.street}"]
 
 
+def _email_local(f: Features) -> Iterable[str]:
+    """The mailbox name without its domain: catches a mistyped domain."""
+    return [e.split("@", 1)[0] for e in f.emails if len(e.split("@", 1)[0]) >= 3]
+
+
+def _dob_place(f: Features) -> Iterable[str]:
+    return [f"{f.dob}\x1f{f.city}"] if f.dob and f.city else []
+
+
+def _dob_initials(f: Features) -> Iterable[str]:
+    if not f.dob:
+        return []
+    return [f"{f.dob}\x1f{x[:1]}" for x in {f.given, f.family} if x]
+
+
 def _qgrams(f: Features) -> Iterable[str]:
     """Each 3-gram of the name with the full date of birth: catches names mangled beyond phonetics."""
     if not f.dob:
@@ -104,6 +119,9 @@ DEFAULT_PASSES: dict[str, KeyFn] = {
     "phonetic_name_postcode": _name_postcode,
     "name_street": _name_street,
     "qgram_name_dob": _qgrams,
+    "email_local_part": _email_local,
+    "dob_city": _dob_place,
+    "dob_initial": _dob_initials,
 }
 SORTED_PASSES: dict[str, SortFn] = {
     "sorted_family_given": _sn_name,
