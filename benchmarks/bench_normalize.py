@@ -18,6 +18,7 @@ Measured:
 from __future__ import annotations
 
 import argparse
+import contextlib
 import gc
 import os
 import platform
@@ -128,10 +129,8 @@ def bare(customers: Sequence[Customer]) -> None:
                 fmt(num, e164)
         except phonenumbers.NumberParseException:
             pass
-        try:
+        with contextlib.suppress(email_validator.EmailNotValidError):
             validate(c.emails[0].address.strip(), check_deliverability=False)
-        except email_validator.EmailNotValidError:
-            pass
 
 
 def values(customers: Sequence[Customer]) -> None:
@@ -168,6 +167,30 @@ def workers_rate(customers: Sequence[Customer], workers: int, repeats: int) -> f
     return statistics.median(runs)
 
 
+def stage_cpu(customers: Sequence[Customer]) -> tuple[float, float]:
+    """CPU seconds per record (process time, so other load on the machine hardly matters) spent on the
+    main side (pack, pickle, unpickle, rebuild) and on the worker side (unpickle, normalise, pickle)
+    of normalize_many(workers=...), measured in this process on cold caches."""
+    import pickle
+
+    from custdata.normalize import _record
+
+    clear_caches()
+    gc.collect()
+    n = len(customers)
+    t0 = time.process_time()
+    packed = [_record._pack(c) for c in customers]
+    blob = pickle.dumps(packed, protocol=pickle.HIGHEST_PROTOCOL)
+    t1 = time.process_time()
+    sent = _record._chunk(pickle.loads(blob), "CN", False)
+    back = pickle.dumps(sent, protocol=pickle.HIGHEST_PROTOCOL)
+    t2 = time.process_time()
+    for c, done in zip(customers, pickle.loads(back), strict=True):
+        _record._merge(c, done)
+    t3 = time.process_time()
+    return ((t1 - t0) + (t3 - t2)) / n, (t2 - t1) / n
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--n", type=int, default=1_000_000, help="records for the workers=2 run")
@@ -177,6 +200,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     ap.add_argument("--seed", type=int, default=20261123)
     args = ap.parse_args(argv)
 
+    print(f"load average before: {os.getloadavg()[0]:.2f}")
     print(
         f"python {platform.python_version()}, {os.cpu_count()} CPUs, phonenumbers {phonenumbers.__version__}, "
         f"email-validator {email_validator.__version__}"
@@ -202,6 +226,13 @@ def main(argv: Sequence[str] | None = None) -> None:
         print(f"{label:<16}{b * 1e6:>11.1f}{v * 1e6:>9.1f}{v / b:>7.2f}{r * 1e6:>10.1f}{r / b:>7.2f}")
     print("ratio = custdata time / bare library time (below 1: custdata is faster)")
 
+    main_cpu, worker_cpu = stage_cpu(sample[:50_000])
+    print()
+    print(
+        f"CPU per record with workers: main side {main_cpu * 1e6:.1f} µs, worker side {worker_cpu * 1e6:.1f} µs "
+        f"-> at most {args.workers / (main_cpu + worker_cpu):,.0f} records/s on {args.workers} otherwise idle cores"
+    )
+
     rate = workers_rate(data, args.workers, args.repeats)
     print()
     print(
@@ -210,6 +241,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     )
     single = 1 / rows[0][3]
     print(f"single process on the same kind of data: {single:,.0f} records/s")
+    print(f"load average after: {os.getloadavg()[0]:.2f} (other processes on the machine share its cores)")
     sys.stdout.flush()
 
 
