@@ -16,7 +16,7 @@ from typing import Any
 
 import attrs
 import phonenumbers
-from phonenumbers import PhoneMetadata, PhoneNumber, PhoneNumberFormat, PhoneNumberType, carrier, geocoder
+from phonenumbers import PhoneMetadata, PhoneNumber, PhoneNumberFormat, PhoneNumberType
 
 from custdata._records import Phone, PhoneKind
 from custdata.exceptions import InvalidPhoneError
@@ -143,7 +143,10 @@ def _fast_parse(compact: str, region: str | None) -> PhoneNumber | None:
 
 @functools.lru_cache(maxsize=4096)
 def _details(e164: str) -> tuple[str, str | None, str | None]:
-    """(national format, location, carrier) of a valid E.164 number; Chinese names for +86."""
+    """(national format, location, carrier) of a valid E.164 number; Chinese names for +86.
+    The geocoder and carrier data are large: they are imported here, on first use, not with custdata."""
+    from phonenumbers import carrier, geocoder
+
     num = phonenumbers.parse(e164)
     lang = "zh" if num.country_code == 86 else "en"
     national = phonenumbers.format_number(num, PhoneNumberFormat.NATIONAL)
