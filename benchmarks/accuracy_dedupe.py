@@ -213,14 +213,16 @@ try:
         linker.training.estimate_parameters_using_expectation_maximisation(block_on("date_of_birth"))
         linker.training.estimate_parameters_using_expectation_maximisation(block_on("surname"))
     t = time.perf_counter()
-    linker = Linker([a, b], settings("link_only"), db_api=DuckDBAPI())
+    db = DuckDBAPI()
+    linker = Linker([db.register(a), db.register(b)], settings("link_only"))
     train(linker)
     pred = linker.inference.predict(threshold_match_probability=0.9).as_pandas_dataframe()
     set_a = set(a["rec_id"])
     pairs = {(l, r) if l in set_a else (r, l) for l, r in zip(pred["rec_id_l"], pred["rec_id_r"])}
     out["splink_febrl4_link"] = {**f1(pairs, truth4), "seconds": round(time.perf_counter() - t, 2)}
     t = time.perf_counter()
-    linker = Linker(d3, settings("dedupe_only"), db_api=DuckDBAPI())
+    db = DuckDBAPI()
+    linker = Linker(db.register(d3), settings("dedupe_only"))
     train(linker)
     pred = linker.inference.predict(threshold_match_probability=0.5)
     cl_df = linker.clustering.cluster_pairwise_predictions_at_threshold(pred, 0.9).as_pandas_dataframe()

@@ -303,7 +303,8 @@ settings = SettingsCreator(
                  cl.EmailComparison("email"), cl.ExactMatch("city"), cl.LevenshteinAtThresholds("street")],
     retain_intermediate_calculation_columns=False,
 )
-linker = Linker(df, settings, db_api=DuckDBAPI())
+db = DuckDBAPI()
+linker = Linker(db.register(df), settings)
 linker.training.estimate_probability_two_random_records_match([block_on("phone")], recall=0.8)
 linker.training.estimate_u_using_random_sampling(max_pairs=1e6)
 linker.training.estimate_parameters_using_expectation_maximisation(block_on("phone"))
