@@ -136,6 +136,12 @@ def collapse(cols: Sequence[Array], weights: Array | None = None) -> tuple[list[
 
 
 # ------------------------------------------------------------------------------------------------ maths
+def dot(a: Any, b: Any) -> float:
+    """Σ a·b without BLAS: OpenBLAS spreads long dot products over threads, and on a busy machine their
+    spin-waiting made a whole fit several times slower."""
+    return float(np.multiply(a, b).sum())
+
+
 def hyp2f1(a: Any, b: Any, c: Any, z: Any) -> Array:
     """scipy's Gauss hypergeometric function, guarded against its degenerate cases.
 
@@ -301,6 +307,20 @@ class FittedModel:
         objective = cached(objective)
         theta = self._maximize(objective, x0, total_weight, has_grad)
         self._set_fit(theta, objective, total_weight, has_grad)
+        # a parameter far out (below 1e-6 or above 1e6) that the data do not pin down (standard error a
+        # hundred times its size, or none) means the likelihood is still climbing towards a boundary
+        loose = [
+            n
+            for n, th in zip(self._names, theta, strict=True)
+            if abs(th) >= 13.8 and not self._se[n] < 100 * self._params[n]  # type: ignore[index]
+        ]
+        if loose:
+            shown = ", ".join(f"{k}={v:.3g}" for k, v in (self._params or {}).items())
+            self._params, self._se, self._ll, self._n = None, {}, math.nan, 0
+            raise ConvergenceError(
+                f"{self._label} fit did not converge: {', '.join(loose)} ran off towards 0 or infinity "
+                f"({shown}), so the data do not pin the model down; {self._advice}"
+            )
 
     def _maximize(self, objective: Objective, x0: Array, total_weight: float, has_grad: bool) -> Array:
         """Minimise the penalised negative log-likelihood over log-parameters; set ``_ll``, ``_se``."""
@@ -309,24 +329,53 @@ class FittedModel:
 
         def scaled(theta: Array) -> Any:
             value, grad = objective(theta)
-            value = value / scale + pen * float(theta @ theta)
+            value = value / scale + pen * dot(theta, theta)
             if not has_grad:
                 return value
             return value, grad / scale + 2 * pen * theta  # type: ignore[operator]
 
+        def guarded(theta: Array) -> Any:
+            """The objective inside the box [-30, 30] (parameters from 1e-13 to 1e13), a steep quadratic
+            wall outside it, and a large finite value where the likelihood overflows: unconstrained BFGS
+            then never steps into NaN."""
+            inside = np.clip(theta, -30.0, 30.0)
+            excess = theta - inside
+            out = scaled(inside)
+            value, grad = out if has_grad else (out, None)
+            if not math.isfinite(value) or (grad is not None and not np.all(np.isfinite(grad))):
+                value, grad = 1e10, -1e3 * inside
+            value += 1e3 * dot(excess, excess)
+            if not has_grad:
+                return value
+            return value, grad + 2e3 * excess
+
         from scipy import optimize  # imported on the first fit: predictions alone do not need it
 
         with np.errstate(all="ignore"):
+            # BFGS first: for a handful of parameters it is much cheaper per step than L-BFGS-B, whose
+            # compiled core calls BLAS (slow on a busy machine); L-BFGS-B, with bounds, as the fallback
             res = optimize.minimize(
-                scaled,
-                x0,
-                jac=has_grad,
-                method="L-BFGS-B",
-                bounds=[(-30.0, 30.0)] * len(x0),
-                options={"maxiter": 2000, "ftol": 1e-13, "gtol": 1e-9},
+                guarded, x0, jac=has_grad, method="BFGS", options={"maxiter": 2000, "gtol": 1e-8}
             )
-            theta = np.asarray(res.x, dtype=float)
-            value = float(scaled(theta)[0] if has_grad else scaled(theta))
+            theta = np.clip(np.asarray(res.x, dtype=float), -30.0, 30.0)
+            out = scaled(theta)
+            value = float(out[0] if has_grad else out)
+            grad_norm = float(np.max(np.abs(out[1]))) if has_grad else 0.0
+            if not (math.isfinite(value) and grad_norm < 1e-5 and (res.success or has_grad)):
+                logger.debug("%s: BFGS stopped with %r; trying L-BFGS-B", self._label, res.message)
+                res2 = optimize.minimize(
+                    scaled,
+                    x0,
+                    jac=has_grad,
+                    method="L-BFGS-B",
+                    bounds=[(-30.0, 30.0)] * len(x0),
+                    options={"maxiter": 2000, "ftol": 1e-13, "gtol": 1e-9},
+                )
+                theta2 = np.asarray(res2.x, dtype=float)
+                out2 = scaled(theta2)
+                value2 = float(out2[0] if has_grad else out2)
+                if math.isfinite(value2) and not value2 > value:
+                    res, theta, value = res2, theta2, value2
         if not math.isfinite(value):
             raise ConvergenceError(f"{self._label} fit did not converge ({res.message}): {self._advice}")
         runaway = [n for n, th in zip(self._names, theta, strict=True) if abs(th) >= 20.0]
@@ -362,7 +411,7 @@ class FittedModel:
             else:
 
                 def f(th: Array) -> float:
-                    return float(objective(th)[0]) + pen * n * float(th @ th)
+                    return float(objective(th)[0]) + pen * n * dot(th, th)
 
                 hess = numeric_hessian_f(f, theta)
             try:

@@ -14,7 +14,7 @@ import numpy as np
 from scipy import special
 
 from custdata.exceptions import ValidationError
-from custdata.metrics._models._base import Array, FittedModel, arrays, collapse, columns, shape_like
+from custdata.metrics._models._base import Array, FittedModel, arrays, collapse, columns, dot, shape_like
 from custdata.metrics._models._transactions import _ALIASES
 
 
@@ -73,8 +73,8 @@ class GammaGammaModel(FittedModel):
             g_p = ux * (dpq - special.digamma(px) + np.log(um) + np.log(ux) - lvxm)
             g_q = dpq - special.digamma(q) + lv - lvxm
             g_v = q / v - (px + q) / (v + ux * um)
-            grad = np.array([w @ g_p * p, w @ g_q * q, w @ g_v * v])
-            return -float(w @ ll_i), -grad
+            grad = np.array([dot(w, g_p) * p, dot(w, g_q) * q, dot(w, g_v) * v])
+            return -dot(w, ll_i), -grad
 
         total = float(w.sum())
         mean_m = float(np.average(um, weights=w))

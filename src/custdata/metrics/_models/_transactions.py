@@ -36,6 +36,7 @@ from custdata.metrics._models._base import (
     collapse_coded,
     columns,
     customer_ids,
+    dot,
     hyp2f1,
     shape_like,
 )
@@ -363,28 +364,31 @@ class BetaGeoModel(TransactionModel):
         wp4 = w * p4
         const = -special.gammaln(r) + r * la - special.gammaln(b) + special.gammaln(a + b)
         ll = (
-            float(lg_u @ w_x)
-            - r * float(log_end_u @ w_end)
-            - float(log_end_u @ wx_end)
-            + float(w @ _log_add(np.zeros_like(z), z))
+            dot(lg_u, w_x)
+            - r * dot(log_end_u, w_end)
+            - dot(log_end_u, wx_end)
+            + dot(w, _log_add(np.zeros_like(z), z))
             + const * total_w
         )
         dab = special.digamma(a + b)
         dig_abx_u = special.digamma(abx_u)
         g_r = (
-            special.digamma(rx_u) @ w_x - log_end_u @ w_end + wp4 @ gap + (la - special.digamma(r)) * total_w
+            dot(special.digamma(rx_u), w_x)
+            - dot(log_end_u, w_end)
+            + dot(wp4, gap)
+            + (la - special.digamma(r)) * total_w
         )
         g_alpha = (
             r / alpha * total_w
-            - r * (inv_end_u @ w_end)
-            - inv_end_u @ wx_end
-            + (wp4 * rx) @ (inv_end_u[age_i] - inv_at_u[ti])
+            - r * dot(inv_end_u, w_end)
+            - dot(inv_end_u, wx_end)
+            + dot(wp4 * rx, inv_end_u[age_i] - inv_at_u[ti])
         )
-        g_a = wp4.sum() / a - dig_abx_u @ w_x + dab * total_w
+        g_a = wp4.sum() / a - dot(dig_abx_u, w_x) + dab * total_w
         wp4_x = np.bincount(xi, weights=wp4, minlength=len(xu))
         g_b = (
-            (special.digamma(bx_u) - dig_abx_u) @ w_x
-            - (1.0 / drop_u) @ wp4_x
+            dot(special.digamma(bx_u) - dig_abx_u, w_x)
+            - dot(1.0 / drop_u, wp4_x)
             + (dab - special.digamma(b)) * total_w
         )
         grad = np.array([g_r * r, g_alpha * alpha, g_a * a, g_b * b])
@@ -543,7 +547,7 @@ class ParetoNBDModel(TransactionModel):
             lg_end = self._log_g(r, alpha, s, beta, qx, qt)[inv_end]
             with np.errstate(divide="ignore", invalid="ignore"):
                 gone = math.log(s) - np.log(rx + s) + _log_diff(lg_tx, lg_end)
-        ll = float(w @ (const + _log_add(alive, gone)))
+        ll = dot(w, const + _log_add(alive, gone))
         return (ll if math.isfinite(ll) else -1e300), None
 
     def _p_alive(self, x: Array, t_x: Array, T: Array) -> Array:  # noqa: N803
