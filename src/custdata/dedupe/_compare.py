@@ -79,7 +79,15 @@ def _names(a: Features, b: Features) -> tuple[int, int]:
     cjk = a.script == "cjk"
     g = _name_level(a.given, b.given, a.given_ph, b.given_ph, cjk) if a.given and b.given else MISSING
     f = _name_level(a.family, b.family, a.family_ph, b.family_ph, cjk) if a.family and b.family else MISSING
-    if (g > 0 or f > 0) and a.given and a.family and b.given and b.family:
+    if (
+        (g > 0 or f > 0)
+        and a.given
+        and a.family
+        and b.given
+        and b.family
+        and a.given[0] == b.family[0]
+        and a.family[0] == b.given[0]
+    ):
         # given and family written the other way round
         g2 = _name_level(a.given, b.family, a.given_ph, b.family_ph, cjk)
         f2 = _name_level(a.family, b.given, a.family_ph, b.given_ph, cjk)
