@@ -391,6 +391,7 @@ def main() -> None:
     ap.add_argument("--sizes", type=int, nargs="+", default=[100_000, 300_000, 1_000_000])
     ap.add_argument("--splink-python", default=None, help="a Python with splink installed")
     ap.add_argument("--splink-sizes", type=int, nargs="+", default=None)
+    ap.add_argument("--only-splink", action="store_true", help="run only the splink side")
     ap.add_argument("--one", type=int, default=None, help=argparse.SUPPRESS)
     ap.add_argument("--match", type=int, default=None, help="time Matcher.match against a store of this size")
     args = ap.parse_args()
@@ -400,7 +401,7 @@ def main() -> None:
     if args.one is not None:
         print(json.dumps(run_custdata(args.one)))
         return
-    for n in args.sizes:
+    for n in [] if args.only_splink else args.sizes:
         out = subprocess.run(
             [sys.executable, __file__, "--one", str(n)], capture_output=True, text=True, check=False
         )
