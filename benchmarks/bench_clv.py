@@ -35,6 +35,7 @@ from custdata import metrics
 HERE = Path(__file__).resolve().parent
 DATA = HERE / "_data"
 PEER_PY = HERE / "_peers" / "lifetimes-venv" / "bin" / "python"
+PYMC_PY = HERE / "_peers" / "pymc-venv" / "bin" / "python"  # optional: pip install pymc-marketing
 
 BG = {"r": 0.243, "alpha": 4.414, "a": 0.793, "b": 2.426}
 PNBD = {"r": 0.553, "alpha": 10.578, "s": 0.606, "beta": 11.669}
@@ -112,6 +113,40 @@ print(json.dumps({"median": statistics.median(times), "times": times, "cpu_media
 """
 
 
+PYMC_SCRIPT = r"""
+import json, statistics, sys, time, warnings
+warnings.filterwarnings("ignore")
+import pandas as pd
+import pymc_marketing
+from pymc_marketing.clv import BetaGeoModel
+path, repeat = sys.argv[1], int(sys.argv[2])
+df = pd.read_csv(path)
+df.insert(0, "customer_id", range(len(df)))
+times, params = [], None
+for _ in range(repeat):
+    t0 = time.perf_counter()
+    m = BetaGeoModel(data=df)
+    m.fit(method="map", progressbar=False)
+    times.append(time.perf_counter() - t0)
+    params = {k: float(m.idata.posterior[k].values.mean()) for k in ("r", "alpha", "a", "b")}
+print(json.dumps({"first": times[0], "median_after_first": statistics.median(times[1:]), "times": times,
+                  "params": params, "version": pymc_marketing.__version__}))
+"""
+
+
+def pymc_peer(path: Path, repeat: int) -> dict[str, object] | None:
+    """pymc-marketing's BG/NBD, fitted by MAP (its fastest method; no standard errors), when installed."""
+    if not PYMC_PY.exists():
+        return None
+    out = subprocess.run(
+        [str(PYMC_PY), "-c", PYMC_SCRIPT, str(path), str(repeat)], capture_output=True, text=True, check=False
+    )
+    if out.returncode:
+        print(out.stderr[-2000:], file=sys.stderr)
+        return None
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
 def peer(path: Path, model: str, repeat: int) -> dict[str, object] | None:
     if not PEER_PY.exists():
         print(f"lifetimes venv missing ({PEER_PY}); see this script's docstring", file=sys.stderr)
@@ -140,6 +175,7 @@ def bench(model: str, n: int, repeat_ours: int, repeat_peer: int, seed: int) -> 
         lambda: cls().fit(frequency=x, recency=t_x, T=T), repeat_ours
     )
     theirs = peer(path, model, repeat_peer)
+    pymc = pymc_peer(path, 3) if model == "bgnbd" else None
     result = {
         "model": model,
         "customers": n,
@@ -150,6 +186,7 @@ def bench(model: str, n: int, repeat_ours: int, repeat_peer: int, seed: int) -> 
         "custdata_params": fitted.params,  # type: ignore[attr-defined]
         "true_params": BG if model == "bgnbd" else PNBD,
         "lifetimes": theirs,
+        "pymc_marketing_map": pymc,
         "ratio": (theirs["median"] / ours) if theirs else None,
         "cpu_ratio": (theirs["cpu_median"] / ours_cpu) if theirs else None,
     }
@@ -171,8 +208,9 @@ def main() -> None:
     }
     DATA.mkdir(exist_ok=True)
     (DATA / "bench_clv.json").write_text(json.dumps({"meta": meta, "results": results}, indent=1))
+    print(f"\nload average (1 min) before/after: {meta['load_average_before_after']}\n")
     print(
-        "\n| model | customers | distinct rows | custdata (median) | lifetimes (median) | ratio | CPU-time ratio |"
+        "| model | customers | distinct rows | custdata (median) | lifetimes (median) | ratio | CPU-time ratio |"
     )
     print("|---|---:|---:|---:|---:|---:|---:|")
     for r in results:
@@ -180,8 +218,16 @@ def main() -> None:
         ratio = f"{r['ratio']:.1f}×" if r["ratio"] else "n/a"
         cpu_ratio = f"{r['cpu_ratio']:.1f}×" if r["cpu_ratio"] else "n/a"
         print(
-            f"| {r['model']} | {r['customers']:,} | {r['distinct_rows']:,} | {r['custdata_median_s']:.3f} s | {peer_t:.2f} s | {ratio} | {cpu_ratio} |"
+            f"| {r['model']} | {r['customers']:,} | {r['distinct_rows']:,} | {r['custdata_median_s']:.3f} s "
+            f"| {peer_t:.2f} s | {ratio} | {cpu_ratio} |"
         )
+    for r in results:
+        p = r["pymc_marketing_map"]
+        if p:
+            print(
+                f"pymc-marketing {p['version']} MAP ({r['model']}): first fit {p['first']:.1f} s (compiles), "
+                f"then {p['median_after_first']:.1f} s: {p['median_after_first'] / r['custdata_median_s']:.0f}x"
+            )
 
 
 if __name__ == "__main__":
