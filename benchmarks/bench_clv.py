@@ -12,6 +12,10 @@ subprocess: benchmarks/_peers/lifetimes-venv (gitignored), made once with
     python -m venv benchmarks/_peers/lifetimes-venv
     benchmarks/_peers/lifetimes-venv/bin/pip install lifetimes "pandas<2" "numpy<2" "scipy<1.12"
 
+pymc-marketing, when benchmarks/_peers/pymc-venv exists (python -m venv …; pip install pymc-marketing),
+fits the same BG/NBD file by MAP, its fastest method (no standard errors); its first fit includes
+compiling the model.
+
 Times are wall-clock medians of repeated fits (fit only: the data are already in memory as arrays or a
 DataFrame; custdata's time includes collapsing duplicate rows and the standard errors, lifetimes' its
 Hessian). Results go to benchmarks/_data/bench_clv.json and are printed as a Markdown table.
