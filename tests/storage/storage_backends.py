@@ -97,7 +97,8 @@ def start_server(*, durable: bool = False) -> PostgresServer:
         if bindir is None:
             pytest.fail("PostgreSQL was installed but initdb/pg_ctl are still not found")
     user = _server_user()
-    root = Path(tempfile.mkdtemp(prefix="cdpg-"))
+    # a short folder: the Unix socket path inside it must stay under ~100 bytes
+    root = Path(tempfile.mkdtemp(prefix="cdpg-", dir="/tmp" if os.path.isdir("/tmp") else None))
     data = root / "data"
     data.mkdir(mode=0o700)
     if user is not None:
