@@ -30,6 +30,7 @@ def cluster(
     parent = list(range(n))
     members: dict[int, list[int]] = {}
     rng = random.Random(seed)
+    rejected: set[tuple[int, int, int, int]] = set()
 
     def find(x: int) -> int:
         root = x
@@ -46,11 +47,15 @@ def cluster(
         a = members.get(ri, [ri])
         b = members.get(rj, [rj])
         if len(a) > 1 or len(b) > 1:
+            key = (ri, rj, len(a), len(b)) if ri < rj else (rj, ri, len(b), len(a))
+            if key in rejected:  # the same two groups, unchanged since they were refused
+                continue
             cross = list(itertools.product(a, b))
             if len(cross) > _MAX_CROSS:
                 cross = rng.sample(cross, _MAX_CROSS)
             support = sum(score(x, y) for x, y in cross) / len(cross)
             if support < min_support:
+                rejected.add(key)
                 continue
         if len(a) < len(b):
             ri, rj, a, b = rj, ri, b, a
