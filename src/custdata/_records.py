@@ -837,7 +837,7 @@ class Customer(_DictMixin):
             "owner": self.owner,
             "consents": {k: v.to_dict() for k, v in self.consents.items()},
             "external_ids": dict(self.external_ids),
-            "custom": json.loads(json.dumps(dict(self.custom))),
+            "custom": json.loads(json.dumps(dict(self.custom))) if self.custom else {},
             "created_at": _iso(self.created_at),
             "updated_at": _iso(self.updated_at),
             "version": self.version,
