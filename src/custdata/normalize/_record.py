@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import datetime as dt
+import gc
 import itertools
 import logging
 import re
@@ -415,7 +416,9 @@ def _in_processes(
     customers: Iterable[Customer], region: str | None, drop: bool, workers: int, chunk_size: int
 ) -> Iterator[NormalizeResult]:
     it = iter(customers)
-    with cf.ProcessPoolExecutor(max_workers=workers) as pool:
+    # A forked worker inherits the caller's whole heap (often the very records being normalised);
+    # freezing it keeps the worker's garbage collector from scanning, and copying, all of it.
+    with cf.ProcessPoolExecutor(max_workers=workers, initializer=gc.freeze) as pool:
         pending: deque[tuple[list[Customer], cf.Future[Any]]] = deque()
         in_flight = workers * 3
         while True:
