@@ -167,8 +167,11 @@ def demo(ctx: DemoContext) -> None:
         "changed": tally.changed,
         "with_issues": tally.with_issues,
     }
-    heading(ctx, "Data quality")
-    report = quality_report(ctx.customers)
+    # The sample is a snapshot: judge staleness as of its last activity, not as of today.
+    stamps = [t.at for t in ctx.transactions] + [c.updated_at or c.created_at for c in ctx.customers]
+    as_of = max((s for s in stamps if s is not None), default=None)
+    heading(ctx, "Data quality" + (f" (as of {as_of:%Y-%m-%d}, the sample's last activity)" if as_of else ""))
+    report = quality_report(ctx.customers, now=as_of)
     ctx.results["quality"] = report
     for line in str(report).splitlines():
         ctx.echo(line)
