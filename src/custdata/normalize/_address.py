@@ -326,7 +326,7 @@ def _normalize_cached(value: Any, region: str | None) -> Address | InvalidAddres
             return _parse_text(value.raw, region)
         return _normalize_fields(value, region)
     except InvalidAddressError as exc:
-        return exc
+        return exc.with_traceback(None)  # cached: keep no frames alive
 
 
 def normalize_address(value: str | Address, *, region: str | None = "CN") -> Address:

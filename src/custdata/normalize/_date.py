@@ -99,7 +99,7 @@ def _parse(text: str, order: str | None) -> dt.date | MonthDay | InvalidDateErro
     try:
         return _parse_uncached(text, order)
     except InvalidDateError as exc:
-        return exc
+        return exc.with_traceback(None)  # cached: keep no frames alive
 
 
 def _parse_uncached(text: str, order: str | None) -> dt.date | MonthDay:

@@ -201,7 +201,7 @@ def _normalize_cached(text: str, deliverability: bool) -> NormalizedEmail | Inva
     try:
         return _normalize(text, deliverability)
     except InvalidEmailError as exc:
-        return exc
+        return exc.with_traceback(None)  # cached: keep no frames alive
 
 
 def _normalize(text: str, deliverability: bool) -> NormalizedEmail:

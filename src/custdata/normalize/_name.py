@@ -251,7 +251,7 @@ def _normalize_cached(text: str) -> NormalizedName | InvalidNameError:
     try:
         result = _normalize(text)
     except InvalidNameError as exc:
-        return exc
+        return exc.with_traceback(None)  # cached: keep no frames alive
     # The clean name must read back as itself (normalising twice equals once). Odd inputs ("欧 阳娜娜",
     # stray symbols, letters without case) can read back differently; settle on the reading that does.
     for _ in range(3 if result.full != text else 0):

@@ -272,7 +272,7 @@ def _normalize_cached(text: str, region: str | None) -> NormalizedPhone | Invali
     try:
         return _normalize(text, region)
     except InvalidPhoneError as exc:
-        return exc
+        return exc.with_traceback(None)  # cached: keep no frames alive
 
 
 def _fast_valid(compact: str, region: str | None) -> NormalizedPhone | None:
