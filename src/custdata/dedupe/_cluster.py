@@ -50,9 +50,10 @@ def cluster(
             key = (ri, rj, len(a), len(b)) if ri < rj else (rj, ri, len(b), len(a))
             if key in rejected:  # the same two groups, unchanged since they were refused
                 continue
-            cross = list(itertools.product(a, b))
-            if len(cross) > _MAX_CROSS:
-                cross = rng.sample(cross, _MAX_CROSS)
+            if len(a) * len(b) <= _MAX_CROSS:
+                cross = list(itertools.product(a, b))
+            else:  # large groups: a random sample of the cross pairs, never the whole product
+                cross = [(rng.choice(a), rng.choice(b)) for _ in range(_MAX_CROSS)]
             support = sum(score(x, y) for x, y in cross) / len(cross)
             if support < min_support:
                 rejected.add(key)
@@ -60,8 +61,8 @@ def cluster(
         if len(a) < len(b):
             ri, rj, a, b = rj, ri, b, a
         parent[rj] = ri
-        merged = a + b
-        members[ri] = merged
+        a.extend(b)  # the smaller group joins the larger one: linear-logarithmic overall
+        members[ri] = a
         members.pop(rj, None)
     groups: dict[int, list[int]] = {}
     for x in range(n):
