@@ -120,10 +120,14 @@ def test_normalize_many_is_lazy() -> None:
 
 
 def test_workers_give_the_same_results_in_order() -> None:
-    batch = _batch(500)
-    serial = list(normalize_many(batch))
-    parallel = list(normalize_many(batch, workers=2, chunk_size=37))
-    assert parallel == serial
+    clean = normalize(messy()).record
+    batch = [*_batch(300), messy(), clean, Customer(id="empty")]
+    for drop in (False, True):
+        serial = list(normalize_many(batch, drop_invalid=drop))
+        parallel = list(normalize_many(batch, workers=2, chunk_size=37, drop_invalid=drop))
+        assert parallel == serial
+        if not drop:
+            assert parallel[-2].record is clean  # nothing changed: the caller's own object comes back
     assert list(normalize_many([], workers=2)) == []
 
 
