@@ -10,12 +10,14 @@ spot; large groups are sampled) must reach it.
 from __future__ import annotations
 
 import itertools
+import logging
 import random
 from collections.abc import Callable, Iterable
 
 __all__ = ["cluster"]
 
 _MAX_CROSS = 400
+logger = logging.getLogger(__name__)
 
 
 def cluster(
@@ -40,7 +42,10 @@ def cluster(
             parent[x], x = root, parent[x]
         return root
 
-    for _, i, j in sorted(edges, key=lambda e: (-e[0], e[1], e[2])):
+    ordered = sorted(edges, key=lambda e: (-e[0], e[1], e[2]))
+    n_edges = len(ordered)
+    checks = 0
+    for _, i, j in ordered:
         ri, rj = find(i), find(j)
         if ri == rj:
             continue
@@ -50,6 +55,7 @@ def cluster(
             key = (ri, rj, len(a), len(b)) if ri < rj else (rj, ri, len(b), len(a))
             if key in rejected:  # the same two groups, unchanged since they were refused
                 continue
+            checks += 1
             if len(a) * len(b) <= _MAX_CROSS:
                 cross = list(itertools.product(a, b))
             else:  # large groups: a random sample of the cross pairs, never the whole product
@@ -64,6 +70,8 @@ def cluster(
         a.extend(b)  # the smaller group joins the larger one: linear-logarithmic overall
         members[ri] = a
         members.pop(rj, None)
+    logger.info("clustering: %d accepted pairs, %d group merges checked for support, %d refused",
+                n_edges, checks, len(rejected))
     groups: dict[int, list[int]] = {}
     for x in range(n):
         groups.setdefault(find(x), []).append(x)
