@@ -23,16 +23,20 @@ from custdata import _io
 def _customers(n: int) -> list[custdata.Customer]:
     out = []
     for i in range(n):
-        out.append(custdata.Customer.from_dict({
-            "id": f"c{i}",
-            "name": {"full": f"客户{i}"},
-            "phones": [{"number": f"+86138{i:08d}", "kind": "mobile", "primary": True}],
-            "emails": [{"address": f"user{i}@example.com"}],
-            "addresses": [{"country": "CN", "city": "上海市"}],
-            "birthday": "1990-01-02",
-            "tags": ["vip"] if i % 7 == 0 else [],
-            "created_at": "2026-01-02T03:04:05+08:00",
-        }))
+        out.append(
+            custdata.Customer.from_dict(
+                {
+                    "id": f"c{i}",
+                    "name": {"full": f"客户{i}"},
+                    "phones": [{"number": f"+86138{i:08d}", "kind": "mobile", "primary": True}],
+                    "emails": [{"address": f"user{i}@example.com"}],
+                    "addresses": [{"country": "CN", "city": "上海市"}],
+                    "birthday": "1990-01-02",
+                    "tags": ["vip"] if i % 7 == 0 else [],
+                    "created_at": "2026-01-02T03:04:05+08:00",
+                }
+            )
+        )
     return out
 
 
@@ -92,7 +96,9 @@ def main() -> None:
     print(f"N = {n} customers, medians of 3 runs")
     for name, secs in results.items():
         print(f"{name:40s} {secs:7.2f} s  {n / secs:10,.0f} records/s")
-    print(f"read_csv / csv.reader time ratio: {results['read_csv (typed, validated records)'] / results['stdlib csv.reader (lists of str)']:.1f}x")
+    print(
+        f"read_csv / csv.reader time ratio: {results['read_csv (typed, validated records)'] / results['stdlib csv.reader (lists of str)']:.1f}x"
+    )
 
 
 if __name__ == "__main__":
