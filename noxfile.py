@@ -44,7 +44,8 @@ def lint(session: nox.Session) -> None:
     session.install("-e", ".", *_group("lint"))
     session.run("ruff", "check", "src", "tests", "benchmarks", "docs", "noxfile.py", "scripts")
     # Markdown examples keep their hand-aligned comments: ruff checks them but does not reformat them.
-    session.run("ruff", "format", "--check", "src", "tests", "benchmarks", "docs/conftest.py", "noxfile.py", "scripts")
+    python_files = ["src", "tests", "benchmarks", "docs/conftest.py", "noxfile.py", "scripts"]
+    session.run("ruff", "format", "--check", *python_files)
     session.run("lint-imports")
 
 
