@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import random
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
@@ -15,7 +16,14 @@ from custdata.dedupe._cluster import cluster
 from custdata.dedupe._compare import DEFAULT_FIELDS
 from custdata.dedupe._features import Features, features_of
 from custdata.dedupe._golden import GoldenRecord, Rules, golden_record
-from custdata.dedupe._matcher import DEFAULT_THRESHOLD, Explanation, Matcher, ScoredPairs
+from custdata.dedupe._matcher import (
+    DEFAULT_THRESHOLD,
+    Explanation,
+    Matcher,
+    ScoredPairs,
+    _add_term_frequencies,
+)
+from custdata.dedupe._model import FSModel
 from custdata.dedupe._parallel import resolve_jobs, run_chunks
 from custdata.exceptions import NotFoundError, ValidationError
 
@@ -221,6 +229,7 @@ def dedupe(
     min_support: float = 0.5,
     seed: int = 0,
     n_jobs: int | None = None,
+    fit_sample: int = 150_000,
     progress: Callable[[str], None] | None = None,
 ) -> DedupeResult:
     """Find the records that are the same customer.
@@ -230,7 +239,8 @@ def dedupe(
     reused), and pairs at or above ``threshold`` (a match probability) are clustered, guarded against
     chaining through one weak link (``min_support``). Record ids must be unique. ``n_jobs`` processes
     prepare and compare (default: one per core for large inputs, on Linux); ``progress`` is called with the
-    name of each step as it starts.
+    name of each step as it starts. On more than ``fit_sample`` records the model is learned on a random
+    sample of that many (EM is more reliable there) and then scores every candidate pair.
     """
     say = progress or (lambda _msg: None)
     # records are processed in id order, so the result does not depend on the input order
@@ -246,6 +256,30 @@ def dedupe(
     say("comparing")
     scored = ScoredPairs.compare(feats, codes, DEFAULT_FIELDS, jobs=resolve_jobs(n_jobs, len(codes)))
     del codes
+    if matcher is None and len(recs) > fit_sample:
+        # EM on a random sample of the records: on millions of records namesakes crowd the candidates and
+        # EM drifts to a "same name" split; the learned m/u carry over to scoring every candidate pair
+        say("learning")
+        rng = random.Random(seed)
+        sample = sorted(rng.sample(range(len(recs)), fit_sample))
+        sub = [feats[k] for k in sample]
+        sub_codes, _ = candidate_pairs(sub, passes=passes, window=window, max_block_size=max_block_size)
+        sub_scored = ScoredPairs.compare(
+            sub, sub_codes, DEFAULT_FIELDS, jobs=resolve_jobs(n_jobs, len(sub_codes))
+        )
+        matcher = Matcher._fit_from(
+            sub,
+            sub_scored,
+            threshold=threshold,
+            region=region,
+            rules=rules,
+            min_support=min_support,
+            seed=seed,
+        )
+        if isinstance(matcher.model, FSModel):
+            _add_term_frequencies(matcher.model, feats, DEFAULT_FIELDS)
+            matcher = Matcher(matcher.model, threshold=threshold, region=region, min_support=min_support)
+        del sub, sub_codes, sub_scored
     if matcher is None:
         say("learning")
         matcher = (

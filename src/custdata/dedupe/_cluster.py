@@ -70,8 +70,12 @@ def cluster(
         a.extend(b)  # the smaller group joins the larger one: linear-logarithmic overall
         members[ri] = a
         members.pop(rj, None)
-    logger.info("clustering: %d accepted pairs, %d group merges checked for support, %d refused",
-                n_edges, checks, len(rejected))
+    logger.info(
+        "clustering: %d accepted pairs, %d group merges checked for support, %d refused",
+        n_edges,
+        checks,
+        len(rejected),
+    )
     groups: dict[int, list[int]] = {}
     for x in range(n):
         groups.setdefault(find(x), []).append(x)

@@ -205,6 +205,7 @@ class Matcher:
         min_support: float,
         seed: int,
         side: Sequence[int] | None = None,
+        fix_u: bool = False,
     ) -> Matcher:
         fields = DEFAULT_FIELDS
         if rules is not None:
@@ -220,6 +221,9 @@ class Matcher:
             [f.name for f in fields],
             m_init=[f.m_default or [1.0] * len(f.levels) for f in fields],
             u_init=u_init,
+            # a record has a duplicate or two, not hundreds: matches are at most ~2 pairs per record
+            max_prior=min(0.5, 2.0 * _matchable(feats, side) / max(1, sum(counts.values()))),
+            fix_u=fix_u,
         )
         _add_term_frequencies(model, feats, fields)
         return cls(model, threshold=threshold, region=region, min_support=min_support)
@@ -542,6 +546,13 @@ class ScoredPairs:
             weight.append(w)
             prob.append(_sigmoid2(w))
         self.weight, self.probability = weight, prob
+
+
+def _matchable(feats: Sequence[Features], side: Sequence[int] | None) -> int:
+    if side is None:
+        return len(feats)
+    left = sum(1 for x in side if x == 0)
+    return min(left, len(feats) - left)
 
 
 def _random_u(

@@ -109,8 +109,14 @@ def fit_em(
     tol: float = 1e-7,
     prior_init: float = 0.1,
     prior_pairs: float = 50.0,
+    max_prior: float = 0.5,
+    fix_u: bool = False,
 ) -> FSModel:
-    """Estimate m, u and the prior from comparison-vector counts by EM (no labels)."""
+    """Estimate m, u and the prior from comparison-vector counts by EM (no labels).
+
+    ``max_prior`` caps the share of matches among the pairs. Without it EM can settle on a wrong but
+    likelier split, such as "same name" against "different name", once namesakes fill the candidates.
+    """
     if not patterns and max_iter > 0:
         raise ConvergenceError("no candidate pairs to learn from: every record was blocked alone")
     k = len(n_levels)
@@ -122,6 +128,7 @@ def fit_em(
         u = [_normalise(list(row)) for row in u_init]
     else:
         u = [_normalise([0.05 / n] * (n - 1) + [0.95]) for n in n_levels]
+    prior_init = min(prior_init, max_prior)
     prior = prior_init
     m0 = [list(row) for row in m]
     u0 = [list(row) for row in u]
@@ -151,17 +158,29 @@ def fit_em(
                 if lvl >= 0:
                     m_acc[f][lvl] += gm
                     u_acc[f][lvl] += gu
-        new_prior = min(max((total_g + prior_pairs * prior_init) / (total + prior_pairs), 1e-9), 1 - 1e-9)
+        new_prior = min(max((total_g + prior_pairs * prior_init) / (total + prior_pairs), 1e-9), max_prior)
         # MAP step: the starting values act as a weak Dirichlet prior worth `prior_pairs` pairs, which keeps
         # small inputs from learning extreme weights and vanishes on large ones
         new_m = [
             _normalise([x + prior_pairs * p for x, p in zip(r, r0, strict=True)])
             for r, r0 in zip(m_acc, m0, strict=True)
         ]
-        new_u = [
-            _normalise([x + prior_pairs * p for x, p in zip(r, r0, strict=True)])
-            for r, r0 in zip(u_acc, u0, strict=True)
-        ]
+        new_u = (
+            u
+            if fix_u
+            else [
+                _normalise([x + prior_pairs * p for x, p in zip(r, r0, strict=True)])
+                for r, r0 in zip(u_acc, u0, strict=True)
+            ]
+        )
+        # agreement is never likelier among non-matches than among matches: where the top level says
+        # otherwise, the field cannot tell the classes apart, so both take the pooled distribution. This
+        # keeps EM off the "namesakes against the rest" split that wins the likelihood on large inputs.
+        for f in range(k):
+            if not fix_u and new_m[f][0] < new_u[f][0]:
+                pooled = _normalise([a + b for a, b in zip(m_acc[f], u_acc[f], strict=True)])
+                new_m[f] = list(pooled)
+                new_u[f] = list(pooled)
         delta = abs(new_prior - prior) + max(
             abs(a - b)
             for r1, r2 in zip(new_m + new_u, m + u, strict=True)
