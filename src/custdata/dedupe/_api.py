@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 import logging
-import random
+import zlib
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
@@ -229,7 +229,7 @@ def dedupe(
     min_support: float = 0.5,
     seed: int = 0,
     n_jobs: int | None = None,
-    fit_sample: int = 150_000,
+    fit_sample: int = 100_000,
     progress: Callable[[str], None] | None = None,
 ) -> DedupeResult:
     """Find the records that are the same customer.
@@ -239,8 +239,8 @@ def dedupe(
     reused), and pairs at or above ``threshold`` (a match probability) are clustered, guarded against
     chaining through one weak link (``min_support``). Record ids must be unique. ``n_jobs`` processes
     prepare and compare (default: one per core for large inputs, on Linux); ``progress`` is called with the
-    name of each step as it starts. On more than ``fit_sample`` records the model is learned on a random
-    sample of that many (EM is more reliable there) and then scores every candidate pair.
+    name of each step as it starts. On more than ``fit_sample`` records the model is learned on about that
+    many, chosen by birthday (EM is more reliable there), and then scores every candidate pair.
     """
     say = progress or (lambda _msg: None)
     # records are processed in id order, so the result does not depend on the input order
@@ -257,11 +257,13 @@ def dedupe(
     scored = ScoredPairs.compare(feats, codes, DEFAULT_FIELDS, jobs=resolve_jobs(n_jobs, len(codes)))
     del codes
     if matcher is None and len(recs) > fit_sample:
-        # EM on a random sample of the records: on millions of records namesakes crowd the candidates and
-        # EM drifts to a "same name" split; the learned m/u carry over to scoring every candidate pair
+        # EM on a sample of the records: on millions of records namesakes crowd the candidates and EM drifts
+        # to a "same name" split; the learned m/u carry over to scoring every candidate pair
         say("learning")
-        rng = random.Random(seed)
-        sample = sorted(rng.sample(range(len(recs)), fit_sample))
+        # sampled by birthday, so a person's records (which mostly share one) stay together while namesakes
+        # born on other days are thinned out as much as the input is
+        k = -(-len(recs) // fit_sample)
+        sample = [i for i, f in enumerate(feats) if zlib.crc32((f.dob or f.id).encode()) % k == seed % k]
         sub = [feats[k] for k in sample]
         sub_codes, _ = candidate_pairs(sub, passes=passes, window=window, max_block_size=max_block_size)
         sub_scored = ScoredPairs.compare(
