@@ -114,3 +114,14 @@ def test_febrl3_explain_names_every_field(febrl3: list[Customer]) -> None:
     assert {f.field for f in e.fields} >= {"given_name", "family_name", "birthday", "external_id", "street"}
     assert e.is_match
     assert abs(e.prior_weight + sum(f.weight + f.tf_adjustment for f in e.fields) - e.weight) < 1e-9
+
+
+def test_dedupe_febrl3_learning_on_a_birthday_sample(febrl3: list[Customer]) -> None:
+    """The path large inputs take: EM on about `fit_sample` records chosen by birthday."""
+    groups: dict[str, list[str]] = {}
+    for rec in febrl3:
+        groups.setdefault(entity(rec.id), []).append(rec.id)
+    truth = {tuple(sorted(p)) for g in groups.values() for p in itertools.combinations(g, 2)}
+    result = dedupe(febrl3, fit_sample=1500)
+    pred = {tuple(sorted(p)) for c in result.clusters for p in itertools.combinations(c, 2)}
+    assert f1(pred, truth) >= 0.99  # type: ignore[arg-type]
