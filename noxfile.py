@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import nox
 
 nox.options.default_venv_backend = "uv|virtualenv"
@@ -61,6 +63,6 @@ def docs(session: nox.Session) -> None:
 def bench(session: nox.Session) -> None:
     """Benchmarks with the peers side by side; figures go to docs/performance.md by hand."""
     session.install("-e", ".[all]", *_group("bench"))
-    scripts = session.posargs or ["benchmarks/run_all.py"]
+    scripts = session.posargs or sorted(str(p) for p in Path("benchmarks").glob("bench_*.py"))
     for script in scripts:
         session.run("python", script)
