@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from custdata import Phone, PhoneKind
 from custdata.exceptions import CustdataError, InvalidPhoneError
 from custdata.normalize import PHONE_REASONS, NormalizedPhone, normalize_phone
-from custdata.normalize._phone import _fast_parse
+from custdata.normalize._phone import _fast_parse, _number_type
 from custdata.normalize._strategies import PHONE_REGIONS, messy_phones, valid_phone_numbers
 
 MESSY = [
@@ -247,6 +247,7 @@ def test_fast_path_agrees_with_phonenumbers_parse(digits: str, plus: bool, regio
     assert (fast.country_code, fast.national_number) == (ref.country_code, ref.national_number)
     assert not ref.italian_leading_zero
     assert phonenumbers.number_type(fast) == phonenumbers.number_type(ref)
+    assert _number_type(fast, phonenumbers.region_code_for_number(fast)) == phonenumbers.number_type(fast)
 
 
 @given(valid_phone_numbers(), st.booleans())
@@ -264,3 +265,23 @@ def test_fast_path_agrees_on_valid_numbers(num: phonenumbers.PhoneNumber, intern
     if fast is not None:
         ref = phonenumbers.parse(compact, region)
         assert (fast.country_code, fast.national_number) == (ref.country_code, ref.national_number)
+        assert _number_type(fast, phonenumbers.region_code_for_number(fast)) == phonenumbers.number_type(ref)
+
+
+_ALL_TYPES = [v for k, v in vars(phonenumbers.PhoneNumberType).items() if k.isupper() and isinstance(v, int)]
+
+
+@pytest.mark.parametrize("region", sorted(phonenumbers.SUPPORTED_REGIONS))
+def test_number_type_agrees_with_phonenumbers_in_every_region(region: str) -> None:
+    """The fast path's number_type: the example number of every type of every region, with its last
+    digit varied (valid and invalid numbers alike), typed as phonenumbers.number_type types it."""
+    for kind in _ALL_TYPES:
+        example = phonenumbers.example_number_for_type(region, kind)
+        if example is None or example.italian_leading_zero:
+            continue
+        for last in range(10):
+            num = phonenumbers.PhoneNumber(
+                country_code=example.country_code, national_number=example.national_number // 10 * 10 + last
+            )
+            expected = phonenumbers.number_type(num)
+            assert _number_type(num, phonenumbers.region_code_for_number(num)) == expected, (region, num)
