@@ -138,3 +138,25 @@ def test_plain_chinese_fast_path_matches_the_full_path(text: str) -> None:
         slow.given,
         slow.match_key,
     )
+
+
+@given(
+    st.text(
+        st.characters(min_codepoint=0x4E00, max_codepoint=0x9FFF) | st.sampled_from("欧阳司马先"), max_size=5
+    ),
+    st.sampled_from(["", " ", "  ", "\u3000"]),
+    st.sampled_from(["先生", "女士", "小姐", "总经理", "经理", "老师", "师傅", "生", "先生先生", "先生 "]),
+)
+def test_chinese_name_with_honorific_fast_path_matches_the_full_path(
+    body: str, blank: str, honorific: str
+) -> None:
+    from custdata.normalize._name import _normalize_cached, _normalize_checked
+
+    text = body + blank + honorific
+    fast = _normalize_cached.__wrapped__(text)
+    slow = _normalize_checked(text)
+    if isinstance(slow, InvalidNameError):
+        assert isinstance(fast, InvalidNameError)
+        assert fast.reason == slow.reason
+        return
+    assert fast == slow

@@ -248,6 +248,23 @@ def _normalize_cached(text: str) -> NormalizedName | InvalidNameError:
         # the common Chinese name, already clean: 2-4 characters, no blanks, no honorific
         family, given = _split_cjk(text, [])
         return NormalizedName(text, family, given, "cjk", None, None, text)
+    m = _CJK_HONORIFIC.search(text) if text.isalpha() or text.count(" ") == 1 else None
+    if m is not None:
+        # the common Chinese name with a polite form after it (王伟先生, 王伟 女士), as _normalize reads it
+        body, honorific = text[: m.start()].removesuffix(" "), m.group(0)
+        if (
+            2 <= len(body) <= 4
+            and all("\u4e00" <= ch <= "\u9fff" for ch in body)
+            and _CJK_HONORIFIC.search(body + honorific).start() == len(body)  # type: ignore[union-attr]
+            and not _CJK_HONORIFIC.search(body)
+        ):
+            family, given = _split_cjk(body, [])
+            return NormalizedName(body, family, given, "cjk", honorific, None, body)
+    return _normalize_checked(text)
+
+
+def _normalize_checked(text: str) -> NormalizedName | InvalidNameError:
+    """The full path: :func:`_normalize`, read back until it reads as itself."""
     try:
         result = _normalize(text)
     except InvalidNameError as exc:
