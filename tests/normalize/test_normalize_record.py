@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import doctest
 import importlib.util
+import random
 
 import pytest
 from hypothesis import given
@@ -130,6 +131,68 @@ def test_workers_give_the_same_results_in_order() -> None:
         if not drop:
             assert parallel[-2].record is clean  # nothing changed: the caller's own object comes back
     assert list(normalize_many([], workers=2)) == []
+
+
+def _generated(n: int, seed: int) -> list[Customer]:
+    """Customers with every kind of value the record code handles: valid and invalid phones, e-mails,
+    names and addresses, duplicates within a record, values repeated across records, names given in
+    parts, kinds, flags and verification times."""
+    rng = random.Random(seed)
+    phones = ["13800138000", "138 0013 8000", "+86 138-0013-8000", "手机：139 1234 5678", "010-62345678转8001",
+              "(650) 253-0000", "+1 650 253 0000", "12345", "abc", "+999 1234567", "10800138000", "",
+              "１３８００１３８０００", "0086 13912345678"]  # fmt: skip
+    emails = ["Zhang.Wei+shop@GMAIL.com", "li.na@example.com", "邮箱：Li.Na＠Example.COM。", "bad", "a@@b.com",
+              "user@例子.中国", "x@localhost", "张伟 <zw@qq.com>", "postmaster@Example.com"]  # fmt: skip
+    names = [{"full": "  欧阳娜娜 女士"}, {"full": "王伟先生"}, {"full": "dr. ZHANG wei"}, {"full": "Zhang, Wei"},
+             {"family": "张", "given": "伟"}, {"family": " Lovelace ", "given": "ada"}, {"full": "123"}, {},
+             {"full": "张伟"}]  # fmt: skip
+    addresses = ["北京朝阳区建国路88号", {"country": "Atlantis"}, {"province": "广东", "city": "深圳"},
+                 "1600 Amphitheatre Pkwy, Mountain View, CA 94043, USA"]  # fmt: skip
+    out = []
+    for i in range(n):
+        k = rng.randrange(4)
+        out.append(
+            Customer.from_dict(
+                {
+                    "id": f"g{i}",
+                    "name": rng.choice(names),
+                    "phones": [
+                        {
+                            "number": rng.choice(phones) or f"1390000{i % 10000:04d}",
+                            "kind": rng.choice(["other", "mobile", "home"]),
+                            "primary": rng.random() < 0.3,
+                            "verified_at": T0.isoformat() if rng.random() < 0.2 else None,
+                        }
+                        for _ in range(k)
+                    ],
+                    "emails": [
+                        {"address": rng.choice(emails) if rng.random() < 0.7 else f"u{i}@Example.COM"}
+                        for _ in range(rng.randrange(3))
+                    ],
+                    "addresses": [rng.choice(addresses) for _ in range(rng.randrange(2))],
+                    "gender": rng.choice([None, "女", "M", " male "]),
+                    "company": rng.choice([None, " 某某（中国）有限公司 "]),
+                }
+            )
+        )
+    return out
+
+
+def test_workers_agree_with_one_process_on_generated_records() -> None:
+    batch = _generated(1500, seed=7)
+    batch += [normalize(c).record for c in batch[:200]]  # clean records come back unchanged
+    for drop in (False, True):
+        for errors in ("collect", "skip"):
+            serial = list(normalize_many(batch, drop_invalid=drop, errors=errors))
+            parallel = list(normalize_many(batch, workers=2, chunk_size=97, drop_invalid=drop, errors=errors))
+            assert parallel == serial
+            assert [r.issues for r in parallel] == [r.issues for r in serial]
+    results = list(normalize_many(batch, workers=2, chunk_size=500))
+    assert sum(1 for r in results if r.issues) > 100  # the batch exercises issues, changes and no changes
+    assert sum(1 for r in results if r.changed) > 100
+    assert sum(1 for r in results if not r.changed) > 10
+    again = list(normalize_many([r.record for r in results], workers=2))
+    assert [r.record for r in again] == [r.record for r in results]  # idempotent
 
 
 def test_issue_str() -> None:

@@ -9,18 +9,20 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import datetime as dt
+import functools
 import gc
 import itertools
 import logging
+import operator
 import re
 import unicodedata
 from collections import deque
-from collections.abc import Iterable, Iterator
-from typing import Any, Literal
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any, Literal, NamedTuple, TypeVar
 
 import attrs
 
-from custdata._records import Address, Customer, Email, EmailKind, PersonName, Phone, PhoneKind
+from custdata._records import Address, Customer, Email, PersonName, Phone, PhoneKind
 from custdata.exceptions import FieldError, ValidationError
 from custdata.exceptions import _ReasonError as ReasonError
 from custdata.normalize._address import normalize_address
@@ -33,6 +35,7 @@ __all__ = ["Errors", "Issue", "NormalizeResult", "normalize", "normalize_many"]
 log = logging.getLogger(__name__)
 
 Errors = Literal["raise", "skip", "collect"]
+T = TypeVar("T")
 
 _SPACES = re.compile(r"\s+")
 _GENDERS = {
@@ -70,7 +73,8 @@ class NormalizeResult:
 
 
 _FIELDS: dict[type, tuple[str, ...]] = {
-    cls: tuple(a.name for a in attrs.fields(cls)) for cls in (Customer, PersonName, Phone, Email, Address)
+    cls: tuple(a.name for a in attrs.fields(cls))
+    for cls in (Customer, PersonName, Phone, Email, Address, NormalizeResult)
 }
 
 
@@ -80,21 +84,120 @@ _SETTERS: dict[type, tuple[tuple[str, Any], ...]] = {
 }
 
 
-def _field_names(cls: type[Any]) -> tuple[str, ...]:
-    return _FIELDS[cls]
+def _maker(cls: type[T], copied: tuple[str, ...] = ()) -> Callable[..., T]:
+    """A function that builds a ``cls`` record from values already valid for it, without running its
+    converters again: ``make(*fields)``, or with ``copied`` fields ``make(old, *other_fields)``, which
+    takes those from the record ``old``. Generated with one slot store per field, as attrs generates
+    its own ``__init__``: a loop over the fields costs twice as much, and millions of records are built."""
+    names = _FIELDS[cls]
+    assert "old" not in names
+    assert set(copied) <= set(names)
+    params = (["old"] if copied else []) + [n for n in names if n not in copied]
+    ns: dict[str, Any] = {"_new": object.__new__, "_cls": cls}
+    body = ["    obj = _new(_cls)"]
+    for i, (name, setter) in enumerate(_SETTERS[cls]):
+        ns[f"_set{i}"] = setter
+        body.append(f"    _set{i}(obj, {'old.' + name if name in copied else name})")
+    src = f"def make({', '.join(params)}):\n" + "\n".join(body) + "\n    return obj\n"
+    exec(compile(src, f"<custdata.normalize {cls.__name__} maker>", "exec"), ns)
+    make: Callable[..., T] = ns["make"]
+    return make
 
 
-def _build(cls: type[Any], **values: Any) -> Any:
-    """A record from values already valid for it, without running its converters again."""
-    obj = object.__new__(cls)
-    for name, setter in _SETTERS[cls]:
-        setter(obj, values[name])
-    return obj
+_new_name = _maker(PersonName)  # (full, family, given)
+_new_phone = _maker(Phone)  # (number, kind, primary, verified_at)
+_new_email = _maker(Email)  # (address, kind, primary, verified_at)
+_new_address = _maker(Address)  # its fields in order
+_result = _maker(NormalizeResult)  # (record, issues, changed)
+
+#: The fields normalize() reads and may change, in the order of Customer's fields.
+_PARTS = ("name", "phones", "emails", "addresses", "gender", "company", "title")
+assert tuple(n for n in _FIELDS[Customer] if n in _PARTS) == _PARTS
+#: (old, *parts): a copy of old with the _PARTS fields replaced.
+_replace = _maker(Customer, tuple(n for n in _FIELDS[Customer] if n not in _PARTS))
 
 
-def _issue(field: str, exc: ReasonError) -> Issue:
-    message = exc.errors[0].reason if exc.errors else str(exc)
-    return Issue(field, exc.value, exc.reason, message)
+# ------------------------------------------------------------------------------------- single values
+# Each kind of value is normalised to plain data: the part of the normaliser's answer a record needs,
+# or a _Fail with what an Issue needs. These are pure functions of the text (and region), so they may
+# run in another process; the record is then put together by the same code either way.
+
+
+class _Fail(NamedTuple):
+    """A value that could not be normalised: the Issue's ``value``, ``reason`` and ``message``, and for
+    addresses the failing field (``sub``)."""
+
+    value: object
+    reason: str
+    message: str
+    sub: str = ""
+
+
+PhoneValue = tuple[str, bool] | _Fail  # (the stored number, whether it is a mobile number)
+EmailValue = str | _Fail  # the normalised address
+NameValue = tuple[str, str | None, str | None] | _Fail  # (full, family, given)
+AddressValue = Address | _Fail
+
+
+class _Looks(NamedTuple):
+    """Where the normalised values come from: the normalisers themselves, or a chunk's precomputed table."""
+
+    phone: Callable[[str], PhoneValue]
+    email: Callable[[str], EmailValue]
+    name: Callable[[str], NameValue]
+    address: Callable[[Address], AddressValue]
+
+
+def _fail(exc: ReasonError, sub: str = "") -> _Fail:
+    return _Fail(exc.value, exc.reason, exc.errors[0].reason if exc.errors else str(exc), sub)
+
+
+def _phone_value(text: str, region: str | None) -> PhoneValue:
+    try:
+        n = normalize_phone(text, region=region)
+    except ReasonError as exc:
+        return _fail(exc)
+    return n.number, n.kind == "mobile"
+
+
+def _email_value(text: str) -> EmailValue:
+    try:
+        return normalize_email(text).address
+    except ReasonError as exc:
+        return _fail(exc)
+
+
+def _name_value(text: str) -> NameValue:
+    try:
+        n = normalize_name(text)
+    except ReasonError as exc:
+        return _fail(exc)
+    return n.full, n.family, n.given
+
+
+def _address_value(a: Address, region: str | None) -> AddressValue:
+    try:
+        return normalize_address(a, region=region)
+    except ReasonError as exc:
+        return _fail(exc, exc.errors[0].field if exc.errors and exc.errors[0].field else "raw")
+
+
+@functools.lru_cache(maxsize=64)
+def _direct(region: str | None) -> _Looks:
+    """The normalisers themselves, for ``region``."""
+    return _Looks(
+        functools.partial(_phone_value, region=region),
+        _email_value,
+        _name_value,
+        functools.partial(_address_value, region=region),
+    )
+
+
+# ------------------------------------------------------------------------------------------ records
+
+
+def _issue(field: str, f: _Fail) -> Issue:
+    return Issue(field, f.value, f.reason, f.message)
 
 
 def _text(value: str | None) -> str | None:
@@ -104,59 +207,71 @@ def _text(value: str | None) -> str | None:
     return t or None
 
 
-def _name(name: PersonName, issues: list[Issue]) -> PersonName:
+def _name_text(name: PersonName) -> str | None:
+    """The text of a name to normalise; None for no name at all."""
     if not name:
-        return name
+        return None
     full = name.full
     if not full:
         fam, giv = _text(name.family) or "", _text(name.given) or ""
         full = name.display if (fam or giv) else ""
-    try:
-        n = normalize_name(full)
-    except ReasonError as exc:
-        issues.append(_issue("name.full", exc))
+    return full
+
+
+def _name(name: PersonName, issues: list[Issue], look: Callable[[str], NameValue]) -> PersonName:
+    text = _name_text(name)
+    if text is None:
         return name
-    family = _text(name.family) if name.family else n.family
-    given = _text(name.given) if name.given else n.given
+    n = look(text)
+    if isinstance(n, _Fail):
+        issues.append(_issue("name.full", n))
+        return name
+    n_full, n_family, n_given = n
+    family = _text(name.family) if name.family else n_family
+    given = _text(name.given) if name.given else n_given
     if name.family and name.given and name.full is None:
-        family, given = n.family or family, n.given or given
-    if (n.full, family, given) == (name.full, name.family, name.given):
+        family, given = n_family or family, n_given or given
+    if (n_full, family, given) == (name.full, name.family, name.given):
         return name
-    clean: PersonName = _build(PersonName, full=n.full, family=family, given=given)
+    clean: PersonName = _new_name(n_full, family, given)
     return clean
 
 
 def _phones(
-    phones: tuple[Phone, ...], region: str | None, drop: bool, issues: list[Issue]
+    phones: tuple[Phone, ...], drop: bool, issues: list[Issue], look: Callable[[str], PhoneValue]
 ) -> tuple[Phone, ...]:
+    if len(phones) == 1:  # the common case, as the loop below would do it
+        p = phones[0]
+        n = look(p.number)
+        if isinstance(n, _Fail):
+            issues.append(_issue("phones.0.number", n))
+            return () if drop else phones
+        number, mobile = n
+        kind = PhoneKind.MOBILE if mobile and p.kind is PhoneKind.OTHER else p.kind
+        if number == p.number and kind is p.kind:
+            return phones
+        return (_new_phone(number, kind, p.primary, p.verified_at),)
     out: dict[str, Phone] = {}
     kept: list[Phone] = []
     for i, p in enumerate(phones):
-        try:
-            n = normalize_phone(p.number, region=region)
-        except ReasonError as exc:
-            issues.append(_issue(f"phones.{i}.number", exc))
+        n = look(p.number)
+        if isinstance(n, _Fail):
+            issues.append(_issue(f"phones.{i}.number", n))
             if not drop:
                 kept.append(p)
             continue
-        kind = PhoneKind.MOBILE if p.kind is PhoneKind.OTHER and n.kind == "mobile" else p.kind
-        number = n.number
+        number, mobile = n
+        kind = PhoneKind.MOBILE if mobile and p.kind is PhoneKind.OTHER else p.kind
         prev = out.get(number)
         if prev is not None:  # the same number twice: keep one, with the stronger flags
-            out[number] = _build(
-                Phone,
-                number=number,
-                kind=prev.kind,
-                primary=prev.primary or p.primary,
-                verified_at=_latest(prev.verified_at, p.verified_at),
+            out[number] = _new_phone(
+                number, prev.kind, prev.primary or p.primary, _latest(prev.verified_at, p.verified_at)
             )
             continue
         if number == p.number and kind is p.kind:
             out[number] = p
         else:
-            out[number] = _build(
-                Phone, number=number, kind=kind, primary=p.primary, verified_at=p.verified_at
-            )
+            out[number] = _new_phone(number, kind, p.primary, p.verified_at)
         kept.append(out[number])
     return tuple(out.get(p.number, p) if p.number in out else p for p in kept)
 
@@ -167,48 +282,49 @@ def _latest(a: dt.datetime | None, b: dt.datetime | None) -> dt.datetime | None:
     return max(a, b)
 
 
-def _emails(emails: tuple[Email, ...], drop: bool, issues: list[Issue]) -> tuple[Email, ...]:
+def _emails(
+    emails: tuple[Email, ...], drop: bool, issues: list[Issue], look: Callable[[str], EmailValue]
+) -> tuple[Email, ...]:
+    if len(emails) == 1:  # the common case, as the loop below would do it
+        e = emails[0]
+        address = look(e.address)
+        if isinstance(address, _Fail):
+            issues.append(_issue("emails.0.address", address))
+            return () if drop else emails
+        if address == e.address:
+            return emails
+        return (_new_email(address, e.kind, e.primary, e.verified_at),)
     out: dict[str, Email] = {}
     kept: list[Email] = []
     for i, e in enumerate(emails):
-        try:
-            n = normalize_email(e.address)
-        except ReasonError as exc:
-            issues.append(_issue(f"emails.{i}.address", exc))
+        address = look(e.address)
+        if isinstance(address, _Fail):
+            issues.append(_issue(f"emails.{i}.address", address))
             if not drop:
                 kept.append(e)
             continue
-        address = n.address
         prev = out.get(address)
         if prev is not None:
-            out[address] = _build(
-                Email,
-                address=address,
-                kind=prev.kind,
-                primary=prev.primary or e.primary,
-                verified_at=_latest(prev.verified_at, e.verified_at),
+            out[address] = _new_email(
+                address, prev.kind, prev.primary or e.primary, _latest(prev.verified_at, e.verified_at)
             )
             continue
         if address == e.address:
             out[address] = e
         else:
-            out[address] = _build(
-                Email, address=address, kind=e.kind, primary=e.primary, verified_at=e.verified_at
-            )
+            out[address] = _new_email(address, e.kind, e.primary, e.verified_at)
         kept.append(out[address])
     return tuple(out.get(e.address, e) if e.address in out else e for e in kept)
 
 
 def _addresses(
-    addresses: tuple[Address, ...], region: str | None, drop: bool, issues: list[Issue]
+    addresses: tuple[Address, ...], drop: bool, issues: list[Issue], look: Callable[[Address], AddressValue]
 ) -> tuple[Address, ...]:
     out: list[Address] = []
     for i, a in enumerate(addresses):
-        try:
-            clean = normalize_address(a, region=region)
-        except ReasonError as exc:
-            sub = exc.errors[0].field if exc.errors and exc.errors[0].field else "raw"
-            issues.append(_issue(f"addresses.{i}.{sub}", exc))
+        clean = look(a)
+        if isinstance(clean, _Fail):
+            issues.append(_issue(f"addresses.{i}.{clean.sub}", clean))
             if not drop:
                 out.append(a)
             continue
@@ -240,40 +356,42 @@ def normalize(
     >>> [(i.field, i.reason) for i in r.issues]
     [('phones.1.number', 'too_short')]
     """
-    c = customer
-    parts = {name: getattr(c, name) for name in _PARTS}
-    changes, issues = _normalize_parts(parts, region, drop_invalid)
-    record = c
-    changed = bool(changes)
-    if changed:
-        values = {name: getattr(c, name) for name in _field_names(Customer)}
-        values.update(changes)
-        record = _build(Customer, **values)
-    return NormalizeResult(record, issues, changed)
+    return _normalize(customer, drop_invalid, _direct(region))
 
 
-#: The fields normalize() reads and may change.
-_PARTS = ("name", "phones", "emails", "addresses", "gender", "company", "title")
-
-
-def _normalize_parts(
-    parts: dict[str, Any], region: str | None, drop: bool
-) -> tuple[dict[str, Any], tuple[Issue, ...]]:
-    """(the parts that changed, the issues) for a record's normalisable fields."""
+def _normalize(c: Customer, drop: bool, look: _Looks) -> NormalizeResult:
+    """The result for one record, with the values normalised by ``look``."""
     issues: list[Issue] = []
-    name, phones, emails, addresses = parts["name"], parts["phones"], parts["emails"], parts["addresses"]
-    gender, company, title = parts["gender"], parts["company"], parts["title"]
-    new = {
-        "name": _name(name, issues),
-        "phones": _phones(phones, region, drop, issues) if phones else phones,
-        "emails": _emails(emails, drop, issues) if emails else emails,
-        "addresses": _addresses(addresses, region, drop, issues) if addresses else addresses,
-        "gender": _gender(gender) if gender else gender,
-        "company": _text(company) if company else company,
-        "title": _text(title) if title else title,
-    }
-    changes = {k: v for k, v in new.items() if v is not parts[k] and v != parts[k]}
-    return changes, tuple(issues)
+    name, phones, emails, addresses = c.name, c.phones, c.emails, c.addresses
+    gender, company, title = c.gender, c.company, c.title
+    new = (
+        _name(name, issues, look.name),
+        _phones(phones, drop, issues, look.phone) if phones else phones,
+        _emails(emails, drop, issues, look.email) if emails else emails,
+        _addresses(addresses, drop, issues, look.address) if addresses else addresses,
+        _gender(gender) if gender else gender,
+        _text(company) if company else company,
+        _text(title) if title else title,
+    )
+    old = (name, phones, emails, addresses, gender, company, title)
+    if new == old:  # compares by identity first: cheap when nothing was touched
+        return _result(c, tuple(issues), False)
+    # a value equal to the old one keeps the old object
+    n0, n1, n2, n3, n4, n5, n6 = new
+    return _result(
+        _replace(
+            c,
+            name if n0 == name else n0,
+            phones if n1 == phones else n1,
+            emails if n2 == emails else n2,
+            addresses if n3 == addresses else n3,
+            gender if n4 == gender else n4,
+            company if n5 == company else n5,
+            title if n6 == title else n6,
+        ),
+        tuple(issues),
+        True,
+    )
 
 
 def _raise_for(result: NormalizeResult) -> None:
@@ -286,99 +404,82 @@ def _raise_for(result: NormalizeResult) -> None:
 
 
 # ---------------------------------------------------------------------------------- process workers
-# Records cross the process boundary as plain tuples of the fields normalisation reads and writes:
-# pickling attrs records costs several times more than normalising them.
-_PHONE_KINDS = {k.value: k for k in PhoneKind}
-_EMAIL_KINDS = {k.value: k for k in EmailKind}
-Packed = tuple[Any, ...]
-Sent = tuple[tuple[tuple[str, Any], ...], tuple[tuple[str, object, str, str], ...]] | None
-
-
-def _new(cls: type[Any], *values: Any) -> Any:
-    """A record from its field values in order (already valid), without its converting __init__."""
-    obj = object.__new__(cls)
-    for (_, setter), value in zip(_SETTERS[cls], values, strict=True):
-        setter(obj, value)
-    return obj
-
-
-_PACK: dict[str, Any] = {
-    "name": lambda n: (n.full, n.family, n.given),
-    "phones": lambda ps: tuple((p.number, p.kind.value, p.primary, p.verified_at) for p in ps),
-    "emails": lambda es: tuple((e.address, e.kind.value, e.primary, e.verified_at) for e in es),
-    "addresses": lambda xs: tuple(
-        (a.country, a.province, a.city, a.district, a.street, a.postal_code, a.raw) for a in xs
-    ),
-}
-_UNPACK: dict[str, Any] = {
-    "name": lambda t: _new(PersonName, *t),
-    "phones": lambda ps: tuple(_new(Phone, p[0], _PHONE_KINDS[p[1]], p[2], p[3]) for p in ps),
-    "emails": lambda es: tuple(_new(Email, e[0], _EMAIL_KINDS[e[1]], e[2], e[3]) for e in es),
-    "addresses": lambda xs: tuple(_new(Address, *a) for a in xs),
-}
-
-
-def _pack(c: Customer) -> Packed:
-    n = c.name
-    return (
-        (n.full, n.family, n.given),
-        _PACK["phones"](c.phones),
-        _PACK["emails"](c.emails),
-        _PACK["addresses"](c.addresses),
-        c.gender,
-        c.company,
-        c.title,
-    )
-
-
-def _unpack(t: Packed) -> dict[str, Any]:
-    name, phones, emails, addresses, gender, company, title = t
-    return {
-        "name": _UNPACK["name"](name),
-        "phones": _UNPACK["phones"](phones),
-        "emails": _UNPACK["emails"](emails),
-        "addresses": _UNPACK["addresses"](addresses),
-        "gender": gender,
-        "company": company,
-        "title": title,
-    }
+# Only the distinct texts of a chunk cross the process boundary (as lists of plain strings), and only
+# the normalised values come back (plain strings and tuples). The worker normalises values; the calling
+# process puts the records together with the same code as normalize(), so the results are the same.
 
 
 def _worker_init() -> None:
     """Set up a worker process. A forked worker inherits the caller's whole heap (often the very records
     being normalised): freezing it keeps the worker's cyclic garbage collector from scanning, and
-    copying, all of it. The worker's own objects (records, tuples, strings) form no reference cycles,
+    copying, all of it. The worker's own objects (strings and small tuples) form no reference cycles,
     so it collects rarely. Only the worker process is changed, never the caller's."""
     gc.freeze()
     gc.set_threshold(100_000, 50, 50)
 
 
-def _chunk(packed: list[Packed], region: str | None, drop: bool) -> list[Sent]:
-    """Worker side: normalise packed records and send back only what changed, and the issues;
-    None for a record that needs no change and has no issue."""
-    out: list[Sent] = []
-    for t in packed:
-        changes, issues = _normalize_parts(_unpack(t), region, drop)
-        if not changes and not issues:
-            out.append(None)
-            continue
-        sent = tuple((k, _PACK[k](v) if k in _PACK else v) for k, v in changes.items())
-        out.append((sent, tuple((i.field, i.value, i.reason, i.message) for i in issues)))
-    return out
+_ADDRESS_FIELDS = operator.attrgetter(*_FIELDS[Address])
+Texts = tuple[list[str], list[str], list[str], list[tuple[str | None, ...]]]
+Values = tuple[list[PhoneValue], list[EmailValue], list[NameValue], list[tuple[str | None, ...] | _Fail]]
 
 
-def _merge(c: Customer, done: Sent) -> NormalizeResult:
-    """Main side: the result for ``c`` from what the worker sent back."""
-    if done is None:
-        return NormalizeResult(c, (), False)
-    sent, issues = done
-    record = c
-    if sent:
-        changes = {k: _UNPACK[k](v) if k in _UNPACK else v for k, v in sent}
-        record = object.__new__(Customer)
-        for name, setter in _SETTERS[Customer]:
-            setter(record, changes[name] if name in changes else getattr(c, name))
-    return NormalizeResult(record, tuple(Issue(*i) for i in issues), bool(sent))
+def _values(
+    region: str | None, phones: list[str], emails: list[str], names: list[str], addresses: list[Any]
+) -> Values:
+    """Worker side: the normalised values of a chunk's distinct texts, in the same order."""
+    look = _direct(region)
+    address_values: list[tuple[str | None, ...] | _Fail] = []
+    for fields in addresses:
+        a = look.address(_new_address(*fields))
+        address_values.append(a if isinstance(a, _Fail) else _ADDRESS_FIELDS(a))
+    return (
+        [look.phone(t) for t in phones],
+        [look.email(t) for t in emails],
+        [look.name(t) for t in names],
+        address_values,
+    )
+
+
+class _Texts:
+    """The distinct texts to normalise in a chunk of records, in order of first appearance."""
+
+    __slots__ = ("addresses", "emails", "names", "phones")
+
+    def __init__(self, chunk: list[Customer]) -> None:
+        phones: dict[str, None] = {}
+        emails: dict[str, None] = {}
+        names: dict[str, None] = {}
+        addresses: dict[Address, None] = {}
+        for c in chunk:
+            text = _name_text(c.name)
+            if text is not None:
+                names[text] = None
+            for p in c.phones:
+                phones[p.number] = None
+            for e in c.emails:
+                emails[e.address] = None
+            for a in c.addresses:
+                addresses[a] = None
+        self.phones, self.emails, self.names, self.addresses = phones, emails, names, addresses
+
+    def args(self) -> tuple[list[str], list[str], list[str], list[Any]]:
+        return (
+            list(self.phones),
+            list(self.emails),
+            list(self.names),
+            [_ADDRESS_FIELDS(a) for a in self.addresses],
+        )
+
+    def looks(self, values: Values) -> _Looks:
+        """Look-ups of the values computed for these texts."""
+        phones, emails, names, addresses = values
+        clean = [a if isinstance(a, _Fail) else _new_address(*a) for a in addresses]
+        return _Looks(
+            dict(zip(self.phones, phones, strict=True)).__getitem__,
+            dict(zip(self.emails, emails, strict=True)).__getitem__,
+            dict(zip(self.names, names, strict=True)).__getitem__,
+            dict(zip(self.addresses, clean, strict=True)).__getitem__,
+        )
 
 
 def normalize_many(
@@ -426,16 +527,18 @@ def _in_processes(
 ) -> Iterator[NormalizeResult]:
     it = iter(customers)
     with cf.ProcessPoolExecutor(max_workers=workers, initializer=_worker_init) as pool:
-        pending: deque[tuple[list[Customer], cf.Future[Any]]] = deque()
+        pending: deque[tuple[list[Customer], _Texts, cf.Future[Values]]] = deque()
         in_flight = workers * 3
         while True:
             while len(pending) < in_flight:
                 chunk = list(itertools.islice(it, max(1, chunk_size)))
                 if not chunk:
                     break
-                pending.append((chunk, pool.submit(_chunk, [_pack(c) for c in chunk], region, drop)))
+                texts = _Texts(chunk)
+                pending.append((chunk, texts, pool.submit(_values, region, *texts.args())))
             if not pending:
                 return
-            chunk, future = pending.popleft()
-            for c, done in zip(chunk, future.result(), strict=True):
-                yield _merge(c, done)
+            chunk, texts, future = pending.popleft()
+            look = texts.looks(future.result())
+            for c in chunk:
+                yield _normalize(c, drop, look)
