@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from custdata import Phone, PhoneKind
 from custdata.exceptions import CustdataError, InvalidPhoneError
 from custdata.normalize import PHONE_REASONS, NormalizedPhone, normalize_phone
-from custdata.normalize._phone import _fast_parse, _number_type
+from custdata.normalize._phone import _fast_parse, _number_type, _region_of
 from custdata.normalize._strategies import PHONE_REGIONS, messy_phones, valid_phone_numbers
 
 MESSY = [
@@ -247,7 +247,9 @@ def test_fast_path_agrees_with_phonenumbers_parse(digits: str, plus: bool, regio
     assert (fast.country_code, fast.national_number) == (ref.country_code, ref.national_number)
     assert not ref.italian_leading_zero
     assert phonenumbers.number_type(fast) == phonenumbers.number_type(ref)
-    assert _number_type(fast, phonenumbers.region_code_for_number(fast)) == phonenumbers.number_type(fast)
+    nsn, region_code = str(fast.national_number), phonenumbers.region_code_for_number(fast)
+    assert _region_of(fast.country_code, nsn) == region_code
+    assert _number_type(fast.country_code, nsn, region_code) == phonenumbers.number_type(fast)
 
 
 @given(valid_phone_numbers(), st.booleans())
@@ -265,7 +267,9 @@ def test_fast_path_agrees_on_valid_numbers(num: phonenumbers.PhoneNumber, intern
     if fast is not None:
         ref = phonenumbers.parse(compact, region)
         assert (fast.country_code, fast.national_number) == (ref.country_code, ref.national_number)
-        assert _number_type(fast, phonenumbers.region_code_for_number(fast)) == phonenumbers.number_type(ref)
+        nsn, region_code = str(fast.national_number), phonenumbers.region_code_for_number(fast)
+        assert _region_of(fast.country_code, nsn) == region_code
+        assert _number_type(fast.country_code, nsn, region_code) == phonenumbers.number_type(ref)
 
 
 _ALL_TYPES = [v for k, v in vars(phonenumbers.PhoneNumberType).items() if k.isupper() and isinstance(v, int)]
@@ -284,4 +288,6 @@ def test_number_type_agrees_with_phonenumbers_in_every_region(region: str) -> No
                 country_code=example.country_code, national_number=example.national_number // 10 * 10 + last
             )
             expected = phonenumbers.number_type(num)
-            assert _number_type(num, phonenumbers.region_code_for_number(num)) == expected, (region, num)
+            nsn, region_code = str(num.national_number), phonenumbers.region_code_for_number(num)
+            assert _region_of(num.country_code, nsn) == region_code, (region, num)
+            assert _number_type(num.country_code, nsn, region_code) == expected, (region, num)

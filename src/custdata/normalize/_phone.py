@@ -104,6 +104,12 @@ def _fast_parse(compact: str, region: str | None) -> PhoneNumber | None:
     the digits take any of parse's special paths (international or national prefixes, a country code
     written without ``+``, leading zeros, odd lengths); those go to ``phonenumbers.parse`` itself.
     The tests check this against ``phonenumbers.parse`` on generated numbers of every region."""
+    fast = _fast_digits(compact, region)
+    return None if fast is None else PhoneNumber(country_code=fast[0], national_number=int(fast[1]))
+
+
+def _fast_digits(compact: str, region: str | None) -> tuple[int, str] | None:
+    """:func:`_fast_parse` as (country code, national significant number without leading zeros)."""
     if compact[:1] == "0" and region is not None:  # 0086 …: an international prefix, as parse reads it
         rules = _region_rules(region)
         m = rules[2].match(compact) if rules is not None and rules[2] is not None else None
@@ -128,7 +134,7 @@ def _fast_parse(compact: str, region: str | None) -> PhoneNumber | None:
             return None
         if rules[3] is not None and rules[3].match(nsn):
             return None
-        return PhoneNumber(country_code=rules[0], national_number=int(nsn))
+        return rules[0], nsn
     if region is None or compact[0] == "0" or not 3 <= len(compact) <= 17:
         return None
     rules = _region_rules(region)
@@ -138,13 +144,12 @@ def _fast_parse(compact: str, region: str | None) -> PhoneNumber | None:
         rules[3] is not None and rules[3].match(compact)
     ):
         return None
-    return PhoneNumber(country_code=rules[0], national_number=int(compact))
+    return rules[0], compact
 
 
 # phonenumbers.number_type, for the numbers _fast_parse builds (no leading zeros), with the patterns
 # compiled once per region: the same checks in the same order as phonenumbers' _number_type_helper
 # (checked against number_type by the tests), at a third of the cost.
-_Desc = tuple[frozenset[int], re.Pattern[str]] | None
 _SPECIAL_TYPES = (  # checked before fixed line and mobile, in this order
     ("premium_rate", PhoneNumberType.PREMIUM_RATE),
     ("toll_free", PhoneNumberType.TOLL_FREE),
@@ -155,58 +160,79 @@ _SPECIAL_TYPES = (  # checked before fixed line and mobile, in this order
     ("uan", PhoneNumberType.UAN),
     ("voicemail", PhoneNumberType.VOICEMAIL),
 )
+_TypeRules = tuple[
+    re.Pattern[str],
+    tuple[tuple[int, re.Pattern[str]], ...],
+    re.Pattern[str] | None,
+    re.Pattern[str] | None,
+    bool,
+]
 
 
-def _desc(desc: Any) -> _Desc:
-    """(possible lengths, pattern) of a PhoneNumberDesc; None when it can match nothing."""
+def _pattern(desc: Any, length: int) -> re.Pattern[str] | None:
+    """The pattern of a PhoneNumberDesc if a number of ``length`` digits can match it, else None
+    (phonenumbers' _is_number_matching_desc: no desc or no pattern never matches; possible lengths,
+    when listed, are checked first)."""
     if desc is None or not desc.national_number_pattern:
         return None
-    return frozenset(desc.possible_length), re.compile(desc.national_number_pattern)
+    if desc.possible_length and length not in desc.possible_length:
+        return None
+    return re.compile(desc.national_number_pattern)
 
 
-@functools.lru_cache(maxsize=512)
-def _type_rules(
-    country_code: int, region: str | None
-) -> tuple[_Desc, tuple[tuple[int, _Desc], ...], _Desc, _Desc, bool] | None:
+@functools.lru_cache(maxsize=2048)
+def _type_rules(country_code: int, region: str | None, length: int) -> _TypeRules | None:
+    """What number_type checks for numbers of ``length`` digits in ``region``: (general pattern, the
+    special types' patterns in order, fixed-line pattern, mobile pattern, same fixed and mobile pattern);
+    None when no number of that length is valid there."""
     if region is None:  # no region of the country code has the number: phonenumbers finds no metadata
         return None
     meta = PhoneMetadata.metadata_for_region_or_calling_code(country_code, region)
-    if meta is None:
+    general = None if meta is None else _pattern(meta.general_desc, length)
+    if meta is None or general is None:
         return None
-    special = tuple((kind, _desc(getattr(meta, attr))) for attr, kind in _SPECIAL_TYPES)
+    special = tuple(
+        (kind, pattern)
+        for attr, kind in _SPECIAL_TYPES
+        if (pattern := _pattern(getattr(meta, attr), length)) is not None
+    )
     same = bool(meta.same_mobile_and_fixed_line_pattern)
-    return _desc(meta.general_desc), special, _desc(meta.fixed_line), _desc(meta.mobile), same
+    return general, special, _pattern(meta.fixed_line, length), _pattern(meta.mobile, length), same
 
 
-def _matches(nsn: str, desc: _Desc) -> bool:
-    if desc is None:
-        return False
-    lengths, pattern = desc
-    if lengths and len(nsn) not in lengths:
-        return False
-    return pattern.fullmatch(nsn) is not None
-
-
-def _number_type(num: PhoneNumber, region: str | None) -> int:
-    """``phonenumbers.number_type(num)`` for a number without leading zeros in region ``region`` (what
-    ``phonenumbers.region_code_for_number(num)`` says)."""
-    rules = _type_rules(num.country_code, region)
+def _number_type(country_code: int, nsn: str, region: str | None) -> int:
+    """``phonenumbers.number_type`` of the number with ``country_code`` and national significant number
+    ``nsn`` (no leading zeros) in ``region`` (what ``phonenumbers.region_code_for_number`` says): the same
+    checks in the same order as phonenumbers' _number_type_helper, with the patterns that a number of
+    this length can match compiled once (checked against number_type by the tests)."""
+    rules = _type_rules(country_code, region, len(nsn))
     if rules is None:
         return PhoneNumberType.UNKNOWN
     general, special, fixed, mobile, same = rules
-    nsn = str(num.national_number)
-    if not _matches(nsn, general):
+    if general.fullmatch(nsn) is None:
         return PhoneNumberType.UNKNOWN
-    for kind, desc in special:
-        if _matches(nsn, desc):
+    for kind, pattern in special:
+        if pattern.fullmatch(nsn) is not None:
             return kind
-    if _matches(nsn, fixed):
-        if same or _matches(nsn, mobile):
+    if fixed is not None and fixed.fullmatch(nsn) is not None:
+        if same or (mobile is not None and mobile.fullmatch(nsn) is not None):
             return PhoneNumberType.FIXED_LINE_OR_MOBILE
         return PhoneNumberType.FIXED_LINE
-    if not same and _matches(nsn, mobile):
+    if not same and mobile is not None and mobile.fullmatch(nsn) is not None:
         return PhoneNumberType.MOBILE
     return PhoneNumberType.UNKNOWN
+
+
+def _region_of(country_code: int, nsn: str) -> str | None:
+    """``phonenumbers.region_code_for_number``, without building a PhoneNumber when the country code has
+    one region."""
+    regions = phonenumbers.COUNTRY_CODE_TO_REGION_CODE.get(country_code)
+    if regions is None:
+        return None
+    if len(regions) == 1:
+        return regions[0]
+    num = PhoneNumber(country_code=country_code, national_number=int(nsn))
+    return phonenumbers.region_code_for_number(num)
 
 
 @functools.lru_cache(maxsize=4096)
@@ -345,14 +371,15 @@ def _normalize_cached(text: str, region: str | None) -> NormalizedPhone | Invali
 
 def _fast_valid(compact: str, region: str | None) -> NormalizedPhone | None:
     """The result for plain digits that take the fast path and are valid; None for everything else."""
-    num = _fast_parse(compact, region)
-    if num is None:
+    fast = _fast_digits(compact, region)
+    if fast is None:
         return None
-    region_code = phonenumbers.region_code_for_number(num)
-    kind = _KINDS.get(_number_type(num, region_code))
+    country_code, nsn = fast
+    region_code = _region_of(country_code, nsn)
+    kind = _KINDS.get(_number_type(country_code, nsn, region_code))
     if kind is None:
         return None  # invalid: the slow path finds the reason
-    return NormalizedPhone(f"+{num.country_code}{num.national_number}", region_code, kind, None)
+    return NormalizedPhone(f"+{country_code}{nsn}", region_code, kind, None)
 
 
 def _normalize(text: str, region: str | None) -> NormalizedPhone:
