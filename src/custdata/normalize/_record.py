@@ -209,13 +209,13 @@ def _text(value: str | None) -> str | None:
 
 def _name_text(name: PersonName) -> str | None:
     """The text of a name to normalise; None for no name at all."""
+    full = name.full
+    if full:
+        return full
     if not name:
         return None
-    full = name.full
-    if not full:
-        fam, giv = _text(name.family) or "", _text(name.given) or ""
-        full = name.display if (fam or giv) else ""
-    return full
+    fam, giv = _text(name.family) or "", _text(name.given) or ""
+    return name.display if (fam or giv) else ""
 
 
 def _name(name: PersonName, issues: list[Issue], look: Callable[[str], NameValue]) -> PersonName:
@@ -512,7 +512,8 @@ def normalize_many(
             customers, region, drop_invalid, workers, chunk_size
         )
     else:
-        results = (normalize(c, region=region, drop_invalid=drop_invalid) for c in customers)
+        look = _direct(region)
+        results = (_normalize(c, drop_invalid, look) for c in customers)
     for r in results:
         if r.issues:
             if errors == "raise":
