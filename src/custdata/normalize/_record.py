@@ -419,12 +419,16 @@ def _worker_init() -> None:
 
 
 _ADDRESS_FIELDS = operator.attrgetter(*_FIELDS[Address])
-Texts = tuple[list[str], list[str], list[str], list[tuple[str | None, ...]]]
+Texts = tuple[list[str], list[str], list[str], list[tuple[Any, ...]]]
 Values = tuple[list[PhoneValue], list[EmailValue], list[NameValue], list[tuple[str | None, ...] | _Fail]]
 
 
 def _values(
-    region: str | None, phones: list[str], emails: list[str], names: list[str], addresses: list[Any]
+    region: str | None,
+    phones: list[str],
+    emails: list[str],
+    names: list[str],
+    addresses: list[tuple[Any, ...]],
 ) -> Values:
     """Worker side: the normalised values of a chunk's distinct texts, in the same order."""
     look = _direct(region)
@@ -462,7 +466,8 @@ class _Texts:
                 addresses[a] = None
         self.phones, self.emails, self.names, self.addresses = phones, emails, names, addresses
 
-    def args(self) -> tuple[list[str], list[str], list[str], list[Any]]:
+    def args(self) -> Texts:
+        """What a worker gets: the texts, and each address as its field values."""
         return (
             list(self.phones),
             list(self.emails),
