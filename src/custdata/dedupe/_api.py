@@ -11,7 +11,7 @@ from typing import Any
 import attrs
 
 from custdata._records import Customer
-from custdata.dedupe._blocking import BlockingStats, candidate_pairs
+from custdata.dedupe._blocking import BlockingStats, plan_blocks
 from custdata.dedupe._cluster import cluster
 from custdata.dedupe._compare import DEFAULT_FIELDS
 from custdata.dedupe._features import Features, features_of
@@ -252,10 +252,12 @@ def dedupe(
     say("preparing")
     feats = _features(recs, region, n_jobs)
     say("blocking")
-    codes, stats = candidate_pairs(feats, passes=passes, window=window, max_block_size=max_block_size)
+    plan = plan_blocks(feats, passes=passes, window=window, max_block_size=max_block_size)
     say("comparing")
-    scored = ScoredPairs.compare(feats, codes, DEFAULT_FIELDS, jobs=resolve_jobs(n_jobs, len(codes)))
-    del codes
+    scored, stats = ScoredPairs.block_and_compare(
+        feats, plan, DEFAULT_FIELDS, jobs=resolve_jobs(n_jobs, plan.work())
+    )
+    del plan
     if matcher is None and len(recs) > fit_sample:
         # EM on a sample of the records: on millions of records namesakes crowd the candidates and EM drifts
         # to a "same name" split; the learned m/u carry over to scoring every candidate pair
@@ -265,9 +267,9 @@ def dedupe(
         k = -(-len(recs) // fit_sample)
         sample = [i for i, f in enumerate(feats) if zlib.crc32((f.dob or f.id).encode()) % k == seed % k]
         sub = [feats[k] for k in sample]
-        sub_codes, _ = candidate_pairs(sub, passes=passes, window=window, max_block_size=max_block_size)
-        sub_scored = ScoredPairs.compare(
-            sub, sub_codes, DEFAULT_FIELDS, jobs=resolve_jobs(n_jobs, len(sub_codes))
+        sub_plan = plan_blocks(sub, passes=passes, window=window, max_block_size=max_block_size)
+        sub_scored, _ = ScoredPairs.block_and_compare(
+            sub, sub_plan, DEFAULT_FIELDS, jobs=resolve_jobs(n_jobs, sub_plan.work())
         )
         matcher = Matcher._fit_from(
             sub,
@@ -281,7 +283,7 @@ def dedupe(
         if isinstance(matcher.model, FSModel):
             _add_term_frequencies(matcher.model, feats, DEFAULT_FIELDS)
             matcher = Matcher(matcher.model, threshold=threshold, region=region, min_support=min_support)
-        del sub, sub_codes, sub_scored
+        del sub, sub_plan, sub_scored
     if matcher is None:
         say("learning")
         matcher = (
@@ -350,11 +352,9 @@ def link(
         region = matcher.region
     feats = [features_of(c, region=region) for c in (*lrecs, *rrecs)]
     side = [0] * len(lrecs) + [1] * len(rrecs)
-    codes, stats = candidate_pairs(
-        feats, passes=passes, window=window, max_block_size=max_block_size, side=side
-    )
-    scored = ScoredPairs.compare(feats, codes, DEFAULT_FIELDS)
-    del codes
+    plan = plan_blocks(feats, passes=passes, window=window, max_block_size=max_block_size, side=side)
+    scored, stats = ScoredPairs.block_and_compare(feats, plan, DEFAULT_FIELDS)
+    del plan
     if matcher is None:
         matcher = (
             Matcher._fit_from(

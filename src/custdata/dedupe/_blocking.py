@@ -7,16 +7,23 @@ back to a sorted neighbourhood inside the block and a :class:`LargeBlockWarning`
 
 from __future__ import annotations
 
-import itertools
 import logging
 import warnings
+from array import array
 from collections.abc import Callable, Iterable, Sequence
 
 import attrs
 
 from custdata.dedupe._features import Features
 
-__all__ = ["DEFAULT_PASSES", "BlockingStats", "LargeBlockWarning", "candidate_pairs"]
+__all__ = [
+    "DEFAULT_PASSES",
+    "BlockPlan",
+    "BlockingStats",
+    "LargeBlockWarning",
+    "candidate_pairs",
+    "plan_blocks",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -148,25 +155,142 @@ def decode(code: int) -> tuple[int, int]:
     return code >> _SHIFT, code & _MASK
 
 
-def _window(order: Sequence[int], window: int, out: set[int], side: Sequence[int] | None) -> None:
-    """Add the pairs of records at most ``window - 1`` places apart in ``order``."""
+def _window(
+    order: Sequence[int], window: int, out: set[int], side: Sequence[int] | None, lo: int, hi: int
+) -> None:
+    """Add the pairs of records at most ``window - 1`` places apart in ``order`` whose smaller index is in
+    ``[lo, hi)``."""
     for offset in range(1, window):
         pairs = zip(order, order[offset:], strict=False)
         if side is None:
-            out.update([(a << _SHIFT) | b if a < b else (b << _SHIFT) | a for a, b in pairs if a != b])
+            out.update(
+                [
+                    (a << _SHIFT) | b if a < b else (b << _SHIFT) | a
+                    for a, b in pairs
+                    if a != b and lo <= (a if a < b else b) < hi
+                ]
+            )
         else:
             out.update(
-                [(a << _SHIFT) | b if a < b else (b << _SHIFT) | a for a, b in pairs if side[a] != side[b]]
+                [
+                    (a << _SHIFT) | b if a < b else (b << _SHIFT) | a
+                    for a, b in pairs
+                    if side[a] != side[b] and lo <= (a if a < b else b) < hi
+                ]
             )
 
 
-def _all_pairs(members: Sequence[int], out: set[int], side: Sequence[int] | None) -> None:
-    """Add every pair of a block (``members`` ascending)."""
-    pairs = itertools.combinations(members, 2)
-    if side is None:
-        out.update([(a << _SHIFT) | b for a, b in pairs if a != b])
-    else:
-        out.update([(a << _SHIFT) | b for a, b in pairs if side[a] != side[b]])
+def _all_pairs(members: Sequence[int], out: set[int], side: Sequence[int] | None, lo: int, hi: int) -> None:
+    """Add every pair of a block (``members`` ascending) whose smaller index is in ``[lo, hi)``."""
+    last = len(members) - 1
+    for x, a in enumerate(members):
+        if x == last or a >= hi:
+            break
+        if a < lo:
+            continue
+        base = a << _SHIFT
+        if side is None:
+            out.update([base | b for b in members[x + 1 :] if b != a])
+        else:
+            sa = side[a]
+            out.update([base | b for b in members[x + 1 :] if side[b] != sa])
+
+
+@attrs.frozen
+class BlockPlan:
+    """The blocks of every pass, keyed but not yet expanded into pairs: per pass, the blocks compared
+    all-to-all (members ascending) and the sequences compared between sort neighbours. Pairs come from
+    :meth:`pairs`, a range of record indices at a time, so the work splits over processes."""
+
+    size: int
+    window: int
+    side: Sequence[int] | None
+    passes: list[tuple[str, list[Sequence[int]], list[Sequence[int]]]]
+    stats: BlockingStats
+
+    def pairs(self, lo: int, hi: int) -> tuple[set[int], dict[str, int]]:
+        """The encoded candidate pairs whose smaller record index is in ``[lo, hi)``, and how many each
+        pass added to the union."""
+        out: set[int] = set()
+        added: dict[str, int] = {}
+        for name, blocks, sequences in self.passes:
+            before = len(out)
+            for members in blocks:
+                if members[0] < hi and members[-2] >= lo:  # else no pair of the block is in range
+                    _all_pairs(members, out, self.side, lo, hi)
+            for order in sequences:
+                _window(order, self.window, out, self.side, lo, hi)
+            added[name] = len(out) - before
+        return out, added
+
+    def work(self) -> int:
+        """An upper bound on the candidate pairs (before the union removes the repeats)."""
+        full = sum(len(m) * (len(m) - 1) // 2 for _, blocks, _ in self.passes for m in blocks)
+        return full + sum(len(s) * (self.window - 1) for _, _, seqs in self.passes for s in seqs)
+
+    def bounds(self, jobs: int) -> list[int]:
+        """``jobs + 1`` increasing record indices splitting the pairs about evenly: a pair belongs to its
+        smaller index, so the early indices own more pairs."""
+        n = self.size
+        return [0, *(round(n * (1.0 - (1.0 - k / jobs) ** 0.5)) for k in range(1, jobs)), n]
+
+
+def plan_blocks(
+    feats: Sequence[Features],
+    *,
+    passes: Iterable[str] | None = None,
+    window: int = 3,
+    max_block_size: int = 100,
+    side: Sequence[int] | None = None,
+) -> BlockPlan:
+    """Key every record for every blocking pass (see :func:`candidate_pairs`); singleton blocks are
+    dropped at once, so only the blocks that give pairs are kept."""
+    names = list(passes) if passes is not None else [*DEFAULT_PASSES, *SORTED_PASSES]
+    unknown = [n for n in names if n not in DEFAULT_PASSES and n not in SORTED_PASSES]
+    if unknown:
+        from custdata.exceptions import ValidationError
+
+        raise ValidationError(
+            f"unknown blocking pass {unknown[0]!r}; choose from {sorted([*DEFAULT_PASSES, *SORTED_PASSES])}"
+        )
+    stats = BlockingStats()
+    planned: list[tuple[str, list[Sequence[int]], list[Sequence[int]]]] = []
+    for name in names:
+        full: list[Sequence[int]] = []
+        sequences: list[Sequence[int]] = []
+        if name in DEFAULT_PASSES:
+            fn = DEFAULT_PASSES[name]
+            keyed: dict[str, list[int]] = {}
+            for i, f in enumerate(feats):
+                for key in fn(f):
+                    keyed.setdefault(key, []).append(i)
+            capped = 0
+            for members in keyed.values():
+                if len(members) < 2:
+                    continue
+                if len(members) > max_block_size:
+                    capped += 1
+                    members.sort(key=lambda i: _sn_name(feats[i]))
+                    sequences.append(array("I", members))
+                    continue
+                full.append(array("I", members))
+            del keyed
+            if capped:
+                stats.capped_blocks[name] = capped
+                msg = (
+                    f"blocking pass {name!r}: {capped} block(s) larger than max_block_size="
+                    f"{max_block_size} compared only between sort neighbours"
+                )
+                logger.warning(msg)
+                warnings.warn(msg, LargeBlockWarning, stacklevel=3)
+        else:
+            key_fn = SORTED_PASSES[name]
+            by_key = [(k, i) for i, f in enumerate(feats) if (k := key_fn(f))]
+            by_key.sort()
+            sequences.append(array("I", [i for _, i in by_key]))
+            del by_key
+        planned.append((name, full, sequences))
+    return BlockPlan(len(feats), window, side, planned, stats)
 
 
 def candidate_pairs(
@@ -181,48 +305,10 @@ def candidate_pairs(
 
     ``side`` (link mode) gives each record's source, 0 or 1; only pairs across the sources are kept.
     """
-    names = list(passes) if passes is not None else [*DEFAULT_PASSES, *SORTED_PASSES]
-    unknown = [n for n in names if n not in DEFAULT_PASSES and n not in SORTED_PASSES]
-    if unknown:
-        from custdata.exceptions import ValidationError
-
-        raise ValidationError(
-            f"unknown blocking pass {unknown[0]!r}; choose from {sorted([*DEFAULT_PASSES, *SORTED_PASSES])}"
-        )
-    out: set[int] = set()
-    stats = BlockingStats()
-    for name in names:
-        before = len(out)
-        if name in DEFAULT_PASSES:
-            fn = DEFAULT_PASSES[name]
-            blocks: dict[str, list[int]] = {}
-            for i, f in enumerate(feats):
-                for key in fn(f):
-                    blocks.setdefault(key, []).append(i)
-            capped = 0
-            for members in blocks.values():
-                if len(members) < 2:
-                    continue
-                if len(members) > max_block_size:
-                    capped += 1
-                    members.sort(key=lambda i: _sn_name(feats[i]))
-                    _window(members, window, out, side)
-                    continue
-                _all_pairs(members, out, side)
-            if capped:
-                stats.capped_blocks[name] = capped
-                msg = (
-                    f"blocking pass {name!r}: {capped} block(s) larger than max_block_size="
-                    f"{max_block_size} compared only between sort neighbours"
-                )
-                logger.warning(msg)
-                warnings.warn(msg, LargeBlockWarning, stacklevel=3)
-        else:
-            key_fn = SORTED_PASSES[name]
-            keyed = [(k, i) for i, f in enumerate(feats) if (k := key_fn(f))]
-            keyed.sort()
-            _window([i for _, i in keyed], window, out, side)
-        stats.pairs_per_pass[name] = len(out) - before
+    plan = plan_blocks(feats, passes=passes, window=window, max_block_size=max_block_size, side=side)
+    out, added = plan.pairs(0, len(feats))
+    stats = plan.stats
+    stats.pairs_per_pass.update(added)
     stats.candidates = len(out)
     logger.info("blocking: %d candidate pairs over %d records", len(out), len(feats))
     return out, stats

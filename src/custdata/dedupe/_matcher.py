@@ -15,7 +15,7 @@ from typing import Any
 import attrs
 
 from custdata._records import Customer
-from custdata.dedupe._blocking import candidate_pairs, decode
+from custdata.dedupe._blocking import BlockingStats, BlockPlan, decode, plan_blocks
 from custdata.dedupe._compare import DEFAULT_FIELDS, MISSING, FieldComparison, compare_pair, field_by_name
 from custdata.dedupe._features import Features, features_of
 from custdata.dedupe._model import FSModel, RuleModel, fit_em
@@ -29,6 +29,7 @@ logger = logging.getLogger(__name__)
 DEFAULT_THRESHOLD = 0.9
 FORMAT = "custdata.matcher/1"
 _TF_MIN_COUNT = 2
+_BLOCK_RANGE = 250_000  # records whose pairs one process expands and compares at a time
 
 
 @attrs.frozen
@@ -185,8 +186,8 @@ class Matcher:
     ) -> Matcher:
         """Learn the model from ``records`` without labels (EM over the blocked candidate pairs)."""
         feats = [features_of(c, region=region) for c in records]
-        codes, _ = candidate_pairs(feats, passes=passes, window=window, max_block_size=max_block_size)
-        scored = ScoredPairs.compare(feats, codes, DEFAULT_FIELDS)
+        plan = plan_blocks(feats, passes=passes, window=window, max_block_size=max_block_size)
+        scored, _ = ScoredPairs.block_and_compare(feats, plan, DEFAULT_FIELDS)
         if not scored.patterns:
             return cls._empty(threshold=threshold, region=region, rules=rules, min_support=min_support)
         return cls._fit_from(
@@ -513,7 +514,65 @@ class ScoredPairs:
                 pattern.append(pid)
             return left, right, pattern, patterns
 
-        parts = run_chunks(chunk, len(ordered), jobs)
+        return cls._merge(run_chunks(chunk, len(ordered), jobs))
+
+    @classmethod
+    def block_and_compare(
+        cls,
+        feats: Sequence[Features],
+        plan: BlockPlan,
+        fields: Sequence[FieldComparison],
+        *,
+        jobs: int = 1,
+    ) -> tuple[ScoredPairs, BlockingStats]:
+        """Expand the blocks of ``plan`` into pairs and compare them, each process taking the pairs of a
+        range of records (no set of all the pairs is ever held in one place). Pairs come out sorted by
+        (smaller index, larger index), as from :meth:`compare`; the statistics of ``plan`` are completed."""
+        bounds = plan.bounds(jobs)
+        pieces = max(1, -(-plan.size // _BLOCK_RANGE))  # ranges per process: bounds the size of one set
+
+        def chunk(
+            start: int, stop: int
+        ) -> tuple[array[int], array[int], array[int], list[tuple[int, ...]], dict[str, int]]:
+            left, right, pattern = array("I"), array("I"), array("I")
+            ids: dict[tuple[int, ...], int] = {}
+            patterns: list[tuple[int, ...]] = []
+            added: dict[str, int] = {}
+            lo_all, hi_all = bounds[start], bounds[stop]
+            cuts = [lo_all + (hi_all - lo_all) * k // pieces for k in range(pieces + 1)]
+            for lo, hi in itertools.pairwise(cuts):
+                codes, counts = plan.pairs(lo, hi)
+                for name, c in counts.items():
+                    added[name] = added.get(name, 0) + c
+                ordered = sorted(codes)
+                del codes
+                for code in ordered:
+                    i, j = code >> 32, code & 0xFFFFFFFF
+                    vec = compare_pair(fields, feats[i], feats[j])
+                    pid = ids.get(vec)
+                    if pid is None:
+                        pid = ids[vec] = len(patterns)
+                        patterns.append(vec)
+                    left.append(i)
+                    right.append(j)
+                    pattern.append(pid)
+                del ordered
+            return left, right, pattern, patterns, added
+
+        parts = run_chunks(chunk, len(bounds) - 1, len(bounds) - 1)
+        scored = cls._merge([p[:4] for p in parts])
+        stats = plan.stats
+        for part in parts:
+            for name, c in part[4].items():
+                stats.pairs_per_pass[name] = stats.pairs_per_pass.get(name, 0) + c
+        stats.candidates = len(scored)
+        logger.info("blocking: %d candidate pairs over %d records", len(scored), plan.size)
+        return scored, stats
+
+    @classmethod
+    def _merge(
+        cls, parts: Sequence[tuple[array[int], array[int], array[int], list[tuple[int, ...]]]]
+    ) -> ScoredPairs:
         left, right, pattern, patterns = parts[0]
         ids = {vec: k for k, vec in enumerate(patterns)}
         for l2, r2, p2, pats2 in parts[1:]:
