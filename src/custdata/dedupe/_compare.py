@@ -6,6 +6,8 @@ either side: a missing value is neutral (it adds no weight), never a mismatch.
 
 from __future__ import annotations
 
+import importlib.util
+import re
 from collections.abc import Callable, Sequence
 
 import attrs
@@ -68,10 +70,86 @@ def _pinyin(f: Features) -> str:
     return f.pinyin
 
 
+# Every syllable pypinyin gives a Han character (all readings of every character and phrase, toneless, with
+# ü written v or u): a Chinese name's pinyin key is made of words that are runs of these.
+_SYLLABLE_TEXT = """
+a ai an ang ao ba bai ban bang bao bei ben beng bi bian biang biao bie bin bing bo bong bu ca cai can
+cang cao ce cei cen ceng cha chai chan chang chao che chen cheng chi chong chou chu chua chuai chuan
+chuang chui chun chuo ci cong cou cu cuan cui cun cuo da dai dan dang dao de dei den deng di dia dian
+diao die din ding diu dong dou du duan dui dun duo e ei en eng er fa fan fang fei fen feng fiao fo fou
+fu ga gai gan gang gao ge gei gen geng gong gou gu gua guai guan guang gui gun guo ha hai han hang hao
+he hei hen heng hm hng hong hou hu hua huai huan huang hui hun huo ji jia jian jiang jiao jie jin jing
+jiong jiu ju juan jue jun ka kai kan kang kao ke kei ken keng kong kou ku kua kuai kuan kuang kui kun
+kuo la lai lan lang lao le lei len leng li lia lian liang liao lie lin ling liu lo long lou lu luan lue
+lun luo lv lve m ma mai man mang mao me mei men meng mi mian miao mie min ming miu mo mou mu n na nai
+nan nang nao ne nei nen neng ng ni nia nian niang niao nie nin ning niu nong nou nu nuan nue nun nuo nv
+nve o ou pa pai pan pang pao pei pen peng pi pian piao pie pin ping po pou pu qi qia qian qiang qiao qie
+qin qing qiong qiu qu quan que qun ran rang rao re ren reng ri rong rou ru rua ruan rui run ruo sa sai
+san sang sao se sen seng sha shai shan shang shao she shei shen sheng shi shou shu shua shuai shuan
+shuang shui shun shuo si song sou su suan sui sun suo ta tai tan tang tao te tei teng ti tian tiao tie
+ting tong tou tu tuan tui tun tuo wa wai wan wang wei wen weng wo wong wu xi xia xian xiang xiao xie xin
+xing xiong xiu xu xuan xue xun ya yan yang yao ye yi yin ying yo yong you yu yuan yue yun za zai zan
+zang zao ze zei zen zeng zha zhai zhan zhang zhao zhe zhei zhen zheng zhi zhong zhou zhu zhua zhuai
+zhuan zhuang zhui zhun zhuo zi zong zou zu zuan zui zun zuo
+"""
+_SYLLABLES = frozenset(_SYLLABLE_TEXT.split())
+_HAN = re.compile("[\u3400-\u4dbf\u4e00-\u9fff]+")
+_WORDS = re.compile("[a-z]+(?: [a-z]+)*")
+_spellable_cache: dict[str, bool] = {}
+_have_pinyin: list[bool] = []
+
+
+def _spellable(key: str) -> bool:
+    """Whether ``key`` (one or two lower-case ASCII words) could be the pinyin key of a Chinese name: every
+    word a run of pinyin syllables (``wei zhang``, ``ouyang`` yes; ``james smith`` no)."""
+    hit = _spellable_cache.get(key)
+    if hit is not None:
+        return hit
+    ok = True
+    for word in key.split(" "):
+        if not word:
+            ok = False
+            break
+        reach = [True] + [False] * len(word)  # reach[k]: word[:k] is a run of syllables
+        for end in range(1, len(word) + 1):
+            reach[end] = any(reach[s] and word[s:end] in _SYLLABLES for s in range(max(0, end - 6), end))
+        if not reach[-1]:
+            ok = False
+            break
+    if len(_spellable_cache) < 200_000:
+        _spellable_cache[key] = ok
+    return ok
+
+
+def _pinyin_differs(han: Features, latin_key: str) -> bool:
+    """True when the pinyin key of ``han`` (a Chinese name) is certainly neither ``latin_key`` nor empty,
+    found without computing it (pypinyin is slow): the name is all Han characters, whose readings are all
+    in ``_SYLLABLES``, so its key is one or two runs of syllables, and ``latin_key`` is not."""
+    if not _have_pinyin:
+        _have_pinyin.append(importlib.util.find_spec("pypinyin") is not None)
+    if not _have_pinyin[0] or not _HAN.fullmatch(han.raw_name) or not _WORDS.fullmatch(latin_key):
+        return False
+    if latin_key.count(" ") < 2 and _spellable(latin_key):
+        return False  # could be the pinyin of the name: compute it
+    try:
+        n = normalize_name(han.raw_name)
+    except ValueError:
+        return False
+    # the key is empty only without a family name and a full name
+    return n.script == "cjk" and bool(n.family or n.full)
+
+
 def _names(a: Features, b: Features) -> tuple[int, int]:
     if a.script != b.script:
         if a.script == "none" or b.script == "none":
             return MISSING, MISSING
+        if a.script == "cjk" or b.script == "cjk":
+            han, other = (a, b) if a.script == "cjk" else (b, a)
+            key = _pinyin(other)
+            if not key:
+                return MISSING, MISSING
+            if _pinyin_differs(han, key):
+                return 4, 4
         ka, kb = _pinyin(a), _pinyin(b)
         if not ka or not kb:
             return MISSING, MISSING
