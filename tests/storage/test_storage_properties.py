@@ -9,7 +9,15 @@ from hypothesis import strategies as st
 
 import custdata
 from custdata import Customer, testing
-from custdata.storage._core import _compact_slow, compact_dict, decode_customer, expand
+from custdata.storage._core import (
+    Lookup,
+    _compact_slow,
+    _encode,
+    body_text,
+    compact_dict,
+    decode_customer,
+    expand,
+)
 
 
 @given(testing.customers())
@@ -35,3 +43,11 @@ def test_sqlite_and_memory_give_back_what_was_put(cs: list[Customer]) -> None:
                     assert c.id in {x.id for x in store.find(phone=p.number)}
                 for e in c.emails:
                     assert c.id in {x.id for x in store.find(email=e.address)}
+
+
+@given(testing.customers())
+@settings(max_examples=100)
+def test_body_text_and_sorted_keys_match_the_dict_path(c: Customer) -> None:
+    assert body_text(c) == _encode(compact_dict(c))
+    lookup = Lookup()
+    assert lookup.sorted_keys(c) == sorted(lookup.keys(c))

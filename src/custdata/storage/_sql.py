@@ -44,10 +44,12 @@ from custdata.storage._core import (
     UpsertProblem,
     UpsertResult,
     body_of,
+    body_text,
     changes_from_json,
     changes_to_json,
     check_errors,
     coerce_customer,
+    compact_dict,
     decode_customer,
     decode_keys,
     diff,
@@ -258,7 +260,7 @@ class SQLStore:
         return out
 
     def _keys(self, c: Customer) -> tuple[list[tuple[str, str]], str]:
-        keys = sorted(self._lookup.keys(c))
+        keys = self._lookup.sorted_keys(c)
         return keys, encode_keys(keys)
 
     def _unindex(self, customer_id: str, keys_json: str) -> None:
@@ -322,7 +324,7 @@ class SQLStore:
         at = ts(now())
         problems: list[UpsertProblem] = []
         inserted = updated = 0
-        keys_of = self._lookup.keys
+        keys_of = self._lookup.sorted_keys
         with self.transaction():
             # The database writes of one chunk run in a helper thread while this thread prepares the next
             # (sqlite3 and libpq release the GIL while they work); the connection is never used by both.
@@ -330,21 +332,28 @@ class SQLStore:
             pending: Future[None] | None = None
             try:
                 for batch in self._batches(customers, errors, problems):
-                    prepared = []
-                    for index, c in batch.values():
-                        keys = sorted(keys_of(c))
-                        d, body = body_of(c)
-                        prepared.append((index, c, keys, d, body))
+                    # Everything a chunk of new customers needs is built before waiting for the previous
+                    # chunk's writes (only the body text: an update builds the dict form it diffs below)
+                    prepared = [(index, c, keys_of(c), body_text(c)) for index, c in batch.values()]
+                    new_rows: list[tuple[Any, ...]] = [
+                        (c.id, c.version + 1, at, None, encode_keys(keys), body)
+                        for _, c, keys, body in prepared
+                    ]
+                    history: list[tuple[Any, ...]] = [
+                        (c.id, c.version + 1, at, "create", src, None) for _, c, _, _ in prepared
+                    ]
+                    lookup: list[tuple[str, str, str]] = [
+                        (k, v, c.id) for _, c, keys, _ in prepared for k, v in keys
+                    ]
+                    upd_rows: list[tuple[Any, ...]] = []
+                    unindex: list[tuple[str, str, str]] = []
                     if pending is not None:
                         pending.result()
                         pending = None
                     existing = self._existing(list(batch))
-                    new_rows: list[tuple[Any, ...]] = []
-                    upd_rows: list[tuple[Any, ...]] = []
-                    unindex: list[tuple[str, str, str]] = []
-                    lookup: list[tuple[str, str, str]] = []
-                    history: list[tuple[Any, ...]] = []
-                    for index, c, keys, d, body in prepared:
+                    if existing:
+                        new_rows, history, lookup = [], [], []
+                    for index, c, keys, body in prepared if existing else ():
                         cid = c.id
                         old = existing.get(cid)
                         if old is None:
@@ -364,6 +373,7 @@ class SQLStore:
                             version = stored_version + 1
                             upd_rows.append((version, at, encode_keys(keys), body, cid))
                             unindex.extend((k, v, cid) for k, v in decode_keys(old_keys))
+                            d = compact_dict(c)
                             changes = changes_to_json(diff(expand(json.loads(old_body)), expand(d)))
                             action = "update" if deleted is None else "restore"
                             history.append((cid, version, at, action, src, changes))
