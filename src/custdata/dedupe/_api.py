@@ -30,6 +30,7 @@ from custdata.exceptions import NotFoundError, ValidationError
 __all__ = ["DedupeResult", "LinkResult", "ScoredPair", "dedupe", "link"]
 
 logger = logging.getLogger(__name__)
+_FIT_ATTEMPTS = 4  # birthday samples tried when EM on a sample settles on the wrong split
 
 
 @attrs.frozen
@@ -265,25 +266,39 @@ def dedupe(
         # sampled by birthday, so a person's records (which mostly share one) stay together while namesakes
         # born on other days are thinned out as much as the input is
         k = -(-len(recs) // fit_sample)
-        sample = [i for i, f in enumerate(feats) if zlib.crc32((f.dob or f.id).encode()) % k == seed % k]
-        sub = [feats[k] for k in sample]
-        sub_plan = plan_blocks(sub, passes=passes, window=window, max_block_size=max_block_size)
-        sub_scored, _ = ScoredPairs.block_and_compare(
-            sub, sub_plan, DEFAULT_FIELDS, jobs=resolve_jobs(n_jobs, sub_plan.work())
-        )
-        matcher = Matcher._fit_from(
-            sub,
-            sub_scored,
-            threshold=threshold,
-            region=region,
-            rules=rules,
-            min_support=min_support,
-            seed=seed,
-        )
+        matcher = None
+        for attempt in range(min(k, _FIT_ATTEMPTS)):
+            residue = (seed + attempt) % k
+            sample = [i for i, f in enumerate(feats) if zlib.crc32((f.dob or f.id).encode()) % k == residue]
+            sub = [feats[x] for x in sample]
+            sub_plan = plan_blocks(sub, passes=passes, window=window, max_block_size=max_block_size)
+            sub_scored, _ = ScoredPairs.block_and_compare(
+                sub, sub_plan, DEFAULT_FIELDS, jobs=resolve_jobs(n_jobs, sub_plan.work())
+            )
+            fitted = Matcher._fit_from(
+                sub,
+                sub_scored,
+                threshold=threshold,
+                region=region,
+                rules=rules,
+                min_support=min_support,
+                seed=seed,
+            )
+            if matcher is None:
+                matcher = fitted
+            # EM pinned at its cap on the prior (two matches per record) has taken the "namesakes against
+            # the rest" split, which accepts every namesake pair; another sample of birthdays rarely does
+            cap = min(0.5, 2.0 * len(sub) / max(1, len(sub_scored)))
+            pinned = isinstance(fitted.model, FSModel) and fitted.model.prior >= cap * (1.0 - 1e-6)
+            del sub, sub_plan, sub_scored
+            if not pinned:
+                matcher = fitted
+                break
+            logger.info("EM on birthday sample %d of %d reached the prior cap; trying another", residue, k)
+        assert matcher is not None  # k >= 2: at least one attempt
         if isinstance(matcher.model, FSModel):
             _add_term_frequencies(matcher.model, feats, DEFAULT_FIELDS)
             matcher = Matcher(matcher.model, threshold=threshold, region=region, min_support=min_support)
-        del sub, sub_plan, sub_scored
     if matcher is None:
         say("learning")
         matcher = (
