@@ -18,7 +18,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 import psycopg
 
 from custdata.exceptions import StoreError, ValidationError
-from custdata.storage._sql import SQLStore, _Existing
+from custdata.storage._sql import _FIND_SQL, SQLStore, _Existing
 
 __all__ = ["PostgresStore", "open_postgres"]
 
@@ -106,6 +106,13 @@ class PostgresStore(SQLStore):
             ):
                 for row in rows:
                     copy.write_row(row)
+        except psycopg.Error as exc:
+            raise StoreError(f"{self.url}: {exc}") from exc
+
+    def _lookup_rows(self, kind: str, key: str) -> list[Any]:
+        # a server-side prepared statement from the first call on (psycopg prepares after five otherwise)
+        try:
+            return self._conn.execute(self._q(_FIND_SQL), (kind, key), prepare=True).fetchall()  # type: ignore[no-any-return]
         except psycopg.Error as exc:
             raise StoreError(f"{self.url}: {exc}") from exc
 

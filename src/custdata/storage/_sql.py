@@ -77,7 +77,12 @@ HISTORY_COLUMNS = ("customer_id", "version", "at", "action", "source", "changes"
 CHUNK = 2000
 PAGE = 500
 
-_Existing = tuple[int, str, "str | None", str]  # version, body, deleted_at, keys
+_Existing = tuple[int, str, "str | None", str]
+
+_FIND_SQL = (
+    "SELECT c.id, c.version, c.body FROM cd_lookup l JOIN cd_customers c ON c.id = l.customer_id "
+    "WHERE l.kind = ? AND l.key = ? AND c.deleted_at IS NULL ORDER BY c.id"
+)  # version, body, deleted_at, keys
 
 
 def _chunks(items: Iterable[Any], n: int) -> Iterator[list[Any]]:
@@ -466,11 +471,7 @@ class SQLStore:
         with self._lock:
             self._check()
             kind, key = keys[0]
-            rows = self._all(
-                "SELECT c.id, c.version, c.body FROM cd_lookup l JOIN cd_customers c ON c.id = l.customer_id "
-                "WHERE l.kind = ? AND l.key = ? AND c.deleted_at IS NULL ORDER BY c.id",
-                (kind, key),
-            )
+            rows = self._lookup_rows(kind, key)
             for kind, key in keys[1:]:
                 if not rows:
                     break
@@ -483,6 +484,10 @@ class SQLStore:
                 rows = [r for r in rows if r[0] in ids]
         out = [_decode(b, v) for _, v, b in rows]
         return out if extra is None else [c for c in out if extra(c)]
+
+    def _lookup_rows(self, kind: str, key: str) -> list[Any]:
+        """(id, version, body) of the live customers with that index key: one round trip."""
+        return self._all(_FIND_SQL, (kind, key))
 
     def scan(
         self,
