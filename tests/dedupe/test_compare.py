@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from custdata import Customer
-from custdata.dedupe._compare import _SYLLABLES, MISSING, _names, _spellable
+from custdata.dedupe._compare import _SYLLABLES, MISSING, _names, _pinyin, _spellable
 from custdata.dedupe._features import Features, features_of
 from custdata.normalize import normalize_name
 
@@ -99,7 +99,17 @@ def test_every_reading_pypinyin_gives_is_a_known_syllable() -> None:
 
 def test_spellable() -> None:
     assert _spellable("wei zhang") and _spellable("ouyang nana") and _spellable("lve")
-    assert not _spellable("james smith") and not _spellable("wei zhangx") and not _spellable("")
+    assert not _spellable("james smith") and not _spellable("wei zhangx")
+    assert not _spellable("zhang wei ming")  # a Chinese name's key has at most two words
+    # anything but lower-case ASCII words is left to the full comparison
+    assert _spellable("") and _spellable("josé") and _spellable("li  ming") and _spellable("o'brien")
+
+
+def test_a_skipped_key_is_computed_when_needed() -> None:
+    han, latin = _feature("张伟"), _feature("James Smith")
+    assert _names(han, latin) == (4, 4)
+    assert _pinyin(han) == "wei zhang" and han.pinyin == "wei zhang"
+    assert _names(han, _feature("Zhang Wei")) == (1, 1)
 
 
 @pytest.mark.parametrize("han", HAN_NAMES)
