@@ -241,7 +241,8 @@ def dedupe(
     chaining through one weak link (``min_support``). Record ids must be unique. ``n_jobs`` processes
     prepare and compare (default: one per core for large inputs, on Linux); ``progress`` is called with the
     name of each step as it starts. On more than ``fit_sample`` records the model is learned on about that
-    many, chosen by birthday (EM is more reliable there), and then scores every candidate pair.
+    many, chosen by birthday (EM is more reliable there), and then scores every candidate pair; a fit
+    pinned at its cap on the prior (the "same name" split) is redone on another birthday sample.
     """
     say = progress or (lambda _msg: None)
     # records are processed in id order, so the result does not depend on the input order
