@@ -1,4 +1,5 @@
-"""Field comparisons: the shortcut that skips pypinyin when a Latin name cannot be a pinyin spelling."""
+"""Field comparisons (the shortcut that skips pypinyin when a Latin name cannot be a pinyin spelling) and
+the features they read."""
 
 from __future__ import annotations
 
@@ -134,3 +135,32 @@ def test_cross_script_names_agree_with_the_full_computation(han: str, latin: str
 )
 def test_cross_script_property(han: Any, latin: Any) -> None:
     assert _names(_feature(han), _feature(latin)) == _reference(_feature(han), _feature(latin))
+
+
+def test_features_survive_pickling_slot_by_slot() -> None:
+    import inspect
+    import pickle
+
+    from custdata.dedupe._features import _rebuild
+
+    assert list(inspect.signature(_rebuild).parameters) == list(Features.__slots__)
+    f = features_of(
+        Customer.from_dict(
+            {
+                "id": "x1",
+                "name": {"full": "张伟"},
+                "phones": [{"number": "13800138000"}],
+                "emails": [{"address": "a@qq.com"}],
+                "birthday": "1990-01-02",
+                "gender": "male",
+                "company": "ACME",
+                "external_ids": {"erp": "A-1"},
+                "addresses": [
+                    {"country": "CN", "city": "北京市", "street": "中山路1号", "postal_code": "100000"}
+                ],
+            }
+        )
+    )
+    f.pinyin = "wei zhang"
+    g = pickle.loads(pickle.dumps(f))
+    assert all(getattr(g, k) == getattr(f, k) for k in Features.__slots__)

@@ -7,6 +7,7 @@ record here, so comparing a pair touches only short strings.
 from __future__ import annotations
 
 import datetime as dt
+import operator
 import unicodedata
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -115,16 +116,61 @@ class Features:
     pinyin: str | None  # computed on first cross-script comparison
 
     def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
-        return _rebuild, tuple(getattr(self, k) for k in self.__slots__)
+        # one C call for the values and no loop to set them back: features travel from the worker
+        # processes by the million
+        return _rebuild, _VALUES(self)
 
     def __repr__(self) -> str:
         return "Features(" + ", ".join(f"{k}={getattr(self, k)!r}" for k in self.__slots__) + ")"
 
 
-def _rebuild(*values: Any) -> Features:
+_VALUES = operator.attrgetter(*Features.__slots__)
+
+
+def _rebuild(
+    city: str,
+    company: str,
+    country: str,
+    dob: str,
+    emails: tuple[str, ...],
+    ext: tuple[tuple[str, str], ...],
+    family: str,
+    family_ph: str,
+    gender: str,
+    given: str,
+    given_ph: str,
+    id: str,
+    name_key: str,
+    phones: tuple[str, ...],
+    pinyin: str | None,
+    postcode: str,
+    province: str,
+    raw_name: str,
+    script: str,
+    street: str,
+) -> Features:
+    """The inverse of ``Features.__reduce__`` (arguments in ``__slots__`` order)."""
     f = Features.__new__(Features)
-    for k, v in zip(Features.__slots__, values, strict=True):
-        setattr(f, k, v)
+    f.city = city
+    f.company = company
+    f.country = country
+    f.dob = dob
+    f.emails = emails
+    f.ext = ext
+    f.family = family
+    f.family_ph = family_ph
+    f.gender = gender
+    f.given = given
+    f.given_ph = given_ph
+    f.id = id
+    f.name_key = name_key
+    f.phones = phones
+    f.pinyin = pinyin
+    f.postcode = postcode
+    f.province = province
+    f.raw_name = raw_name
+    f.script = script
+    f.street = street
     return f
 
 
