@@ -254,7 +254,7 @@ def dedupe(
     say("preparing")
     feats = _features(recs, region, n_jobs)
     say("blocking")
-    plan = plan_blocks(feats, passes=passes, window=window, max_block_size=max_block_size)
+    plan = plan_blocks(feats, passes=passes, window=window, max_block_size=max_block_size, n_jobs=n_jobs)
     say("comparing")
     scored, stats = ScoredPairs.block_and_compare(
         feats, plan, DEFAULT_FIELDS, jobs=resolve_jobs(n_jobs, plan.work())

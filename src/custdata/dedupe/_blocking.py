@@ -7,6 +7,7 @@ back to a sorted neighbourhood inside the block and a :class:`LargeBlockWarning`
 
 from __future__ import annotations
 
+import itertools
 import logging
 import warnings
 from array import array
@@ -15,6 +16,7 @@ from collections.abc import Callable, Iterable, Sequence
 import attrs
 
 from custdata.dedupe._features import Features
+from custdata.dedupe._parallel import resolve_jobs, run_chunks
 
 __all__ = [
     "DEFAULT_PASSES",
@@ -235,6 +237,10 @@ class BlockPlan:
         return [0, *(round(n * (1.0 - (1.0 - k / jobs) ** 0.5)) for k in range(1, jobs)), n]
 
 
+# one pass's blocks, flattened: name, members, block ends, sequences, sequence ends, blocks capped
+_Flat = tuple[str, "array[int]", "array[int]", "array[int]", "array[int]", int]
+
+
 def plan_blocks(
     feats: Sequence[Features],
     *,
@@ -242,6 +248,7 @@ def plan_blocks(
     window: int = 3,
     max_block_size: int = 100,
     side: Sequence[int] | None = None,
+    n_jobs: int | None = 1,
 ) -> BlockPlan:
     """Key every record for every blocking pass (see :func:`candidate_pairs`); singleton blocks are
     dropped at once, so only the blocks that give pairs are kept."""
@@ -253,43 +260,63 @@ def plan_blocks(
         raise ValidationError(
             f"unknown blocking pass {unknown[0]!r}; choose from {sorted([*DEFAULT_PASSES, *SORTED_PASSES])}"
         )
-    stats = BlockingStats()
-    planned: list[tuple[str, list[Sequence[int]], list[Sequence[int]]]] = []
-    for name in names:
-        full: list[Sequence[int]] = []
-        sequences: list[Sequence[int]] = []
+
+    def key_pass(name: str) -> _Flat:
+        """One pass's blocks, flattened (members and block ends) so they travel cheaply between processes."""
+        full, full_ends, seqs, seq_ends = array("I"), array("Q"), array("I"), array("Q")
+        capped = 0
         if name in DEFAULT_PASSES:
             fn = DEFAULT_PASSES[name]
             keyed: dict[str, list[int]] = {}
             for i, f in enumerate(feats):
                 for key in fn(f):
                     keyed.setdefault(key, []).append(i)
-            capped = 0
             for members in keyed.values():
                 if len(members) < 2:
                     continue
                 if len(members) > max_block_size:
                     capped += 1
                     members.sort(key=lambda i: _sn_name(feats[i]))
-                    sequences.append(array("I", members))
+                    seqs.extend(members)
+                    seq_ends.append(len(seqs))
                     continue
-                full.append(array("I", members))
+                full.extend(members)
+                full_ends.append(len(full))
             del keyed
-            if capped:
-                stats.capped_blocks[name] = capped
-                msg = (
-                    f"blocking pass {name!r}: {capped} block(s) larger than max_block_size="
-                    f"{max_block_size} compared only between sort neighbours"
-                )
-                logger.warning(msg)
-                warnings.warn(msg, LargeBlockWarning, stacklevel=3)
         else:
             key_fn = SORTED_PASSES[name]
             by_key = [(k, i) for i, f in enumerate(feats) if (k := key_fn(f))]
             by_key.sort()
-            sequences.append(array("I", [i for _, i in by_key]))
-            del by_key
-        planned.append((name, full, sequences))
+            seqs.extend([i for _, i in by_key])
+            seq_ends.append(len(seqs))
+        return name, full, full_ends, seqs, seq_ends, capped
+
+    def chunk(start: int, stop: int) -> list[_Flat]:
+        return [key_pass(name) for k in range(start, stop) for name in names[k::jobs]]
+
+    # the passes are keyed in worker processes, the k-th taking every jobs-th pass
+    jobs = min(resolve_jobs(n_jobs, len(feats)), max(1, len(names)))
+    keyed_passes = {flat[0]: flat for part in run_chunks(chunk, jobs, jobs) for flat in part}
+    stats = BlockingStats()
+    planned: list[tuple[str, list[Sequence[int]], list[Sequence[int]]]] = []
+    for name in names:
+        _, full, full_ends, seqs, seq_ends, capped = keyed_passes.pop(name)
+        blocks: list[Sequence[int]] = [
+            full[x:y] for x, y in zip(itertools.chain((0,), full_ends), full_ends, strict=False)
+        ]
+        sequences: list[Sequence[int]] = [
+            seqs[x:y] for x, y in zip(itertools.chain((0,), seq_ends), seq_ends, strict=False)
+        ]
+        del full, seqs
+        if capped:
+            stats.capped_blocks[name] = capped
+            msg = (
+                f"blocking pass {name!r}: {capped} block(s) larger than max_block_size="
+                f"{max_block_size} compared only between sort neighbours"
+            )
+            logger.warning(msg)
+            warnings.warn(msg, LargeBlockWarning, stacklevel=3)
+        planned.append((name, blocks, sequences))
     return BlockPlan(len(feats), window, side, planned, stats)
 
 
