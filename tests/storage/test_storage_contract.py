@@ -99,6 +99,36 @@ def test_upsert_many_inserts_then_updates(store: Store) -> None:
     assert store.count() == 15
 
 
+def test_upsert_many_of_uneven_chunks_indexes_every_key(store: Store) -> None:
+    # more than one chunk, with 0-3 phones and e-mails a customer: the bulk writers' row blocks never
+    # line up with the chunks, so every block size and every remainder gets written
+    def varied(i: int) -> Customer:
+        return Customer.from_dict(
+            {
+                "id": f"v{i:05d}",
+                "phones": [{"number": f"+86139{i:05d}{j:03d}"} for j in range(i % 4)],
+                "emails": [{"address": f"u{i}.{j}@example.org"} for j in range((i // 4) % 4)],
+                "external_ids": {"erp": f"E{i}"} if i % 5 == 0 else {},
+            }
+        )
+
+    items = [varied(i) for i in range(2347)]
+    r = store.upsert_many(items[:1999])
+    assert (r.inserted, r.updated) == (1999, 0)
+    r = store.upsert_many([c.evolve(company="x") if i % 7 == 0 else c for i, c in enumerate(items)])
+    assert (r.inserted, r.updated) == (348, 1999)
+    assert store.count() == 2347
+    for i, c in enumerate(items):
+        want = [c.evolve(company="x" if i % 7 == 0 else None, version=2 if i < 1999 else 1)]
+        for p in c.phones:
+            assert store.find(phone=p.number) == want
+        for e in c.emails:
+            assert store.find(email=e.address) == want
+        if c.external_ids:
+            assert store.find(external_id=("erp", f"E{i}")) == want
+    assert store.find(phone="+8613900000003") == []  # customer 0 has no phone
+
+
 def test_upsert_many_accepts_dicts_and_keeps_the_last_of_a_repeated_id(store: Store) -> None:
     store.upsert_many([{"id": "d1", "company": "one"}, cust(2), {"id": "d1", "company": "two"}])
     assert store.get("d1").company == "two"

@@ -17,8 +17,10 @@ from collections.abc import Sequence
 from typing import Any, ClassVar
 from urllib.parse import parse_qsl, unquote, urlsplit
 
+from custdata._records import Customer
 from custdata.exceptions import StoreError, ValidationError
-from custdata.storage._sql import SQLStore
+from custdata.storage._core import body_text, encode_keys
+from custdata.storage._sql import CUSTOMER_COLUMNS, HISTORY_COLUMNS, LOOKUP_COLUMNS, SQLStore
 
 __all__ = ["SQLiteStore", "open_sqlite"]
 
@@ -47,11 +49,10 @@ _SCHEMA_V1 = (
 
 _SYNC = {"off": "OFF", "normal": "NORMAL", "full": "FULL", "extra": "EXTRA"}
 
-#: Rows per multi-row ``INSERT ... VALUES (...), (...)`` of a bulk write: sqlite3 drops and takes back the
-#: GIL around every statement it steps, so row-by-row ``executemany`` in the writer thread keeps waiting
-#: for the thread preparing the next chunk; one statement per block of rows does it a few hundred times
-#: less often.
-_BLOCK = 250
+#: Rows per multi-row ``INSERT ... VALUES (...), (...)`` of a bulk write (fewer statements to step), then
+#: smaller blocks and single rows for the rest; SQLite before 3.32 allows only 999 parameters a statement.
+_BLOCKS = (250, 16, 1)
+_MAX_PARAMS = 32766 if sqlite3.sqlite_version_info >= (3, 32, 0) else 999
 
 
 class SQLiteStore(SQLStore):
@@ -61,6 +62,7 @@ class SQLiteStore(SQLStore):
     migrations = (_SCHEMA_V1,)
     placeholder = "?"
     begin_sql = "BEGIN IMMEDIATE"
+    write_behind = False
 
     def __init__(
         self,
@@ -100,13 +102,41 @@ class SQLiteStore(SQLStore):
             raise
 
     def _bulk(self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
-        whole = len(rows) - len(rows) % _BLOCK
-        if whole:
-            one = "(" + ", ".join("?" * len(columns)) + ")"
-            sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES " + ", ".join([one] * _BLOCK)
-            flat = itertools.chain.from_iterable
-            self._many(sql, [list(flat(rows[i : i + _BLOCK])) for i in range(0, whole, _BLOCK)])
-        super()._bulk(table, columns, rows[whole:])
+        self._bulk_flat(table, columns, list(itertools.chain.from_iterable(rows)))
+
+    def _bulk_flat(self, table: str, columns: Sequence[str], flat: list[Any]) -> None:
+        """Insert rows given one after another in one flat list of values."""
+        width = len(columns)
+        head = f"INSERT INTO {table} ({', '.join(columns)}) VALUES "
+        one = "(" + ", ".join("?" * width) + ")"
+        start, end = 0, len(flat)
+        for block in _BLOCKS:
+            rows = max(1, min(block, _MAX_PARAMS // width))
+            step = rows * width
+            stop = start + (end - start) // step * step
+            if stop > start:
+                sql = head + ", ".join([one] * rows)
+                self._many(sql, [flat[i : i + step] for i in range(start, stop, step)])
+                start = stop
+
+    def _insert_new(self, customers: list[Customer], at: str, src: str | None) -> None:
+        # the rows go straight into flat parameter lists: no tuple per row that the garbage collector
+        # would have to walk (and promote) while a chunk is built
+        keys_of = self._lookup.sorted_keys
+        cust: list[Any] = []
+        look: list[Any] = []
+        hist: list[Any] = []
+        for c in customers:
+            cid = c.id
+            version = c.version + 1
+            keys = keys_of(c)
+            cust += (cid, version, at, None, encode_keys(keys), body_text(c))
+            for kind, key in keys:
+                look += (kind, key, cid)
+            hist += (cid, version, at, "create", src, None)
+        self._bulk_flat("cd_customers", CUSTOMER_COLUMNS, cust)
+        self._bulk_flat("cd_lookup", LOOKUP_COLUMNS, look)
+        self._bulk_flat("cd_history", HISTORY_COLUMNS, hist)
 
     def _schema_version(self) -> int:
         exists = self._all("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'cd_meta'")
