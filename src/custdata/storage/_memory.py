@@ -386,6 +386,10 @@ class MemoryStore:
             self.add_transactions(txns)
             self.add_interactions(inters)
 
+    def optimize(self) -> None:
+        """Nothing to do in memory (the database backends update their statistics here)."""
+        self._check()
+
     def close(self) -> None:
         self._closed = True
 

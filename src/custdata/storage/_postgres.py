@@ -57,6 +57,9 @@ class PostgresStore(SQLStore):
     migrations = (_SCHEMA_V1,)
     placeholder = "%s"
     begin_sql = "BEGIN"
+    optimize_sql = (
+        "VACUUM (ANALYZE) cd_customers, cd_lookup, cd_history, cd_transactions, cd_interactions, cd_meta",
+    )
 
     def __init__(
         self,
