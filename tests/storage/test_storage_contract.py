@@ -462,12 +462,12 @@ def test_sqlite_url_forms(tmp_path, monkeypatch) -> None:  # type: ignore[no-unt
 def test_optimize_after_a_bulk_load_keeps_everything_and_refuses_inside_a_transaction(store: Store) -> None:
     store.upsert_many([cust(i) for i in range(300)])
     before = [c.to_dict() for c in store.scan()]
-    store.optimize()  # type: ignore[attr-defined]
+    store.optimize()
     assert [c.to_dict() for c in store.scan()] == before
     assert [c.id for c in store.find(phone="+8613800000007")] == ["c7"]
     if not store.url.startswith("memory"):  # type: ignore[attr-defined]
         with store.transaction(), pytest.raises(StoreError, match="inside a transaction"):
-            store.optimize()  # type: ignore[attr-defined]
+            store.optimize()
     store.close()
     with pytest.raises(StoreError, match="closed"):
-        store.optimize()  # type: ignore[attr-defined]
+        store.optimize()

@@ -36,9 +36,9 @@ def _counts(counts: dict[str, int]) -> str:
     return ", ".join(f"{n} {_NAMES.get(k, k + 's')}" for k, n in counts.items())
 
 
-def _optimize(store: Any) -> None:
-    """After a bulk load: fresh planner statistics for the built-in database stores (a plug-in store
-    without ``optimize`` is left as it is)."""
+def _optimize(store: Store) -> None:
+    """After a bulk load: fresh planner statistics (a plug-in store written before ``optimize`` joined the
+    protocol is left as it is)."""
     optimize = getattr(store, "optimize", None)
     if callable(optimize):
         optimize()

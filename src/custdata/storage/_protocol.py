@@ -136,6 +136,11 @@ class Store(Protocol):
         """Load a backup's items into this empty store, exactly as they were (versions and history kept)."""
         ...
 
+    def optimize(self) -> None:
+        """After a bulk load: update the database's planner statistics and tidy up (nothing to do for a
+        store without a planner); not inside :meth:`transaction`."""
+        ...
+
     def close(self) -> None:
         """Release the store's resources; using it afterwards raises StoreError."""
         ...
