@@ -36,14 +36,6 @@ def _counts(counts: dict[str, int]) -> str:
     return ", ".join(f"{n} {_NAMES.get(k, k + 's')}" for k, n in counts.items())
 
 
-def _optimize(store: Store) -> None:
-    """After a bulk load: fresh planner statistics (a plug-in store written before ``optimize`` joined the
-    protocol is left as it is)."""
-    optimize = getattr(store, "optimize", None)
-    if callable(optimize):
-        optimize()
-
-
 def register(group: click.Group) -> None:
     """Add the ``store`` command group."""
 
@@ -72,7 +64,7 @@ def register(group: click.Group) -> None:
                 msg = f"{file}: {s.add_transactions(items)} transactions stored in {s.url}"
             else:
                 msg = f"{file}: {s.add_interactions(items)} interactions stored in {s.url}"
-            _optimize(s)
+            s.optimize()  # fresh planner statistics after the bulk load
         if reader.skipped:
             msg += f"; {reader.skipped} bad rows left out"
         click.echo(msg)
@@ -107,7 +99,7 @@ def register(group: click.Group) -> None:
         """Load the backup FILE into the empty store at --url (all or nothing)."""
         with open_store(url) as s:
             counts = restore(s, file)
-            _optimize(s)
+            s.optimize()  # fresh planner statistics after the bulk load
         click.echo(f"restored {file} into {url}: {_counts(counts)}")
 
     @store.command("find")

@@ -338,7 +338,7 @@ class SQLStore:
                 for batch in self._batches(customers, errors, problems):
                     existing = self._existing(list(batch))
                     if not existing:
-                        self._insert_new([c for _, c in batch.values()], at, src)
+                        self._insert_new(batch, at, src)
                         inserted += len(batch)
                         continue
                     prepared = self._prepare(batch)
@@ -428,10 +428,9 @@ class SQLStore:
             lookup.extend((k, v, cid) for k, v in keys)
         return new_rows, upd_rows, unindex, lookup, history
 
-    def _insert_new(self, customers: list[Customer], at: str, src: str | None) -> None:
+    def _insert_new(self, batch: dict[str, tuple[int, Customer]], at: str, src: str | None) -> None:
         """Write a chunk of customers none of which is stored yet (SQLite overrides it)."""
-        prepared = [(0, c, self._lookup.sorted_keys(c), body_text(c)) for c in customers]
-        self._write_chunk(*self._rows(prepared, {}, at, src, "raise", False, []))
+        self._write_chunk(*self._rows(self._prepare(batch), {}, at, src, "raise", False, []))
 
     def _write_chunk(
         self,

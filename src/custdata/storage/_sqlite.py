@@ -121,14 +121,14 @@ class SQLiteStore(SQLStore):
                 self._many(sql, [flat[i : i + step] for i in range(start, stop, step)])
                 start = stop
 
-    def _insert_new(self, customers: list[Customer], at: str, src: str | None) -> None:
+    def _insert_new(self, batch: dict[str, tuple[int, Customer]], at: str, src: str | None) -> None:
         # the rows go straight into flat parameter lists: no tuple per row that the garbage collector
         # would have to walk (and promote) while a chunk is built
         keys_of = self._lookup.sorted_keys
         cust: list[Any] = []
         look: list[Any] = []
         hist: list[Any] = []
-        for c in customers:
+        for _, c in batch.values():
             cid = c.id
             version = c.version + 1
             keys = keys_of(c)
