@@ -502,16 +502,9 @@ class ScoredPairs:
             left, right, pattern = array("I"), array("I"), array("I")
             ids: dict[tuple[int, ...], int] = {}
             patterns: list[tuple[int, ...]] = []
-            for code in itertools.islice(ordered, start, stop):
-                i, j = decode(code)
-                vec = compare_pair(fields, feats[i], feats[j])
-                pid = ids.get(vec)
-                if pid is None:
-                    pid = ids[vec] = len(patterns)
-                    patterns.append(vec)
-                left.append(i)
-                right.append(j)
-                pattern.append(pid)
+            _compare_codes(
+                itertools.islice(ordered, start, stop), fields, feats, left, right, pattern, ids, patterns
+            )
             return left, right, pattern, patterns
 
         return cls._merge(run_chunks(chunk, len(ordered), jobs))
@@ -546,16 +539,7 @@ class ScoredPairs:
                     added[name] = added.get(name, 0) + c
                 ordered = sorted(codes)
                 del codes
-                for code in ordered:
-                    i, j = code >> 32, code & 0xFFFFFFFF
-                    vec = compare_pair(fields, feats[i], feats[j])
-                    pid = ids.get(vec)
-                    if pid is None:
-                        pid = ids[vec] = len(patterns)
-                        patterns.append(vec)
-                    left.append(i)
-                    right.append(j)
-                    pattern.append(pid)
+                _compare_codes(ordered, fields, feats, left, right, pattern, ids, patterns)
                 del ordered
             return left, right, pattern, patterns, added
 
@@ -668,3 +652,28 @@ def _add_term_frequencies(
         model.tf_mean[fc.name] = p3 / p2 if p2 > 0 else 0.0
         if not math.isfinite(model.tf_mean[fc.name]) or model.tf_mean[fc.name] <= 0:
             del model.tf[fc.name]
+
+
+def _compare_codes(
+    codes: Iterable[int],
+    fields: Sequence[FieldComparison],
+    feats: Sequence[Features],
+    left: array[int],
+    right: array[int],
+    pattern: array[int],
+    ids: dict[tuple[int, ...], int],
+    patterns: list[tuple[int, ...]],
+) -> None:
+    """Compare the pairs of the encoded ``codes`` in order, appending each pair's two indexes to ``left``
+    and ``right`` and the position of its comparison vector in ``patterns`` (each distinct vector is kept
+    once; ``ids`` finds it) to ``pattern``."""
+    for code in codes:
+        i, j = decode(code)
+        vec = compare_pair(fields, feats[i], feats[j])
+        pid = ids.get(vec)
+        if pid is None:
+            pid = ids[vec] = len(patterns)
+            patterns.append(vec)
+        left.append(i)
+        right.append(j)
+        pattern.append(pid)
