@@ -6,6 +6,7 @@ import json
 import warnings
 from pathlib import Path
 
+import attrs
 import pytest
 
 import custdata
@@ -13,6 +14,7 @@ from custdata import Customer
 from custdata.dedupe import (
     LargeBlockWarning,
     Matcher,
+    MatchSettings,
     dedupe,
     golden_record,
     link,
@@ -192,3 +194,32 @@ def test_tiny_inputs() -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert link([], PEOPLE).links == set()
+
+
+def test_dedupe_and_link_share_one_settings_object() -> None:
+    s = MatchSettings(threshold=0.95, window=4, workers=1)
+    res = dedupe(PEOPLE, settings=s)
+    assert res.settings == s
+    # a keyword changes one setting on top of the object
+    res2 = dedupe(PEOPLE, settings=s, threshold=0.8)
+    assert res2.settings == attrs.evolve(s, threshold=0.8)
+    assert res2.threshold == 0.8
+    lk = link(PEOPLE[:2], PEOPLE[2:], settings=s)
+    assert lk.settings == s and lk.threshold == 0.95
+    assert dedupe(PEOPLE).settings == MatchSettings()
+    with pytest.raises(ValidationError):
+        MatchSettings(threshold=1.5)
+    with pytest.raises(ValidationError):
+        MatchSettings(workers=0)
+
+
+def test_n_jobs_is_a_deprecated_spelling_of_workers() -> None:
+    with pytest.warns(DeprecationWarning, match="workers="):
+        res = dedupe(PEOPLE, n_jobs=1)
+    assert res.settings.workers == 1
+    with pytest.warns(DeprecationWarning, match="workers="):
+        lk = link(PEOPLE[:2], PEOPLE[2:], n_jobs=2)
+    assert lk.settings.workers == 2
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert dedupe(PEOPLE, workers=1).settings.workers == 1

@@ -58,7 +58,7 @@ def _partition(clusters: Any, recs: list[Customer]) -> None:
 @settings(max_examples=30)
 @given(people())
 def test_clusters_partition_the_input(recs: list[Customer]) -> None:
-    result = dedupe(recs, n_jobs=1)
+    result = dedupe(recs, workers=1)
     _partition(result.clusters, recs)
     for r in recs:  # a record is always in its own cluster
         assert r.id in result.cluster_of(r.id)
@@ -70,7 +70,7 @@ def test_clusters_partition_the_input(recs: list[Customer]) -> None:
 def test_dedupe_is_invariant_to_input_order(recs: list[Customer], rnd: Any) -> None:
     shuffled = list(recs)
     rnd.shuffle(shuffled)
-    a, b = dedupe(recs, n_jobs=1), dedupe(shuffled, n_jobs=1)
+    a, b = dedupe(recs, workers=1), dedupe(shuffled, workers=1)
     assert set(a.clusters) == set(b.clusters)
     assert a.cluster_ids == b.cluster_ids
 
@@ -86,7 +86,7 @@ def _email_keys(recs: list[Customer]) -> set[str]:
 @settings(max_examples=30)
 @given(people())
 def test_golden_records_keep_every_contact_point(recs: list[Customer]) -> None:
-    result = dedupe(recs, n_jobs=1)
+    result = dedupe(recs, workers=1)
     goldens = result.golden_records()
     assert len(goldens) == len(result.clusters)
     for g in goldens:

@@ -30,6 +30,7 @@ from custdata.dedupe._golden import (
 )
 from custdata.dedupe._matcher import DEFAULT_THRESHOLD, Explanation, FieldExplanation, Match, Matcher
 from custdata.dedupe._model import FSModel, RuleModel
+from custdata.dedupe._settings import MatchSettings
 
 __all__ = [
     "BUILTIN_RULES",
@@ -48,6 +49,7 @@ __all__ = [
     "LargeBlockWarning",
     "LinkResult",
     "Match",
+    "MatchSettings",
     "Matcher",
     "RuleModel",
     "ScoredPair",

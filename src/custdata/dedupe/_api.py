@@ -16,15 +16,11 @@ from custdata.dedupe._cluster import cluster
 from custdata.dedupe._compare import DEFAULT_FIELDS
 from custdata.dedupe._features import Features, features_of
 from custdata.dedupe._golden import GoldenRecord, Rules, golden_record
-from custdata.dedupe._matcher import (
-    DEFAULT_THRESHOLD,
-    Explanation,
-    Matcher,
-    ScoredPairs,
-    _add_term_frequencies,
-)
+from custdata.dedupe._matcher import Explanation, Matcher, _add_term_frequencies
 from custdata.dedupe._model import FSModel
+from custdata.dedupe._pairs import ScoredPairs
 from custdata.dedupe._parallel import resolve_jobs, run_chunks
+from custdata.dedupe._settings import DEFAULT_THRESHOLD, UNSET, MatchSettings, _Unset
 from custdata.exceptions import NotFoundError, ValidationError
 
 __all__ = ["DedupeResult", "LinkResult", "ScoredPair", "dedupe", "link"]
@@ -106,7 +102,9 @@ class DedupeResult:
         scored: ScoredPairs,
         matcher: Matcher,
         blocking: BlockingStats,
+        settings: MatchSettings,
     ) -> None:
+        self.settings = settings
         self._records = records
         self._feats = feats
         self._index = {r.id: k for k, r in enumerate(records)}
@@ -179,7 +177,9 @@ class LinkResult:
         scored: ScoredPairs,
         matcher: Matcher,
         blocking: BlockingStats,
+        settings: MatchSettings,
     ) -> None:
+        self.settings = settings
         self._n = len(left)
         self._feats = feats
         self._left = {r.id: k for k, r in enumerate(left)}
@@ -203,7 +203,7 @@ class LinkResult:
         return self.matcher.explain(a, b)
 
 
-def _features(recs: Sequence[Customer], region: str | None, n_jobs: int | None) -> list[Features]:
+def _features(recs: Sequence[Customer], region: str | None, workers: int | None) -> list[Features]:
     def chunk(start: int, stop: int) -> list[Features]:
         pool: dict[str, str] = {}
         share = pool.setdefault
@@ -213,51 +213,72 @@ def _features(recs: Sequence[Customer], region: str | None, n_jobs: int | None) 
 
         return [features_of(recs[k], region=region, intern=intern) for k in range(start, stop)]
 
-    parts = run_chunks(chunk, len(recs), resolve_jobs(n_jobs, len(recs)))
+    parts = run_chunks(chunk, len(recs), resolve_jobs(workers, len(recs)))
     return parts[0] if len(parts) == 1 else [f for part in parts for f in part]
 
 
 def dedupe(
     records: Iterable[Customer],
     *,
-    threshold: float = DEFAULT_THRESHOLD,
+    settings: MatchSettings | None = None,
     matcher: Matcher | None = None,
     rules: Sequence[Mapping[str, str | Sequence[str]]] | None = None,
-    region: str | None = "CN",
-    passes: Iterable[str] | None = None,
-    window: int = 3,
-    max_block_size: int = 100,
-    min_support: float = 0.5,
-    seed: int = 0,
-    n_jobs: int | None = None,
-    fit_sample: int = 100_000,
     progress: Callable[[str], None] | None = None,
+    threshold: float | _Unset = UNSET,
+    region: str | _Unset | None = UNSET,
+    passes: Iterable[str] | _Unset | None = UNSET,
+    window: int | _Unset = UNSET,
+    max_block_size: int | _Unset = UNSET,
+    min_support: float | _Unset = UNSET,
+    seed: int | _Unset = UNSET,
+    workers: int | _Unset | None = UNSET,
+    fit_sample: int | _Unset = UNSET,
+    n_jobs: int | None = None,
 ) -> DedupeResult:
     """Find the records that are the same customer.
 
     Without labels: candidate pairs come from several blocking passes, each pair is compared field by
     field, a Fellegi–Sunter model is learned by EM (or ``rules`` decide, or a fitted ``matcher`` is
     reused), and pairs at or above ``threshold`` (a match probability) are clustered, guarded against
-    chaining through one weak link (``min_support``). Record ids must be unique. ``n_jobs`` processes
-    prepare and compare (default: one per core for large inputs, on Linux); ``progress`` is called with the
-    name of each step as it starts. On more than ``fit_sample`` records the model is learned on about that
-    many, chosen by birthday (EM is more reliable there), and then scores every candidate pair; a fit
-    pinned at its cap on the prior (the "same name" split) is redone on another birthday sample.
+    chaining through one weak link (``min_support``). Record ids must be unique.
+
+    The settings come from ``settings`` (a :class:`MatchSettings`, shared with :func:`link`) with any of
+    its fields given as keywords on top; ``result.settings`` holds what was used. ``workers`` processes
+    prepare and compare (default: one per core for large inputs, on Linux; ``n_jobs`` is its deprecated
+    name); ``progress`` is called with the name of each step as it starts. On more than ``fit_sample``
+    records the model is learned on about that many, chosen by birthday (EM is more reliable there), and
+    then scores every candidate pair; a fit pinned at its cap on the prior (the "same name" split) is
+    redone on another birthday sample.
     """
+    s = (settings or MatchSettings())._with(
+        n_jobs,
+        threshold=threshold,
+        region=region,
+        passes=passes,
+        window=window,
+        max_block_size=max_block_size,
+        min_support=min_support,
+        seed=seed,
+        workers=workers,
+        fit_sample=fit_sample,
+    )
+    if matcher is not None:
+        s = attrs.evolve(s, region=matcher.region)
+    threshold, region, passes, window = s.threshold, s.region, s.passes, s.window
+    max_block_size, min_support, seed, fit_sample = s.max_block_size, s.min_support, s.seed, s.fit_sample
+    nw = s.workers
     say = progress or (lambda _msg: None)
     # records are processed in id order, so the result does not depend on the input order
     recs = list(records)
     _check_ids(recs, "dedupe")
     recs.sort(key=lambda r: r.id)
-    if matcher is not None:
-        region = matcher.region
     say("preparing")
-    feats = _features(recs, region, n_jobs)
+    feats = _features(recs, region, nw)
     say("blocking")
-    plan = plan_blocks(feats, passes=passes, window=window, max_block_size=max_block_size, n_jobs=n_jobs)
+    plan = plan_blocks(feats, passes=passes, window=window, max_block_size=max_block_size, workers=nw)
     say("comparing")
     scored, stats = ScoredPairs.block_and_compare(
-        feats, plan, DEFAULT_FIELDS, jobs=resolve_jobs(n_jobs, plan.work())
+        feats, plan, DEFAULT_FIELDS, workers=resolve_jobs(nw, plan.work())
     )
     del plan
     if matcher is None and len(recs) > fit_sample:
@@ -274,7 +295,7 @@ def dedupe(
             sub = [feats[x] for x in sample]
             sub_plan = plan_blocks(sub, passes=passes, window=window, max_block_size=max_block_size)
             sub_scored, _ = ScoredPairs.block_and_compare(
-                sub, sub_plan, DEFAULT_FIELDS, jobs=resolve_jobs(n_jobs, sub_plan.work())
+                sub, sub_plan, DEFAULT_FIELDS, workers=resolve_jobs(nw, sub_plan.work())
             )
             fitted = Matcher._fit_from(
                 sub,
@@ -335,41 +356,62 @@ def dedupe(
         return matcher._score_features(feats[i], feats[j])[1]
 
     groups = cluster(len(recs), edges, score, min_support=matcher.min_support, seed=seed)
-    return DedupeResult(recs, feats, groups, scored, matcher, stats)
+    return DedupeResult(recs, feats, groups, scored, matcher, stats, s)
 
 
 def link(
     left: Iterable[Customer],
     right: Iterable[Customer],
     *,
-    threshold: float = DEFAULT_THRESHOLD,
+    settings: MatchSettings | None = None,
     one_to_one: bool = True,
     matcher: Matcher | None = None,
     rules: Sequence[Mapping[str, str | Sequence[str]]] | None = None,
-    region: str | None = "CN",
-    passes: Iterable[str] | None = None,
-    window: int = 3,
-    max_block_size: int = 100,
-    seed: int = 0,
+    threshold: float | _Unset = UNSET,
+    region: str | _Unset | None = UNSET,
+    passes: Iterable[str] | _Unset | None = UNSET,
+    window: int | _Unset = UNSET,
+    max_block_size: int | _Unset = UNSET,
+    min_support: float | _Unset = UNSET,
+    seed: int | _Unset = UNSET,
+    workers: int | _Unset | None = UNSET,
     n_jobs: int | None = None,
 ) -> LinkResult:
     """Link the records of two sources that are the same customer.
 
-    Same method as :func:`dedupe`, comparing only pairs across the sources. With ``one_to_one`` (the
-    default: each source is taken to hold each customer once) a record links to at most one record of the
-    other source, the best-scoring pairs first; ``one_to_one=False`` keeps every pair over the threshold.
+    Same method and the same :class:`MatchSettings` as :func:`dedupe`, comparing only pairs across the
+    sources. With ``one_to_one`` (the default: each source is taken to hold each customer once) a record
+    links to at most one record of the other source, the best-scoring pairs first; ``one_to_one=False``
+    keeps every pair over the threshold.
     """
+    s = (settings or MatchSettings())._with(
+        n_jobs,
+        threshold=threshold,
+        region=region,
+        passes=passes,
+        window=window,
+        max_block_size=max_block_size,
+        min_support=min_support,
+        seed=seed,
+        workers=workers,
+    )
+    if matcher is not None:
+        s = attrs.evolve(s, region=matcher.region)
+    threshold, region, passes, window = s.threshold, s.region, s.passes, s.window
+    max_block_size, min_support, seed = s.max_block_size, s.min_support, s.seed
     lrecs, rrecs = list(left), list(right)
     _check_ids(lrecs, "link (left)")
     _check_ids(rrecs, "link (right)")
     lrecs.sort(key=lambda r: r.id)
     rrecs.sort(key=lambda r: r.id)
-    if matcher is not None:
-        region = matcher.region
-    feats = [features_of(c, region=region) for c in (*lrecs, *rrecs)]
+    feats = _features([*lrecs, *rrecs], region, s.workers)
     side = [0] * len(lrecs) + [1] * len(rrecs)
-    plan = plan_blocks(feats, passes=passes, window=window, max_block_size=max_block_size, side=side)
-    scored, stats = ScoredPairs.block_and_compare(feats, plan, DEFAULT_FIELDS)
+    plan = plan_blocks(
+        feats, passes=passes, window=window, max_block_size=max_block_size, side=side, workers=s.workers
+    )
+    scored, stats = ScoredPairs.block_and_compare(
+        feats, plan, DEFAULT_FIELDS, workers=resolve_jobs(s.workers, plan.work())
+    )
     del plan
     if matcher is None:
         matcher = (
@@ -379,12 +421,12 @@ def link(
                 threshold=threshold,
                 region=region,
                 rules=rules,
-                min_support=0.5,
+                min_support=min_support,
                 seed=seed,
                 side=side,
             )
             if scored.patterns
-            else Matcher._empty(threshold=threshold, region=region, rules=rules, min_support=0.5)
+            else Matcher._empty(threshold=threshold, region=region, rules=rules, min_support=min_support)
         )
     elif threshold != DEFAULT_THRESHOLD:
         matcher = Matcher(matcher.model, threshold=threshold, region=matcher.region, fields=matcher.fields)
@@ -406,4 +448,4 @@ def link(
             links.add((lrecs[i].id, rrecs[j - n].id))
     else:
         links = {(lrecs[i].id, rrecs[j - n].id) for _, i, j in accepted}
-    return LinkResult(lrecs, rrecs, feats, links, scored, matcher, stats)
+    return LinkResult(lrecs, rrecs, feats, links, scored, matcher, stats, s)

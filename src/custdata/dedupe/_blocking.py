@@ -248,7 +248,7 @@ def plan_blocks(
     window: int = 3,
     max_block_size: int = 100,
     side: Sequence[int] | None = None,
-    n_jobs: int | None = 1,
+    workers: int | None = 1,
 ) -> BlockPlan:
     """Key every record for every blocking pass (see :func:`candidate_pairs`); singleton blocks are
     dropped at once, so only the blocks that give pairs are kept."""
@@ -295,7 +295,7 @@ def plan_blocks(
         return [key_pass(name) for k in range(start, stop) for name in names[k::jobs]]
 
     # the passes are keyed in worker processes, the k-th taking every jobs-th pass
-    jobs = min(resolve_jobs(n_jobs, len(feats)), max(1, len(names)))
+    jobs = min(resolve_jobs(workers, len(feats)), max(1, len(names)))
     keyed_passes = {flat[0]: flat for part in run_chunks(chunk, jobs, jobs) for flat in part}
     stats = BlockingStats()
     planned: list[tuple[str, list[Sequence[int]], list[Sequence[int]]]] = []

@@ -21,7 +21,7 @@ import attrs
 
 from custdata.exceptions import ConvergenceError, ValidationError
 
-__all__ = ["FSModel", "RuleModel", "fit_em"]
+__all__ = ["FSModel", "RuleModel", "fit_em", "probability_of"]
 
 logger = logging.getLogger(__name__)
 
@@ -33,6 +33,15 @@ def _normalise(xs: list[float]) -> list[float]:
     xs = [max(x, _FLOOR) for x in xs]
     s = sum(xs)
     return [x / s for x in xs]
+
+
+def probability_of(w: float) -> float:
+    """The match probability of a weight in bits (``1 / (1 + 2**-w)``), exactly 0 or 1 far out."""
+    if w > 60:
+        return 1.0
+    if w < -60:
+        return 0.0
+    return 1.0 / (1.0 + math.pow(2.0, -w))
 
 
 @attrs.define

@@ -22,10 +22,10 @@ T = TypeVar("T")
 MIN_PER_JOB = 20_000
 
 
-def resolve_jobs(n_jobs: int | None, work: int) -> int:
-    """How many processes to use: ``n_jobs`` (None: one per core, when ``work`` is worth splitting)."""
-    if n_jobs is not None:
-        return max(1, int(n_jobs))
+def resolve_jobs(workers: int | None, work: int) -> int:
+    """How many processes to use: ``workers`` (None: one per core, when ``work`` is worth splitting)."""
+    if workers is not None:
+        return max(1, int(workers))
     if not sys.platform.startswith("linux") or work < 2 * MIN_PER_JOB:
         return 1
     return max(1, min(os.cpu_count() or 1, work // MIN_PER_JOB))
@@ -40,8 +40,9 @@ def _child(func: Callable[[int, int], Any], start: int, stop: int, conn: Any) ->
         conn.close()
 
 
-def run_chunks(func: Callable[[int, int], T], n: int, jobs: int) -> list[T]:
-    """``[func(start, stop) for each chunk of range(n)]``, in order, over ``jobs`` processes."""
+def run_chunks(func: Callable[[int, int], T], n: int, workers: int) -> list[T]:
+    """``[func(start, stop) for each chunk of range(n)]``, in order, over ``workers`` processes."""
+    jobs = workers
     if jobs <= 1 or n == 0 or "fork" not in mp.get_all_start_methods():
         return [func(0, n)]
     bounds = [n * k // jobs for k in range(jobs + 1)]

@@ -1,0 +1,181 @@
+"""The multiprocess pair engine: candidate pairs expanded from the blocks, compared and scored in compact
+arrays.
+
+Each worker process takes the pairs of a range of records (see :meth:`BlockPlan.bounds`), expands the blocks
+into encoded pairs, compares them and sends back four arrays (left index, right index, comparison pattern id)
+and the distinct patterns; the parent merges the pattern tables. Millions of pairs stay a few bytes each.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+from array import array
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING
+
+from custdata.dedupe._blocking import BlockingStats, BlockPlan, decode
+from custdata.dedupe._compare import FieldComparison, compare_pair
+from custdata.dedupe._features import Features
+from custdata.dedupe._model import probability_of
+from custdata.dedupe._parallel import run_chunks
+
+if TYPE_CHECKING:
+    from custdata.dedupe._matcher import Matcher
+
+__all__ = ["ScoredPairs"]
+
+logger = logging.getLogger(__name__)
+
+_BLOCK_RANGE = 250_000  # records whose pairs one process expands and compares at a time
+
+
+class ScoredPairs:
+    """Candidate pairs in compact arrays: indices, comparison pattern ids, weights and probabilities."""
+
+    def __init__(
+        self, left: array[int], right: array[int], pattern: array[int], patterns: list[tuple[int, ...]]
+    ) -> None:
+        self.left = left
+        self.right = right
+        self.pattern = pattern
+        self.patterns = patterns
+        self.weight: array[float] = array("d")
+        self.probability: array[float] = array("d")
+
+    def __len__(self) -> int:
+        return len(self.left)
+
+    @classmethod
+    def compare(
+        cls,
+        feats: Sequence[Features],
+        codes: Iterable[int],
+        fields: Sequence[FieldComparison],
+        *,
+        workers: int = 1,
+    ) -> ScoredPairs:
+        """Compare every encoded candidate pair (sorted, so the result does not depend on input order).
+
+        A ``set`` of codes is emptied as it is read, to keep the peak memory down.
+        """
+        ordered = array("Q", sorted(codes))
+        if isinstance(codes, set):
+            codes.clear()
+
+        def chunk(start: int, stop: int) -> tuple[array[int], array[int], array[int], list[tuple[int, ...]]]:
+            left, right, pattern = array("I"), array("I"), array("I")
+            ids: dict[tuple[int, ...], int] = {}
+            patterns: list[tuple[int, ...]] = []
+            _compare_codes(
+                itertools.islice(ordered, start, stop), fields, feats, left, right, pattern, ids, patterns
+            )
+            return left, right, pattern, patterns
+
+        return cls._merge(run_chunks(chunk, len(ordered), workers))
+
+    @classmethod
+    def block_and_compare(
+        cls,
+        feats: Sequence[Features],
+        plan: BlockPlan,
+        fields: Sequence[FieldComparison],
+        *,
+        workers: int = 1,
+    ) -> tuple[ScoredPairs, BlockingStats]:
+        """Expand the blocks of ``plan`` into pairs and compare them, each process taking the pairs of a
+        range of records (no set of all the pairs is ever held in one place). Pairs come out sorted by
+        (smaller index, larger index), as from :meth:`compare`; the statistics of ``plan`` are completed."""
+        bounds = plan.bounds(workers)
+        pieces = max(1, -(-plan.size // _BLOCK_RANGE))  # ranges per process: bounds the size of one set
+
+        def chunk(
+            start: int, stop: int
+        ) -> tuple[array[int], array[int], array[int], list[tuple[int, ...]], dict[str, int]]:
+            left, right, pattern = array("I"), array("I"), array("I")
+            ids: dict[tuple[int, ...], int] = {}
+            patterns: list[tuple[int, ...]] = []
+            added: dict[str, int] = {}
+            lo_all, hi_all = bounds[start], bounds[stop]
+            cuts = [lo_all + (hi_all - lo_all) * k // pieces for k in range(pieces + 1)]
+            for lo, hi in itertools.pairwise(cuts):
+                codes, counts = plan.pairs(lo, hi)
+                for name, c in counts.items():
+                    added[name] = added.get(name, 0) + c
+                ordered = sorted(codes)
+                del codes
+                _compare_codes(ordered, fields, feats, left, right, pattern, ids, patterns)
+                del ordered
+            return left, right, pattern, patterns, added
+
+        parts = run_chunks(chunk, len(bounds) - 1, len(bounds) - 1)
+        scored = cls._merge([p[:4] for p in parts])
+        stats = plan.stats
+        for part in parts:
+            for name, c in part[4].items():
+                stats.pairs_per_pass[name] = stats.pairs_per_pass.get(name, 0) + c
+        stats.candidates = len(scored)
+        logger.info("blocking: %d candidate pairs over %d records", len(scored), plan.size)
+        return scored, stats
+
+    @classmethod
+    def _merge(
+        cls, parts: Sequence[tuple[array[int], array[int], array[int], list[tuple[int, ...]]]]
+    ) -> ScoredPairs:
+        left, right, pattern, patterns = parts[0]
+        ids = {vec: k for k, vec in enumerate(patterns)}
+        for l2, r2, p2, pats2 in parts[1:]:
+            remap = []
+            for vec in pats2:
+                pid = ids.get(vec)
+                if pid is None:
+                    pid = ids[vec] = len(patterns)
+                    patterns.append(vec)
+                remap.append(pid)
+            left.extend(l2)
+            right.extend(r2)
+            pattern.extend(array("I", map(remap.__getitem__, p2)))
+        return cls(left, right, pattern, patterns)
+
+    def pattern_counts(self) -> list[int]:
+        counts = [0] * len(self.patterns)
+        for pid in self.pattern:
+            counts[pid] += 1
+        return counts
+
+    def score(self, matcher: Matcher, feats: Sequence[Features]) -> None:
+        base = [matcher._pattern_weight(p) for p in self.patterns]
+        tf_needed = [any(p[k] == 0 for k, _ in matcher._tf_index) for p in self.patterns]
+        weight, prob = array("d"), array("d")
+        for i, j, pid in zip(self.left, self.right, self.pattern, strict=True):
+            w = base[pid]
+            if tf_needed[pid]:
+                w += matcher._tf(self.patterns[pid], feats[i], feats[j])
+            weight.append(w)
+            prob.append(probability_of(w))
+        self.weight, self.probability = weight, prob
+
+
+def _compare_codes(
+    codes: Iterable[int],
+    fields: Sequence[FieldComparison],
+    feats: Sequence[Features],
+    left: array[int],
+    right: array[int],
+    pattern: array[int],
+    ids: dict[tuple[int, ...], int],
+    patterns: list[tuple[int, ...]],
+) -> None:
+    """Compare the pairs of the encoded ``codes`` in order, appending each pair's two indexes to ``left``
+    and ``right`` and the position of its comparison vector in ``patterns`` (each distinct vector is kept
+    once; ``ids`` finds it) to ``pattern``."""
+    for code in codes:
+        i, j = decode(code)
+        vec = compare_pair(fields, feats[i], feats[j])
+        pid = ids.get(vec)
+        if pid is None:
+            pid = ids[vec] = len(patterns)
+            patterns.append(vec)
+        left.append(i)
+        right.append(j)
+        pattern.append(pid)
