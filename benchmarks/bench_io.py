@@ -17,7 +17,8 @@ import time
 from collections.abc import Callable
 
 import custdata
-from custdata import _io
+from custdata.io._convert import customer_row
+from custdata.io._headers import CUSTOMER_COLUMNS
 
 
 def _customers(n: int) -> list[custdata.Customer]:
@@ -55,7 +56,7 @@ def main() -> None:
     tmp = tempfile.mkdtemp()
     ours = os.path.join(tmp, "ours.csv")
     raw = os.path.join(tmp, "raw.csv")
-    rows = [_io.customer_row(c) for c in cs]
+    rows = [customer_row(c) for c in cs]
 
     def write_ours() -> None:
         custdata.write_csv(cs, ours)
@@ -63,7 +64,7 @@ def main() -> None:
     def write_raw() -> None:
         with open(raw, "w", encoding="utf-8-sig", newline="") as fh:
             w = csv.writer(fh)
-            w.writerow(_io.CUSTOMER_COLUMNS)
+            w.writerow(CUSTOMER_COLUMNS)
             w.writerows(rows)
 
     def read_ours() -> None:

@@ -36,9 +36,9 @@ from custdata._records import (
 from custdata._version import __version__
 
 if TYPE_CHECKING:
-    from custdata._io import RecordReader, RowProblem, read_csv, read_jsonl, write_csv, write_jsonl
     from custdata._sample import sample_path
     from custdata.dedupe import DedupeResult, LinkResult, Matcher, dedupe, link
+    from custdata.io import RecordReader, RowProblem, read_csv, read_jsonl, write_csv, write_jsonl
     from custdata.metrics import CustomerSummary, summarize
     from custdata.normalize import (
         NormalizedEmail,
@@ -58,12 +58,12 @@ if TYPE_CHECKING:
 # name -> module that defines it; imported on first use (PEP 562), so `import custdata` stays light.
 _LAZY = {
     "sample_path": "custdata._sample",
-    "RecordReader": "custdata._io",
-    "RowProblem": "custdata._io",
-    "read_csv": "custdata._io",
-    "read_jsonl": "custdata._io",
-    "write_csv": "custdata._io",
-    "write_jsonl": "custdata._io",
+    "RecordReader": "custdata.io",
+    "RowProblem": "custdata.io",
+    "read_csv": "custdata.io",
+    "read_jsonl": "custdata.io",
+    "write_csv": "custdata.io",
+    "write_jsonl": "custdata.io",
     "NormalizeResult": "custdata.normalize",
     "NormalizedEmail": "custdata.normalize",
     "NormalizedPhone": "custdata.normalize",

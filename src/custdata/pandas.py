@@ -19,20 +19,11 @@ try:
 except ImportError as exc:  # pragma: no cover - exercised only without the extra
     raise MissingExtraError("pandas", "custdata.pandas", ["pandas"]) from exc
 
-from custdata._io import (
-    _COLUMNS,
-    _KINDS,
-    Errors,
-    Kind,
-    RecordReader,
-    RowProblem,
-    _check_errors,
-    _handle,
-    from_rows,
-    to_rows,
-)
 from custdata._records import Customer
 from custdata.exceptions import ValidationError
+from custdata.io import Errors, Kind, RecordReader, RowProblem, from_rows, to_rows
+from custdata.io._headers import COLUMNS
+from custdata.io._problems import KINDS, check_errors, handle
 
 __all__ = ["from_dataframe", "to_dataframe"]
 
@@ -49,8 +40,8 @@ def to_dataframe(records: Iterable[Any], *, kind: Kind | None = None) -> pd.Data
     '张三'
     """
     rows = list(to_rows(records))
-    cls = _KINDS[kind] if kind else Customer
-    columns = list(rows[0]) if rows else _COLUMNS[cls]
+    cls = KINDS[kind] if kind else Customer
+    columns = list(rows[0]) if rows else COLUMNS[cls]
     df: pd.DataFrame = pd.DataFrame(rows, columns=columns).replace("", None)
     for col in _TIMES:
         if col in df.columns:
@@ -88,7 +79,7 @@ def from_dataframe(
 
     Row numbers in problems count like a spreadsheet (the first data row is row 2).
     """
-    _check_errors(errors)
+    check_errors(errors)
     if not isinstance(df, pd.DataFrame):
         raise TypeError(f"from_dataframe takes a pandas DataFrame, got {type(df).__name__}")
     reader: RecordReader[Any] = RecordReader(iter(()), None, None)
@@ -102,7 +93,7 @@ def from_dataframe(
                 yield from from_rows([row], kind=kind, default_tz=default_tz)
             except ValidationError as exc:
                 problems = [RowProblem(i, e.field, e.reason) for e in exc.errors]
-                _handle(reader, problems, errors, "DataFrame")
+                handle(reader, problems, errors, "DataFrame")
 
     reader._rows = rows()
     return reader

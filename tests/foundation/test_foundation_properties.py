@@ -11,7 +11,7 @@ from hypothesis import strategies as hs
 
 import custdata.testing as st
 from custdata import Customer, Interaction, Transaction, read_csv, read_jsonl, write_csv, write_jsonl
-from custdata._io import guard_cell, unguard_cell
+from custdata.io import guard_cell, unguard_cell
 
 
 @given(st.customers())

@@ -20,8 +20,8 @@ from custdata import (
     write_csv,
     write_jsonl,
 )
-from custdata._io import guard_cell, unguard_cell
 from custdata.exceptions import ParseError
+from custdata.io import guard_cell, unguard_cell
 
 
 def _write(path: Path, rows: list[list[str]], encoding: str = "utf-8") -> Path:

@@ -31,7 +31,9 @@ def _with_cluster(result: DedupeResult, records: list[Customer]) -> Iterator[Cus
 
 def _write_csv_with_cluster(result: DedupeResult, records: list[Customer], path: str) -> None:
     """The input rows in custdata's CSV layout with ``cluster_id`` as the first column."""
-    from custdata._io import CUSTOMER_COLUMNS, customer_row, guard_cell
+    from custdata.io import guard_cell
+    from custdata.io._convert import customer_row
+    from custdata.io._headers import CUSTOMER_COLUMNS
 
     tmp = f"{path}.tmp-{os.getpid()}"
     with open(tmp, "w", encoding="utf-8-sig", newline="") as fh:

@@ -14,10 +14,10 @@ from typing import Any, cast
 
 import click
 
-from custdata._io import Errors, Kind, RecordReader, read_csv, read_jsonl, write_csv, write_jsonl
 from custdata._version import __version__
 from custdata.cli._common import DemoContext, UserError, heading, progress
 from custdata.exceptions import CustdataError
+from custdata.io import Errors, Kind, RecordReader, read_csv, read_jsonl, write_csv, write_jsonl
 
 log = logging.getLogger(__name__)
 

@@ -44,7 +44,7 @@ def _end(txs: Sequence[Transaction], given: str | None) -> dt.date:
 
 
 def _guard(value: object) -> object:
-    from custdata._io import guard_cell
+    from custdata.io import guard_cell
 
     return guard_cell(value) if isinstance(value, str) else value
 

@@ -54,7 +54,7 @@ class _Tally:
 
 
 def _write_issues(path: str, issues: list[tuple[str, Issue]]) -> None:
-    from custdata._io import guard_cell
+    from custdata.io import guard_cell
 
     with open(path, "w", encoding="utf-8-sig", newline="") as fh:
         w = csv.writer(fh)

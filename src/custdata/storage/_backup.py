@@ -9,18 +9,17 @@ into an empty store in one transaction, so a bad file leaves the store as it was
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import json
 import logging
 import os
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from custdata._records import SCHEMA_VERSION, Customer, Interaction, Transaction
 from custdata.exceptions import ParseError, SchemaVersionError, ValidationError
+from custdata.io._atomic import atomic_write
 from custdata.storage._core import STORE_SCHEMA_VERSION, HistoryEntry, StoredCustomer, encode, now
 from custdata.storage._protocol import BackupItem, Store
 
@@ -52,29 +51,20 @@ def export(store: Store, path: str | os.PathLike[str]) -> dict[str, int]:
     """Write everything in ``store`` to the JSON Lines file ``path``; returns the counts by kind."""
     target = Path(path)
     counts = dict.fromkeys(_KINDS, 0)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent or ".")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as out:
-            header = {
-                "format": BACKUP_FORMAT,
-                "store_schema": STORE_SCHEMA_VERSION,
-                "record_schema": SCHEMA_VERSION,
-                "exported_at": now().isoformat(),
-                "source": store.url,
-            }
-            out.write(encode(header) + "\n")
-            for item in store.dump():
-                kind, data = _line(item)
-                counts[kind] += 1
-                out.write(encode(data) + "\n")
-            out.write(encode({"end": True, "counts": counts}) + "\n")
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+    with atomic_write(target, encoding="utf-8", newline="\n") as out:
+        header = {
+            "format": BACKUP_FORMAT,
+            "store_schema": STORE_SCHEMA_VERSION,
+            "record_schema": SCHEMA_VERSION,
+            "exported_at": now().isoformat(),
+            "source": store.url,
+        }
+        out.write(encode(header) + "\n")
+        for item in store.dump():
+            kind, data = _line(item)
+            counts[kind] += 1
+            out.write(encode(data) + "\n")
+        out.write(encode({"end": True, "counts": counts}) + "\n")
     log.info("exported %s to %s: %s", store.url, target, counts)
     return counts
 

@@ -1,0 +1,37 @@
+"""Reading and writing customer, transaction and interaction files: CSV and JSON Lines.
+
+Readers stream (one row in memory at a time), sniff encodings (BOMs, UTF-8, then GB18030), map the
+user's headers through built-in English and Chinese synonyms, keep unknown columns as custom attributes,
+and report bad rows with ``errors="raise" | "skip" | "collect"``. Writers are atomic (a temporary file
+renamed into place) and neutralise spreadsheet formula injection.
+
+One module per concern: ``_guard`` (formula guard), ``_encoding`` (sniffing), ``_headers`` (synonyms and
+columns), ``_cells`` (cell parsing), ``_convert`` (record ↔ cells), ``_csv``, ``_jsonl``, ``_rows`` (dict
+rows for DataFrames), ``_problems`` (``RowProblem``, ``RecordReader``, the ``errors=`` policy) and
+``_atomic`` (the atomic-write helper, shared with store backups).
+"""
+
+from __future__ import annotations
+
+from custdata.io._csv import read_csv, write_csv
+from custdata.io._encoding import detect_encoding
+from custdata.io._guard import guard_cell, unguard_cell
+from custdata.io._jsonl import read_jsonl, write_jsonl
+from custdata.io._problems import Errors, Kind, RecordReader, RowProblem
+from custdata.io._rows import from_rows, to_rows
+
+__all__ = [
+    "Errors",
+    "Kind",
+    "RecordReader",
+    "RowProblem",
+    "detect_encoding",
+    "from_rows",
+    "guard_cell",
+    "read_csv",
+    "read_jsonl",
+    "to_rows",
+    "unguard_cell",
+    "write_csv",
+    "write_jsonl",
+]

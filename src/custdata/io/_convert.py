@@ -1,0 +1,205 @@
+"""A record and its flat cells: the dict a row of cells gives (reading), the cells of a record (writing)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from custdata._records import (
+    Channel,
+    Customer,
+    EmailKind,
+    Interaction,
+    InteractionKind,
+    LifecycleStage,
+    PhoneKind,
+    Transaction,
+)
+from custdata.exceptions import FieldError, ValidationError
+from custdata.io._cells import (
+    CHANNEL_WORDS,
+    KIND_WORDS,
+    PHONE_SPLIT,
+    SPLIT,
+    STAGE_WORDS,
+    json_cell,
+    list_cell,
+    parse_amount,
+    parse_birthday,
+    parse_number,
+    parse_when,
+    word,
+)
+from custdata.io._headers import COLUMNS, CUSTOMER_COLUMNS
+
+__all__ = ["activity_dict", "activity_row", "customer_dict", "customer_row"]
+
+_PHONE_COLUMNS = {
+    "phone": PhoneKind.OTHER,
+    "mobile": PhoneKind.MOBILE,
+    "home_phone": PhoneKind.HOME,
+    "work_phone": PhoneKind.WORK,
+    "fax": PhoneKind.FAX,
+}
+_EMAIL_COLUMNS = {"email": EmailKind.OTHER, "work_email": EmailKind.WORK}
+_ADDRESS_COLUMNS = {"country", "province", "city", "district", "street", "postal_code", "address"}
+
+
+def customer_dict(cells: Mapping[str, str], custom: dict[str, Any], tz: dt.tzinfo) -> dict[str, Any]:
+    d: dict[str, Any] = {}
+    problems: list[FieldError] = []
+    name: dict[str, str] = {}
+    phones: list[Any] = []
+    emails: list[Any] = []
+    address: dict[str, str] = {}
+    for field, raw in cells.items():
+        try:
+            if field == "name":
+                name["full"] = raw
+            elif field == "family_name":
+                name["family"] = raw
+            elif field == "given_name":
+                name["given"] = raw
+            elif field in ("phones", "emails", "addresses"):
+                v = json_cell(raw, None) if raw.startswith("[") else None
+                items: list[Any] = v if isinstance(v, list) else [x for x in PHONE_SPLIT.split(raw) if x]
+                if field == "phones":
+                    phones.extend(items)
+                elif field == "emails":
+                    emails.extend(items)
+                else:
+                    d["addresses"] = items
+            elif field in _PHONE_COLUMNS:
+                phones.extend(
+                    {"number": n, "kind": _PHONE_COLUMNS[field].value}
+                    for n in PHONE_SPLIT.split(raw.strip())
+                    if n
+                )
+            elif field in _EMAIL_COLUMNS:
+                emails.extend(
+                    {"address": e, "kind": _EMAIL_COLUMNS[field].value} for e in SPLIT.split(raw.strip()) if e
+                )
+            elif field in _ADDRESS_COLUMNS:
+                address["raw" if field == "address" else field] = raw
+            elif field == "birthday":
+                d["birthday"] = parse_birthday(raw)
+            elif field == "tags":
+                d["tags"] = list_cell(raw)
+            elif field == "channel":
+                v = word(raw, CHANNEL_WORDS)
+                if v in Channel._value2member_map_:
+                    d["channel"] = v
+                else:  # keep what the file said, losslessly
+                    d["channel"] = "other"
+                    custom.setdefault("channel_raw", raw)
+            elif field == "lifecycle_stage":
+                v = word(raw, STAGE_WORDS)
+                if v in LifecycleStage._value2member_map_:
+                    d["lifecycle_stage"] = v
+                else:
+                    d["lifecycle_stage"] = "other"
+                    custom.setdefault("lifecycle_stage_raw", raw)
+            elif field in ("consents", "external_ids", "custom"):
+                v = json.loads(raw)
+                if field == "custom" and isinstance(v, dict):
+                    custom.update(v)
+                else:
+                    d[field] = v
+            elif field in ("created_at", "updated_at"):
+                d[field] = parse_when(raw, tz)
+            elif field == "version":
+                d["version"] = int(raw.strip())
+            else:
+                d[field] = raw
+        except (ValueError, ValidationError) as exc:
+            problems.append(FieldError(field, str(exc)))
+    if problems:
+        raise ValidationError(problems)
+    if name:
+        d["name"] = name
+    if phones:
+        d["phones"] = phones
+    if emails:
+        d["emails"] = emails
+    if address:
+        d["addresses"] = [address, *d.get("addresses", [])]
+    if custom:
+        d["custom"] = custom
+    return d
+
+
+def activity_dict(kind: str, cells: Mapping[str, str], tz: dt.tzinfo) -> dict[str, Any]:
+    d: dict[str, Any] = {}
+    problems: list[FieldError] = []
+    for field, raw in cells.items():
+        try:
+            if field == "at":
+                d["at"] = parse_when(raw, tz)
+            elif field == "amount":
+                d["amount"] = parse_amount(raw)
+            elif field == "items":
+                d["items"] = json.loads(raw)
+            elif field in ("satisfaction", "nps"):
+                d[field] = parse_number(raw)
+            elif field == "kind":
+                v = word(raw, KIND_WORDS)
+                d["kind"] = v if v in InteractionKind._value2member_map_ else raw
+            else:
+                d[field] = raw
+        except ValueError as exc:
+            problems.append(FieldError(field, str(exc)))
+    if problems:
+        raise ValidationError(problems)
+    return d
+
+
+_SIMPLE_ITEM = re.compile(r"[^\s;,，；、|/\[]([^;,，；、|/]*[^\s;,，；、|/])?")
+
+
+def _simple_list(values: list[str]) -> bool:
+    return all(_SIMPLE_ITEM.fullmatch(v) for v in values)
+
+
+def _dumps(v: Any) -> str:
+    return json.dumps(v, ensure_ascii=False, separators=(",", ":"))
+
+
+def _contact_cell(items: list[dict[str, Any]], key: str) -> str:
+    if not items:
+        return ""
+    plain = [i[key] for i in items]
+    defaults = all(i["kind"] == "other" and not i["primary"] and i["verified_at"] is None for i in items)
+    if defaults and _simple_list(plain):
+        return "; ".join(plain)
+    return _dumps(items)
+
+
+def customer_row(c: Customer) -> list[str]:
+    """The CSV cells of a customer (without the formula guard)."""
+    d = c.to_dict()
+    tags = d["tags"]
+    cells: dict[str, Any] = {
+        **d,
+        "name": d["name"]["full"],
+        "family_name": d["name"]["family"],
+        "given_name": d["name"]["given"],
+        "phones": _contact_cell(d["phones"], "number"),
+        "emails": _contact_cell(d["emails"], "address"),
+        "addresses": _dumps(d["addresses"]) if d["addresses"] else "",
+        "tags": ("; ".join(tags) if _simple_list(tags) else _dumps(tags)) if tags else "",
+        "consents": _dumps(d["consents"]) if d["consents"] else "",
+        "external_ids": _dumps(d["external_ids"]) if d["external_ids"] else "",
+        "custom": _dumps(d["custom"]) if d["custom"] else "",
+        "version": str(d["version"]),
+    }
+    return ["" if cells[k] is None else str(cells[k]) for k in CUSTOMER_COLUMNS]
+
+
+def activity_row(r: Transaction | Interaction) -> list[str]:
+    d = r.to_dict()
+    if "items" in d:
+        d["items"] = _dumps(d["items"]) if d["items"] else ""
+    return ["" if d[k] is None else str(d[k]) for k in COLUMNS[type(r)]]

@@ -1,0 +1,180 @@
+"""CSV: the streaming reader and the atomic, formula-guarded writer."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import itertools
+import os
+from collections.abc import Iterable, Iterator, Mapping
+from typing import IO, Any
+
+from custdata._records import Customer
+from custdata.exceptions import ParseError, ValidationError
+from custdata.io._atomic import atomic_write
+from custdata.io._cells import to_tzinfo
+from custdata.io._convert import activity_dict, activity_row, customer_dict, customer_row
+from custdata.io._encoding import open_text
+from custdata.io._guard import guard_cell, unguard_cell
+from custdata.io._headers import COLUMNS, SYNONYMS, header_key
+from custdata.io._problems import (
+    Errors,
+    Kind,
+    PathLike,
+    Record,
+    RecordReader,
+    RowProblem,
+    check_errors,
+    handle,
+    record_class,
+)
+
+__all__ = ["read_csv", "write_csv"]
+
+
+def read_csv(
+    path: PathLike,
+    *,
+    kind: Kind = "customer",
+    mapping: Mapping[str, str | None] | None = None,
+    encoding: str = "auto",
+    errors: Errors = "raise",
+    delimiter: str = ",",
+    default_tz: str | dt.tzinfo = "UTC",
+) -> RecordReader[Any]:
+    """Stream records from a CSV file.
+
+    ``kind`` is ``"customer"``, ``"transaction"`` or ``"interaction"``. Headers are matched to fields
+    through built-in English and Chinese synonyms (姓名, 手机, 邮箱 …); ``mapping`` (header → field, or
+    None to ignore a column) overrides them. Unknown customer columns are kept in ``custom``.
+    ``encoding="auto"`` reads a BOM, else UTF-8, else GB18030. Times without an offset are taken in
+    ``default_tz``. ``errors``: ``"raise"`` stops at the first bad row with a :class:`ParseError`;
+    ``"skip"`` leaves bad rows out; ``"collect"`` leaves them out and lists them in ``.problems``.
+    """
+    check_errors(errors)
+    cls = record_class(kind)
+    tz = to_tzinfo(default_tz)
+    name = os.fspath(path)
+    try:
+        fh, enc = open_text(path, encoding)
+    except FileNotFoundError:
+        raise ParseError("no such file", path=name) from None
+    except IsADirectoryError:
+        raise ParseError("is a directory, not a file", path=name) from None
+    except PermissionError:
+        raise ParseError("permission denied", path=name) from None
+    reader: RecordReader[Any] = RecordReader(iter(()), fh, enc)
+    reader._rows = _csv_rows(reader, fh, cls, kind, mapping or {}, errors, tz, name, delimiter)
+    return reader
+
+
+def _csv_rows(
+    reader: RecordReader[Any],
+    fh: IO[str],
+    cls: type[Record],
+    kind: str,
+    mapping: Mapping[str, str | None],
+    errors: str,
+    tz: dt.tzinfo,
+    name: str,
+    delimiter: str,
+) -> Iterator[Any]:
+    rows = csv.reader(fh, delimiter=delimiter)
+    synonyms = SYNONYMS[kind]
+    user_map = {header_key(k): v for k, v in mapping.items()}
+    try:
+        header = next(rows)
+    except StopIteration:
+        return
+    except (csv.Error, UnicodeDecodeError) as exc:
+        raise ParseError(f"cannot read the header: {exc}", path=name, row=1) from None
+    fields: list[str | None] = []
+    seen: set[str] = set()
+    for h in header:
+        k = header_key(h)
+        field = user_map[k] if k in user_map else synonyms.get(k)
+        if field in seen and field is not None:
+            field = None  # a second column for the same field is kept as custom
+        if field is not None:
+            seen.add(field)
+        fields.append(field)
+        reader.columns[h.lstrip("\ufeff")] = field
+    if kind != "customer" and "customer_id" not in seen:
+        raise ParseError(
+            f"no customer id column among {header!r}; pass mapping={{'<header>': 'customer_id'}}", path=name
+        )
+    ignored = {header_key(k) for k, v in mapping.items() if v is None}
+    rownum = 1
+    while True:
+        try:
+            cells = next(rows)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            rownum += 1
+            reader.rows += 1
+            problem = RowProblem(rownum, "", f"unreadable row: {exc}")
+            if not handle(reader, [problem], errors, name):
+                continue
+            return
+        except UnicodeDecodeError as exc:
+            raise ParseError(
+                f"bad bytes for encoding {reader.encoding}: {exc}; pass encoding=", path=name, row=rownum + 1
+            ) from None
+        rownum += 1
+        if not any(cells):
+            continue  # a blank line
+        reader.rows += 1
+        values: dict[str, str] = {}
+        custom: dict[str, Any] = {}
+        for h, field, raw in zip(header, fields, cells, strict=False):
+            if raw == "":
+                continue
+            raw = unguard_cell(raw)
+            if field is None:
+                if header_key(h) not in ignored and kind == "customer":
+                    custom[h.lstrip("\ufeff")] = raw
+                continue
+            values[field] = raw
+        if len(cells) > len(header) and any(cells[len(header) :]):
+            extra = RowProblem(rownum, "", f"{len(cells)} cells but {len(header)} columns in the header")
+            if not handle(reader, [extra], errors, name):
+                continue
+        try:
+            d = customer_dict(values, custom, tz) if kind == "customer" else activity_dict(kind, values, tz)
+            yield cls.from_dict(d)
+        except ValidationError as exc:
+            problems = [
+                RowProblem(rownum, e.field, e.reason, values.get(e.field.split(".")[0])) for e in exc.errors
+            ]
+            if not handle(reader, problems, errors, name):
+                continue
+
+
+def write_csv(
+    records: Iterable[Record], path: PathLike, *, encoding: str = "utf-8-sig", kind: Kind | None = None
+) -> int:
+    """Write records to CSV atomically; returns the number of rows written.
+
+    The default ``utf-8-sig`` puts a BOM first so Excel reads the text right. Multi-valued fields are
+    written as ``a; b`` when that reads back unambiguously, else as JSON. Every cell passes through the
+    formula guard (:func:`guard_cell`). :func:`read_csv` gives back equal records.
+    """
+    rest = iter(records)
+    first = next(rest, None)
+    cls: type[Record] = record_class(kind) if kind else (type(first) if first is not None else Customer)
+    if cls not in COLUMNS:
+        raise TypeError(f"write_csv writes Customer, Transaction or Interaction records, got {cls.__name__}")
+    n = 0
+    with atomic_write(path, encoding=encoding, newline="") as fh:
+        w = csv.writer(fh, lineterminator="\r\n")
+        w.writerow(COLUMNS[cls])
+        if first is None:
+            return 0
+        for rec in itertools.chain([first], rest):
+            if type(rec) is not cls:
+                raise TypeError(f"write_csv: all records must be {cls.__name__}, got {type(rec).__name__}")
+            row = customer_row(rec) if isinstance(rec, Customer) else activity_row(rec)
+            w.writerow([guard_cell(c) for c in row])
+            n += 1
+    return n
