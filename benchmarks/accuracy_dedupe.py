@@ -85,7 +85,7 @@ def _customers(name: str) -> list[Any]:
 
 
 def run_custdata() -> dict[str, Any]:
-    from custdata.dedupe import dedupe, link
+    from custdata.matching import dedupe, link
 
     left, right = _customers("dataset4a.csv"), _customers("dataset4b.csv")
     by_entity = {_entity(b.id): b.id for b in right}

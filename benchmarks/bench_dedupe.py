@@ -195,7 +195,7 @@ def _f1(pred: set[Any], truth: set[Any]) -> tuple[float, float, float]:
 
 def run_custdata(n: int) -> dict[str, Any]:
     from custdata import Customer
-    from custdata.dedupe import dedupe
+    from custdata.matching import dedupe
 
     rows, truth = generate(n)
     t0 = time.perf_counter()
@@ -241,7 +241,7 @@ def run_match(n: int, queries: int = 2000) -> dict[str, Any]:
     """Incremental matching: a Matcher fitted on a sample asks a store of ``n`` customers about new records."""
     import custdata
     from custdata import Customer
-    from custdata.dedupe import Matcher
+    from custdata.matching import Matcher
 
     rows, truth = generate(n + queries, seed=7)
     recs = [Customer.from_dict(r) for r in rows]

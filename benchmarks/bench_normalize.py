@@ -39,7 +39,7 @@ import email_validator
 import phonenumbers
 
 from custdata import Customer
-from custdata.normalize import (
+from custdata.normalization import (
     _email,
     _name,
     _phone,

@@ -37,11 +37,23 @@ from custdata._version import __version__
 
 if TYPE_CHECKING:
     from custdata._sample import sample_path
-    from custdata.dedupe import DedupeResult, LinkResult, Matcher, dedupe, link
     from custdata.io import RecordReader, RowProblem, read_csv, read_jsonl, write_csv, write_jsonl
+    from custdata.matching import (
+        DedupeResult,
+        Explanation,
+        GoldenRecord,
+        LinkResult,
+        Match,
+        Matcher,
+        ScoredPair,
+        dedupe,
+        link,
+    )
     from custdata.metrics import CustomerSummary, summarize
-    from custdata.normalize import (
+    from custdata.normalization import (
+        Issue,
         NormalizedEmail,
+        NormalizedName,
         NormalizedPhone,
         NormalizeResult,
         normalize,
@@ -53,7 +65,7 @@ if TYPE_CHECKING:
         normalize_phone,
     )
     from custdata.quality import QualityReport, quality_report
-    from custdata.storage import Store, open_store
+    from custdata.storage import Store, UpsertProblem, UpsertResult, open_store
 
 # name -> module that defines it; imported on first use (PEP 562), so `import custdata` stays light.
 _LAZY = {
@@ -64,26 +76,34 @@ _LAZY = {
     "read_jsonl": "custdata.io",
     "write_csv": "custdata.io",
     "write_jsonl": "custdata.io",
-    "NormalizeResult": "custdata.normalize",
-    "NormalizedEmail": "custdata.normalize",
-    "NormalizedPhone": "custdata.normalize",
-    "normalize": "custdata.normalize",
-    "normalize_address": "custdata.normalize",
-    "normalize_date": "custdata.normalize",
-    "normalize_email": "custdata.normalize",
-    "normalize_many": "custdata.normalize",
-    "normalize_name": "custdata.normalize",
-    "normalize_phone": "custdata.normalize",
+    "Issue": "custdata.normalization",
+    "NormalizeResult": "custdata.normalization",
+    "NormalizedName": "custdata.normalization",
+    "NormalizedEmail": "custdata.normalization",
+    "NormalizedPhone": "custdata.normalization",
+    "normalize": "custdata.normalization",
+    "normalize_address": "custdata.normalization",
+    "normalize_date": "custdata.normalization",
+    "normalize_email": "custdata.normalization",
+    "normalize_many": "custdata.normalization",
+    "normalize_name": "custdata.normalization",
+    "normalize_phone": "custdata.normalization",
     "QualityReport": "custdata.quality",
     "quality_report": "custdata.quality",
-    "DedupeResult": "custdata.dedupe",
-    "LinkResult": "custdata.dedupe",
-    "Matcher": "custdata.dedupe",
-    "dedupe": "custdata.dedupe",
-    "link": "custdata.dedupe",
+    "DedupeResult": "custdata.matching",
+    "Explanation": "custdata.matching",
+    "GoldenRecord": "custdata.matching",
+    "Match": "custdata.matching",
+    "ScoredPair": "custdata.matching",
+    "LinkResult": "custdata.matching",
+    "Matcher": "custdata.matching",
+    "dedupe": "custdata.matching",
+    "link": "custdata.matching",
     "CustomerSummary": "custdata.metrics",
     "summarize": "custdata.metrics",
     "Store": "custdata.storage",
+    "UpsertProblem": "custdata.storage",
+    "UpsertResult": "custdata.storage",
     "open_store": "custdata.storage",
 }
 
@@ -97,16 +117,21 @@ __all__ = [
     "DedupeResult",
     "Email",
     "EmailKind",
+    "Explanation",
     "FrozenMap",
+    "GoldenRecord",
     "Interaction",
     "InteractionKind",
+    "Issue",
     "LifecycleStage",
     "LineItem",
     "LinkResult",
+    "Match",
     "Matcher",
     "MonthDay",
     "NormalizeResult",
     "NormalizedEmail",
+    "NormalizedName",
     "NormalizedPhone",
     "PersonName",
     "Phone",
@@ -114,8 +139,11 @@ __all__ = [
     "QualityReport",
     "RecordReader",
     "RowProblem",
+    "ScoredPair",
     "Store",
     "Transaction",
+    "UpsertProblem",
+    "UpsertResult",
     "__version__",
     "dedupe",
     "exceptions",

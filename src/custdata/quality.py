@@ -27,7 +27,7 @@ from typing import Any
 import attrs
 
 from custdata._records import Customer
-from custdata.normalize import normalize, normalize_email
+from custdata.normalization import normalize, normalize_email
 
 __all__ = ["FIELDS", "QualityReport", "quality_report"]
 

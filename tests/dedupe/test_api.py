@@ -11,7 +11,8 @@ import pytest
 
 import custdata
 from custdata import Customer
-from custdata.dedupe import (
+from custdata.exceptions import CustdataError, NotFoundError, ValidationError
+from custdata.matching import (
     LargeBlockWarning,
     Matcher,
     MatchSettings,
@@ -20,7 +21,6 @@ from custdata.dedupe import (
     link,
     source_priority,
 )
-from custdata.exceptions import CustdataError, NotFoundError, ValidationError
 
 
 def c(id: str, **kw: object) -> Customer:

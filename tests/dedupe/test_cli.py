@@ -11,7 +11,7 @@ pytest.importorskip("click")
 
 from custdata import Customer, read_csv, write_csv
 from custdata.cli._main import run
-from custdata.dedupe import Matcher
+from custdata.matching import Matcher
 
 
 def _run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:

@@ -10,9 +10,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from custdata import Customer
-from custdata.dedupe._compare import _SYLLABLES, MISSING, _names, _pinyin, _spellable
-from custdata.dedupe._features import Features, features_of
-from custdata.normalize import normalize_name
+from custdata.matching._compare import _SYLLABLES, MISSING, _names, _pinyin, _spellable
+from custdata.matching._features import Features, features_of
+from custdata.normalization import normalize_name
 
 pypinyin = pytest.importorskip("pypinyin")
 
@@ -76,7 +76,7 @@ def test_every_reading_pypinyin_gives_is_a_known_syllable() -> None:
     from pypinyin.pinyin_dict import pinyin_dict
     from pypinyin.style import convert
 
-    from custdata.normalize._name import _SURNAME_PINYIN, _fold
+    from custdata.normalization._name import _SURNAME_PINYIN, _fold
 
     def syllable(p: str) -> str:
         return _fold(p)
@@ -141,7 +141,7 @@ def test_features_survive_pickling_slot_by_slot() -> None:
     import inspect
     import pickle
 
-    from custdata.dedupe._features import _rebuild
+    from custdata.matching._features import _rebuild
 
     assert list(inspect.signature(_rebuild).parameters) == list(Features.__slots__)
     f = features_of(

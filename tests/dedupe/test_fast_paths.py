@@ -7,8 +7,8 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from custdata.dedupe._compare import DEFAULT_FIELDS, _default_vector, compare_pair
-from custdata.dedupe._features import Features
+from custdata.matching._compare import DEFAULT_FIELDS, _default_vector, compare_pair
+from custdata.matching._features import Features
 
 # small alphabets, so that equal, nearly equal and different values all come up often
 _short = st.text(alphabet="abz 1", max_size=6)

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from custdata import Customer
-from custdata.dedupe import dedupe, link
 from custdata.exceptions import CustdataError
+from custdata.matching import dedupe, link
 
 
 def _customer(d: dict[str, object], **values: str) -> Customer:

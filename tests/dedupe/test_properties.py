@@ -10,8 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from custdata import Customer
-from custdata.dedupe import Matcher, dedupe, golden_record
-from custdata.normalize import normalize_email, normalize_phone
+from custdata.matching import Matcher, dedupe, golden_record
+from custdata.normalization import normalize_email, normalize_phone
 
 FAMILY = ["王", "李", "张", "Smith", "Garcia", "欧阳"]
 GIVEN = ["伟", "娜", "秀英", "John", "Maria", "娜娜"]

@@ -8,8 +8,8 @@ from hypothesis import strategies as st
 
 from custdata import Address
 from custdata.exceptions import InvalidAddressError
-from custdata.normalize import ADDRESS_REASONS, PROVINCES, country_code, normalize_address
-from custdata.normalize._address import _cities, split_province_city
+from custdata.normalization import ADDRESS_REASONS, PROVINCES, country_code, normalize_address
+from custdata.normalization._address import _cities, split_province_city
 
 TABLE = [
     # text, country, province, city, district, street, postal code

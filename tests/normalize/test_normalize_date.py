@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from custdata import MonthDay
 from custdata.exceptions import InvalidDateError
-from custdata.normalize import DATE_REASONS, normalize_date
+from custdata.normalization import DATE_REASONS, normalize_date
 
 D = dt.date(1990, 1, 2)
 

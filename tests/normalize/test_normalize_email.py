@@ -9,9 +9,9 @@ from hypothesis import strategies as st
 
 from custdata import Email, EmailKind
 from custdata.exceptions import CustdataError, InvalidEmailError
-from custdata.normalize import EMAIL_REASONS, NormalizedEmail, normalize_email
-from custdata.normalize._email import _fast, match_key
-from custdata.normalize._strategies import messy_emails
+from custdata.normalization import EMAIL_REASONS, NormalizedEmail, normalize_email
+from custdata.normalization._email import _fast, match_key
+from custdata.normalization._strategies import messy_emails
 
 MESSY = [
     ("  Zhang.Wei+shop@GMAIL.com ", "Zhang.Wei+shop@gmail.com", "zhangwei@gmail.com"),

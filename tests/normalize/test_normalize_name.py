@@ -10,8 +10,8 @@ from hypothesis import strategies as st
 
 from custdata import PersonName
 from custdata.exceptions import InvalidNameError
-from custdata.normalize import NAME_REASONS, NormalizedName, normalize_name, script_of
-from custdata.normalize._strategies import messy_names
+from custdata.normalization import NAME_REASONS, NormalizedName, normalize_name, script_of
+from custdata.normalization._strategies import messy_names
 
 
 def has(module: str) -> bool:
@@ -126,7 +126,7 @@ def test_messy_names(case: tuple[str, str, str | None]) -> None:
 def test_plain_chinese_fast_path_matches_the_full_path(text: str) -> None:
     # the full path is _normalize read back until it reads as itself (_normalize_checked), which is what
     # normalize_name does without the fast paths; comparing with one _normalize pass failed on such input
-    from custdata.normalize._name import _normalize_checked
+    from custdata.normalization._name import _normalize_checked
 
     fast = _name_or_error(text)
     slow = _normalize_checked(text)
@@ -147,7 +147,7 @@ def test_plain_chinese_fast_path_matches_the_full_path(text: str) -> None:
 def test_chinese_name_with_honorific_fast_path_matches_the_full_path(
     body: str, blank: str, honorific: str
 ) -> None:
-    from custdata.normalize._name import _normalize_cached, _normalize_checked
+    from custdata.normalization._name import _normalize_cached, _normalize_checked
 
     text = body + blank + honorific
     fast = _normalize_cached.__wrapped__(text)

@@ -9,9 +9,9 @@ from hypothesis import strategies as st
 
 from custdata import Phone, PhoneKind
 from custdata.exceptions import CustdataError, InvalidPhoneError
-from custdata.normalize import PHONE_REASONS, NormalizedPhone, normalize_phone
-from custdata.normalize._phone import _fast_parse, _number_type, _region_of
-from custdata.normalize._strategies import PHONE_REGIONS, messy_phones, valid_phone_numbers
+from custdata.normalization import PHONE_REASONS, NormalizedPhone, normalize_phone
+from custdata.normalization._phone import _fast_parse, _number_type, _region_of
+from custdata.normalization._strategies import PHONE_REGIONS, messy_phones, valid_phone_numbers
 
 MESSY = [
     # (text, default region, E.164, extension)
@@ -137,7 +137,7 @@ def test_to_phone() -> None:
 
 
 def test_repeated_values_hit_the_cache() -> None:
-    from custdata.normalize._phone import _normalize_cached
+    from custdata.normalization._phone import _normalize_cached
 
     normalize_phone("+86 139 0013 9000")
     before = _normalize_cached.cache_info().hits

@@ -11,11 +11,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-import custdata
 from custdata import Customer, PhoneKind
 from custdata.exceptions import ValidationError
-from custdata.normalize import Issue, NormalizeResult, normalize, normalize_many
-from custdata.normalize._strategies import messy_emails, messy_names, messy_phones
+from custdata.normalization import Issue, normalize, normalize_many
+from custdata.normalization._strategies import messy_emails, messy_names, messy_phones
 
 T0 = dt.datetime(2026, 1, 2, 3, 4, 5, tzinfo=dt.timezone.utc)
 
@@ -77,14 +76,6 @@ def test_normalising_twice_equals_once() -> None:
 def test_clean_record_is_valid_for_its_own_class() -> None:
     c = normalize(messy()).record
     assert Customer.from_dict(c.to_dict()) == c
-
-
-def test_package_is_callable_as_the_function() -> None:
-    """`custdata.normalize` names both the function and the subpackage; either way it can be called."""
-    import custdata.normalize as package
-
-    assert isinstance(package(messy()), NormalizeResult)
-    assert isinstance(custdata.normalize(messy()), NormalizeResult)
 
 
 def _batch(n: int) -> list[Customer]:
@@ -214,27 +205,27 @@ def test_messy_records_are_clean_and_idempotent(
 
 
 def test_module_doctests() -> None:
-    import custdata.normalize._address
-    import custdata.normalize._date
-    import custdata.normalize._email
-    import custdata.normalize._name
-    import custdata.normalize._phone
-    import custdata.normalize._record
-    import custdata.normalize._strategies
+    import custdata.normalization._address
+    import custdata.normalization._date
+    import custdata.normalization._email
+    import custdata.normalization._name
+    import custdata.normalization._phone
+    import custdata.normalization._record
+    import custdata.normalization._strategies
 
     modules = [
-        custdata.normalize._address,
-        custdata.normalize._date,
-        custdata.normalize._email,
-        custdata.normalize._name,
-        custdata.normalize._phone,
-        custdata.normalize._record,
-        custdata.normalize._strategies,
+        custdata.normalization._address,
+        custdata.normalization._date,
+        custdata.normalization._email,
+        custdata.normalization._name,
+        custdata.normalization._phone,
+        custdata.normalization._record,
+        custdata.normalization._strategies,
     ]
     if (
         importlib.util.find_spec("pypinyin") is None
     ):  # the core-only session: the pinyin example needs the extra
-        modules.remove(custdata.normalize._name)
+        modules.remove(custdata.normalization._name)
     for module in modules:
         result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
         assert result.failed == 0, module.__name__

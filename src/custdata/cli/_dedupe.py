@@ -11,8 +11,8 @@ import click
 
 from custdata._records import Customer
 from custdata.cli._common import DemoContext, UserError, heading, progress
-from custdata.dedupe import DEFAULT_THRESHOLD, DedupeResult, dedupe
 from custdata.exceptions import CustdataError
+from custdata.matching import DEFAULT_THRESHOLD, DedupeResult, dedupe
 
 log = logging.getLogger(__name__)
 

@@ -13,7 +13,7 @@ import click
 
 from custdata._records import Customer
 from custdata.cli._common import DemoContext, UserError, heading, progress
-from custdata.normalize import Issue, NormalizeResult, normalize_many
+from custdata.normalization import Issue, NormalizeResult, normalize_many
 from custdata.quality import quality_report
 
 log = logging.getLogger(__name__)

@@ -117,7 +117,7 @@ def parse_birthday(text: str) -> Any:
         return MonthDay.parse(t)
     if re.fullmatch(r"\d{4}-\d{2}-\d{2}", t):
         return dt.date.fromisoformat(t)  # a bad ISO date (1990-02-30) is an error, not another form
-    from custdata.normalize import normalize_date  # lazy: the other written forms
+    from custdata.normalization import normalize_date  # lazy: the other written forms
 
     return normalize_date(t)
 

@@ -501,7 +501,7 @@ class Lookup:
     """
 
     def __init__(self, *, region: str | None = "CN", derive: KeyDeriver = plain_key) -> None:
-        from custdata.normalize import PROVIDERS
+        from custdata.normalization import PROVIDERS
 
         self.region = region
         self.derive = derive
@@ -511,7 +511,7 @@ class Lookup:
         t = text.strip()
         if _E164.fullmatch(t):
             return t
-        from custdata.normalize import normalize_phone
+        from custdata.normalization import normalize_phone
 
         try:
             return normalize_phone(t, region=self.region).e164
@@ -525,7 +525,7 @@ class Lookup:
             domain = domain.lower()
             if domain not in self._providers:
                 return f"{local.casefold()}@{domain}"
-        from custdata.normalize import normalize_email
+        from custdata.normalization import normalize_email
 
         try:
             return normalize_email(t).match_key

@@ -15,9 +15,9 @@ from typing import Any
 import attrs
 
 from custdata._records import Customer, Email, Phone
-from custdata.dedupe._features import fold
 from custdata.exceptions import ValidationError
-from custdata.normalize import normalize_email, normalize_phone
+from custdata.matching._features import fold
+from custdata.normalization import normalize_email, normalize_phone
 
 __all__ = ["BUILTIN_RULES", "DEFAULT_RULES", "GoldenRecord", "Rules", "golden_record", "source_priority"]
 

@@ -13,22 +13,18 @@ records and report every problem as an :class:`Issue`.
 
 from __future__ import annotations
 
-import sys
-import types
-from typing import Any
-
-from custdata.normalize._address import ADDRESS_REASONS, PROVINCES, country_code, normalize_address
-from custdata.normalize._date import DATE_REASONS, normalize_date
-from custdata.normalize._email import EMAIL_REASONS, PROVIDERS, NormalizedEmail, Provider, normalize_email
-from custdata.normalize._name import (
+from custdata.normalization._address import ADDRESS_REASONS, PROVINCES, country_code, normalize_address
+from custdata.normalization._date import DATE_REASONS, normalize_date
+from custdata.normalization._email import EMAIL_REASONS, PROVIDERS, NormalizedEmail, Provider, normalize_email
+from custdata.normalization._name import (
     COMPOUND_SURNAMES,
     NAME_REASONS,
     NormalizedName,
     normalize_name,
     script_of,
 )
-from custdata.normalize._phone import PHONE_REASONS, NormalizedPhone, normalize_phone
-from custdata.normalize._record import Issue, NormalizeResult, normalize, normalize_many
+from custdata.normalization._phone import PHONE_REASONS, NormalizedPhone, normalize_phone
+from custdata.normalization._record import Issue, NormalizeResult, normalize, normalize_many
 
 __all__ = [
     "ADDRESS_REASONS",
@@ -55,18 +51,3 @@ __all__ = [
     "normalize_phone",
     "script_of",
 ]
-
-
-class _CallableModule(types.ModuleType):
-    """``custdata.normalize`` is both this package and the function :func:`normalize`.
-
-    Once the package is imported, Python binds the attribute ``custdata.normalize`` to the package, which
-    would hide the function. Making the package callable keeps ``custdata.normalize(customer)`` working
-    however the names were imported.
-    """
-
-    def __call__(self, customer: Any, **options: Any) -> NormalizeResult:
-        return normalize(customer, **options)
-
-
-sys.modules[__name__].__class__ = _CallableModule

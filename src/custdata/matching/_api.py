@@ -11,17 +11,17 @@ from typing import Any
 import attrs
 
 from custdata._records import Customer
-from custdata.dedupe._blocking import BlockingStats, plan_blocks
-from custdata.dedupe._cluster import cluster
-from custdata.dedupe._compare import DEFAULT_FIELDS
-from custdata.dedupe._features import Features, features_of
-from custdata.dedupe._golden import GoldenRecord, Rules, golden_record
-from custdata.dedupe._matcher import Explanation, Matcher, _add_term_frequencies
-from custdata.dedupe._model import FSModel
-from custdata.dedupe._pairs import ScoredPairs
-from custdata.dedupe._parallel import resolve_jobs, run_chunks
-from custdata.dedupe._settings import DEFAULT_THRESHOLD, UNSET, MatchSettings, _Unset
 from custdata.exceptions import NotFoundError, ValidationError
+from custdata.matching._blocking import BlockingStats, plan_blocks
+from custdata.matching._cluster import cluster
+from custdata.matching._compare import DEFAULT_FIELDS
+from custdata.matching._features import Features, features_of
+from custdata.matching._golden import GoldenRecord, Rules, golden_record
+from custdata.matching._matcher import Explanation, Matcher, _add_term_frequencies
+from custdata.matching._model import FSModel
+from custdata.matching._pairs import ScoredPairs
+from custdata.matching._parallel import resolve_jobs, run_chunks
+from custdata.matching._settings import DEFAULT_THRESHOLD, UNSET, MatchSettings, _Unset
 
 __all__ = ["DedupeResult", "LinkResult", "ScoredPair", "dedupe", "link"]
 
@@ -154,7 +154,7 @@ class DedupeResult:
         return len(truth & found) / len(truth)
 
     def golden_records(self, rules: Rules | None = None, *, singletons: bool = True) -> list[GoldenRecord]:
-        """One merged record per cluster (see :func:`custdata.dedupe.golden_record` for the rules)."""
+        """One merged record per cluster (see :func:`custdata.matching.golden_record` for the rules)."""
         out = []
         for c in self.clusters:
             if len(c) == 1 and not singletons:

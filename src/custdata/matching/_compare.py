@@ -15,8 +15,8 @@ from rapidfuzz.distance import OSA, JaroWinkler, Levenshtein
 from rapidfuzz.fuzz import ratio as _ratio
 from rapidfuzz.fuzz import token_sort_ratio
 
-from custdata.dedupe._features import Features
-from custdata.normalize import normalize_name
+from custdata.matching._features import Features
+from custdata.normalization import normalize_name
 
 __all__ = ["DEFAULT_FIELDS", "FieldComparison", "compare_pair", "field_by_name"]
 

@@ -14,14 +14,14 @@ from array import array
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
-from custdata.dedupe._blocking import BlockingStats, BlockPlan, decode
-from custdata.dedupe._compare import FieldComparison, compare_pair
-from custdata.dedupe._features import Features
-from custdata.dedupe._model import probability_of
-from custdata.dedupe._parallel import run_chunks
+from custdata.matching._blocking import BlockingStats, BlockPlan, decode
+from custdata.matching._compare import FieldComparison, compare_pair
+from custdata.matching._features import Features
+from custdata.matching._model import probability_of
+from custdata.matching._parallel import run_chunks
 
 if TYPE_CHECKING:
-    from custdata.dedupe._matcher import Matcher
+    from custdata.matching._matcher import Matcher
 
 __all__ = ["ScoredPairs"]
 

@@ -15,8 +15,8 @@ from collections.abc import Callable, Iterable, Sequence
 
 import attrs
 
-from custdata.dedupe._features import Features
-from custdata.dedupe._parallel import resolve_jobs, run_chunks
+from custdata.matching._features import Features
+from custdata.matching._parallel import resolve_jobs, run_chunks
 
 __all__ = [
     "DEFAULT_PASSES",

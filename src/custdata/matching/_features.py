@@ -14,7 +14,7 @@ from typing import Any
 
 from custdata._records import Customer, MonthDay
 from custdata.exceptions import ValidationError
-from custdata.normalize import normalize_email, normalize_name, normalize_phone, script_of
+from custdata.normalization import normalize_email, normalize_name, normalize_phone, script_of
 
 __all__ = ["Features", "features_of", "phonetic"]
 

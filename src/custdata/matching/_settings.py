@@ -53,7 +53,7 @@ def _positive(name: str) -> Any:
 
 @attrs.frozen(kw_only=True)
 class MatchSettings:
-    """The settings of :func:`~custdata.dedupe.dedupe` and :func:`~custdata.dedupe.link`.
+    """The settings of :func:`custdata.dedupe` and :func:`custdata.link`.
 
     ``threshold``: the match probability at or above which a pair is accepted. ``region``: the default
     region for phone numbers written without a country code. ``passes``: the blocking passes (None: all of

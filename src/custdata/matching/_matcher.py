@@ -13,13 +13,13 @@ from typing import Any
 import attrs
 
 from custdata._records import Customer
-from custdata.dedupe._blocking import plan_blocks
-from custdata.dedupe._compare import DEFAULT_FIELDS, MISSING, FieldComparison, compare_pair, field_by_name
-from custdata.dedupe._features import Features, features_of
-from custdata.dedupe._model import FSModel, RuleModel, fit_em, probability_of
-from custdata.dedupe._pairs import ScoredPairs
-from custdata.dedupe._settings import DEFAULT_THRESHOLD
 from custdata.exceptions import ValidationError
+from custdata.matching._blocking import plan_blocks
+from custdata.matching._compare import DEFAULT_FIELDS, MISSING, FieldComparison, compare_pair, field_by_name
+from custdata.matching._features import Features, features_of
+from custdata.matching._model import FSModel, RuleModel, fit_em, probability_of
+from custdata.matching._pairs import ScoredPairs
+from custdata.matching._settings import DEFAULT_THRESHOLD
 
 __all__ = ["DEFAULT_THRESHOLD", "Explanation", "FieldExplanation", "Match", "Matcher"]
 

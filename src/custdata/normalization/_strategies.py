@@ -17,7 +17,7 @@ from hypothesis import assume
 from hypothesis import strategies as st
 from phonenumbers import PhoneNumberFormat, PhoneNumberType
 
-from custdata.normalize._phone import normalize_phone  # noqa: F401  (used in the doctest)
+from custdata.normalization._phone import normalize_phone  # noqa: F401  (used in the doctest)
 
 __all__ = ["PHONE_REGIONS", "messy_emails", "messy_names", "messy_phones", "valid_phone_numbers"]
 

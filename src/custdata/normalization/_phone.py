@@ -317,7 +317,7 @@ def _split_location(p: NormalizedPhone) -> tuple[str | None, str | None]:
     loc = p.location
     if not loc or p.region != "CN":
         return None, None
-    from custdata.normalize._address import split_province_city
+    from custdata.normalization._address import split_province_city
 
     return split_province_city(loc)
 

@@ -25,10 +25,10 @@ import attrs
 from custdata._records import Address, Customer, Email, PersonName, Phone, PhoneKind
 from custdata.exceptions import FieldError, ValidationError
 from custdata.exceptions import _ReasonError as ReasonError
-from custdata.normalize._address import normalize_address
-from custdata.normalize._email import normalize_email
-from custdata.normalize._name import normalize_name
-from custdata.normalize._phone import normalize_phone
+from custdata.normalization._address import normalize_address
+from custdata.normalization._email import normalize_email
+from custdata.normalization._name import normalize_name
+from custdata.normalization._phone import normalize_phone
 
 __all__ = ["Errors", "Issue", "NormalizeResult", "normalize", "normalize_many"]
 

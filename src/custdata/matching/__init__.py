@@ -1,0 +1,54 @@
+"""Dedupe and entity resolution: blocking, unsupervised Fellegi–Sunter scoring, clustering, golden records,
+incremental matching.
+
+>>> from custdata import Customer
+>>> from custdata.matching import dedupe
+>>> people = [
+...     Customer(id="a", name={"full": "张伟"}, phones=[{"number": "138 0013 8000"}], birthday="1990-01-02"),
+...     Customer(id="b", name={"full": "张伟"}, phones=[{"number": "+8613800138000"}], birthday="1990-01-02"),
+...     Customer(id="c", name={"full": "李娜"}, phones=[{"number": "13900139000"}], birthday="1985-05-06"),
+... ]
+>>> sorted(sorted(c) for c in dedupe(people).clusters)
+[['a', 'b'], ['c']]
+"""
+
+from custdata.matching._api import DedupeResult, LinkResult, ScoredPair, dedupe, link
+from custdata.matching._blocking import DEFAULT_PASSES, SORTED_PASSES, BlockingStats, LargeBlockWarning
+from custdata.matching._compare import DEFAULT_FIELDS, FieldComparison
+from custdata.matching._golden import (
+    BUILTIN_RULES,
+    DEFAULT_RULES,
+    GoldenRecord,
+    golden_record,
+    source_priority,
+)
+from custdata.matching._matcher import DEFAULT_THRESHOLD, Explanation, FieldExplanation, Match, Matcher
+from custdata.matching._model import FSModel, RuleModel
+from custdata.matching._settings import MatchSettings
+
+__all__ = [
+    "BUILTIN_RULES",
+    "DEFAULT_FIELDS",
+    "DEFAULT_PASSES",
+    "DEFAULT_RULES",
+    "DEFAULT_THRESHOLD",
+    "SORTED_PASSES",
+    "BlockingStats",
+    "DedupeResult",
+    "Explanation",
+    "FSModel",
+    "FieldComparison",
+    "FieldExplanation",
+    "GoldenRecord",
+    "LargeBlockWarning",
+    "LinkResult",
+    "Match",
+    "MatchSettings",
+    "Matcher",
+    "RuleModel",
+    "ScoredPair",
+    "dedupe",
+    "golden_record",
+    "link",
+    "source_priority",
+]

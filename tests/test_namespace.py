@@ -1,0 +1,122 @@
+"""The shape of the public namespace: functions are functions, capability packages are namespaces, and the
+old module paths `custdata.normalize` / `custdata.dedupe` still work with a DeprecationWarning."""
+
+from __future__ import annotations
+
+import importlib
+import subprocess
+import sys
+import types
+import warnings
+
+import pytest
+
+import custdata
+
+
+def _fresh(code: str) -> str:
+    """Run `code` in a new interpreter (so no earlier import has bound the names) and return its stdout."""
+    done = subprocess.run(
+        [sys.executable, "-W", "error::DeprecationWarning", "-c", code],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout.strip()
+
+
+def test_flat_names_are_functions_and_packages_are_modules() -> None:
+    assert isinstance(custdata.normalize, types.FunctionType)
+    assert isinstance(custdata.dedupe, types.FunctionType)
+    assert isinstance(importlib.import_module("custdata.normalization"), types.ModuleType)
+    assert isinstance(importlib.import_module("custdata.matching"), types.ModuleType)
+    assert not callable(custdata.normalization)
+    assert not callable(custdata.matching)
+
+
+def test_importing_the_namespaces_does_not_rebind_the_functions() -> None:
+    out = _fresh(
+        "import custdata.normalization, custdata.matching, custdata, types;"
+        "print(type(custdata.normalize) is types.FunctionType, type(custdata.dedupe) is types.FunctionType)"
+    )
+    assert out == "True True"
+
+
+def test_every_name_in_all_resolves() -> None:
+    for name in custdata.__all__:
+        assert getattr(custdata, name) is not None, name
+    assert sorted(custdata.__all__) == sorted(set(custdata.__all__))
+
+
+@pytest.mark.parametrize(
+    ("name", "module"),
+    [
+        ("NormalizeResult", "custdata.normalization"),
+        ("NormalizedName", "custdata.normalization"),
+        ("NormalizedPhone", "custdata.normalization"),
+        ("NormalizedEmail", "custdata.normalization"),
+        ("Issue", "custdata.normalization"),
+        ("DedupeResult", "custdata.matching"),
+        ("LinkResult", "custdata.matching"),
+        ("ScoredPair", "custdata.matching"),
+        ("GoldenRecord", "custdata.matching"),
+        ("Match", "custdata.matching"),
+        ("Explanation", "custdata.matching"),
+        ("UpsertResult", "custdata.storage"),
+        ("UpsertProblem", "custdata.storage"),
+    ],
+)
+def test_result_types_are_exported_flat(name: str, module: str) -> None:
+    assert name in custdata.__all__
+    assert getattr(custdata, name) is getattr(importlib.import_module(module), name)
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "name", "function"),
+    [
+        ("custdata.normalize", "custdata.normalization", "PHONE_REASONS", "normalize"),
+        ("custdata.dedupe", "custdata.matching", "golden_record", "dedupe"),
+    ],
+)
+def test_old_module_paths_warn_and_forward(old: str, new: str, name: str, function: str) -> None:
+    sys.modules.pop(old, None)
+    try:
+        with pytest.warns(DeprecationWarning, match=f"{old} is deprecated"):
+            shim = importlib.import_module(old)
+        target = importlib.import_module(new)
+        assert getattr(shim, name) is getattr(target, name)
+        assert sorted(shim.__all__) == sorted(target.__all__)
+        with pytest.raises(AttributeError):
+            _ = shim.no_such_name
+    finally:
+        sys.modules.pop(old, None)
+        # the import bound the module over the function; put the function back for the other tests
+        setattr(custdata, function, getattr(importlib.import_module(new), function))
+
+
+def test_old_import_forms_keep_working_in_a_fresh_interpreter() -> None:
+    code = (
+        "import warnings\n"
+        "with warnings.catch_warnings(record=True) as w:\n"
+        "    warnings.simplefilter('always')\n"
+        "    from custdata.dedupe import dedupe as d\n"
+        "    import custdata.normalize\n"
+        "import custdata\n"
+        "c = custdata.Customer(id='a', name='张伟', phones=['13800138000'])\n"
+        "print(sorted({x.category.__name__ for x in w}), type(custdata.normalize(c)).__name__,"
+        " d is custdata.matching.dedupe)\n"
+    )
+    assert _fresh(code) == "['DeprecationWarning'] NormalizeResult True"
+
+
+def test_deprecation_points_at_the_importer() -> None:
+    sys.modules.pop("custdata.normalize", None)
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            exec(compile("import custdata.normalize", "<user code>", "exec"), {})
+        assert [w.filename for w in caught if w.category is DeprecationWarning] == ["<user code>"]
+    finally:
+        sys.modules.pop("custdata.normalize", None)
+        custdata.normalize = importlib.import_module("custdata.normalization").normalize
