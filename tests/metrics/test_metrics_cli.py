@@ -13,7 +13,7 @@ import pytest
 pytest.importorskip("click")
 pytest.importorskip("scipy")
 
-from custdata import Transaction
+from custdata import Transaction, datasets
 from custdata.cli._common import DemoContext
 from custdata.cli._main import run
 from custdata.cli._metrics import demo
@@ -27,14 +27,13 @@ def _run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]
 
 
 @pytest.fixture(scope="module")
-def cdnow_csv(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+def cdnow_csv(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("cdnow") / "transactions.csv"
-    with open(shared_data / "cdnow" / "CDNOW_sample.txt") as src, open(path, "w", newline="") as fh:
+    with open(path, "w", newline="") as fh:
         w = csv.writer(fh)
         w.writerow(["customer_id", "at", "amount", "currency"])
-        for line in src:
-            _full, sample_id, day, _cds, amount = line.split()
-            w.writerow([str(int(sample_id)), f"{day[:4]}-{day[4:6]}-{day[6:]}T00:00:00+00:00", amount, "USD"])
+        for t in datasets.load_cdnow_transactions():
+            w.writerow([t.customer_id, t.at.isoformat(), t.amount, t.currency])
     return path
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import json
 import math
 from pathlib import Path
@@ -14,7 +13,7 @@ pytest.importorskip("scipy")
 
 import _clv_reference as ref  # noqa: E402
 
-from custdata import metrics  # noqa: E402
+from custdata import datasets, metrics  # noqa: E402
 from custdata.exceptions import ConvergenceError, ValidationError  # noqa: E402
 
 BG = {"r": 0.243, "alpha": 4.414, "a": 0.793, "b": 2.426}
@@ -23,18 +22,17 @@ GG = {"p": 6.25, "q": 3.74, "v": 15.44}
 
 
 @pytest.fixture(scope="module")
-def cdnow(shared_data: Path) -> list[dict[str, float | int | str]]:
-    with open(shared_data / "cdnow" / "cdnow_customers_summary_with_transactions.csv") as fh:
-        return [
-            {
-                "customer_id": r["ID"],
-                "frequency": int(r["x"]),
-                "recency": float(r["t_x"]),
-                "T": float(r["T"]),
-                "monetary_value": float(r["zbar"]),
-            }
-            for r in csv.DictReader(fh)
-        ]
+def cdnow() -> list[dict[str, float | int | str]]:
+    return [
+        {
+            "customer_id": s.customer_id,
+            "frequency": s.frequency,
+            "recency": s.recency,
+            "T": s.T,
+            "monetary_value": s.monetary_value,
+        }
+        for s in datasets.load_cdnow_summary()
+    ]
 
 
 @pytest.fixture(scope="module")

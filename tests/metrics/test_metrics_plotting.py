@@ -15,21 +15,15 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
-from custdata import Transaction, metrics, plotting, summarize
+from custdata import Transaction, datasets, metrics, plotting, summarize
 from custdata.exceptions import ValidationError
 
 BG = {"r": 0.243, "alpha": 4.414, "a": 0.793, "b": 2.426}
 
 
 @pytest.fixture(scope="module")
-def cdnow_txs(shared_data: Path) -> list[Transaction]:
-    out = []
-    with open(shared_data / "cdnow" / "CDNOW_sample.txt") as fh:
-        for line in fh:
-            _full, sample_id, day, _cds, amount = line.split()
-            at = f"{day[:4]}-{day[4:6]}-{day[6:]}T00:00:00+00:00"
-            out.append(Transaction(customer_id=str(int(sample_id)), at=at, amount=amount))
-    return out
+def cdnow_txs() -> list[Transaction]:
+    return datasets.load_cdnow_transactions()
 
 
 def test_cohort_heatmap(cdnow_txs: list[Transaction], tmp_path: Path) -> None:

@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import random
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as hs
 
 import custdata
-from custdata import Transaction
+from custdata import Transaction, datasets
 from custdata.exceptions import ValidationError
 from custdata.metrics import CustomerSummary, summarize
 
@@ -24,42 +22,24 @@ def tx(cid: str, when: str, amount: str | float = "10", **kw: object) -> Transac
     return Transaction.from_dict({"customer_id": cid, "at": when, "amount": amount, **kw})
 
 
-def cdnow_transactions(shared_data: Path) -> list[Transaction]:
-    out = []
-    with open(shared_data / "cdnow" / "CDNOW_sample.txt") as fh:
-        for line in fh:
-            _full, sample_id, day, _cds, amount = line.split()
-            out.append(
-                Transaction.from_dict(
-                    {
-                        "customer_id": str(int(sample_id)),
-                        "at": f"{day[:4]}-{day[4:6]}-{day[6:]}T00:00:00+00:00",
-                        "amount": amount,
-                        "currency": "USD",
-                    }
-                )
-            )
-    return out
-
-
-def test_cdnow_summary_matches_the_published_file(shared_data: Path) -> None:
+def test_cdnow_summary_matches_the_published_file() -> None:
     got = summarize(
-        cdnow_transactions(shared_data), observation_end=dt.date(1997, 9, 30), period="D", unit="W"
+        datasets.load_cdnow_transactions(), observation_end=dt.date(1997, 9, 30), period="D", unit="W"
     )
-    with open(shared_data / "cdnow" / "cdnow_customers_summary_with_transactions.csv") as fh:
-        want = list(csv.DictReader(fh))
-    assert [s.customer_id for s in got] == [r["ID"] for r in want]  # numeric ids sorted by number
+    want = datasets.load_cdnow_summary()  # the published file
+    assert [s.customer_id for s in got] == [r.customer_id for r in want]  # numeric ids sorted by number
     for s, r in zip(got, want, strict=True):
-        assert s.frequency == int(r["x"])
-        assert s.recency == pytest.approx(float(r["t_x"]), abs=0.006)
-        assert pytest.approx(float(r["T"]), abs=0.006) == s.T
-        assert s.monetary_value == pytest.approx(float(r["zbar"]), abs=0.006)
+        assert s.frequency == r.frequency
+        assert s.recency == pytest.approx(r.recency, abs=0.006)
+        assert pytest.approx(r.T, abs=0.006) == s.T
+        assert s.monetary_value == pytest.approx(r.monetary_value, abs=0.006)
     assert pytest.approx(272 / 7) == got[0].T
 
 
-def test_cdnow_holdout(shared_data: Path) -> None:
+def test_cdnow_holdout() -> None:
+    txs = datasets.load_cdnow_transactions()
     got = summarize(
-        cdnow_transactions(shared_data),
+        txs,
         calibration_end=dt.date(1997, 9, 30),
         observation_end=dt.date(1998, 6, 30),
         period="D",
@@ -67,17 +47,10 @@ def test_cdnow_holdout(shared_data: Path) -> None:
     )
     assert len(got) == 2357  # all CDNOW customers made their first purchase in the first quarter
     assert all(s.duration_holdout == pytest.approx(273 / 7) for s in got)
-    # holdout purchases, counted straight from the file: distinct (customer, day) after 1997-09-30
-    days = set()
-    with open(shared_data / "cdnow" / "CDNOW_sample.txt") as fh:
-        for line in fh:
-            _full, sample_id, day, _cds, _amount = line.split()
-            if day > "19970930":
-                days.add((sample_id, day))
+    # holdout purchases, counted straight from the transactions: distinct (customer, day) after 1997-09-30
+    days = {(t.customer_id, t.at.date()) for t in txs if t.at.date() > dt.date(1997, 9, 30)}
     assert sum(s.frequency_holdout or 0 for s in got) == len(days) == 1882
-    calibration_only = summarize(
-        cdnow_transactions(shared_data), observation_end=dt.date(1997, 9, 30), unit="W"
-    )
+    calibration_only = summarize(txs, observation_end=dt.date(1997, 9, 30), unit="W")
     assert [(s.frequency, s.recency, s.T) for s in got] == [
         (s.frequency, s.recency, s.T) for s in calibration_only
     ]
