@@ -48,12 +48,12 @@ def test_register_store_at_run_time() -> None:
         made.append(url)
         return MemoryStore(url)
 
-    register_store("scratch", factory)
-    with open_store("scratch://one") as s:
+    register_store("runtimetest", factory, clobber=True)
+    with open_store("runtimetest://one") as s:
         assert isinstance(s, Store)
-        assert s.url == "scratch://one"
-    assert made == ["scratch://one"]
-    assert "scratch" in known_schemes()
+        assert s.url == "runtimetest://one"
+    assert made == ["runtimetest://one"]
+    assert "runtimetest" in known_schemes()
 
 
 def test_entry_point_plugin(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -1,4 +1,5 @@
-"""Storage: where customers live, behind one :class:`Store` protocol.
+"""Storage: where customers live, behind the :class:`Store` protocol (made of small ones: a caller asks for
+only what it uses, e.g. a :class:`CustomerLookup`).
 
 ``open_store("memory://")`` for tests and notebooks, ``open_store("sqlite:///customers.db")`` for one file
 (the embedded default), ``open_store("postgresql://user@host/db")`` for a server (the ``postgres`` extra),
@@ -18,16 +19,29 @@ from custdata.storage._core import (
     UpsertProblem,
     UpsertResult,
 )
-from custdata.storage._protocol import BackupItem, Store
+from custdata.storage._protocol import (
+    ActivityStore,
+    BackupItem,
+    CustomerLookup,
+    CustomerReader,
+    CustomerWriter,
+    SQLQueryable,
+    Store,
+)
 from custdata.storage._registry import StoreFactory, known_schemes, open_store, register_store
 
 __all__ = [
     "BACKUP_FORMAT",
     "STORE_SCHEMA_VERSION",
+    "ActivityStore",
     "BackupItem",
+    "CustomerLookup",
+    "CustomerReader",
+    "CustomerWriter",
     "FieldChange",
     "HistoryEntry",
     "KeyDeriver",
+    "SQLQueryable",
     "Store",
     "StoreFactory",
     "StoredCustomer",

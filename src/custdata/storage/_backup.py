@@ -13,12 +13,12 @@ import datetime as dt
 import json
 import logging
 import os
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from pathlib import Path
 from typing import Any
 
 from custdata._records import SCHEMA_VERSION, Customer, Interaction, Transaction
-from custdata.exceptions import ParseError, SchemaVersionError, ValidationError
+from custdata.exceptions import ParseError, SchemaVersionError, StoreError, ValidationError
 from custdata.io._atomic import atomic_write
 from custdata.storage._core import STORE_SCHEMA_VERSION, HistoryEntry, StoredCustomer, encode, now
 from custdata.storage._protocol import BackupItem, Store
@@ -48,8 +48,34 @@ def _line(item: BackupItem) -> tuple[str, dict[str, Any]]:
 
 
 def export(store: Store, path: str | os.PathLike[str]) -> dict[str, int]:
-    """Write everything in ``store`` to the JSON Lines file ``path``; returns the counts by kind."""
-    target = Path(path)
+    """Write everything in ``store`` to the JSON Lines file ``path``; returns the counts by kind.
+
+    A file that cannot be written (missing or read-only folder, full disk) raises StoreError naming
+    ``path``; the previous file of that name, if any, is left as it was.
+    """
+    target = _path(path)
+    if not target.absolute().parent.is_dir():
+        raise StoreError(f"{target}: cannot write the backup: the folder does not exist")
+    try:
+        return _export(store, target)
+    except OSError as exc:
+        raise StoreError(f"{target}: cannot write the backup: {exc.strerror or exc}") from exc
+
+
+def _path(path: object) -> Path:
+    if not isinstance(path, (str, os.PathLike)):
+        raise ValidationError(f"must be a file path, got {type(path).__name__}", field="path")
+    try:
+        p = Path(path)
+        os.fspath(p).encode("utf-8", "surrogateescape")
+    except (TypeError, ValueError) as exc:
+        raise ValidationError(f"not a usable file path ({exc})", field="path") from None
+    if "\x00" in str(p) or not str(p).strip():
+        raise ValidationError("not a usable file path", field="path")
+    return p
+
+
+def _export(store: Store, target: Path) -> dict[str, int]:
     counts = dict.fromkeys(_KINDS, 0)
     with atomic_write(target, encoding="utf-8", newline="\n") as out:
         header = {
@@ -75,12 +101,33 @@ def _time(value: Any) -> dt.datetime:
     return dt.datetime.fromisoformat(value)
 
 
+def _lines(path: Path) -> Generator[str, None, None]:
+    """The file's lines as text; a line that is not UTF-8 is a ParseError naming it."""
+    try:
+        f = open(path, "rb")  # noqa: SIM115 - closed below, also when the reader stops early
+    except OSError as exc:
+        raise ParseError(f"cannot read the backup: {exc.strerror or exc}", path=str(path)) from None
+    with f:
+        row = 0
+        try:
+            for row, raw in enumerate(f, 1):
+                try:
+                    yield raw.decode("utf-8")
+                except UnicodeDecodeError:
+                    raise ParseError("the line is not UTF-8 text", path=str(path), row=row) from None
+        except OSError as exc:
+            raise ParseError(
+                f"cannot read the backup: {exc.strerror or exc}", path=str(path), row=row + 1
+            ) from None
+
+
 def _items(path: Path, counts: dict[str, int]) -> Iterator[BackupItem]:
-    with open(path, encoding="utf-8") as f:
-        first = f.readline()
+    lines = _lines(path)
+    with contextlib.closing(lines):
+        first = next(lines, "")
         try:
             header = json.loads(first)
-        except ValueError:
+        except (ValueError, RecursionError):
             raise ParseError(
                 "not a custdata store backup (the first line is not JSON)", path=str(path), row=1
             ) from None
@@ -101,7 +148,7 @@ def _items(path: Path, counts: dict[str, int]) -> Iterator[BackupItem]:
                 f"{SCHEMA_VERSION}"
             )
         footer: dict[str, Any] | None = None
-        for row, text in enumerate(f, 2):
+        for row, text in enumerate(lines, 2):
             if footer is not None:
                 raise ParseError("data after the end marker", path=str(path), row=row)
             try:
@@ -133,8 +180,8 @@ def _items(path: Path, counts: dict[str, int]) -> Iterator[BackupItem]:
                     raise ValueError(f"unknown line kind {sorted(data)!r}")
             except SchemaVersionError:
                 raise
-            except (ValueError, KeyError, TypeError) as exc:
-                raise ParseError(f"corrupt backup line: {exc}", path=str(path), row=row) from None
+            except (ValueError, KeyError, TypeError, RecursionError) as exc:
+                raise ParseError(f"corrupt backup line: {_reason(exc)}", path=str(path), row=row) from None
             yield item
         if footer is None:
             raise ParseError("the backup is truncated (no end marker)", path=str(path))
@@ -144,6 +191,14 @@ def _items(path: Path, counts: dict[str, int]) -> Iterator[BackupItem]:
             )
 
 
+def _reason(exc: BaseException) -> str:
+    if isinstance(exc, RecursionError):
+        return "nested too deeply"
+    if isinstance(exc, KeyError):
+        return f"missing {exc}"
+    return str(exc)
+
+
 def restore(store: Store, path: str | os.PathLike[str]) -> dict[str, int]:
     """Load the backup at ``path`` into the empty ``store``; all or nothing. Returns the counts by kind.
 
@@ -151,6 +206,6 @@ def restore(store: Store, path: str | os.PathLike[str]) -> dict[str, int]:
     truncated file raises :class:`~custdata.exceptions.ParseError` naming the line.
     """
     counts = dict.fromkeys(_KINDS, 0)
-    store.load(_items(Path(path), counts))
+    store.load(_items(_path(path), counts))
     log.info("restored %s into %s: %s", path, store.url, counts)
     return counts

@@ -120,19 +120,17 @@ class UpsertProblem:
 
 @attrs.frozen
 class UpsertResult:
-    """What ``upsert_many`` did: how many customers it inserted and updated, and what it left out."""
+    """What ``upsert_many`` did: how many customers it inserted and updated, how many items it left out
+    (``skipped``, under ``errors="skip"`` or ``"collect"``) and, under ``"collect"``, why (``problems``)."""
 
     inserted: int = 0
     updated: int = 0
     problems: tuple[UpsertProblem, ...] = ()
+    skipped: int = attrs.field(default=attrs.Factory(lambda self: len(self.problems), takes_self=True))
 
     @property
     def written(self) -> int:
         return self.inserted + self.updated
-
-    @property
-    def skipped(self) -> int:
-        return len(self.problems)
 
 
 # --------------------------------------------------------------------------------------------- time

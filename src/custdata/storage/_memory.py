@@ -14,6 +14,7 @@ import attrs
 
 from custdata._records import Customer, Interaction, Transaction
 from custdata.exceptions import ConcurrencyError, NotFoundError, StoreError, ValidationError
+from custdata.storage import _args
 from custdata.storage._core import (
     Errors,
     HistoryEntry,
@@ -75,12 +76,15 @@ class MemoryStore:
     def __init__(
         self, url: str = "memory://", *, region: str | None = "CN", source: str | None = None
     ) -> None:
+        _args.optional_text("region", region)
+        _args.optional_text("source", source)
         self.url = url
         self._lookup = Lookup(region=region)
         self._source = source
         self._s = _State()
         self._lock = threading.RLock()
         self._closed = False
+        self._depth = 0
         self._seq = itertools.count()
 
     # ------------------------------------------------------------------ helpers
@@ -126,6 +130,8 @@ class MemoryStore:
 
     # ------------------------------------------------------------------ customers
     def get(self, customer_id: str, *, include_deleted: bool = False) -> Customer:
+        _args.text("customer_id", customer_id)
+        _args.flag("include_deleted", include_deleted)
         with self._lock:
             self._check()
             row = self._live(customer_id, include_deleted)
@@ -134,10 +140,12 @@ class MemoryStore:
             return row.customer
 
     def get_many(self, customer_ids: Iterable[str], *, include_deleted: bool = False) -> dict[str, Customer]:
+        ids = _args.ids(customer_ids)
+        _args.flag("include_deleted", include_deleted)
         with self._lock:
             self._check()
             out = {}
-            for i in customer_ids:
+            for i in ids:
                 row = self._live(i, include_deleted)
                 if row is not None:
                     out[i] = row.customer
@@ -145,6 +153,7 @@ class MemoryStore:
 
     def put(self, customer: Customer, *, source: str | None = None) -> Customer:
         c = coerce_customer(customer)
+        _args.optional_text("source", source)
         with self._lock:
             self._check()
             old = self._s.rows.get(c.id)
@@ -164,6 +173,9 @@ class MemoryStore:
         check_versions: bool = False,
     ) -> UpsertResult:
         check_errors(errors)
+        customers = _args.iterable("customers", customers)
+        _args.optional_text("source", source)
+        _args.flag("check_versions", check_versions)
         with self._lock:
             self._check()
             items: dict[str, Customer] = {}
@@ -193,9 +205,13 @@ class MemoryStore:
                     inserted += 1
                 else:
                     updated += 1
-            return UpsertResult(inserted, updated, tuple(problems) if errors == "collect" else ())
+            return UpsertResult(
+                inserted, updated, tuple(problems) if errors == "collect" else (), len(problems)
+            )
 
     def delete(self, customer_id: str, *, source: str | None = None) -> None:
+        _args.text("customer_id", customer_id)
+        _args.optional_text("source", source)
         with self._lock:
             self._check()
             row = self._s.rows.get(customer_id)
@@ -212,6 +228,7 @@ class MemoryStore:
             )
 
     def purge(self, customer_id: str) -> None:
+        _args.text("customer_id", customer_id)
         with self._lock:
             self._check()
             s = self._s
@@ -231,6 +248,7 @@ class MemoryStore:
         email: str | None = None,
         external_id: str | tuple[str, str] | None = None,
     ) -> list[Customer]:
+        _args.check_find(phone, email, external_id)
         keys, extra = self._lookup.query(phone, email, external_id)
         with self._lock:
             self._check()
@@ -258,6 +276,9 @@ class MemoryStore:
         where: Callable[[Customer], bool] | None = None,
         include_deleted: bool = False,
     ) -> Iterator[Customer]:
+        _args.check_scan(
+            after, limit, tag, channel, lifecycle_stage, owner, changed_since, where, include_deleted
+        )
         keep = scan_filter(
             tag=tag, channel=channel, lifecycle_stage=lifecycle_stage, owner=owner, where=where
         )
@@ -273,6 +294,7 @@ class MemoryStore:
         return take((r.customer for r in rows), keep, limit)
 
     def count(self, *, include_deleted: bool = False) -> int:
+        _args.flag("include_deleted", include_deleted)
         with self._lock:
             self._check()
             if include_deleted:
@@ -280,12 +302,14 @@ class MemoryStore:
             return sum(1 for r in self._s.rows.values() if r.deleted_at is None)
 
     def history(self, customer_id: str) -> list[HistoryEntry]:
+        _args.text("customer_id", customer_id)
         with self._lock:
             self._check()
             return list(self._s.history.get(customer_id, ()))
 
     # ------------------------------------------------------------------ activity
     def _add(self, kind: str, items: Iterable[Transaction | Interaction], cls: type) -> int:
+        items = _args.iterable("transactions" if kind == "t" else "interactions", items)
         with self._lock:
             self._check()
             batch = []
@@ -303,6 +327,9 @@ class MemoryStore:
     def _list(
         self, kind: str, customer_id: str | None, start: dt.datetime | None, end: dt.datetime | None
     ) -> list[Any]:
+        _args.optional_text("customer_id", customer_id)
+        _args.aware("start", start)
+        _args.aware("end", end)
         with self._lock:
             self._check()
             items = [
@@ -310,7 +337,7 @@ class MemoryStore:
                 for a in self._s.activity[kind].values()
                 if (customer_id is None or a.customer_id == customer_id)
                 and (start is None or a.at >= start)
-                and (end is None or a.at < end)
+                and (end is None or a.at <= end)  # inclusive, as metrics' observation_end
             ]
         items.sort(key=lambda a: a.at)
         return items
@@ -345,11 +372,14 @@ class MemoryStore:
         with self._lock:
             self._check()
             saved = self._s.copy()
+            self._depth += 1
             try:
                 yield self
             except BaseException:
                 self._s = saved
                 raise
+            finally:
+                self._depth -= 1
 
     def dump(self) -> Iterator[BackupItem]:
         with self._lock:
@@ -364,6 +394,7 @@ class MemoryStore:
             yield from group
 
     def load(self, items: Iterable[BackupItem]) -> None:
+        items = _args.iterable("items", items)
         with self.transaction():
             s = self._s
             if s.rows or s.activity["t"] or s.activity["i"]:
@@ -387,8 +418,12 @@ class MemoryStore:
             self.add_interactions(inters)
 
     def optimize(self) -> None:
-        """Nothing to do in memory (the database backends update their statistics here)."""
-        self._check()
+        """Nothing to do in memory (the database backends update their statistics here); like theirs,
+        refused inside :meth:`transaction`."""
+        with self._lock:
+            self._check()
+            if self._depth:
+                raise StoreError(f"{self.url}: optimize() cannot run inside a transaction")
 
     def close(self) -> None:
         self._closed = True
@@ -412,5 +447,15 @@ def _id_of(item: object) -> str | None:
     return None
 
 
+_OPTIONS = {
+    "region": _args.optional_option_text,
+    "source": _args.optional_option_text,
+    "create": _args.boolean,  # a memory store is always new: nothing to refuse
+}
+
+
 def open_memory(url: str, **options: Any) -> MemoryStore:
-    return MemoryStore(url, **options)
+    """A new, empty store in this process's memory. Options: ``region``, ``source`` (as for SQLite)."""
+    opts, _ = _args.url_options(url, options, _OPTIONS)
+    opts.pop("create", None)
+    return MemoryStore(url, **opts)

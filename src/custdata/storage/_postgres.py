@@ -4,7 +4,8 @@ Needs the ``postgres`` extra (``pip install 'custdata[postgres]'``). The tables 
 backend (see :mod:`custdata.storage._sql`); bulk loads go through ``COPY``. Writers lock the rows they
 change (``SELECT ... FOR UPDATE``) and :meth:`put` checks the version in its ``UPDATE``, so concurrent
 writers never lose an update. ``?schema=name`` (or ``schema=`` to :func:`open_store`) keeps the tables in
-their own PostgreSQL schema, created if missing.
+their own PostgreSQL schema, created if missing. :func:`_error` is the one place psycopg's exceptions
+become custdata's.
 """
 
 from __future__ import annotations
@@ -13,11 +14,13 @@ import logging
 import re
 from collections.abc import Sequence
 from typing import Any, ClassVar
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import urlencode, urlsplit, urlunsplit
 
 import psycopg
+import psycopg.conninfo
 
-from custdata.exceptions import StoreError, ValidationError
+from custdata.exceptions import CustdataError, StoreError, ValidationError
+from custdata.storage import _args
 from custdata.storage._sql import _FIND_SQL, SQLStore, _Existing
 
 __all__ = ["PostgresStore", "open_postgres"]
@@ -50,10 +53,24 @@ _SCHEMA_V1 = (
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,62}")
 
 
+def _error(where: str, exc: BaseException) -> CustdataError:
+    """psycopg's exceptions (and those of its parameter encoding) in custdata's tree: the only place they
+    are mapped. Server messages can quote a value, so only the error's class and SQLSTATE are shown for
+    data errors."""
+    if isinstance(exc, UnicodeEncodeError):
+        return ValidationError("text with a lone surrogate cannot be stored (not valid Unicode)")
+    if isinstance(exc, OverflowError):
+        return ValidationError("a whole number too large for the database (PostgreSQL holds 64 bits)")
+    if isinstance(exc, psycopg.DataError):
+        state = getattr(exc, "sqlstate", None) or ""
+        return ValidationError(f"PostgreSQL refused a value ({type(exc).__name__} {state})".strip())
+    return StoreError(f"{where}: {exc}")
+
+
 class PostgresStore(SQLStore):
     """A store in a PostgreSQL database (optionally in its own schema)."""
 
-    db_errors: ClassVar[tuple[type[BaseException], ...]] = (psycopg.Error,)
+    db_errors: ClassVar[tuple[type[BaseException], ...]] = (psycopg.Error, UnicodeEncodeError, OverflowError)
     migrations = (_SCHEMA_V1,)
     placeholder = "%s"
     begin_sql = "BEGIN"
@@ -70,23 +87,54 @@ class PostgresStore(SQLStore):
         connect_timeout: float = 10.0,
         region: str | None = "CN",
         source: str | None = None,
+        create: bool = True,
     ) -> None:
-        if schema is not None and not _IDENT.fullmatch(schema):
+        if schema is not None and (not isinstance(schema, str) or not _IDENT.fullmatch(schema)):
             raise ValidationError(f"not a plain SQL identifier: {schema!r}", field="schema")
+        timeout = max(1, int(min(_args.seconds("connect_timeout", connect_timeout), 1e6)))
         try:
-            conn = psycopg.connect(conninfo, autocommit=True, connect_timeout=max(1, int(connect_timeout)))
+            psycopg.conninfo.conninfo_to_dict(conninfo)
         except psycopg.Error as exc:
+            raise ValidationError(f"{_safe(url)}: not a valid PostgreSQL URL: {exc}", field="url") from None
+        try:
+            conn = psycopg.connect(conninfo, autocommit=True, connect_timeout=timeout)
+        except self.db_errors as exc:
             raise StoreError(f"{_safe(url)}: cannot connect: {exc}") from exc
         super().__init__(_safe(url), conn, region=region, source=source)
         self.schema = schema
+        self._create = create
         try:
             if schema is not None:
-                conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
+                if create:
+                    conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
                 conn.execute(f'SET search_path TO "{schema}"')
             self._migrate()
+        except self.db_errors as exc:
+            conn.close()
+            raise _error(self.url, exc) from exc
         except BaseException:
             conn.close()
             raise
+
+    sql_dialect = "postgresql"
+
+    def _error(self, exc: BaseException) -> CustdataError:
+        return _error(self.url, exc)
+
+    def _read_only(self, sql: str, params: Sequence[Any]) -> list[Any]:
+        # a read-only (sub)transaction that is always rolled back: nothing the statement does can stay
+        outer = self._depth > 0
+        self._raw("SAVEPOINT cd_query" if outer else "BEGIN READ ONLY")
+        try:
+            if outer:
+                self._raw("SET LOCAL transaction_read_only = on")
+            return self._all(sql, params)
+        finally:
+            if outer:
+                self._raw("ROLLBACK TO SAVEPOINT cd_query")
+                self._raw("RELEASE SAVEPOINT cd_query")
+            else:
+                self._raw("ROLLBACK")
 
     def _lock_schema(self) -> None:
         self._exec("SELECT pg_advisory_xact_lock(hashtext(?))", (f"custdata:{self.schema or 'public'}",))
@@ -95,6 +143,8 @@ class PostgresStore(SQLStore):
         if self._all("SELECT to_regclass('cd_meta')")[0][0] is None:
             if self._all("SELECT to_regclass('cd_customers')")[0][0] is not None:
                 raise StoreError(f"{self.url}: has custdata tables but no schema version; not opening it")
+            if not self._create:
+                raise StoreError(f"{self.url}: not a custdata store (and create=False)")
             return 0
         row = self._all("SELECT value FROM cd_meta WHERE key = 'schema_version'")
         return int(row[0][0]) if row else 0
@@ -109,15 +159,15 @@ class PostgresStore(SQLStore):
             ):
                 for row in rows:
                     copy.write_row(row)
-        except psycopg.Error as exc:
-            raise StoreError(f"{self.url}: {exc}") from exc
+        except self.db_errors as exc:
+            raise self._error(exc) from exc
 
     def _lookup_rows(self, kind: str, key: str) -> list[Any]:
         # a server-side prepared statement from the first call on (psycopg prepares after five otherwise)
         try:
             return self._conn.execute(self._q(_FIND_SQL), (kind, key), prepare=True).fetchall()  # type: ignore[no-any-return]
-        except psycopg.Error as exc:
-            raise StoreError(f"{self.url}: {exc}") from exc
+        except self.db_errors as exc:
+            raise self._error(exc) from exc
 
     def _existing(self, ids: Sequence[str]) -> dict[str, _Existing]:
         if not ids:
@@ -132,11 +182,16 @@ class PostgresStore(SQLStore):
 
 def _safe(url: str) -> str:
     """The URL without its password, for messages and ``store.url``."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
+    try:
+        parts = urlsplit(url)
+        if parts.password is None:
+            return url
+        port = parts.port
+    except ValueError:  # a bad port: hide everything between the scheme and the host part
+        scheme, _, rest = url.partition("://")
+        return f"{scheme}://***@{rest.rpartition('@')[2]}" if "@" in rest else url
     host = parts.hostname or ""
-    netloc = f"{parts.username}:***@{host}" + (f":{parts.port}" if parts.port else "")
+    netloc = f"{parts.username}:***@{host}" + (f":{port}" if port else "")
     return urlunsplit(parts._replace(netloc=netloc))
 
 
@@ -145,14 +200,19 @@ def open_postgres(url: str, **options: Any) -> PostgresStore:
 
     Options (also as URL query parameters): ``schema`` (a PostgreSQL schema for the tables, created if
     missing), ``connect_timeout`` (seconds), ``region`` (default region for phone look-ups), ``source``
-    (default source recorded in the history). Other query parameters go to libpq unchanged.
+    (default source recorded in the history), ``create`` (False: open an existing store only). Other query
+    parameters go to libpq unchanged (one it does not know is a ValidationError).
     """
-    base, _, qs = url.partition("?")
-    ours = {"schema", "connect_timeout", "region", "source"}
-    query = parse_qsl(qs)
-    for key, value in query:
-        if key in ours:
-            options.setdefault(key, float(value) if key == "connect_timeout" else value)
-    rest = [(k, v) for k, v in query if k not in ours]
+    base = url.partition("?")[0]
+    opts, rest = _args.url_options(url, options, _OPTIONS, passthrough=True)
     conninfo = "postgresql" + base[base.index("://") :] + (f"?{urlencode(rest)}" if rest else "")
-    return PostgresStore(url, conninfo, **options)
+    return PostgresStore(url, conninfo, **opts)
+
+
+_OPTIONS = {
+    "schema": _args.option_text,
+    "connect_timeout": _args.seconds,
+    "region": _args.optional_option_text,
+    "source": _args.optional_option_text,
+    "create": _args.boolean,
+}

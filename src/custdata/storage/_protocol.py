@@ -1,64 +1,45 @@
-"""The :class:`Store` protocol: what every backend (built-in or plug-in) offers."""
+"""What a store offers, as small protocols a caller can ask for one at a time.
+
+A function that only looks customers up (a ``Matcher``) asks for a :class:`CustomerLookup`; a report that
+only reads asks for a :class:`CustomerReader`; a segment query compiled to SQL asks for a
+:class:`SQLQueryable`. :class:`Store` is all of them but the SQL hook together: what every backend (built-in
+or plug-in) implements, and what ``custdata.testing.stores`` tests.
+
+    CustomerLookup      find
+    └── CustomerReader  get, get_many, scan, count, history
+    CustomerWriter      put, upsert_many, delete, purge
+    ActivityStore       add_transactions, transactions, add_interactions, interactions
+    Store = CustomerReader + CustomerWriter + ActivityStore + url, transaction, dump, load, optimize, close
+    SQLQueryable        sql_dialect, query_sql (the SQLite and PostgreSQL stores)
+"""
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from custdata._records import Customer, Interaction, Transaction
 from custdata.storage._core import Errors, HistoryEntry, StoredCustomer, UpsertResult
 
-__all__ = ["BackupItem", "Store"]
+__all__ = [
+    "ActivityStore",
+    "BackupItem",
+    "CustomerLookup",
+    "CustomerReader",
+    "CustomerWriter",
+    "SQLQueryable",
+    "Store",
+]
 
 #: One item of a backup: a stored customer, a history entry, a transaction or an interaction.
 BackupItem = StoredCustomer | HistoryEntry | Transaction | Interaction
 
 
 @runtime_checkable
-class Store(Protocol):
-    """A place customers live. Open one with :func:`custdata.open_store`.
-
-    Versions: :meth:`get` returns a record with the ``version`` it was stored at. :meth:`put` succeeds only
-    when ``record.version`` equals the stored version (or the id is new) and stores ``version + 1``; a stale
-    version raises :class:`~custdata.exceptions.ConcurrencyError` and changes nothing. Deleted customers
-    (:meth:`delete`, soft) are hidden from reads unless asked for; :meth:`purge` removes every trace.
-    """
-
-    url: str
-
-    # ---- customers
-    def get(self, customer_id: str, *, include_deleted: bool = False) -> Customer:
-        """The customer with this id; :class:`~custdata.exceptions.NotFoundError` if there is none."""
-        ...
-
-    def get_many(self, customer_ids: Iterable[str], *, include_deleted: bool = False) -> dict[str, Customer]:
-        """The customers found among ``customer_ids``, by id (missing ids are left out)."""
-        ...
-
-    def put(self, customer: Customer, *, source: str | None = None) -> Customer:
-        """Insert or update one customer with optimistic concurrency; returns it as stored."""
-        ...
-
-    def upsert_many(
-        self,
-        customers: Iterable[Customer | dict[str, object]],
-        *,
-        source: str | None = None,
-        errors: Errors = "raise",
-        check_versions: bool = False,
-    ) -> UpsertResult:
-        """Insert or replace many customers in one atomic transaction (all or none)."""
-        ...
-
-    def delete(self, customer_id: str, *, source: str | None = None) -> None:
-        """Soft-delete: hide the customer from reads, keeping its data and history."""
-        ...
-
-    def purge(self, customer_id: str) -> None:
-        """Hard-delete: remove the customer, its index entries, history, transactions and interactions."""
-        ...
+class CustomerLookup(Protocol):
+    """Finds customers by what identifies them: all a ``Matcher`` needs of a store."""
 
     def find(
         self,
@@ -67,7 +48,21 @@ class Store(Protocol):
         email: str | None = None,
         external_id: str | tuple[str, str] | None = None,
     ) -> list[Customer]:
-        """Customers matching every given value (normalised phone, e-mail match key, external id)."""
+        """Customers matching every given value (normalised phone, e-mail match key, external id), in id
+        order, deleted ones left out."""
+        ...
+
+
+@runtime_checkable
+class CustomerReader(CustomerLookup, Protocol):
+    """Reads customers and their history."""
+
+    def get(self, customer_id: str, *, include_deleted: bool = False) -> Customer:
+        """The customer with this id; :class:`~custdata.exceptions.NotFoundError` if there is none."""
+        ...
+
+    def get_many(self, customer_ids: Iterable[str], *, include_deleted: bool = False) -> dict[str, Customer]:
+        """The customers found among ``customer_ids``, by id (missing ids are left out)."""
         ...
 
     def scan(
@@ -94,7 +89,39 @@ class Store(Protocol):
         """Every write to a customer, oldest first, with the fields each one changed."""
         ...
 
-    # ---- activity
+
+@runtime_checkable
+class CustomerWriter(Protocol):
+    """Writes customers, with optimistic concurrency and a history entry per write."""
+
+    def put(self, customer: Customer, *, source: str | None = None) -> Customer:
+        """Insert or update one customer with optimistic concurrency; returns it as stored."""
+        ...
+
+    def upsert_many(
+        self,
+        customers: Iterable[Customer | dict[str, object]],
+        *,
+        source: str | None = None,
+        errors: Errors = "raise",
+        check_versions: bool = False,
+    ) -> UpsertResult:
+        """Insert or replace many customers in one atomic transaction (all or none)."""
+        ...
+
+    def delete(self, customer_id: str, *, source: str | None = None) -> None:
+        """Soft-delete: hide the customer from reads, keeping its data and history."""
+        ...
+
+    def purge(self, customer_id: str) -> None:
+        """Hard-delete: remove the customer, its index entries, history, transactions and interactions."""
+        ...
+
+
+@runtime_checkable
+class ActivityStore(Protocol):
+    """Keeps transactions and interactions beside the customers."""
+
     def add_transactions(self, transactions: Iterable[Transaction]) -> int:
         """Store transactions (one with an ``id`` replaces the stored one with that id); returns the count."""
         ...
@@ -106,7 +133,8 @@ class Store(Protocol):
         start: dt.datetime | None = None,
         end: dt.datetime | None = None,
     ) -> list[Transaction]:
-        """Transactions of one customer (or all), ``start <= at < end``, in time order."""
+        """Transactions of one customer (or all), ``start <= at <= end`` (both inclusive, as metrics'
+        ``observation_end``), in time order."""
         ...
 
     def add_interactions(self, interactions: Iterable[Interaction]) -> int:
@@ -120,10 +148,24 @@ class Store(Protocol):
         start: dt.datetime | None = None,
         end: dt.datetime | None = None,
     ) -> list[Interaction]:
-        """Interactions of one customer (or all), ``start <= at < end``, in time order."""
+        """Interactions of one customer (or all), ``start <= at <= end``, in time order."""
         ...
 
-    # ---- whole-store
+
+@runtime_checkable
+class Store(CustomerReader, CustomerWriter, ActivityStore, Protocol):
+    """A place customers live. Open one with :func:`custdata.open_store`.
+
+    Versions: :meth:`get` returns a record with the ``version`` it was stored at. :meth:`put` succeeds only
+    when ``record.version`` equals the stored version (or the id is new) and stores ``version + 1``; a stale
+    version raises :class:`~custdata.exceptions.ConcurrencyError` and changes nothing. Deleted customers
+    (:meth:`delete`, soft) are hidden from reads unless asked for; :meth:`purge` removes every trace.
+    Wrong argument types raise :class:`~custdata.exceptions.ValidationError`, database failures
+    :class:`~custdata.exceptions.StoreError`: never a driver's own exception.
+    """
+
+    url: str
+
     def transaction(self) -> AbstractContextManager[Store]:
         """Group writes: all of them happen, or (on an exception) none. Nests."""
         ...
@@ -148,3 +190,17 @@ class Store(Protocol):
     def __enter__(self) -> Store: ...
 
     def __exit__(self, *exc: object) -> None: ...
+
+
+@runtime_checkable
+class SQLQueryable(Protocol):
+    """The hook a query compiled to SQL (a segment rule) runs through, on a store with SQL tables.
+
+    ``sql_dialect`` is ``"sqlite"`` or ``"postgresql"``; :meth:`query_sql` runs one read-only statement
+    with ``?`` placeholders against the store's tables (``cd_customers``, ``cd_transactions`` …, see
+    docs/storage.md) and returns its rows. A statement that tries to write is refused.
+    """
+
+    sql_dialect: str
+
+    def query_sql(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]: ...

@@ -1,96 +1,168 @@
-"""URL schemes → backends: the built-in ones, and plug-ins from the ``custdata.stores`` entry-point group.
+"""URL schemes → stores: one table of (factory, install hint), filled by custdata, by :func:`register_store`
+and by plug-ins in the ``custdata.stores`` entry-point group.
 
 A plug-in package declares, in its ``pyproject.toml``::
 
     [project.entry-points."custdata.stores"]
     redis = "custdata_redis:open_store"
 
-where ``open_store(url, **options)`` returns an object that satisfies :class:`custdata.storage.Store`.
-:func:`register_store` does the same at run time (handy in tests and notebooks).
+where ``open_store(url, **options)`` (a function or a class) returns an object that satisfies
+:class:`custdata.storage.Store`. :func:`register_store` does the same at run time (handy in tests and
+notebooks); it refuses to replace a scheme that is taken unless ``clobber=True``. A factory given as
+``"module:name"`` text is imported on first use, so a registered backend costs nothing until it is opened.
 """
 
 from __future__ import annotations
 
 import importlib
 import logging
+import re
 from collections.abc import Callable
 from importlib.metadata import entry_points
 from typing import Any
 from urllib.parse import urlsplit
 
-from custdata.exceptions import MissingExtraError, StoreError, UnknownStoreError
+from custdata.exceptions import (
+    CustdataError,
+    MissingExtraError,
+    StoreError,
+    UnknownStoreError,
+    ValidationError,
+)
+from custdata.storage import _args
 from custdata.storage._protocol import Store
 
 __all__ = ["StoreFactory", "known_schemes", "open_store", "register_store"]
 
 log = logging.getLogger(__name__)
 
+#: A function or class that opens a store: ``factory(url, **options)``.
 StoreFactory = Callable[..., Store]
 
-#: scheme -> "module:function", imported on first use; plus the extra a backend needs, if any.
-_BUILTIN: dict[str, str] = {
-    "memory": "custdata.storage._memory:open_memory",
-    "sqlite": "custdata.storage._sqlite:open_sqlite",
-    "postgresql": "custdata.storage._postgres:open_postgres",
-    "postgres": "custdata.storage._postgres:open_postgres",
+#: scheme -> (the factory, or "module:name" imported on first use; what to install when its import fails:
+#: a pip requirement, e.g. "custdata[postgres]"). The only table of stores.
+_STORES: dict[str, tuple[StoreFactory | str, str | None]] = {
+    "memory": ("custdata.storage._memory:open_memory", None),
+    "sqlite": ("custdata.storage._sqlite:open_sqlite", None),
+    "postgresql": ("custdata.storage._postgres:open_postgres", "custdata[postgres]"),
+    "postgres": ("custdata.storage._postgres:open_postgres", "custdata[postgres]"),
 }
-_EXTRAS: dict[str, tuple[str, tuple[str, ...]]] = {
-    "postgresql": ("postgres", ("psycopg",)),
-    "postgres": ("postgres", ("psycopg",)),
-}
-_registered: dict[str, StoreFactory] = {}
+_BUILTIN = frozenset(_STORES)
+
+_SCHEME = re.compile(r"[a-z][a-z0-9+.\-]*")
 
 
-def register_store(scheme: str, factory: StoreFactory) -> None:
-    """Make ``open_store("scheme://...")`` call ``factory(url, **options)``; replaces an earlier one."""
-    _registered[scheme.lower()] = factory
+def _scheme(scheme: object) -> str:
+    name = _args.text("scheme", scheme).lower()
+    if not _SCHEME.fullmatch(name):
+        raise ValidationError(
+            f"not a URL scheme: {scheme!r} (a letter, then letters, digits, '+', '.' or '-')", field="scheme"
+        )
+    return name
 
 
-def _plugins() -> dict[str, Any]:
+def register_store(
+    scheme: str, factory: StoreFactory | str, *, clobber: bool = False, hint: str | None = None
+) -> None:
+    """Make ``open_store("scheme://...")`` call ``factory(url, **options)``.
+
+    ``factory`` is a function or class, or ``"module:name"`` to import on first use; ``hint`` is the pip
+    requirement to suggest when that import fails. A scheme already in the table (built in, registered, or
+    from an installed plug-in) is refused with a ValidationError unless ``clobber=True``.
+    """
+    name = _scheme(scheme)
+    if not (callable(factory) or (isinstance(factory, str) and ":" in factory)):
+        raise ValidationError("factory must be a callable or 'module:name' text", field="factory")
+    if hint is not None:
+        _args.text("hint", hint)
+    _args.flag("clobber", clobber)
+    _load_plugins()
+    if name in _STORES and not clobber:
+        raise ValidationError(
+            f"the store scheme {name!r} is already registered; pass clobber=True to replace it",
+            field="scheme",
+        )
+    _STORES[name] = (factory, hint)
+
+
+_plugins_loaded: list[bool] = []
+
+
+def _load_plugins() -> None:
+    """Put the installed ``custdata.stores`` entry points in the table (once; never over a built-in)."""
+    if _plugins_loaded:
+        return
+    _plugins_loaded.append(True)
     try:
-        return {ep.name.lower(): ep for ep in entry_points(group="custdata.stores")}
+        found = list(entry_points(group="custdata.stores"))
     except Exception as exc:  # a broken installed distribution must not break open_store
         log.warning("could not read the custdata.stores entry points: %s", exc)
-        return {}
+        return
+    for ep in found:
+        name = ep.name.lower()
+        if name in _BUILTIN:
+            log.warning("ignoring the plug-in %s for the built-in scheme %s://", ep.value, name)
+            continue
+        _STORES.setdefault(name, (ep.value, ep.dist.name if ep.dist is not None else None))
+
+
+def _reload_plugins() -> None:
+    """Read the entry points again (after installing a plug-in at run time, and in tests)."""
+    _plugins_loaded.clear()
+    _load_plugins()
 
 
 def known_schemes() -> list[str]:
     """Every URL scheme open_store understands: built-in, registered and installed plug-ins."""
-    return sorted(set(_BUILTIN) | set(_registered) | set(_plugins()))
+    _reload_plugins()
+    return sorted(_STORES)
+
+
+def _resolve(scheme: str, target: StoreFactory | str, hint: str | None) -> StoreFactory:
+    if not isinstance(target, str):
+        return target
+    module, _, name = target.partition(":")
+    try:
+        mod = importlib.import_module(module.strip())
+        found: Any = mod
+        for part in name.strip().split("."):
+            found = getattr(found, part)
+        factory: StoreFactory = found
+    except ImportError as exc:
+        if hint is not None and hint.startswith("custdata["):
+            extra = hint[len("custdata[") : -1]
+            packages = ["psycopg"] if extra == "postgres" else []
+            raise MissingExtraError(extra, f"the {scheme}:// store", packages) from exc
+        raise StoreError(
+            f"the {scheme}:// store cannot be imported ({exc})"
+            + (f"; install it: pip install '{hint}'" if hint else "")
+        ) from exc
+    except AttributeError:
+        raise StoreError(f"the {scheme}:// store names {target!r}, which does not exist") from None
+    return factory
 
 
 def _factory(scheme: str) -> StoreFactory:
-    if scheme in _registered:
-        return _registered[scheme]
-    if scheme in _BUILTIN:
-        module, _, name = _BUILTIN[scheme].partition(":")
-        try:
-            mod = importlib.import_module(module)
-        except ImportError as exc:
-            extra = _EXTRAS.get(scheme)
-            if extra is not None and exc.name is not None and exc.name.split(".")[0] in extra[1]:
-                raise MissingExtraError(extra[0], f"the {scheme}:// store", extra[1]) from exc
-            raise
-        factory: StoreFactory = getattr(mod, name)
-        return factory
-    plugin = _plugins().get(scheme)
-    if plugin is not None:
-        loaded: StoreFactory = plugin.load()
-        return loaded
-    by_extra: dict[str, list[str]] = {}
-    for s, (e, _) in sorted(_EXTRAS.items(), reverse=True):
-        by_extra.setdefault(e, []).append(f"{s}://")
-    hints = "; ".join(f"{' and '.join(ss)} need pip install 'custdata[{e}]'" for e, ss in by_extra.items())
+    entry = _STORES.get(scheme)
+    if entry is None:
+        _reload_plugins()
+        entry = _STORES.get(scheme)
+    if entry is not None:
+        return _resolve(scheme, *entry)
+    hints = sorted({h for _, h in _STORES.values() if h})
     raise UnknownStoreError(
         f"no storage backend for the URL scheme {scheme!r}; known schemes: "
-        f"{', '.join(s + '://' for s in known_schemes())} ({hints}); third-party backends register in the "
-        "'custdata.stores' entry-point group"
+        f"{', '.join(s + '://' for s in sorted(_STORES))} (PostgreSQL needs pip install "
+        f"'custdata[postgres]'{''.join(f', {h}' for h in hints if h != 'custdata[postgres]')}); "
+        "third-party backends register in the 'custdata.stores' entry-point group"
     )
 
 
-def open_store(url: str, *, keyring: object | None = None, **options: Any) -> Store:
+def open_store(url: str, *, create: bool = True, keyring: object | None = None, **options: Any) -> Store:
     """Open the store at ``url``: ``memory://``, ``sqlite:///path.db``, ``postgresql://user@host/db`` or
-    a plug-in's scheme. ``options`` go to the backend (see each backend's ``open_*`` function).
+    a plug-in's scheme. ``create=False`` opens an existing store only (it never creates a file, a schema or
+    tables). ``options`` go to the backend (see each backend's ``open_*`` function); an unknown one is a
+    ValidationError.
 
     >>> store = open_store("memory://")
     >>> store.count()
@@ -102,12 +174,28 @@ def open_store(url: str, *, keyring: object | None = None, **options: Any) -> St
             f"not a store URL: {url!r}; use e.g. 'sqlite:///customers.db' or 'memory://' "
             f"(known schemes: {', '.join(known_schemes())})"
         )
+    _args.flag("create", create)
     if keyring is not None:
         raise StoreError(
             "encryption at rest (keyring=) is not available yet in this custdata version; "
             "open the store without a keyring"
         )
-    scheme = urlsplit(url).scheme.lower() or url.split("://", 1)[0].lower()
-    store = _factory(scheme)(url, **options)
+    try:
+        scheme = urlsplit(url).scheme.lower()
+    except ValueError as exc:
+        raise ValidationError(f"not a valid store URL: {exc}", field="url") from None
+    scheme = scheme or url.split("://", 1)[0].lower()
+    factory = _factory(scheme)
+    if not create:
+        options["create"] = False  # only when asked, so a plug-in without the option keeps working
+    try:
+        store = factory(url, **options)
+    except CustdataError:
+        raise
+    except Exception as exc:
+        if scheme in _BUILTIN:
+            raise  # a bug of ours: never hidden
+        # the plug-in boundary: a third-party backend's own exception becomes a StoreError naming it
+        raise StoreError(f"the {scheme}:// store failed to open: {type(exc).__name__}: {exc}") from exc
     log.debug("opened %r", store)
     return store

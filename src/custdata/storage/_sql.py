@@ -30,11 +30,13 @@ from typing import Any, ClassVar
 from custdata._records import Customer, Interaction, Transaction
 from custdata.exceptions import (
     ConcurrencyError,
+    CustdataError,
     NotFoundError,
     SchemaVersionError,
     StoreError,
     ValidationError,
 )
+from custdata.storage import _args
 from custdata.storage._core import (
     STORE_SCHEMA_VERSION,
     Errors,
@@ -96,13 +98,26 @@ def _chunks(items: Iterable[Any], n: int) -> Iterator[list[Any]]:
         yield batch
 
 
-_decode = decode_customer
+def _decode_rows(url: str, rows: Iterable[Sequence[Any]]) -> list[Customer]:
+    """Customers from (id, version, body) rows; a body that no longer decodes is a StoreError."""
+    try:
+        return [decode_customer(b, v) for _, v, b in rows]
+    except (ValueError, TypeError, KeyError, RecursionError) as exc:
+        raise StoreError(f"{url}: a stored customer record is corrupt ({type(exc).__name__})") from None
+
+
+def _json_rows(url: str, rows: Iterable[Sequence[Any]], cls: Any) -> list[Any]:
+    """Records of ``cls`` from rows whose first value is the JSON body."""
+    try:
+        return [cls.from_dict(json.loads(r[0])) for r in rows]
+    except (ValueError, TypeError, KeyError, RecursionError) as exc:
+        raise StoreError(f"{url}: a stored {cls.__name__} is corrupt ({type(exc).__name__})") from None
 
 
 class SQLStore:
     """A store on a DB-API connection. Subclasses: :class:`SQLiteStore`, :class:`PostgresStore`."""
 
-    #: DB-API exception classes mapped to StoreError at the boundary.
+    #: The driver's exception classes (and the encoder's) that :meth:`_error` maps at the boundary.
     db_errors: ClassVar[tuple[type[BaseException], ...]] = ()
     #: Statements that bring the schema from version i to i + 1 (index i).
     migrations: ClassVar[Sequence[Sequence[str]]] = ()
@@ -114,6 +129,8 @@ class SQLStore:
     write_behind: ClassVar[bool] = True
 
     def __init__(self, url: str, conn: Any, *, region: str | None = "CN", source: str | None = None) -> None:
+        _args.optional_text("region", region)
+        _args.optional_text("source", source)
         self.url = url
         self._conn = conn
         self._lookup = Lookup(region=region)
@@ -135,11 +152,15 @@ class SQLStore:
         if self._closed:
             raise StoreError(f"the store {self.url} is closed")
 
+    def _error(self, exc: BaseException) -> CustdataError:
+        """The custdata error for one of :attr:`db_errors` (each backend maps its driver's in one place)."""
+        return StoreError(f"{self.url}: {exc}")
+
     def _exec(self, sql: str, params: Sequence[Any] = ()) -> Any:
         try:
             return self._conn.execute(self._q(sql), params)
         except self.db_errors as exc:
-            raise StoreError(f"{self.url}: {exc}") from exc
+            raise self._error(exc) from exc
 
     def _many(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
         if not rows:
@@ -148,13 +169,13 @@ class SQLStore:
             cur = self._conn.cursor()
             cur.executemany(self._q(sql), rows)
         except self.db_errors as exc:
-            raise StoreError(f"{self.url}: {exc}") from exc
+            raise self._error(exc) from exc
 
     def _all(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
         try:
             return list(self._conn.execute(self._q(sql), params).fetchall())
         except self.db_errors as exc:
-            raise StoreError(f"{self.url}: {exc}") from exc
+            raise self._error(exc) from exc
 
     def _bulk(self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
         """Insert many rows (PostgreSQL overrides this with COPY)."""
@@ -177,7 +198,7 @@ class SQLStore:
         try:
             self._conn.execute(sql)
         except self.db_errors as exc:
-            raise StoreError(f"{self.url}: {exc}") from exc
+            raise self._error(exc) from exc
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[SQLStore]:
@@ -243,13 +264,15 @@ class SQLStore:
 
     # ------------------------------------------------------------------ customers
     def get(self, customer_id: str, *, include_deleted: bool = False) -> Customer:
+        _args.text("customer_id", customer_id)
         found = self.get_many([customer_id], include_deleted=include_deleted)
         if customer_id not in found:
             raise NotFoundError(f"no customer with id {customer_id!r} in {self.url}")
         return found[customer_id]
 
     def get_many(self, customer_ids: Iterable[str], *, include_deleted: bool = False) -> dict[str, Customer]:
-        ids = list(dict.fromkeys(customer_ids))
+        ids = _args.ids(customer_ids)
+        _args.flag("include_deleted", include_deleted)
         out: dict[str, Customer] = {}
         with self._lock:
             self._check()
@@ -262,7 +285,7 @@ class SQLStore:
                         f"SELECT id, version, body FROM cd_customers WHERE id IN ({marks}){alive}", part
                     )
                 )
-        found = {i: _decode(b, v) for i, v, b in rows}
+        found = {r[0]: c for r, c in zip(rows, _decode_rows(self.url, rows), strict=True)}
         for i in ids:
             if i in found:
                 out[i] = found[i]
@@ -280,6 +303,7 @@ class SQLStore:
 
     def put(self, customer: Customer, *, source: str | None = None) -> Customer:
         c = coerce_customer(customer)
+        _args.optional_text("source", source)
         at = ts(now())
         src = source or self._source
         keys, keys_json = self._keys(c)
@@ -329,6 +353,9 @@ class SQLStore:
         check_versions: bool = False,
     ) -> UpsertResult:
         check_errors(errors)
+        customers = _args.iterable("customers", customers)
+        _args.optional_text("source", source)
+        _args.flag("check_versions", check_versions)
         src = source or self._source
         at = ts(now())
         problems: list[UpsertProblem] = []
@@ -346,7 +373,9 @@ class SQLStore:
                     self._write_chunk(*rows)
                     inserted += len(rows[0])
                     updated += len(rows[1])
-                return UpsertResult(inserted, updated, tuple(problems) if errors == "collect" else ())
+                return UpsertResult(
+                    inserted, updated, tuple(problems) if errors == "collect" else (), len(problems)
+                )
             # The database writes of one chunk run in a helper thread while this thread prepares the next
             # (libpq releases the GIL while it waits for the server); the connection is never used by both.
             pool = ThreadPoolExecutor(1, thread_name_prefix="custdata-write")
@@ -370,7 +399,7 @@ class SQLStore:
                     pending.result()
             finally:
                 pool.shutdown(wait=True)  # never roll back while the helper still writes
-        return UpsertResult(inserted, updated, tuple(problems) if errors == "collect" else ())
+        return UpsertResult(inserted, updated, tuple(problems) if errors == "collect" else (), len(problems))
 
     def _prepare(self, batch: dict[str, tuple[int, Customer]]) -> list[tuple[int, Customer, Any, str]]:
         """(position, customer, lookup keys, body text) of each customer of a chunk."""
@@ -473,6 +502,8 @@ class SQLStore:
             yield batch
 
     def delete(self, customer_id: str, *, source: str | None = None) -> None:
+        _args.text("customer_id", customer_id)
+        _args.optional_text("source", source)
         at = ts(now())
         with self.transaction():
             old = self._existing([customer_id]).get(customer_id)
@@ -491,6 +522,7 @@ class SQLStore:
             )
 
     def purge(self, customer_id: str) -> None:
+        _args.text("customer_id", customer_id)
         with self.transaction():
             old = self._existing([customer_id]).get(customer_id)
             if old is None:
@@ -507,6 +539,7 @@ class SQLStore:
         email: str | None = None,
         external_id: str | tuple[str, str] | None = None,
     ) -> list[Customer]:
+        _args.check_find(phone, email, external_id)
         keys, extra = self._lookup.query(phone, email, external_id)
         with self._lock:
             self._check()
@@ -522,7 +555,7 @@ class SQLStore:
                     )
                 }
                 rows = [r for r in rows if r[0] in ids]
-        out = [_decode(b, v) for _, v, b in rows]
+        out = _decode_rows(self.url, rows)
         return out if extra is None else [c for c in out if extra(c)]
 
     def _lookup_rows(self, kind: str, key: str) -> list[Any]:
@@ -542,6 +575,9 @@ class SQLStore:
         where: Callable[[Customer], bool] | None = None,
         include_deleted: bool = False,
     ) -> Iterator[Customer]:
+        _args.check_scan(
+            after, limit, tag, channel, lifecycle_stage, owner, changed_since, where, include_deleted
+        )
         keep = scan_filter(
             tag=tag, channel=channel, lifecycle_stage=lifecycle_stage, owner=owner, where=where
         )
@@ -567,19 +603,20 @@ class SQLStore:
             with self._lock:
                 self._check()
                 rows = self._all(sql, [last, *extra])
-            for _, v, b in rows:
-                yield _decode(b, v)
+            yield from _decode_rows(self.url, rows)
             if len(rows) < PAGE:
                 return
             last = rows[-1][0]
 
     def count(self, *, include_deleted: bool = False) -> int:
+        _args.flag("include_deleted", include_deleted)
         alive = "" if include_deleted else " WHERE deleted_at IS NULL"
         with self._lock:
             self._check()
             return int(self._all(f"SELECT COUNT(*) FROM cd_customers{alive}")[0][0])
 
     def history(self, customer_id: str) -> list[HistoryEntry]:
+        _args.text("customer_id", customer_id)
         with self._lock:
             self._check()
             rows = self._all(
@@ -597,6 +634,7 @@ class SQLStore:
     # ------------------------------------------------------------------ activity
     def _add(self, table: str, items: Iterable[Transaction | Interaction], cls: type) -> int:
         n = 0
+        items = _args.iterable(table.removeprefix("cd_"), items)
         with self.transaction():
             for chunk in _chunks(items, CHUNK):
                 plain: list[tuple[Any, ...]] = []
@@ -628,6 +666,9 @@ class SQLStore:
         start: dt.datetime | None,
         end: dt.datetime | None,
     ) -> list[Any]:
+        _args.optional_text("customer_id", customer_id)
+        _args.aware("start", start)
+        _args.aware("end", end)
         conds: list[str] = []
         params: list[Any] = []
         if customer_id is not None:
@@ -637,13 +678,13 @@ class SQLStore:
             conds.append("at >= ?")
             params.append(ts(start))
         if end is not None:
-            conds.append("at < ?")
+            conds.append("at <= ?")  # inclusive, as metrics' observation_end
             params.append(ts(end))
         where = f" WHERE {' AND '.join(conds)}" if conds else ""
         with self._lock:
             self._check()
             rows = self._all(f"SELECT body FROM {table}{where} ORDER BY at, seq", params)
-        return [cls.from_dict(json.loads(b)) for (b,) in rows]
+        return _json_rows(self.url, rows, cls)
 
     def add_transactions(self, transactions: Iterable[Transaction]) -> int:
         return self._add("cd_transactions", transactions, Transaction)
@@ -694,10 +735,10 @@ class SQLStore:
                 by_id.setdefault(cid, []).append(
                     HistoryEntry(cid, v, parse_ts(a), act, s, changes_from_json(ch))
                 )
-            for cid, v, b, st, de in rows:
-                yield StoredCustomer(_decode(b, v), parse_ts(st), None if de is None else parse_ts(de))
-                d = expand(json.loads(b))
-                yield from fill_creation(by_id.get(cid, []), d)
+            records = _decode_rows(self.url, [(cid, v, b) for cid, v, b, _, _ in rows])
+            for (cid, _, b, st, de), record in zip(rows, records, strict=True):
+                yield StoredCustomer(record, parse_ts(st), None if de is None else parse_ts(de))
+                yield from fill_creation(by_id.get(cid, []), expand(json.loads(b)))
             if len(rows) < PAGE:
                 break
             last = rows[-1][0]
@@ -709,13 +750,13 @@ class SQLStore:
                     page = self._all(
                         f"SELECT seq, body FROM {table} WHERE seq > ? ORDER BY seq LIMIT {PAGE}", (seq,)
                     )
-                for _, b in page:
-                    yield cls.from_dict(json.loads(b))
+                yield from _json_rows(self.url, [(b,) for _, b in page], cls)
                 if len(page) < PAGE:
                     break
                 seq = page[-1][0]
 
     def load(self, items: Iterable[BackupItem]) -> None:
+        items = _args.iterable("items", items)
         with self.transaction():
             used = self._all(
                 "SELECT (SELECT COUNT(*) FROM cd_customers) + (SELECT COUNT(*) FROM cd_transactions) "
@@ -766,6 +807,23 @@ class SQLStore:
                 if n % CHUNK == 0:
                     flush()
             flush()
+
+    # ------------------------------------------------------------------ the SQL hook (SQLQueryable)
+    #: ``"sqlite"`` or ``"postgresql"``: which SQL :meth:`query_sql` speaks.
+    sql_dialect: ClassVar[str] = ""
+
+    def query_sql(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        """Run one read-only statement (``?`` placeholders) against the store's tables; its rows.
+        A statement that writes is refused by the database (StoreError) and changes nothing."""
+        _args.text("sql", sql)
+        if isinstance(params, (str, bytes)) or not isinstance(params, Sequence):
+            raise ValidationError("params must be a sequence of values", field="params")
+        with self._lock:
+            self._check()
+            return [tuple(r) for r in self._read_only(sql, params)]
+
+    def _read_only(self, sql: str, params: Sequence[Any]) -> list[Any]:
+        raise NotImplementedError
 
     # ------------------------------------------------------------------ maintenance
     #: The statements :meth:`optimize` runs (outside any transaction).

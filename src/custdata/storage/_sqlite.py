@@ -2,8 +2,9 @@
 
 The database runs in WAL mode (readers never block the writer), every write is one transaction taken with
 ``BEGIN IMMEDIATE`` (so two processes never interleave a read-check-write), and the schema carries a
-version in ``cd_meta`` that :meth:`SQLiteStore.open` migrates forward (and refuses when it is newer than
-this custdata). ``sqlite:///relative.db`` and ``sqlite:////absolute/path.db`` follow the usual URL rule;
+version in ``cd_meta`` that opening the store migrates forward (and refuses when it is newer than
+this custdata). :func:`_error` is the one place sqlite3's exceptions become custdata's.
+``sqlite:///relative.db`` and ``sqlite:////absolute/path.db`` follow the usual URL rule;
 ``sqlite://`` alone is a private in-memory database.
 """
 
@@ -15,10 +16,11 @@ import os
 import sqlite3
 from collections.abc import Sequence
 from typing import Any, ClassVar
-from urllib.parse import parse_qsl, unquote, urlsplit
+from urllib.parse import quote, unquote, urlsplit
 
 from custdata._records import Customer
-from custdata.exceptions import StoreError, ValidationError
+from custdata.exceptions import CustdataError, StoreError, ValidationError
+from custdata.storage import _args
 from custdata.storage._core import body_text, encode_keys
 from custdata.storage._sql import CUSTOMER_COLUMNS, HISTORY_COLUMNS, LOOKUP_COLUMNS, SQLStore
 
@@ -55,10 +57,34 @@ _BLOCKS = (250, 16, 1)
 _MAX_PARAMS = 32766 if sqlite3.sqlite_version_info >= (3, 32, 0) else 999
 
 
+def _error(where: str, exc: BaseException) -> CustdataError:
+    """sqlite3's exceptions (and those of its parameter encoding) in custdata's tree: the only place they
+    are mapped. The messages name the file and what to check, never a stored value."""
+    if isinstance(exc, UnicodeEncodeError):
+        return ValidationError("text with a lone surrogate cannot be stored (not valid Unicode)")
+    if isinstance(exc, OverflowError):
+        return ValidationError("a whole number too large for the database (SQLite holds 64 bits)")
+    msg = str(exc)
+    low = msg.lower()
+    if "not a database" in low or "malformed" in low or "encrypted" in low:
+        what = "is not a SQLite database, or it is damaged"
+    elif "disk is full" in low or "disk i/o error" in low:
+        what = "cannot write: the disk is full or failing"
+    elif "unable to open database file" in low or "cannot open" in low:
+        what = "cannot open the database file (is the folder writable, and is the path a file?)"
+    elif "readonly" in low or "read-only" in low:
+        what = "cannot write: the database file or its folder is read-only"
+    elif "locked" in low or "busy" in low:
+        what = "the database is locked by another writer (waited for the timeout= option)"
+    else:
+        what = "the database failed"
+    return StoreError(f"{where}: {what} ({msg})")
+
+
 class SQLiteStore(SQLStore):
     """A store in one SQLite file (plus its ``-wal`` and ``-shm`` companions while open)."""
 
-    db_errors: ClassVar[tuple[type[BaseException], ...]] = (sqlite3.Error,)
+    db_errors: ClassVar[tuple[type[BaseException], ...]] = (sqlite3.Error, UnicodeEncodeError, OverflowError)
     migrations = (_SCHEMA_V1,)
     placeholder = "?"
     begin_sql = "BEGIN IMMEDIATE"
@@ -76,32 +102,64 @@ class SQLiteStore(SQLStore):
         cache_mb: float = 64,
         region: str | None = "CN",
         source: str | None = None,
+        create: bool = True,
     ) -> None:
         sync = _SYNC.get(str(synchronous).lower())
         if sync is None:
             raise ValidationError(f"synchronous must be one of {', '.join(_SYNC)}", field="synchronous")
+        timeout = _args.seconds("timeout", timeout)
+        cache_mb = _args.positive("cache_mb", cache_mb)
+        if path != ":memory:" and not create and not os.path.isfile(path):
+            raise StoreError(f"{url}: there is no store at {path} (and create=False)")
         try:
-            conn = sqlite3.connect(path, timeout=timeout, isolation_level=None, check_same_thread=False)
-        except sqlite3.Error as exc:
-            raise StoreError(f"{url}: cannot open the database: {exc}") from exc
+            target = (
+                path
+                if path == ":memory:"
+                else f"file:{quote(os.path.abspath(path))}" + ("" if create else "?mode=rw")
+            )
+            conn = sqlite3.connect(
+                target,
+                timeout=min(timeout, 2e6),
+                isolation_level=None,
+                check_same_thread=False,
+                uri=path != ":memory:",
+            )
+        except self.db_errors as exc:
+            raise _error(url, exc) from exc
         super().__init__(url, conn, region=region, source=source)
         self.path = path
+        self._create = create
         try:
             if path != ":memory:":
                 mode = conn.execute("PRAGMA journal_mode=WAL").fetchone()[0]
                 if str(mode).lower() != "wal":
                     log.warning("%s: WAL mode not available, using %s", url, mode)
             conn.execute(f"PRAGMA synchronous={sync}")
-            conn.execute(f"PRAGMA busy_timeout={int(timeout * 1000)}")
+            conn.execute(f"PRAGMA busy_timeout={int(min(timeout, 2e6) * 1000)}")
             conn.execute("PRAGMA temp_store=MEMORY")
             # SQLite's default page cache is 2 MiB; the lookup index of a million customers is ~100 MiB, and
             # bulk loads insert into it in no particular order
-            conn.execute(f"PRAGMA cache_size={-int(cache_mb * 1024)}")
+            conn.execute(f"PRAGMA cache_size={-int(min(cache_mb * 1024, 2**31 - 1))}")
             conn.execute("PRAGMA journal_size_limit=67108864")  # shrink the WAL after a big bulk load
             self._migrate()
+        except self.db_errors as exc:
+            conn.close()
+            raise _error(url, exc) from exc
         except BaseException:
             conn.close()
             raise
+
+    sql_dialect = "sqlite"
+
+    def _error(self, exc: BaseException) -> CustdataError:
+        return _error(self.url, exc)
+
+    def _read_only(self, sql: str, params: Sequence[Any]) -> list[Any]:
+        self._raw("PRAGMA query_only = ON")
+        try:
+            return self._all(sql, params)
+        finally:
+            self._raw("PRAGMA query_only = OFF")
 
     def _bulk(self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
         self._bulk_flat(table, columns, list(itertools.chain.from_iterable(rows)))
@@ -145,19 +203,24 @@ class SQLiteStore(SQLStore):
         if not exists:
             if self._all("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'cd_customers'"):
                 raise StoreError(f"{self.url}: has custdata tables but no schema version; not opening it")
+            if not self._create:
+                raise StoreError(f"{self.url}: not a custdata store (and create=False)")
             return 0
         row = self._all("SELECT value FROM cd_meta WHERE key = 'schema_version'")
         return int(row[0][0]) if row else 0
 
 
 def _path(url: str) -> str:
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError as exc:
+        raise ValidationError(f"not a valid SQLite URL: {exc}", field="url") from None
     if parts.netloc not in ("", "localhost"):
         raise ValidationError(
             f"{url}: a SQLite URL names a file: sqlite:///relative.db or sqlite:////absolute/path.db",
             field="url",
         )
-    path = unquote(parts.path)
+    path = _args.text("url", unquote(parts.path, errors="strict"))
     if path.startswith("/"):
         path = path[1:]  # sqlite:///x.db -> x.db; sqlite:////abs/x.db -> /abs/x.db
     if not path or path == ":memory:":
@@ -165,7 +228,19 @@ def _path(url: str) -> str:
     folder = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(folder):
         raise StoreError(f"{url}: the folder {folder} does not exist")
+    if os.path.isdir(path):
+        raise StoreError(f"{url}: {path} is a folder, not a database file")
     return path
+
+
+_OPTIONS = {
+    "timeout": _args.seconds,
+    "synchronous": _args.option_text,
+    "cache_mb": _args.positive,
+    "region": _args.optional_option_text,
+    "source": _args.optional_option_text,
+    "create": _args.boolean,
+}
 
 
 def open_sqlite(url: str, **options: Any) -> SQLiteStore:
@@ -174,9 +249,8 @@ def open_sqlite(url: str, **options: Any) -> SQLiteStore:
     Options (also as URL query parameters): ``timeout`` (seconds to wait for the write lock, default 30),
     ``synchronous`` (``full``, the default, or ``normal``: faster, may lose the last commits on power loss,
     never on a crash of the process), ``cache_mb`` (the page cache, default 64 MiB), ``region`` (default
-    region for phone look-ups), ``source`` (default source recorded in the history).
+    region for phone look-ups), ``source`` (default source recorded in the history), ``create`` (False: open
+    an existing store only, never create the file). An unknown option or a bad value is a ValidationError.
     """
-    query = dict(parse_qsl(urlsplit(url).query))
-    for key, value in query.items():
-        options.setdefault(key, float(value) if key in ("timeout", "cache_mb") else value)
-    return SQLiteStore(url, _path(url.split("?", 1)[0]), **options)
+    opts, _ = _args.url_options(url, options, _OPTIONS)
+    return SQLiteStore(url, _path(url.split("?", 1)[0]), **opts)
