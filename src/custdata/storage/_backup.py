@@ -9,6 +9,7 @@ into an empty store in one transaction, so a bad file leaves the store as it was
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import logging
