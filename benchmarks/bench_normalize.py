@@ -177,7 +177,9 @@ def workers_rate(
         gc.collect()
         r0, c0 = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
         t = time.perf_counter()
-        n = sum(1 for _ in normalize_many(customers, workers=workers, chunk_size=chunk_size))
+        n = sum(
+            1 for _ in normalize_many(customers, errors="collect", workers=workers, chunk_size=chunk_size)
+        )
         runs.append(n / (time.perf_counter() - t))
         r1, c1 = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
         main_cpu.append((r1.ru_utime + r1.ru_stime - r0.ru_utime - r0.ru_stime) / n * 1e6)

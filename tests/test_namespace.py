@@ -4,10 +4,13 @@ old module paths `custdata.normalize` / `custdata.dedupe` still work with a Depr
 from __future__ import annotations
 
 import importlib
+import importlib.util
+import inspect
 import subprocess
 import sys
 import types
 import warnings
+from pathlib import Path
 
 import pytest
 
@@ -120,3 +123,47 @@ def test_deprecation_points_at_the_importer() -> None:
     finally:
         sys.modules.pop("custdata.normalize", None)
         custdata.normalize = importlib.import_module("custdata.normalization").normalize
+
+
+def _bulk_operations() -> list[object]:
+    from custdata.io import read_csv, read_jsonl
+    from custdata.storage import Store
+
+    out: list[object] = [read_csv, read_jsonl, custdata.normalize_many, Store.upsert_many]
+    if importlib.util.find_spec("pandas") is not None:
+        from custdata.pandas import from_dataframe
+
+        out.append(from_dataframe)
+    for url in ("memory://",):
+        with custdata.open_store(url) as store:
+            out.append(type(store).upsert_many)
+    return out
+
+
+def test_one_errors_type_and_one_default_for_every_bulk_operation() -> None:
+    from typing import get_args
+
+    from custdata._bulk import DEFAULT_ERRORS, ERRORS
+
+    assert get_args(custdata.Errors) == ERRORS
+    for fn in _bulk_operations():
+        parameter = inspect.signature(fn).parameters["errors"]  # type: ignore[arg-type]
+        assert parameter.default == DEFAULT_ERRORS, fn
+
+
+@pytest.mark.parametrize("bad", ["ignore", "RAISE", None, 1])
+def test_every_bulk_operation_refuses_an_unknown_errors_value(bad: object, tmp_path: Path) -> None:
+    from custdata.exceptions import ValidationError
+
+    path = tmp_path / "empty.csv"
+    custdata.write_csv([], path)
+    calls = [
+        lambda: list(custdata.read_csv(path, errors=bad)),
+        lambda: list(custdata.read_jsonl(path, errors=bad)),
+        lambda: list(custdata.normalize_many([], errors=bad)),
+    ]
+    for call in calls:
+        with pytest.raises(ValidationError, match="errors must be"):
+            call()
+    with custdata.open_store("memory://") as store, pytest.raises(ValidationError, match="errors must be"):
+        store.upsert_many([], errors=bad)

@@ -14,6 +14,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 from custdata import exceptions
+from custdata._bulk import Errors
 from custdata._records import (
     SCHEMA_VERSION,
     Address,
@@ -117,6 +118,7 @@ __all__ = [
     "DedupeResult",
     "Email",
     "EmailKind",
+    "Errors",
     "Explanation",
     "FrozenMap",
     "GoldenRecord",

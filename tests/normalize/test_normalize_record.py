@@ -88,7 +88,7 @@ def _batch(n: int) -> list[Customer]:
 
 def test_normalize_many_collect_skip_raise() -> None:
     batch = _batch(9)
-    collected = list(normalize_many(batch))
+    collected = list(normalize_many(batch, errors="collect"))
     assert [r.record.id for r in collected] == [c.id for c in batch]
     assert sum(1 for r in collected if not r.ok) == 3
     skipped = list(normalize_many(batch, errors="skip"))
@@ -116,8 +116,8 @@ def test_workers_give_the_same_results_in_order() -> None:
     clean = normalize(messy()).record
     batch = [*_batch(300), messy(), clean, Customer(id="empty")]
     for drop in (False, True):
-        serial = list(normalize_many(batch, drop_invalid=drop))
-        parallel = list(normalize_many(batch, workers=2, chunk_size=37, drop_invalid=drop))
+        serial = list(normalize_many(batch, drop_invalid=drop, errors="collect"))
+        parallel = list(normalize_many(batch, workers=2, chunk_size=37, drop_invalid=drop, errors="collect"))
         assert parallel == serial
         if not drop:
             assert parallel[-2].record is clean  # nothing changed: the caller's own object comes back
@@ -178,11 +178,11 @@ def test_workers_agree_with_one_process_on_generated_records() -> None:
             parallel = list(normalize_many(batch, workers=2, chunk_size=97, drop_invalid=drop, errors=errors))
             assert parallel == serial
             assert [r.issues for r in parallel] == [r.issues for r in serial]
-    results = list(normalize_many(batch, workers=2, chunk_size=500))
+    results = list(normalize_many(batch, errors="collect", workers=2, chunk_size=500))
     assert sum(1 for r in results if r.issues) > 100  # the batch exercises issues, changes and no changes
     assert sum(1 for r in results if r.changed) > 100
     assert sum(1 for r in results if not r.changed) > 10
-    again = list(normalize_many([r.record for r in results], workers=2))
+    again = list(normalize_many([r.record for r in results], errors="collect", workers=2))
     assert [r.record for r in again] == [r.record for r in results]  # idempotent
 
 

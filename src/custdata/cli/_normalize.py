@@ -156,7 +156,8 @@ def demo(ctx: DemoContext) -> None:
     """Normalise the sample customers (they replace ``ctx.customers``) and show the quality report."""
     heading(ctx, "Normalisation")
     tally = _Tally()
-    clean = list(tally.feed(normalize_many(progress(ctx.customers, "normalising")), keep_issues=True))
+    results = normalize_many(progress(ctx.customers, "normalising"), errors="collect")
+    clean = list(tally.feed(results, keep_issues=True))
     for line in tally.summary():
         ctx.echo(line)
     for cid, issue in tally.issues[:3]:

@@ -9,6 +9,8 @@ from typing import IO, Any, Generic, Literal, TypeVar
 
 import attrs
 
+from custdata._bulk import Errors
+from custdata._bulk import check_errors as check_errors  # the one check, used by the readers
 from custdata._records import Customer, Interaction, Transaction
 from custdata.exceptions import ParseError
 
@@ -17,7 +19,6 @@ __all__ = ["KINDS", "Errors", "Kind", "PathLike", "Record", "RecordReader", "Row
 log = logging.getLogger("custdata.io")
 
 Kind = Literal["customer", "transaction", "interaction"]
-Errors = Literal["raise", "skip", "collect"]
 Record = Customer | Transaction | Interaction
 R = TypeVar("R", Customer, Transaction, Interaction)
 PathLike = str | os.PathLike[str]
@@ -83,11 +84,6 @@ class RecordReader(Iterator[R], Generic[R]):
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-def check_errors(errors: str) -> None:
-    if errors not in ("raise", "skip", "collect"):
-        raise ValueError(f"errors must be 'raise', 'skip' or 'collect', got {errors!r}")
 
 
 def record_class(kind: str) -> type[Record]:

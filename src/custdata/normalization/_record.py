@@ -18,10 +18,11 @@ import re
 import unicodedata
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from typing import Any, Literal, NamedTuple, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 import attrs
 
+from custdata._bulk import DEFAULT_ERRORS, Errors, check_errors
 from custdata._records import Address, Customer, Email, PersonName, Phone, PhoneKind
 from custdata.exceptions import FieldError, ValidationError
 from custdata.exceptions import _ReasonError as ReasonError
@@ -34,7 +35,6 @@ __all__ = ["Errors", "Issue", "NormalizeResult", "normalize", "normalize_many"]
 
 log = logging.getLogger(__name__)
 
-Errors = Literal["raise", "skip", "collect"]
 T = TypeVar("T")
 
 _SPACES = re.compile(r"\s+")
@@ -491,27 +491,26 @@ def normalize_many(
     customers: Iterable[Customer],
     *,
     region: str | None = "CN",
-    errors: Errors = "collect",
+    errors: Errors = DEFAULT_ERRORS,
     workers: int | None = None,
     chunk_size: int = 2000,
     drop_invalid: bool = False,
 ) -> Iterator[NormalizeResult]:
     """Normalise a stream of customers lazily, in input order.
 
-    ``errors``: ``"collect"`` yields every result with its issues; ``"skip"`` leaves out records with
-    issues; ``"raise"`` stops at the first record with issues with a
-    :class:`~custdata.exceptions.ValidationError` naming the record and every field. ``workers`` > 1
+    ``errors``: ``"raise"`` (the default) stops at the first record with issues with a
+    :class:`~custdata.exceptions.ValidationError` naming the record and every field; ``"skip"`` leaves
+    out records with issues; ``"collect"`` yields every result with its issues. ``workers`` > 1
     spreads chunks of ``chunk_size`` records over that many processes (a few chunks in flight at a time,
     so memory stays bounded); the output order is the input order.
 
     >>> from custdata import Customer
     >>> batch = [Customer(id="a", phones=["138 0013 8000"]), Customer(id="b", emails=["x"])]
-    >>> rs = list(normalize_many(batch))
+    >>> rs = list(normalize_many(batch, errors="collect"))
     >>> [(r.record.id, r.ok) for r in rs]
     [('a', True), ('b', False)]
     """
-    if errors not in ("raise", "skip", "collect"):
-        raise ValueError(f"errors must be 'raise', 'skip' or 'collect', got {errors!r}")
+    check_errors(errors)
     if workers is not None and workers > 1:
         results: Iterator[NormalizeResult] = _in_processes(
             customers, region, drop_invalid, workers, chunk_size

@@ -14,10 +14,12 @@ import json
 import logging
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from typing import Any, Literal, Protocol
+from typing import Any, Protocol
 
 import attrs
 
+from custdata._bulk import Errors
+from custdata._bulk import check_errors as check_errors  # the one check, used by the backends
 from custdata._records import SCHEMA_VERSION, Customer
 from custdata.exceptions import FieldError, InvalidEmailError, InvalidPhoneError, ValidationError
 
@@ -37,8 +39,6 @@ log = logging.getLogger(__name__)
 
 #: The version of the stored layout (tables, columns, body form) written by this custdata.
 STORE_SCHEMA_VERSION = 1
-
-Errors = Literal["raise", "skip", "collect"]
 
 #: Fields left out of the change history: bookkeeping the store itself maintains.
 _UNTRACKED = frozenset({"schema", "id", "version", "updated_at"})
@@ -408,11 +408,6 @@ def coerce_customer(item: object) -> Customer:
     if isinstance(item, Mapping):
         return Customer.from_dict(item)
     raise ValidationError(f"expected a Customer or its dict form, got {type(item).__name__}")
-
-
-def check_errors(errors: str) -> None:
-    if errors not in ("raise", "skip", "collect"):
-        raise ValidationError(f"errors must be 'raise', 'skip' or 'collect', got {errors!r}", field="errors")
 
 
 # --------------------------------------------------------------------------------------------- diffs
