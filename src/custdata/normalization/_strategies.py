@@ -1,6 +1,7 @@
-"""Hypothesis strategies for messy contact data, for custdata's tests and users' own.
+"""Hypothesis strategies for messy contact data, for custdata's own tests.
 
-Imported only by tests (and re-exported by :mod:`custdata.testing`); it needs ``hypothesis``.
+Imported only by custdata's own tests (:mod:`custdata.testing` does not re-export it); it needs
+``hypothesis``.
 
 >>> from hypothesis import given
 >>> @given(messy_phones())

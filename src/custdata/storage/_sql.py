@@ -13,7 +13,8 @@ Tables (all prefixed ``cd_`` so a store can share a database or schema with an a
 
 Times are fixed-width UTC text (``2026-01-02T03:04:05.000000``), which sorts like the instants it names in
 both databases. A backend subclass supplies the connection, the placeholder style, the DDL and its bulk
-paths (``executemany`` for SQLite, ``COPY`` for PostgreSQL).
+paths (multi-row ``INSERT ... VALUES`` for SQLite, ``COPY`` for PostgreSQL; ``executemany`` is the
+fallback of the base class).
 """
 
 from __future__ import annotations
@@ -84,7 +85,7 @@ _Existing = tuple[int, str, "str | None", str]
 _FIND_SQL = (
     "SELECT c.id, c.version, c.body FROM cd_lookup l JOIN cd_customers c ON c.id = l.customer_id "
     "WHERE l.kind = ? AND l.key = ? AND c.deleted_at IS NULL ORDER BY c.id"
-)  # version, body, deleted_at, keys
+)  # (id, version, body) of the live customers holding one lookup key, in id order
 
 
 def _chunks(items: Iterable[Any], n: int) -> Iterator[list[Any]]:
