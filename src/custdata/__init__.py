@@ -66,6 +66,7 @@ if TYPE_CHECKING:
         normalize_phone,
     )
     from custdata.quality import QualityReport, quality_report
+    from custdata.segments import Profile, profiles
     from custdata.storage import Store, UpsertProblem, UpsertResult, open_store
 
 # name -> module that defines it; imported on first use (PEP 562), so `import custdata` stays light.
@@ -105,6 +106,8 @@ _LAZY = {
     "Store": "custdata.storage",
     "UpsertProblem": "custdata.storage",
     "UpsertResult": "custdata.storage",
+    "Profile": "custdata.segments",
+    "profiles": "custdata.segments",
     "open_store": "custdata.storage",
 }
 
@@ -138,6 +141,7 @@ __all__ = [
     "PersonName",
     "Phone",
     "PhoneKind",
+    "Profile",
     "QualityReport",
     "RecordReader",
     "RowProblem",
@@ -158,6 +162,7 @@ __all__ = [
     "normalize_name",
     "normalize_phone",
     "open_store",
+    "profiles",
     "quality_report",
     "read_csv",
     "read_jsonl",
