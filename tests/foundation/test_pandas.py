@@ -6,11 +6,10 @@ import pytest
 
 pd = pytest.importorskip("pandas")
 
-from tests.foundation.test_records import SAMPLE  # noqa: E402
-
 import custdata.pandas as cpd  # noqa: E402
 from custdata import Customer, Transaction  # noqa: E402
 from custdata.exceptions import ParseError  # noqa: E402
+from tests.foundation.test_records import SAMPLE  # noqa: E402
 
 
 def test_customers_round_trip() -> None:

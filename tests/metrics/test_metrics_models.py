@@ -11,8 +11,7 @@ import pytest
 np = pytest.importorskip("numpy")
 pytest.importorskip("scipy")
 
-import _clv_reference as ref  # noqa: E402
-
+import tests.metrics._clv_reference as ref  # noqa: E402
 from custdata import datasets, metrics  # noqa: E402
 from custdata.exceptions import ConvergenceError, ValidationError  # noqa: E402
 

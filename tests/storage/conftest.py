@@ -8,9 +8,16 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from storage_backends import BACKENDS, PERSISTENT, Backend, PostgresServer, make_backend, start_server
 
 from custdata.storage import Store
+from tests.storage.storage_backends import (
+    BACKENDS,
+    PERSISTENT,
+    Backend,
+    PostgresServer,
+    make_backend,
+    start_server,
+)
 
 
 @pytest.fixture(scope="session")

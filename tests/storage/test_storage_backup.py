@@ -10,11 +10,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from storage_backends import Backend
 
 from custdata import Customer, Interaction, Transaction
 from custdata.exceptions import ParseError, SchemaVersionError, StoreError
 from custdata.storage import HistoryEntry, Store, StoredCustomer, export, restore
+from tests.storage.storage_backends import Backend
 
 UTC = dt.timezone.utc
 

@@ -7,12 +7,12 @@ import sqlite3
 from collections.abc import Callable, Iterator
 
 import pytest
-from storage_backends import Backend
 
 import custdata
 from custdata.exceptions import SchemaVersionError, StoreError
 from custdata.storage import Store
 from custdata.testing.stores import PersistentStoreTests, SQLHookTests, StoreTests, cust
+from tests.storage.storage_backends import Backend
 
 
 class TestStoreContract(StoreTests):
@@ -46,7 +46,7 @@ def test_sqlite_refuses_a_newer_schema(tmp_path) -> None:  # type: ignore[no-unt
 
 @pytest.mark.postgres
 def test_postgres_refuses_a_newer_schema(postgres_server) -> None:  # type: ignore[no-untyped-def]
-    from storage_backends import pg_backend
+    from tests.storage.storage_backends import pg_backend
 
     b = pg_backend(postgres_server)
     try:

@@ -11,11 +11,10 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
-from storage_backends import Backend
-
 import custdata
 from custdata import Customer
 from custdata.exceptions import ConcurrencyError
+from tests.storage.storage_backends import Backend
 
 CTX = multiprocessing.get_context("fork")
 

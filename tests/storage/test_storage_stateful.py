@@ -8,11 +8,11 @@ import pytest
 from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule, run_state_machine_as_test
-from storage_backends import Backend
 
 from custdata import Customer
 from custdata.exceptions import ConcurrencyError, NotFoundError
 from custdata.storage import Store
+from tests.storage.storage_backends import Backend
 
 IDS = st.sampled_from(["a", "b", "c", "d", "e"])
 PHONES = st.sampled_from(["+8613800000001", "+8613800000002", "+8613800000003"])
