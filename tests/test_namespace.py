@@ -167,3 +167,11 @@ def test_every_bulk_operation_refuses_an_unknown_errors_value(bad: object, tmp_p
             call()
     with custdata.open_store("memory://") as store, pytest.raises(ValidationError, match="errors must be"):
         store.upsert_many([], errors=bad)
+
+
+def test_every_test_folder_is_a_package() -> None:
+    """Shared helpers import by their full name (tests.storage.storage_backends): every folder is a package."""
+    root = Path(__file__).parent
+    folders = [p for p in root.rglob("*") if p.is_dir() and p.name != "__pycache__" and any(p.glob("*.py"))]
+    assert folders
+    assert [str(p.relative_to(root)) for p in folders if not (p / "__init__.py").exists()] == []
