@@ -35,6 +35,7 @@ def features(draw: Any) -> Features:
             )
         )
     )
+    f.lines = tuple(p for p in f.phones if draw(st.booleans()))
     f.emails = tuple(
         draw(
             st.lists(

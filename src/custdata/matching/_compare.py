@@ -6,6 +6,7 @@ either side: a missing value is neutral (it adds no weight), never a mismatch.
 
 from __future__ import annotations
 
+import datetime as dt
 import importlib.util
 import re
 from collections.abc import Callable, Sequence
@@ -51,7 +52,7 @@ def _name_level(a: str, b: str, pa: str, pb: str, cjk: bool) -> int:
             return 1
         if len(a) > 1 and len(b) > 1 and set(a) & set(b):
             return 2
-        return 4
+        return 5
     s = _jw(a, b)
     if s >= 0.92:
         return 1
@@ -59,7 +60,10 @@ def _name_level(a: str, b: str, pa: str, pb: str, cjk: bool) -> int:
         return 2
     if s >= 0.8 or (len(a) > 1 and len(b) > 1 and (a in b or b in a)):
         return 3
-    return 4
+    # letters scrambled (oievr / oliver, foSia / sofia): most letters are the same ones
+    if len(a) > 2 and len(b) > 2 and _ratio("".join(sorted(a)), "".join(sorted(b))) >= 80:
+        return 4
+    return 5
 
 
 _HAN_KEY_PENDING = "\x00"  # Features.pinyin of an all-Han name whose (non-empty) key is not computed yet
@@ -160,11 +164,11 @@ def _names(a: Features, b: Features) -> tuple[int, int]:
             if not kb:
                 return MISSING, MISSING
             if not _spellable(kb):  # pypinyin is slow: skipped when the other name cannot be pinyin
-                return 4, 4
+                return 5, 5
             ka = _pinyin(han)
         if not ka or not kb:
             return MISSING, MISSING
-        return (1, 1) if ka == kb else (4, 4)
+        return (1, 1) if ka == kb else (5, 5)
     cjk = a.script == "cjk"
     g = _name_level(a.given, b.given, a.given_ph, b.given_ph, cjk) if a.given and b.given else MISSING
     f = _name_level(a.family, b.family, a.family_ph, b.family_ph, cjk) if a.family and b.family else MISSING
@@ -184,7 +188,7 @@ def _names(a: Features, b: Features) -> tuple[int, int]:
             return max(g2, 1), max(f2, 1)
     elif cjk and not (a.given and b.given) and a.name_key and b.name_key and g == MISSING:
         # a Chinese name not split on one side: compare the whole name by character
-        return (0 if a.name_key == b.name_key else 4), f
+        return (0 if a.name_key == b.name_key else 5), f
     return g, f
 
 
@@ -203,28 +207,44 @@ def _dob(a: Features, b: Features) -> int:
     if x == y:
         return 0
     if x[:4] == "0000" or y[:4] == "0000":
-        return 1 if x[4:] == y[4:] else 4
+        return 1 if x[4:] == y[4:] else 5
     if x[:4] == y[:4] and x[4:6] == y[6:8] and x[6:8] == y[4:6]:
         return 1
     if _osa(x, y) <= 1:
         return 2
     if x[4:] == y[4:] and x[:4].isdigit() and y[:4].isdigit() and abs(int(x[:4]) - int(y[:4])) == 1:
         return 3
-    return 4
+    if _days_apart(x, y) <= 45:  # a slip of a few weeks (a day and a month off by one)
+        return 4
+    return 5
+
+
+def _days_apart(x: str, y: str) -> int:
+    """Days between two ``YYYYMMDD`` dates (a large number when either is not a date)."""
+    try:
+        return abs((_date(x) - _date(y)).days)
+    except ValueError:
+        return 1 << 30
+
+
+def _date(x: str) -> dt.date:
+    return dt.date(int(x[:4]), int(x[4:6]), int(x[6:8]))
 
 
 def _phone(a: Features, b: Features) -> int:
     if not a.phones or not b.phones:
         return MISSING
-    best = 3
+    best = 4
     for p in a.phones:
         for q in b.phones:
             if p == q:
-                return 0
-            if len(p) >= 8 and len(q) >= 8 and p[-8:] == q[-8:]:
-                best = min(best, 1)
-            elif best > 2 and len(p) == len(q) and _osa(p, q) <= 1:
+                if p not in a.lines and p not in b.lines:
+                    return 0
+                best = 1
+            elif best > 2 and len(p) >= 8 and len(q) >= 8 and p[-8:] == q[-8:]:
                 best = 2
+            elif best > 3 and len(p) == len(q) and _osa(p, q) <= 1:
+                best = 3
     return best
 
 
@@ -312,7 +332,7 @@ def _company(a: Features, b: Features) -> int:
     return 1 if token_sort_ratio(a.company, b.company) >= 85 else 2
 
 
-_NAME_LEVELS = ("exact", "similar", "phonetic_or_shared_chars", "weakly_similar", "different")
+_NAME_LEVELS = ("exact", "similar", "phonetic_or_shared_chars", "weakly_similar", "same_letters", "different")
 _TF_VALUE: dict[str, Callable[[Features], str]] = {
     "given_name": lambda f: f.given,
     "family_name": lambda f: f.family,
@@ -321,31 +341,36 @@ _TF_VALUE: dict[str, Callable[[Features], str]] = {
 
 DEFAULT_FIELDS: tuple[FieldComparison, ...] = (
     FieldComparison(
-        "given_name", _NAME_LEVELS, _given, True, (0.8, 0.1, 0.04, 0.03, 0.03), (0.01, 0.01, 0.02, 0.06, 0.9)
+        "given_name",
+        _NAME_LEVELS,
+        _given,
+        True,
+        (0.8, 0.1, 0.04, 0.03, 0.01, 0.02),
+        (0.01, 0.01, 0.02, 0.06, 0.01, 0.89),
     ),
     FieldComparison(
         "family_name",
         _NAME_LEVELS,
         _family,
         True,
-        (0.85, 0.07, 0.03, 0.02, 0.03),
-        (0.01, 0.005, 0.02, 0.05, 0.915),
+        (0.85, 0.07, 0.03, 0.02, 0.01, 0.02),
+        (0.01, 0.005, 0.02, 0.05, 0.01, 0.905),
     ),
     FieldComparison(
         "birthday",
-        ("exact", "day_month_swapped", "one_typo", "year_off_by_one", "different"),
+        ("exact", "day_month_swapped", "one_typo", "year_off_by_one", "within_45_days", "different"),
         _dob,
         False,
-        (0.85, 0.03, 0.05, 0.03, 0.04),
-        (0.0005, 0.0002, 0.003, 0.002, 0.9943),
+        (0.85, 0.03, 0.05, 0.03, 0.02, 0.02),
+        (0.0005, 0.0002, 0.003, 0.002, 0.01, 0.9843),
     ),
     FieldComparison(
         "phone",
-        ("exact", "same_last_8_digits", "one_typo_or_transposed", "different"),
+        ("exact", "exact_shared_line", "same_last_8_digits", "one_typo_or_transposed", "different"),
         _phone,
         False,
-        (0.85, 0.03, 0.04, 0.08),
-        (0.002, 0.0005, 0.001, 0.9965),
+        (0.8, 0.05, 0.03, 0.04, 0.08),
+        (0.001, 0.003, 0.0005, 0.001, 0.9945),
     ),
     FieldComparison(
         "email",
@@ -416,13 +441,13 @@ def _default_vector(a: Features, b: Features) -> tuple[int, ...]:
     elif len(pa) == 1 and len(pb) == 1:
         p, q = pa[0], pb[0]
         if p == q:
-            phone = 0
+            phone = 1 if a.lines or b.lines else 0
         elif len(p) >= 8 and len(q) >= 8 and p[-8:] == q[-8:]:
-            phone = 1
-        elif len(p) == len(q) and _osa(p, q) <= 1:
             phone = 2
-        else:
+        elif len(p) == len(q) and _osa(p, q) <= 1:
             phone = 3
+        else:
+            phone = 4
     else:
         phone = _phone(a, b)
     ea, eb = a.emails, b.emails

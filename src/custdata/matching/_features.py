@@ -12,7 +12,7 @@ import unicodedata
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from custdata._records import Customer, MonthDay
+from custdata._records import Customer, MonthDay, PhoneKind
 from custdata.exceptions import ValidationError
 from custdata.normalization import normalize_email, normalize_name, normalize_phone, script_of
 
@@ -84,6 +84,7 @@ class Features:
         "given",
         "given_ph",
         "id",
+        "lines",
         "name_key",
         "phones",
         "pinyin",
@@ -103,6 +104,7 @@ class Features:
     family_ph: str
     raw_name: str
     phones: tuple[str, ...]
+    lines: tuple[str, ...]  # the phones that are shared lines (home, work, fixed line): a subset of phones
     emails: tuple[str, ...]
     dob: str
     street: str
@@ -140,6 +142,7 @@ def _rebuild(
     given: str,
     given_ph: str,
     id: str,
+    lines: tuple[str, ...],
     name_key: str,
     phones: tuple[str, ...],
     pinyin: str | None,
@@ -163,6 +166,7 @@ def _rebuild(
     f.given = given
     f.given_ph = given_ph
     f.id = id
+    f.lines = lines
     f.name_key = name_key
     f.phones = phones
     f.pinyin = pinyin
@@ -174,14 +178,22 @@ def _rebuild(
     return f
 
 
-def _phone_key(number: str, region: str | None) -> str:
-    if number[:1] == "+" and number[1:].isdigit():
-        return number
+# a number of one of these types rings where several people live or work; so do numbers the record calls
+# home, work or fax (a number the numbering plan cannot tell, such as a US one, counts as personal)
+_LINE_TYPES = frozenset(
+    {"fixed_line", "toll_free", "shared_cost", "uan", "premium_rate", "voip", "voicemail"}
+)
+_LINE_KINDS = frozenset({PhoneKind.HOME, PhoneKind.WORK, PhoneKind.FAX})
+
+
+def _phone_key(number: str, region: str | None) -> tuple[str, bool]:
+    """The number's match key (E.164, else its digits) and whether it is a shared line by its type."""
     try:
-        return normalize_phone(number, region=region).e164
+        p = normalize_phone(number, region=region)
     except ValidationError:
         digits = _digits(number)
-        return digits if len(digits) >= 6 else ""
+        return (digits if len(digits) >= 6 else ""), False
+    return p.e164, p.kind in _LINE_TYPES
 
 
 def _email_key(address: str) -> str:
@@ -271,7 +283,16 @@ def _features_of(c: Customer, region: str | None) -> Features:
         f.given_ph = phonetic(f.given.replace(" ", ""))
         f.family_ph = phonetic(f.family.replace(" ", ""))
         f.name_key = " ".join(sorted((f.given + " " + f.family).split()))
-    f.phones = tuple(dict.fromkeys(k for k in (_phone_key(p.number, region) for p in c.phones) if k))
+    phones: dict[str, bool] = {}
+    for p in c.phones:
+        key, line = _phone_key(p.number, region)
+        if key:
+            if p.kind is not PhoneKind.OTHER:
+                line = p.kind in _LINE_KINDS
+            # a number is personal if any record of it says so
+            phones[key] = phones.get(key, True) and line
+    f.phones = tuple(phones)
+    f.lines = tuple(k for k, line in phones.items() if line)
     f.emails = tuple(dict.fromkeys(k for k in (_email_key(e.address) for e in c.emails) if k))
     f.dob = _dob(c.birthday, c.custom)
     a = c.addresses[0] if c.addresses else None

@@ -17,7 +17,7 @@ from custdata.exceptions import ValidationError
 from custdata.matching._blocking import plan_blocks
 from custdata.matching._compare import DEFAULT_FIELDS, MISSING, FieldComparison, compare_pair, field_by_name
 from custdata.matching._features import Features, features_of
-from custdata.matching._model import FSModel, RuleModel, fit_em, probability_of
+from custdata.matching._model import VETO_WEIGHT, FSModel, RuleModel, fit_em, probability_of
 from custdata.matching._pairs import ScoredPairs
 from custdata.matching._settings import DEFAULT_THRESHOLD
 
@@ -25,7 +25,18 @@ __all__ = ["DEFAULT_THRESHOLD", "Explanation", "FieldExplanation", "Match", "Mat
 
 logger = logging.getLogger(__name__)
 
-FORMAT = "custdata.matcher/1"
+FORMAT = "custdata.matcher/2"
+_VETO_FIELDS = (
+    "given_name",
+    "family_name",
+    "birthday",
+    "phone",
+    "email",
+    "external_id",
+    "street",
+    "postal_code",
+)
+_OLD_FORMATS = ("custdata.matcher/1",)  # fewer levels: no shared phone line, scrambled name, close date
 _TF_MIN_COUNT = 2
 
 
@@ -140,6 +151,12 @@ class Matcher:
             self._weights = self.model.level_weights()
         else:
             self._weights = [[0.0] * len(f.levels) for f in self.fields]
+        names = [f.name for f in self.fields]
+        self._veto_at = (
+            tuple(names.index(n) for n in _VETO_FIELDS)
+            if isinstance(self.model, FSModel) and set(_VETO_FIELDS) <= set(names)
+            else None
+        )
         self._tf_index = [
             (k, f)
             for k, f in enumerate(self.fields)
@@ -215,6 +232,17 @@ class Matcher:
             max_prior=min(0.5, 2.0 * _matchable(feats, side) / max(1, sum(counts.values()))),
             fix_u=fix_u,
         )
+        if _degenerate(model, counts):
+            # every candidate pair compares alike (say, many identical copies of one record): EM has no two
+            # groups to tell apart and ends with m = u, weight 0 on every level, so that nothing would ever
+            # match. The built-in guesses know that agreeing on everything means the same person.
+            logger.warning(
+                "dedupe: the model could not be learned (%d distinct comparison patterns, no split found); "
+                "using the built-in m and u guesses",
+                len(counts),
+            )
+            model = _guesses(fields)
+            model.source = "built-in guesses (EM found no split between matches and non-matches)"
         _add_term_frequencies(model, feats, fields)
         return cls(model, threshold=threshold, region=region, min_support=min_support)
 
@@ -230,15 +258,8 @@ class Matcher:
         """A matcher for input too small to learn from: the EM starting values, unfitted."""
         if rules is not None:
             return cls(RuleModel.of(rules), threshold=threshold, region=region, min_support=min_support)
-        fields = DEFAULT_FIELDS
-        model = fit_em(
-            {},
-            [len(f.levels) for f in fields],
-            [f.name for f in fields],
-            m_init=[f.m_default or [1.0] * len(f.levels) for f in fields],
-            u_init=[f.u_default or [1.0] * len(f.levels) for f in fields],
-            max_iter=0,
-        )
+        model = _guesses(DEFAULT_FIELDS)
+        model.source = "built-in guesses (no candidate pairs to learn from)"
         return cls(model, threshold=threshold, region=region, min_support=min_support)
 
     def refine(
@@ -308,6 +329,25 @@ class Matcher:
                 w += weights[k][lvl]
         return w
 
+    def _vetoed(self, vec: Sequence[int]) -> str:
+        """Why a pair is two people whatever else it shares, or "" when it is not vetoed.
+
+        ``given_name_and_birthday_differ``: both clearly different (scrambled letters, a birthday a typo or a
+        few weeks away do not count). ``names_differ``: given and family names both clearly different while
+        nothing but the birthday links the two (no phone or postcode the same, no similar street). Neither
+        applies when the e-mail is the same or an external id is within one typo."""
+        at = self._veto_at
+        if at is None:
+            return ""
+        given, family, dob, phone, email, ext, street, postcode = (vec[k] for k in at)
+        if email == 0 or ext in (0, 1) or given != 5:
+            return ""
+        if dob == 5:
+            return "given_name_and_birthday_differ"
+        if family == 5 and phone != 0 and street not in (0, 1, 2) and postcode != 0:
+            return "names_differ"
+        return ""
+
     def _tf(self, vec: Sequence[int], a: Features, b: Features) -> float:
         model = self.model
         if not self._tf_index or not isinstance(model, FSModel):
@@ -321,6 +361,8 @@ class Matcher:
     def _score_features(self, a: Features, b: Features) -> tuple[float, float]:
         vec = compare_pair(self.fields, a, b)
         w = self._pattern_weight(vec) + self._tf(vec, a, b)
+        if self._vetoed(vec):
+            w = min(w, VETO_WEIGHT)
         return w, probability_of(w)
 
     def score(self, a: Customer, b: Customer) -> float:
@@ -359,6 +401,10 @@ class Matcher:
             )
         prior = model.prior_weight if isinstance(model, FSModel) else 0.0
         w, p = self._score_features(fa, fb)
+        veto = self._vetoed(vec)
+        if veto:
+            unvetoed = prior + sum(r.weight + r.tf_adjustment for r in rows)
+            rows.append(FieldExplanation("veto", veto, "", "", w - unvetoed))
         return Explanation(fa.id, fb.id, prior, tuple(rows), w, p, self.threshold)
 
     # -- incremental matching ----------------------------------------------------------------------------
@@ -427,6 +473,11 @@ class Matcher:
     @classmethod
     def from_json(cls, obj: Mapping[str, Any] | str) -> Matcher:
         data = json.loads(obj) if isinstance(obj, str) else obj
+        if isinstance(data, Mapping) and data.get("format") in _OLD_FORMATS:
+            raise ValidationError(
+                f"this matcher was saved by an older custdata ({data['format']}); its comparison levels "
+                "have changed since: fit it again"
+            )
         if not isinstance(data, Mapping) or data.get("format") != FORMAT:
             raise ValidationError(f"not a saved custdata matcher (expected format {FORMAT!r})")
         try:
@@ -452,6 +503,28 @@ class Matcher:
     def load(cls, path: str | os.PathLike[str]) -> Matcher:
         with open(path, encoding="utf-8") as fh:
             return cls.from_json(json.load(fh))
+
+
+def _guesses(fields: Sequence[FieldComparison]) -> FSModel:
+    """The model of the built-in m and u guesses, unfitted."""
+    return fit_em(
+        {},
+        [len(f.levels) for f in fields],
+        [f.name for f in fields],
+        m_init=[f.m_default or [1.0] * len(f.levels) for f in fields],
+        u_init=[f.u_default or [1.0] * len(f.levels) for f in fields],
+        max_iter=0,
+    )
+
+
+def _degenerate(model: FSModel, counts: Mapping[tuple[int, ...], int]) -> bool:
+    """EM found no split: one distinct comparison pattern, or m equal to u on every field."""
+    if len(counts) < 2:
+        return True
+    return all(
+        max(abs(a - b) for a, b in zip(m, u, strict=True)) < 1e-3
+        for m, u in zip(model.m, model.u, strict=True)
+    )
 
 
 def _matchable(feats: Sequence[Features], side: Sequence[int] | None) -> int:

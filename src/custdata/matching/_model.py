@@ -26,6 +26,9 @@ __all__ = ["FSModel", "RuleModel", "fit_em", "probability_of"]
 logger = logging.getLogger(__name__)
 
 _FLOOR = 1e-6
+# a pair whose given names and birthdays both clearly differ is two people, whatever else they share (a
+# household's landline, address and family name): its weight is capped here, about 1 in 1000
+VETO_WEIGHT = -10.0
 _TF_CLIP = 4.0
 
 
@@ -57,6 +60,7 @@ class FSModel:
     tf_mean: dict[str, float] = attrs.field(factory=dict)
     tf_default: dict[str, float] = attrs.field(factory=dict)
     iterations: int = 0
+    source: str = "em"  # how m and u were found: "em", or why the built-in guesses are used
 
     def level_weights(self) -> list[list[float]]:
         return [
@@ -88,6 +92,7 @@ class FSModel:
             "tf_mean": self.tf_mean,
             "tf_default": self.tf_default,
             "iterations": self.iterations,
+            "source": self.source,
         }
 
     @classmethod
@@ -102,6 +107,7 @@ class FSModel:
                 tf_mean={str(k): float(v) for k, v in obj.get("tf_mean", {}).items()},
                 tf_default={str(k): float(v) for k, v in obj.get("tf_default", {}).items()},
                 iterations=int(obj.get("iterations", 0)),
+                source=str(obj.get("source", "em")),
             )
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise ValidationError(f"not a saved Fellegi-Sunter model: {exc}") from None

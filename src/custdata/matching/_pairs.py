@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 from custdata.matching._blocking import BlockingStats, BlockPlan, decode
 from custdata.matching._compare import FieldComparison, compare_pair
 from custdata.matching._features import Features
-from custdata.matching._model import probability_of
+from custdata.matching._model import VETO_WEIGHT, probability_of
 from custdata.matching._parallel import run_chunks
 
 if TYPE_CHECKING:
@@ -146,11 +146,14 @@ class ScoredPairs:
     def score(self, matcher: Matcher, feats: Sequence[Features]) -> None:
         base = [matcher._pattern_weight(p) for p in self.patterns]
         tf_needed = [any(p[k] == 0 for k, _ in matcher._tf_index) for p in self.patterns]
+        vetoed = [matcher._vetoed(p) for p in self.patterns]
         weight, prob = array("d"), array("d")
         for i, j, pid in zip(self.left, self.right, self.pattern, strict=True):
             w = base[pid]
             if tf_needed[pid]:
                 w += matcher._tf(self.patterns[pid], feats[i], feats[j])
+            if vetoed[pid] and w > VETO_WEIGHT:
+                w = VETO_WEIGHT
             weight.append(w)
             prob.append(probability_of(w))
         self.weight, self.probability = weight, prob

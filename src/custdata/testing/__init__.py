@@ -45,6 +45,7 @@ from custdata._records import (
     PhoneKind,
     Transaction,
 )
+from custdata.testing._households import TrapSet, household_records, identical_copies, names_and_dates  # noqa: F401
 from custdata.testing._segments import profile_dicts, rules  # noqa: F401 (segment rules; not in __all__ yet)
 
 __all__ = [
