@@ -73,7 +73,11 @@ def _cell(value: Any) -> Any:
 
 
 def from_dataframe(
-    df: pd.DataFrame, *, kind: Kind = "customer", default_tz: str = "UTC", errors: Errors = "raise"
+    df: pd.DataFrame,
+    *,
+    kind: Kind = "customer",
+    default_tz: str | dt.tzinfo | None = None,
+    errors: Errors = "raise",
 ) -> RecordReader[Any]:
     """Records from a DataFrame, as an iterator with ``.problems`` like :func:`custdata.read_csv`.
 

@@ -13,9 +13,11 @@ rows for DataFrames), ``_problems`` (``RowProblem``, ``RecordReader``, the ``err
 
 from __future__ import annotations
 
+from custdata.io._cells import set_default_tz
 from custdata.io._csv import read_csv, write_csv
 from custdata.io._encoding import detect_encoding
 from custdata.io._guard import guard_cell, unguard_cell
+from custdata.io._ids import MissingId
 from custdata.io._jsonl import read_jsonl, write_jsonl
 from custdata.io._problems import Errors, Kind, RecordReader, RowProblem
 from custdata.io._rows import from_rows, to_rows
@@ -23,6 +25,7 @@ from custdata.io._rows import from_rows, to_rows
 __all__ = [
     "Errors",
     "Kind",
+    "MissingId",
     "RecordReader",
     "RowProblem",
     "detect_encoding",
@@ -30,6 +33,7 @@ __all__ = [
     "guard_cell",
     "read_csv",
     "read_jsonl",
+    "set_default_tz",
     "to_rows",
     "unguard_cell",
     "write_csv",

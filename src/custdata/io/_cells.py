@@ -22,6 +22,7 @@ __all__ = [
     "parse_birthday",
     "parse_number",
     "parse_when",
+    "set_default_tz",
     "to_tzinfo",
     "word",
 ]
@@ -163,9 +164,26 @@ def word(value: str, words: Mapping[str, str]) -> str:
     return words.get(v, words.get(v.casefold(), v.casefold()))
 
 
-def to_tzinfo(default_tz: str | dt.tzinfo) -> dt.tzinfo:
+_default_tz: dt.tzinfo = dt.timezone.utc
+
+
+def set_default_tz(tz: str | dt.tzinfo) -> dt.tzinfo:
+    """Set the time zone that every reader takes naive times in when it is not given ``default_tz=``
+    (for a whole program: a shop whose exports are in local time sets ``"Asia/Shanghai"`` once).
+    Returns the previous default; UTC until set."""
+    global _default_tz
+    previous, _default_tz = _default_tz, to_tzinfo(tz)
+    return previous
+
+
+def to_tzinfo(default_tz: str | dt.tzinfo | None) -> dt.tzinfo:
+    """A time zone from a name (``"UTC"``, ``"Asia/Shanghai"``), a tzinfo, or None (the reader-wide one)."""
+    if default_tz is None:
+        return _default_tz
     if isinstance(default_tz, dt.tzinfo):
         return default_tz
+    if not isinstance(default_tz, str):
+        raise TypeError(f"default_tz must be a time zone name or a tzinfo, got {type(default_tz).__name__}")
     if default_tz.upper() == "UTC":
         return dt.timezone.utc
     from zoneinfo import ZoneInfo, ZoneInfoNotFoundError

@@ -17,6 +17,7 @@ from custdata.io._convert import activity_dict, activity_row, customer_dict, cus
 from custdata.io._encoding import open_text
 from custdata.io._guard import guard_cell, unguard_cell
 from custdata.io._headers import COLUMNS, SYNONYMS, header_key
+from custdata.io._ids import MissingId, RowIds
 from custdata.io._problems import (
     Errors,
     Kind,
@@ -40,7 +41,9 @@ def read_csv(
     encoding: str = "auto",
     errors: Errors = "raise",
     delimiter: str = ",",
-    default_tz: str | dt.tzinfo = "UTC",
+    default_tz: str | dt.tzinfo | None = None,
+    missing_id: MissingId = "derive",
+    source: str | None = None,
 ) -> RecordReader[Any]:
     """Stream records from a CSV file.
 
@@ -50,11 +53,23 @@ def read_csv(
     ``encoding="auto"`` reads a BOM, else UTF-8, else GB18030. Times without an offset are taken in
     ``default_tz``. ``errors``: ``"raise"`` stops at the first bad row with a :class:`ParseError`;
     ``"skip"`` leaves bad rows out; ``"collect"`` leaves them out and lists them in ``.problems``.
+
+    A row that cannot be read as a whole is a problem of its own and never takes others with it: a quote
+    that is not closed where its row ends (reported at the row where it opens; the lines after it are
+    read again as rows), fewer or more cells than the header, the header again in the middle (two
+    exports joined).
+
+    A customer row without an id gets one derived from ``source`` (default: the file's name) and the
+    row's cells, so reading the same file again gives the same ids and a store update instead of
+    duplicates; ``missing_id="random"`` gives random ids as before, ``missing_id="error"`` reports such
+    rows. ``default_tz=None`` reads naive times in the reader-wide default (see
+    :func:`set_default_tz`; UTC unless set).
     """
     check_errors(errors)
     cls = record_class(kind)
     tz = to_tzinfo(default_tz)
     name = os.fspath(path)
+    ids = RowIds(source if source is not None else os.path.basename(name), missing_id)
     try:
         fh, enc = open_text(path, encoding)
     except FileNotFoundError:
@@ -64,7 +79,8 @@ def read_csv(
     except PermissionError:
         raise ParseError("permission denied", path=name) from None
     reader: RecordReader[Any] = RecordReader(iter(()), fh, enc)
-    reader._rows = _csv_rows(reader, fh, cls, kind, mapping or {}, errors, tz, name, delimiter)
+    row_ids = ids if kind == "customer" else None
+    reader._rows = _csv_rows(reader, fh, cls, kind, mapping or {}, errors, tz, name, delimiter, row_ids)
     return reader
 
 
@@ -78,8 +94,16 @@ def _csv_rows(
     tz: dt.tzinfo,
     name: str,
     delimiter: str,
+    ids: RowIds | None,
 ) -> Iterator[Any]:
-    rows = csv.reader(fh, delimiter=delimiter)
+    consumed: list[str] = []  # the physical lines of the record being parsed
+
+    def feed(first: Iterable[str]) -> Iterator[str]:
+        for line in itertools.chain(first, fh):
+            consumed.append(line)
+            yield line
+
+    rows = csv.reader(feed(()), delimiter=delimiter)
     synonyms = SYNONYMS[kind]
     user_map = {header_key(k): v for k, v in mapping.items()}
     try:
@@ -88,10 +112,11 @@ def _csv_rows(
         return
     except (csv.Error, UnicodeDecodeError) as exc:
         raise ParseError(f"cannot read the header: {exc}", path=name, row=1) from None
+    width = len(header)
+    header_keys = [header_key(h) for h in header]
     fields: list[str | None] = []
     seen: set[str] = set()
-    for h in header:
-        k = header_key(h)
+    for h, k in zip(header, header_keys, strict=True):
         field = user_map[k] if k in user_map else synonyms.get(k)
         if field in seen and field is not None:
             field = None  # a second column for the same field is kept as custom
@@ -106,6 +131,7 @@ def _csv_rows(
     ignored = {header_key(k) for k, v in mapping.items() if v is None}
     rownum = 1
     while True:
+        consumed.clear()
         try:
             cells = next(rows)
         except StopIteration:
@@ -122,9 +148,35 @@ def _csv_rows(
                 f"bad bytes for encoding {reader.encoding}: {exc}; pass encoding=", path=name, row=rownum + 1
             ) from None
         rownum += 1
+        if len(consumed) > 1 and _runaway_quote(consumed, cells, width, delimiter):
+            # A quote opened in this row and swallowed the lines after it: report this row and read
+            # the swallowed lines again as rows of their own.
+            reader.rows += 1
+            lines = list(consumed)
+            rows = csv.reader(feed(lines[1:]), delimiter=delimiter)
+            problem = RowProblem(
+                rownum, "", f"a quote opens here and is not closed where the row ends ({len(lines)} lines)"
+            )
+            handle(reader, [problem], errors, name)
+            continue
         if not any(cells):
             continue  # a blank line
         reader.rows += 1
+        if len(cells) != width:
+            if len(cells) < width:
+                short = RowProblem(rownum, "", f"{len(cells)} cells but {width} columns in the header")
+                handle(reader, [short], errors, name)
+                continue
+            if any(cells[width:]):
+                extra = RowProblem(rownum, "", f"{len(cells)} cells but {width} columns in the header")
+                handle(reader, [extra], errors, name)
+                continue
+        if (cells[0][:1] == "\ufeff" or cells[0] == header[0]) and [
+            header_key(c) for c in cells
+        ] == header_keys:
+            again = RowProblem(rownum, "", "the header row again (two files joined?)")
+            handle(reader, [again], errors, name)
+            continue
         values: dict[str, str] = {}
         custom: dict[str, Any] = {}
         for h, field, raw in zip(header, fields, cells, strict=False):
@@ -136,10 +188,14 @@ def _csv_rows(
                     custom[h.lstrip("\ufeff")] = raw
                 continue
             values[field] = raw
-        if len(cells) > len(header) and any(cells[len(header) :]):
-            extra = RowProblem(rownum, "", f"{len(cells)} cells but {len(header)} columns in the header")
-            if not handle(reader, [extra], errors, name):
+        if ids is not None and "id" not in values:
+            try:
+                row_id = ids.id_for(cells)
+            except ValueError as exc:
+                handle(reader, [RowProblem(rownum, "id", str(exc))], errors, name)
                 continue
+            if row_id is not None:
+                values["id"] = row_id
         try:
             d = customer_dict(values, custom, tz) if kind == "customer" else activity_dict(kind, values, tz)
             yield cls.from_dict(d)
@@ -147,8 +203,21 @@ def _csv_rows(
             problems = [
                 RowProblem(rownum, e.field, e.reason, values.get(e.field.split(".")[0])) for e in exc.errors
             ]
-            if not handle(reader, problems, errors, name):
-                continue
+            handle(reader, problems, errors, name)
+
+
+def _runaway_quote(lines: list[str], cells: list[str], width: int, delimiter: str) -> bool:
+    """Whether a record that spans several lines is a quote that was never closed (or closed by a stray
+    quote further down) rather than a cell with line breaks: it does not parse strictly, has the wrong
+    number of cells, or a line inside one of its cells holds as many delimiters as a whole row."""
+    try:
+        strict = list(csv.reader(lines, delimiter=delimiter, strict=True))
+    except csv.Error:
+        return True
+    if len(strict) != 1 or len(cells) != width:
+        return True
+    need = max(2, width - 1)
+    return any(seg.count(delimiter) >= need for cell in cells if "\n" in cell for seg in cell.split("\n"))
 
 
 def write_csv(

@@ -23,7 +23,7 @@ def to_rows(records: Iterable[Record]) -> Iterator[dict[str, str]]:
 
 
 def from_rows(
-    rows: Iterable[Mapping[str, Any]], *, kind: Kind = "customer", default_tz: str | dt.tzinfo = "UTC"
+    rows: Iterable[Mapping[str, Any]], *, kind: Kind = "customer", default_tz: str | dt.tzinfo | None = None
 ) -> Iterator[Record]:
     """Records from flat rows (dicts of header → cell), with the same header synonyms as ``read_csv``."""
     cls = record_class(kind)
