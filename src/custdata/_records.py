@@ -434,6 +434,8 @@ class _DictMixin:
             data = json.loads(text)
         except (ValueError, TypeError) as exc:
             raise ValidationError(f"not valid JSON: {exc}") from None
+        except RecursionError:
+            raise ValidationError("not valid JSON: nested too deeply") from None
         return cls.from_dict(data)  # type: ignore[attr-defined,no-any-return]
 
 

@@ -96,7 +96,7 @@ def dedupe_command(
 
     if os.path.abspath(src) == os.path.abspath(dst):
         raise UserError(f"{dst}: the output must not be the input")
-    records = list(progress(open_records(src, encoding=encoding), "reading"))
+    records = list(progress(open_records(src, encoding=encoding, check_contacts=False), "reading"))
     import sys
 
     bar = tqdm(total=len(_STEPS), desc="dedupe", unit="step", disable=not sys.stderr.isatty(), leave=False)

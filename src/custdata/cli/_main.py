@@ -50,15 +50,23 @@ def _format(path: str) -> str:
 
 
 def open_records(
-    path: str, *, kind: str = "customer", encoding: str = "auto", errors: str = "raise"
+    path: str,
+    *,
+    kind: str = "customer",
+    encoding: str = "auto",
+    errors: str = "raise",
+    check_contacts: bool = True,
 ) -> RecordReader[Any]:
-    """Read CSV or JSON Lines by the file's extension (for the commands of every capability)."""
+    """Read CSV or JSON Lines by the file's extension (for the commands of every capability).
+    ``check_contacts=False`` for commands that normalise phones and e-mails themselves."""
     k = cast(Kind, kind)
     e = cast(Errors, errors)
     if _format(path) == "jsonl":
-        return read_jsonl(path, kind=k, errors=e)
+        return read_jsonl(path, kind=k, errors=e, check_contacts=check_contacts)
     delimiter = "\t" if path.lower().endswith(".tsv") else ","
-    return read_csv(path, kind=k, encoding=encoding, errors=e, delimiter=delimiter)
+    return read_csv(
+        path, kind=k, encoding=encoding, errors=e, delimiter=delimiter, check_contacts=check_contacts
+    )
 
 
 def write_records(records: Any, path: str, *, encoding: str = "utf-8-sig") -> int:
@@ -164,7 +172,7 @@ def demo(keep: str | None) -> None:
         workdir = Path(keep) if keep else Path(tmp)
         workdir.mkdir(parents=True, exist_ok=True)
         readers = {
-            k: open_records(str(_sample(f"sample_{k}s.csv")), kind=k, errors="collect")
+            k: open_records(str(_sample(f"sample_{k}s.csv")), kind=k, errors="collect", check_contacts=False)
             for k in ("customer", "transaction", "interaction")
         }
         data = {k: list(progress(r, f"reading {k}s")) for k, r in readers.items()}

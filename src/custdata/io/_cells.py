@@ -18,6 +18,7 @@ __all__ = [
     "STAGE_WORDS",
     "json_cell",
     "list_cell",
+    "loads",
     "parse_amount",
     "parse_birthday",
     "parse_number",
@@ -142,9 +143,17 @@ def parse_number(text: str) -> int | float:
         return float(t)
 
 
-def json_cell(text: str, default: Any) -> Any:
+def loads(text: str) -> Any:
+    """``json.loads`` that turns JSON nested too deeply for Python into a ValueError (a row's problem)."""
     try:
         return json.loads(text)
+    except RecursionError:
+        raise ValueError("JSON nested too deeply") from None
+
+
+def json_cell(text: str, default: Any) -> Any:
+    try:
+        return loads(text)
     except ValueError:
         return default
 

@@ -27,6 +27,7 @@ from custdata.io._cells import (
     STAGE_WORDS,
     json_cell,
     list_cell,
+    loads,
     parse_amount,
     parse_birthday,
     parse_number,
@@ -35,7 +36,7 @@ from custdata.io._cells import (
 )
 from custdata.io._headers import COLUMNS, CUSTOMER_COLUMNS
 
-__all__ = ["activity_dict", "activity_row", "customer_dict", "customer_row"]
+__all__ = ["activity_dict", "activity_row", "contact_problems", "customer_dict", "customer_row"]
 
 _PHONE_COLUMNS = {
     "phone": PhoneKind.OTHER,
@@ -48,7 +49,54 @@ _EMAIL_COLUMNS = {"email": EmailKind.OTHER, "work_email": EmailKind.WORK}
 _ADDRESS_COLUMNS = {"country", "province", "city", "district", "street", "postal_code", "address"}
 
 
-def customer_dict(cells: Mapping[str, str], custom: dict[str, Any], tz: dt.tzinfo) -> dict[str, Any]:
+def _check_contacts(
+    phones: list[Any], emails: list[Any], custom: dict[str, Any], problems: list[FieldError]
+) -> None:
+    """Report phones and e-mails that cannot be one (``abc-def``, ``电话待补``, ``wang#qq.com``); keep the
+    remark written around a number (``13800138000（微信同号）``) aside in ``custom["phone_note"]``.
+    The reasons name no value (they end up in exception messages)."""
+    from custdata.exceptions import InvalidEmailError, InvalidPhoneError
+    from custdata.normalize import normalize_email
+    from custdata.normalize._phone import phone_text
+
+    notes: list[str] = []
+    for i, item in enumerate(phones):
+        text = item.get("number") if isinstance(item, dict) else item
+        if not isinstance(text, str):
+            continue  # the record reports it
+        try:
+            number, note = phone_text(text)
+        except InvalidPhoneError as exc:
+            problems.append(FieldError(f"phones.{i}.number", f"not a phone number ({exc.reason})"))
+            continue
+        if note is not None:
+            notes.append(note)
+            phones[i] = {**item, "number": number} if isinstance(item, dict) else number
+    for i, item in enumerate(emails):
+        text = item.get("address") if isinstance(item, dict) else item
+        if not isinstance(text, str):
+            continue
+        try:
+            normalize_email(text)
+        except InvalidEmailError as exc:
+            problems.append(FieldError(f"emails.{i}.address", f"not an e-mail address ({exc.reason})"))
+    if notes:
+        custom.setdefault("phone_note", "; ".join(notes))
+
+
+def contact_problems(c: Customer) -> list[FieldError]:
+    """The phones and e-mails of a record that cannot be one (as :func:`customer_dict` reports them)."""
+    problems: list[FieldError] = []
+    if c.phones or c.emails:
+        phones: list[Any] = [p.number for p in c.phones]
+        _check_contacts(phones, [e.address for e in c.emails], {}, problems)
+    return problems
+
+
+def customer_dict(
+    cells: Mapping[str, str], custom: dict[str, Any], tz: dt.tzinfo, check_contacts: bool = True
+) -> dict[str, Any]:
+    """The ``from_dict`` form of a row's cells (field → text); ``custom`` gets the unknown columns."""
     d: dict[str, Any] = {}
     problems: list[FieldError] = []
     name: dict[str, str] = {}
@@ -103,7 +151,7 @@ def customer_dict(cells: Mapping[str, str], custom: dict[str, Any], tz: dt.tzinf
                     d["lifecycle_stage"] = "other"
                     custom.setdefault("lifecycle_stage_raw", raw)
             elif field in ("consents", "external_ids", "custom"):
-                v = json.loads(raw)
+                v = loads(raw)
                 if field == "custom" and isinstance(v, dict):
                     custom.update(v)
                 else:
@@ -116,6 +164,8 @@ def customer_dict(cells: Mapping[str, str], custom: dict[str, Any], tz: dt.tzinf
                 d[field] = raw
         except (ValueError, ValidationError) as exc:
             problems.append(FieldError(field, str(exc)))
+    if check_contacts and (phones or emails):
+        _check_contacts(phones, emails, custom, problems)
     if problems:
         raise ValidationError(problems)
     if name:
@@ -141,7 +191,7 @@ def activity_dict(kind: str, cells: Mapping[str, str], tz: dt.tzinfo) -> dict[st
             elif field == "amount":
                 d["amount"] = parse_amount(raw)
             elif field == "items":
-                d["items"] = json.loads(raw)
+                d["items"] = loads(raw)
             elif field in ("satisfaction", "nps"):
                 d[field] = parse_number(raw)
             elif field == "kind":

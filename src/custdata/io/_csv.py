@@ -44,6 +44,7 @@ def read_csv(
     default_tz: str | dt.tzinfo | None = None,
     missing_id: MissingId = "derive",
     source: str | None = None,
+    check_contacts: bool = True,
 ) -> RecordReader[Any]:
     """Stream records from a CSV file.
 
@@ -62,8 +63,12 @@ def read_csv(
     A customer row without an id gets one derived from ``source`` (default: the file's name) and the
     row's cells, so reading the same file again gives the same ids and a store update instead of
     duplicates; ``missing_id="random"`` gives random ids as before, ``missing_id="error"`` reports such
-    rows. ``default_tz=None`` reads naive times in the reader-wide default (see
-    :func:`set_default_tz`; UTC unless set).
+    rows.
+
+    With ``check_contacts`` (the default) a phone or e-mail that cannot be one (``abc-def``, ``电话待补``,
+    ``wang#qq.com``) is a problem of its row, and a remark around a number (``13800138000（微信同号）``)
+    is kept in ``custom["phone_note"]``. ``default_tz=None`` reads naive times in the reader-wide
+    default (see :func:`set_default_tz`; UTC unless set).
     """
     check_errors(errors)
     cls = record_class(kind)
@@ -80,7 +85,9 @@ def read_csv(
         raise ParseError("permission denied", path=name) from None
     reader: RecordReader[Any] = RecordReader(iter(()), fh, enc)
     row_ids = ids if kind == "customer" else None
-    reader._rows = _csv_rows(reader, fh, cls, kind, mapping or {}, errors, tz, name, delimiter, row_ids)
+    reader._rows = _csv_rows(
+        reader, fh, cls, kind, mapping or {}, errors, tz, name, delimiter, row_ids, check_contacts
+    )
     return reader
 
 
@@ -95,6 +102,7 @@ def _csv_rows(
     name: str,
     delimiter: str,
     ids: RowIds | None,
+    check: bool,
 ) -> Iterator[Any]:
     consumed: list[str] = []  # the physical lines of the record being parsed
 
@@ -197,13 +205,19 @@ def _csv_rows(
             if row_id is not None:
                 values["id"] = row_id
         try:
-            d = customer_dict(values, custom, tz) if kind == "customer" else activity_dict(kind, values, tz)
+            d = (
+                customer_dict(values, custom, tz, check)
+                if kind == "customer"
+                else activity_dict(kind, values, tz)
+            )
             yield cls.from_dict(d)
         except ValidationError as exc:
             problems = [
                 RowProblem(rownum, e.field, e.reason, values.get(e.field.split(".")[0])) for e in exc.errors
             ]
             handle(reader, problems, errors, name)
+        except RecursionError:
+            handle(reader, [RowProblem(rownum, "", "a value nested too deeply")], errors, name)
 
 
 def _runaway_quote(lines: list[str], cells: list[str], width: int, delimiter: str) -> bool:

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Iterable, Iterator
 from typing import Any
 
+from custdata._records import Customer
 from custdata.exceptions import FieldError, ParseError, ValidationError
 from custdata.io._atomic import atomic_write
+from custdata.io._cells import loads
+from custdata.io._convert import contact_problems
 from custdata.io._problems import (
     Errors,
     Kind,
@@ -24,8 +26,16 @@ from custdata.io._problems import (
 __all__ = ["read_jsonl", "write_jsonl"]
 
 
-def read_jsonl(path: PathLike, *, kind: Kind = "customer", errors: Errors = "raise") -> RecordReader[Any]:
-    """Stream records from a JSON Lines file (one ``to_dict`` object per line), UTF-8."""
+def read_jsonl(
+    path: PathLike, *, kind: Kind = "customer", errors: Errors = "raise", check_contacts: bool = False
+) -> RecordReader[Any]:
+    """Stream records from a JSON Lines file (one ``to_dict`` object per line), UTF-8.
+
+    A line that is not JSON, nested too deeply, or not a valid record is a problem of that line. The
+    lines hold records as custdata wrote them, so phones and e-mails are taken as they are; with
+    ``check_contacts=True`` (as ``custdata validate`` reads) one that cannot be a phone or an e-mail is
+    a problem too, as in :func:`read_csv`.
+    """
     check_errors(errors)
     cls = record_class(kind)
     name = os.fspath(path)
@@ -51,14 +61,24 @@ def read_jsonl(path: PathLike, *, kind: Kind = "customer", errors: Errors = "rai
                 continue
             reader.rows += 1
             try:
-                data = json.loads(line)
-                yield cls.from_dict(data)
+                data = loads(line)
+                record = cls.from_dict(data)
+            except RecursionError:
+                problem = RowProblem(lineno, "", "nested too deeply")
+                handle(reader, [problem], errors, name)
+                continue
             except ValueError as exc:  # JSON errors and ValidationError
                 errs = (
                     exc.errors if isinstance(exc, ValidationError) else [FieldError("", f"bad JSON: {exc}")]
                 )
-                if not handle(reader, [RowProblem(lineno, e.field, e.reason) for e in errs], errors, name):
+                handle(reader, [RowProblem(lineno, e.field, e.reason) for e in errs], errors, name)
+                continue
+            if check_contacts and isinstance(record, Customer):
+                bad = contact_problems(record)
+                if bad:
+                    handle(reader, [RowProblem(lineno, e.field, e.reason) for e in bad], errors, name)
                     continue
+            yield record
 
     reader._rows = rows()
     return reader

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 from custdata._records import Customer
+from custdata.exceptions import ValidationError
 from custdata.io._cells import to_tzinfo
 from custdata.io._convert import activity_dict, activity_row, customer_dict, customer_row
 from custdata.io._headers import COLUMNS, SYNONYMS, header_key
@@ -22,6 +24,40 @@ def to_rows(records: Iterable[Record]) -> Iterator[dict[str, str]]:
         yield dict(zip(COLUMNS[type(rec)], cells, strict=True))
 
 
+# Fields whose values are digit strings that pandas reads as floats when a column has gaps
+# (13800138000 → 13800138000.0): an integral float there is the number it was.
+_DIGIT_FIELDS = frozenset(
+    {
+        "id",
+        "customer_id",
+        "order_id",
+        "postal_code",
+        "phones",
+        "phone",
+        "mobile",
+        "home_phone",
+        "work_phone",
+        "fax",
+    }
+)
+
+
+_FLOAT_INT = re.compile(r"\d{1,20}\.0|\d(?:\.\d{1,20})?e\+\d{1,3}")
+
+
+def _digits(field: str, text: str) -> str:
+    if not _FLOAT_INT.fullmatch(text):
+        return text
+    value = float(text)
+    if abs(value) >= 2**53:
+        raise ValidationError(
+            "a number of 16 or more digits read as a float is no longer exact; read the column "
+            "as text (dtype=str)",
+            field=field,
+        )
+    return str(int(value))
+
+
 def from_rows(
     rows: Iterable[Mapping[str, Any]], *, kind: Kind = "customer", default_tz: str | dt.tzinfo | None = None
 ) -> Iterator[Record]:
@@ -35,8 +71,10 @@ def from_rows(
         for h, raw in row.items():
             if raw is None or raw == "" or (isinstance(raw, float) and raw != raw):
                 continue
-            text = raw if isinstance(raw, str) else str(raw)
             field = synonyms.get(header_key(h))
+            text = raw if isinstance(raw, str) else repr(raw) if isinstance(raw, float) else str(raw)
+            if field in _DIGIT_FIELDS and (text.endswith(".0") or "e+" in text):
+                text = _digits(field, text)
             if field is None:
                 if kind == "customer":
                     custom[h] = raw if isinstance(raw, (str, int, float, bool)) else text

@@ -270,6 +270,7 @@ class NormalizedPhone:
     region: str | None
     kind: str
     extension: str | None = None
+    note: str | None = None  # a remark written around the number: ``13800138000（微信同号）`` → ``微信同号``
 
     @property
     def number(self) -> str:
@@ -322,9 +323,43 @@ def _split_location(p: NormalizedPhone) -> tuple[str | None, str | None]:
     return split_province_city(loc)
 
 
-def _clean(text: str) -> tuple[str, str | None]:
-    """(the number part, the extension or None); raises InvalidPhoneError on letters/odd symbols."""
-    t = unicodedata.normalize("NFKC", text).translate(_DASHES).strip()
+# Remarks people write around a number: 同号 notes anywhere, and bracketed text without digits after it.
+_NOTE_WORDS = re.compile(
+    r"\s*[（(【\[]?\s*((?:微信|WeChat|wechat|QQ|qq|wx|VX|vx)?同号|同微信|微信同|同QQ)\s*[)）】\]]?\s*"
+)
+_NOTE_BRACKETS = re.compile(r"(\d)\s*[（(【\[〔]([^()（）【】\[\]〔〕\d]*)[)）】\]〕]")
+
+
+def split_note(text: str) -> tuple[str, str | None]:
+    """A phone cell's number and the remark around it (``None`` when there is none).
+
+    >>> split_note("13800138000（微信同号）")
+    ('13800138000', '微信同号')
+    >>> split_note("(010) 6234 5678 (office, weekdays)")
+    ('(010) 6234 5678', 'office, weekdays')
+    """
+    notes: list[str] = []
+
+    def word(m: re.Match[str]) -> str:
+        notes.append(m.group(1))
+        return " "
+
+    def bracket(m: re.Match[str]) -> str:
+        if m.group(2).strip():
+            notes.append(m.group(2).strip())
+        return m.group(1)
+
+    t = _NOTE_WORDS.sub(word, text) if "同" in text else text
+    if ")" in t or "）" in t or "]" in t or "】" in t or "〕" in t:
+        t = _NOTE_BRACKETS.sub(bracket, t)
+    return (t.strip(), "; ".join(notes)) if notes else (text, None)
+
+
+def _clean(text: str) -> tuple[str, str | None, str | None]:
+    """(the number part, the extension or None, a remark or None); raises InvalidPhoneError on
+    letters/odd symbols."""
+    number_text, note = split_note(text)
+    t = unicodedata.normalize("NFKC", number_text).translate(_DASHES).strip()
     t = t.removeprefix("tel:").strip()
     m = _LABEL.match(t)
     if m and m.end():
@@ -347,7 +382,27 @@ def _clean(text: str) -> tuple[str, str | None]:
             raise InvalidPhoneError(text, "bad_characters")
     if "+" in t[1:] and not t.startswith("("):
         raise InvalidPhoneError(text, "bad_characters")
-    return t, extension
+    return t, extension, note
+
+
+def phone_text(text: str) -> tuple[str, str | None]:
+    """A phone cell as a reader keeps it: (the number as written, without a remark; the remark or None).
+
+    Raises :class:`~custdata.exceptions.InvalidPhoneError` when the text cannot be a phone number at all
+    (letters or odd symbols, fewer than 3 or more than 17 digits); whether it is a valid number in its
+    country's plan is :func:`normalize_phone`'s question.
+    """
+    compact = text.translate(_SEPARATORS)
+    plain = compact.isdigit() or (compact[:1] == "+" and compact[1:].isdigit() and len(compact) > 3)
+    if plain and compact.isascii() and 3 <= len(compact) <= 18:
+        return text, None  # the common case: digits and separators only
+    number, _extension, note = _clean(text)
+    digits = sum(ch.isdigit() for ch in number)
+    if digits < 3:
+        raise InvalidPhoneError(text, "not_a_number" if digits == 0 else "too_short")
+    if digits > 17:
+        raise InvalidPhoneError(text, "too_long")
+    return (split_note(text)[0], note) if note else (text, None)
 
 
 def _check_region(region: str | None) -> str | None:
@@ -389,8 +444,10 @@ def _normalize(text: str, region: str | None) -> NormalizedPhone:
             fast = _fast_valid(compact, region)
             if fast is not None:
                 return fast
-    number, extension = _clean(text)
-    if extension is None:  # labels and full-width digits gone: plain digits may take the fast path now
+    number, extension, note = _clean(text)
+    if (
+        extension is None and note is None
+    ):  # labels and full-width digits gone: plain digits may take the fast path now
         compact = number.translate(_SEPARATORS)
         if compact.isascii() and (compact.isdigit() or (compact[:1] == "+" and compact[1:].isdigit())):
             fast = _fast_valid(compact, region)
@@ -418,7 +475,7 @@ def _normalize(text: str, region: str | None) -> NormalizedPhone:
         reason = _POSSIBLE_REASONS.get(phonenumbers.is_possible_number_with_reason(num), "invalid_number")
         raise InvalidPhoneError(text, reason)
     e164 = phonenumbers.format_number(num, PhoneNumberFormat.E164)
-    return NormalizedPhone(e164, phonenumbers.region_code_for_number(num), kind, extension)
+    return NormalizedPhone(e164, phonenumbers.region_code_for_number(num), kind, extension, note)
 
 
 def normalize_phone(text: str, *, region: str | None = "CN") -> NormalizedPhone:
