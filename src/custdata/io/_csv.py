@@ -156,7 +156,9 @@ def _csv_rows(
                 f"bad bytes for encoding {reader.encoding}: {exc}; pass encoding=", path=name, row=rownum + 1
             ) from None
         rownum += 1
-        if len(consumed) > 1 and _runaway_quote(consumed, cells, width, delimiter):
+        if (len(consumed) > 1 or (cells and cells[-1][-1:] in ("\n", "\r"))) and _runaway_quote(
+            consumed, cells, width, delimiter
+        ):
             # A quote opened in this row and swallowed the lines after it: report this row and read
             # the swallowed lines again as rows of their own.
             reader.rows += 1
