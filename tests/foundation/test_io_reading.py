@@ -17,8 +17,8 @@ import custdata
 from custdata import Customer, read_csv, read_jsonl
 from custdata.exceptions import InvalidPhoneError, ParseError, ValidationError
 from custdata.io import detect_encoding, set_default_tz
-from custdata.normalize import normalize_phone
-from custdata.normalize._phone import split_note
+from custdata.normalization import normalize_phone
+from custdata.normalization._phone import split_note
 from custdata.testing import phones
 from custdata.testing._io import chinese_text, csv_rows, encodings, latin_text, phone_cells
 
@@ -241,6 +241,7 @@ def test_validate_command_reports_invalid_contacts(
 def test_property_remarks_around_a_number_are_kept_aside(cell: tuple[str, str, str]) -> None:
     text, number, remark = cell
     assert split_note(text) == (number, remark)
+
     def outcome(t: str) -> tuple[str | None, ...]:
         try:
             p = normalize_phone(t)

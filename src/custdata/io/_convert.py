@@ -56,8 +56,8 @@ def _check_contacts(
     remark written around a number (``13800138000（微信同号）``) aside in ``custom["phone_note"]``.
     The reasons name no value (they end up in exception messages)."""
     from custdata.exceptions import InvalidEmailError, InvalidPhoneError
-    from custdata.normalize import normalize_email
-    from custdata.normalize._phone import phone_text
+    from custdata.normalization import normalize_email
+    from custdata.normalization._phone import phone_text
 
     notes: list[str] = []
     for i, item in enumerate(phones):

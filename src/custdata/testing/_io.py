@@ -56,13 +56,15 @@ def csv_rows(draw: st.DrawFn, *, min_rows: int = 2, max_rows: int = 8) -> list[l
 
 
 @st.composite
-def chinese_text(draw: st.DrawFn, *, max_cells: int = 8) -> str:
+def chinese_text(draw: st.DrawFn, *, max_cells: int = 12) -> str:
     """Chinese customer text as a CSV holds it: cells of Hanzi (mostly common, some rare name
-    characters), ASCII letters and digits, joined by commas and line breaks."""
+    characters), ASCII letters and digits, joined by commas and line breaks. At least six cells: a
+    GB18030 text of one or two characters can be valid UTF-8 by chance (``肖`` is ``Ф``), which no
+    detector can tell; a file of a few rows cannot."""
     han = st.sampled_from(_COMMON_HAN * 4 + _RARE_HAN)
     other = st.sampled_from(string.ascii_letters + string.digits + _COMMON_HAN)
     cells = draw(
-        st.lists(st.tuples(han, st.text(other, max_size=6)).map("".join), min_size=2, max_size=max_cells)
+        st.lists(st.tuples(han, st.text(other, max_size=6)).map("".join), min_size=6, max_size=max_cells)
     )
     seps = draw(st.lists(st.sampled_from([",", "\n"]), min_size=len(cells) - 1, max_size=len(cells) - 1))
     return cells[0] + "".join(sep + cell for sep, cell in zip(seps, cells[1:], strict=True))
