@@ -20,6 +20,7 @@ builtin that fits, so ``except ValueError`` keeps working in code that does not 
     │   └── UnknownStoreError (ValueError)  no backend for a URL scheme
     ├── NotFoundError (KeyError)            no such record
     ├── AccessDenied (PermissionError)      a policy refuses an action
+    ├── KeyProviderError (RuntimeError)     a key provider (e.g. AWS KMS) failed
     └── MissingExtraError (ImportError)     an optional extra is not installed
 
 Third-party exceptions (phonenumbers, email-validator, sqlite3, psycopg, scipy …) are mapped into this
@@ -44,6 +45,7 @@ __all__ = [
     "InvalidEmailError",
     "InvalidNameError",
     "InvalidPhoneError",
+    "KeyProviderError",
     "MissingExtraError",
     "NotFoundError",
     "ParseError",
@@ -183,6 +185,10 @@ class NotFoundError(CustdataError, KeyError):
 
 class AccessDenied(CustdataError, PermissionError):
     """A policy refuses the action."""
+
+
+class KeyProviderError(CustdataError, RuntimeError):
+    """A key provider (a KMS) failed for a reason other than a refused key or a damaged wrapped key."""
 
 
 class MissingExtraError(CustdataError, ImportError):

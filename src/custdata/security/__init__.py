@@ -1,0 +1,35 @@
+"""Security and privacy: keys, field encryption, blind indexes, masking, access policy and audit.
+
+See docs/security.md for the threat model and key handling.
+"""
+
+from custdata.security._audit import AuditLog, AuditSink, AuditVerdict, JsonlSink, MemorySink
+from custdata.security._encryptor import BlindIndex, FieldEncryptor
+from custdata.security._keyring import Key, KeyProvider, Keyring, KeyState, LocalKeyProvider
+from custdata.security._kms import AwsKmsKeyProvider
+from custdata.security._mask import Pseudonymizer, mask_email, mask_name, mask_phone, mask_resident_id
+from custdata.security._policy import Access, Action, Policy
+
+__all__ = [
+    "Access",
+    "Action",
+    "AuditLog",
+    "AuditSink",
+    "AuditVerdict",
+    "AwsKmsKeyProvider",
+    "BlindIndex",
+    "FieldEncryptor",
+    "JsonlSink",
+    "Key",
+    "KeyProvider",
+    "KeyState",
+    "Keyring",
+    "LocalKeyProvider",
+    "MemorySink",
+    "Policy",
+    "Pseudonymizer",
+    "mask_email",
+    "mask_name",
+    "mask_phone",
+    "mask_resident_id",
+]

@@ -1,0 +1,192 @@
+"""Field encryption (AES-256-GCM with a key commitment) and blind indexes (truncated HMAC-SHA256).
+
+Token layout (all URL-safe ASCII, so it fits any text column)::
+
+    v1.<key id>.<base64url without padding of: nonce (12) | key commitment (32) | ciphertext | tag (16)>
+
+- The associated data binds the format version, the store name, the record id, the field name and the
+  key id (each length-prefixed, so no two bindings encode alike). A token copied to another record,
+  field or store, or with its key id edited, fails authentication.
+- The key commitment is HKDF-SHA256 output of the key under its own label; decryption compares it (in
+  constant time) before AES-GCM runs. AES-GCM alone is not key-committing: a ciphertext can be built that
+  authenticates under two chosen keys. The commitment makes a token open under exactly one key.
+- The base64 text must be canonical: text that decodes to the same bytes but is spelt differently (the
+  unused low bits of the last character, stray characters) is refused, so *every* changed character is
+  detected, not only every changed byte.
+- Nonces are 96 random bits: keep well under 2**32 tokens per key (rotate keys long before that).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hmac
+import secrets
+import struct
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDFExpand
+
+from custdata.exceptions import DecryptionError, ValidationError
+from custdata.security._keyring import Keyring
+
+__all__ = ["BlindIndex", "FieldEncryptor"]
+
+VERSION = "v1"
+_NONCE = 12
+_COMMIT = 32
+_TAG = 16
+_LABEL_ENC = b"custdata field encryption key v1"
+_LABEL_COMMIT = b"custdata field key commitment v1"
+_LABEL_INDEX = b"custdata blind index key v1"
+_AAD_PREFIX = b"custdata/field/" + VERSION.encode()
+
+
+def _expand(material: bytes, info: bytes, length: int = 32) -> bytes:
+    return HKDFExpand(algorithm=hashes.SHA256(), length=length, info=info).derive(material)
+
+
+def _lp(text: str) -> bytes:
+    data = text.encode("utf-8", "surrogatepass")
+    return struct.pack(">I", len(data)) + data
+
+
+def _text(value: object, name: str) -> str:
+    if not isinstance(value, str):
+        raise ValidationError(f"{name} must be a str, got {type(value).__name__}", field=name)
+    return value
+
+
+class FieldEncryptor:
+    """Encrypts one field value at a time under the keyring's active key, bound to its place.
+
+    >>> from custdata.security import FieldEncryptor, Keyring
+    >>> enc = FieldEncryptor(Keyring.generate())
+    >>> token = enc.encrypt("+8613812345678", record_id="c1", field="phone")
+    >>> enc.decrypt(token, record_id="c1", field="phone")
+    '+8613812345678'
+    """
+
+    def __init__(self, keyring: Keyring, *, store: str = "") -> None:
+        if not isinstance(keyring, Keyring):
+            raise ValidationError(f"expected a Keyring, got {type(keyring).__name__}", field="keyring")
+        self.keyring = keyring
+        self.store = _text(store, "store")
+        self._store_lp = _lp(store)
+        self._cache: dict[str, tuple[AESGCM, bytes]] = {}
+        self._generation = -1
+
+    def _key(self, key_id: str) -> tuple[AESGCM, bytes]:
+        if self._generation != self.keyring.generation:
+            self._cache.clear()
+            self._generation = self.keyring.generation
+        hit = self._cache.get(key_id)
+        if hit is None:
+            material = self.keyring.material(key_id)
+            hit = (AESGCM(_expand(material, _LABEL_ENC)), _expand(material, _LABEL_COMMIT, _COMMIT))
+            self._cache[key_id] = hit
+        return hit
+
+    def _aad(self, record_id: str, field: str, key_id: str) -> bytes:
+        return b"".join((_AAD_PREFIX, self._store_lp, _lp(record_id), _lp(field), _lp(key_id)))
+
+    def encrypt(self, value: str, *, record_id: str, field: str) -> str:
+        """The token for ``value`` under the active key, bound to (store, record_id, field, key id)."""
+        _text(value, "value")
+        _text(record_id, "record_id")
+        _text(field, "field")
+        key_id = self.keyring.active_id
+        aead, commit = self._key(key_id)
+        nonce = secrets.token_bytes(_NONCE)
+        ct = aead.encrypt(nonce, value.encode("utf-8", "surrogatepass"), self._aad(record_id, field, key_id))
+        body = base64.urlsafe_b64encode(nonce + commit + ct).rstrip(b"=").decode("ascii")
+        return f"{VERSION}.{key_id}.{body}"
+
+    def decrypt(self, token: str, *, record_id: str, field: str) -> str:
+        """The value of a token made by :meth:`encrypt` with the same binding; else DecryptionError."""
+        _text(record_id, "record_id")
+        _text(field, "field")
+        key_id, raw = self._parse(token)
+        aead, commit = self._key(key_id)
+        if not hmac.compare_digest(raw[_NONCE : _NONCE + _COMMIT], commit):
+            raise DecryptionError("the token was not made with this key (key commitment differs)")
+        try:
+            plain = aead.decrypt(raw[:_NONCE], raw[_NONCE + _COMMIT :], self._aad(record_id, field, key_id))
+        except InvalidTag:
+            raise DecryptionError(
+                "the token does not authenticate: tampered with, or bound to another record, field or store"
+            ) from None
+        return plain.decode("utf-8", "surrogatepass")
+
+    @staticmethod
+    def key_id_of(token: str) -> str:
+        """The id of the key a token was encrypted under (DecryptionError for a malformed token)."""
+        return FieldEncryptor._parse(token)[0]
+
+    @staticmethod
+    def _parse(token: object) -> tuple[str, bytes]:
+        if not isinstance(token, str):
+            raise DecryptionError(f"a token is a str, got {type(token).__name__}")
+        parts = token.split(".")
+        if len(parts) != 3 or parts[0] != VERSION:
+            raise DecryptionError("not a custdata field token (or an unknown token version)")
+        key_id, body = parts[1], parts[2]
+        try:
+            data = body.encode("ascii")
+            raw = base64.urlsafe_b64decode(data + b"=" * (-len(data) % 4))
+        except (UnicodeEncodeError, binascii.Error, ValueError):
+            raise DecryptionError("the token's body is not base64") from None
+        if base64.urlsafe_b64encode(raw).rstrip(b"=") != data:
+            raise DecryptionError("the token's body is not canonical base64 (altered)")
+        if len(raw) < _NONCE + _COMMIT + _TAG:
+            raise DecryptionError("the token is truncated")
+        return key_id, raw
+
+
+class BlindIndex:
+    """Keyed, truncated HMAC-SHA256 of a normalised value: an index key that finds without revealing.
+
+    Each field (``kind``) gets its own HMAC key, derived with HKDF from the keyring's index key and the
+    store name, so equal phones in two stores, or a phone and an e-mail with equal text, index apart.
+    ``bits`` (a multiple of 4, 8-256) sets the leakage trade-off: fewer bits make more unrelated values
+    share an index entry (false candidates, which the store decrypts and drops) and hide more about which
+    records share a value. Expected false candidates per look-up among ``n`` stored values: ``n / 2**bits``.
+
+    An instance is a :class:`custdata.storage.KeyDeriver`: ``index(kind, value) -> str``.
+
+    >>> from custdata.security import BlindIndex, Keyring
+    >>> index = BlindIndex(Keyring.generate(), bits=32)
+    >>> key = index("phone", "+8613812345678")
+    >>> len(key), key == index("phone", "+8613812345678"), key == index("email", "+8613812345678")
+    (8, True, False)
+    """
+
+    def __init__(self, keyring: Keyring, *, bits: int = 32, store: str = "") -> None:
+        if not isinstance(bits, int) or isinstance(bits, bool) or not 8 <= bits <= 256 or bits % 4:
+            raise ValidationError("bits must be a multiple of 4 from 8 to 256", field="bits")
+        if not isinstance(keyring, Keyring):
+            raise ValidationError(f"expected a Keyring, got {type(keyring).__name__}", field="keyring")
+        self.bits = bits
+        self.store = _text(store, "store")
+        self._root = keyring.index_key
+        self._chars = bits // 4
+        self._keys: dict[str, bytes] = {}
+
+    def field_key(self, kind: str) -> bytes:
+        key = self._keys.get(kind)
+        if key is None:
+            key = _expand(self._root, _LABEL_INDEX + _lp(self.store) + _lp(_text(kind, "kind")))
+            self._keys[kind] = key
+        return key
+
+    def __call__(self, kind: str, value: str) -> str:
+        digest = hmac.digest(
+            self.field_key(kind), _text(value, "value").encode("utf-8", "surrogatepass"), "sha256"
+        )
+        return digest.hex()[: self._chars]
+
+    def expected_false_positives(self, n: int) -> float:
+        """Expected unrelated candidates per exact look-up among ``n`` stored values of one kind."""
+        return float(n) / float(2**self.bits)
