@@ -59,3 +59,16 @@ def test_names_and_dates_only_do_not_merge_on_a_birthday_alone() -> None:
     score = trap.score(result.clusters)
     assert score["precision"] >= 0.8, score
     assert score["recall"] >= 0.95, score
+
+
+def test_households_are_a_result_of_their_own() -> None:
+    trap = household_records(60, seed=7)
+    result = dedupe(trap.records, workers=1)
+    found = result.households
+    assert found
+    for h in found:
+        members = {rid for cid in h for rid in result.cluster_of(cid)}
+        assert len({trap.household[rid] for rid in members}) == 1  # one true household each
+        assert len(h) >= 2
+    true_households = {trap.household[rid] for h in found for cid in h for rid in result.cluster_of(cid)}
+    assert len(true_households) == len(found) == 60

@@ -26,6 +26,7 @@ from custdata.matching._settings import DEFAULT_THRESHOLD, UNSET, MatchSettings,
 __all__ = ["DedupeResult", "LinkResult", "ScoredPair", "dedupe", "link"]
 
 logger = logging.getLogger(__name__)
+MAX_HOUSEHOLD = 12  # people sharing a number or an address beyond which it is not a household
 _FIT_ATTEMPTS = 4  # birthday samples tried when EM on a sample settles on the wrong split
 
 
@@ -90,7 +91,8 @@ class DedupeResult:
     ``clusters``: a tuple of frozensets of record ids, a partition of the input (singletons included),
     ordered by cluster id. ``cluster_ids`` maps each record id to its cluster id, the smallest record id in
     its cluster, so ids do not depend on input order. ``pairs``: every compared candidate pair with its
-    match probability. ``explain(a, b)`` tells why a pair scored as it did; ``golden_records()`` merges each
+    match probability. ``households``: groups of clusters sharing a phone or an address (people living
+    together). ``explain(a, b)`` tells why a pair scored as it did; ``golden_records()`` merges each
     cluster into one record. ``matcher`` is the fitted :class:`Matcher`, ready to save and reuse.
     """
 
@@ -130,6 +132,44 @@ class DedupeResult:
         except KeyError:
             raise NotFoundError(record_id) from None
         return self._by_cid[cid]
+
+    @functools.cached_property
+    def households(self) -> tuple[frozenset[str], ...]:
+        """People who live together: groups of two or more clusters (by cluster id) that share a phone number
+        or an address (street with postcode or city), ordered by their smallest cluster id.
+
+        A shared landline and address are evidence of a household, not of one person, so dedupe keeps the
+        members apart and reports them here. A number or address shared by more than
+        ``MAX_HOUSEHOLD`` people (a switchboard, a dormitory) is not taken as a household."""
+        by_key: dict[str, set[str]] = {}
+        for rid, k in self._index.items():
+            f = self._feats[k]
+            cid = self.cluster_ids[rid]
+            keys = [f"p\x1f{p}" for p in f.phones]
+            if f.street and (f.postcode or f.city):
+                keys.append(f"a\x1f{f.street}\x1f{f.postcode or f.city}")
+            for key in keys:
+                by_key.setdefault(key, set()).add(cid)
+        parent: dict[str, str] = {}
+
+        def find(x: str) -> str:
+            while parent.get(x, x) != x:
+                x = parent[x]
+            return x
+
+        for cids in by_key.values():
+            if 1 < len(cids) <= MAX_HOUSEHOLD:
+                first, *rest = sorted(cids)
+                for other in rest:
+                    a, b = find(first), find(other)
+                    if a != b:
+                        parent[max(a, b)] = min(a, b)
+        groups: dict[str, set[str]] = {}
+        for x in parent:
+            groups.setdefault(find(x), set()).add(x)
+        for root in list(groups):
+            groups[root].add(root)
+        return tuple(sorted((frozenset(g) for g in groups.values()), key=min))
 
     @functools.cached_property
     def _by_cid(self) -> dict[str, frozenset[str]]:

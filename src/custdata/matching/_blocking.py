@@ -20,6 +20,7 @@ from custdata.matching._parallel import resolve_jobs, run_chunks
 
 __all__ = [
     "DEFAULT_PASSES",
+    "EXTRA_PASSES",
     "BlockPlan",
     "BlockingStats",
     "LargeBlockWarning",
@@ -89,6 +90,19 @@ def _dob_initials(f: Features) -> Iterable[str]:
     return [f"{f.dob}\x1f{x[:1]}" for x in {f.given, f.family} if x]
 
 
+def _name_only(f: Features) -> Iterable[str]:
+    """The whole name, its words sorted (given and family written either way round)."""
+    return [f.name_key] if f.name_key else []
+
+
+def _family_city(f: Features) -> Iterable[str]:
+    return [f"{f.family_ph}\x1f{f.city}"] if f.family_ph and f.city else []
+
+
+def _given_city(f: Features) -> Iterable[str]:
+    return [f"{f.given_ph}\x1f{f.city}"] if f.given_ph and f.city else []
+
+
 def _qgrams(f: Features) -> Iterable[str]:
     """Each 3-gram of the name with the full date of birth: catches names mangled beyond phonetics."""
     if not f.dob:
@@ -116,6 +130,7 @@ def _sn_street(f: Features) -> str:
 
 
 KeyFn = Callable[[Features], Iterable[str]]
+_EXTRA_BUDGET = 5  # pairs per record an optional pass may add
 SortFn = Callable[[Features], str]
 
 DEFAULT_PASSES: dict[str, KeyFn] = {
@@ -132,6 +147,13 @@ DEFAULT_PASSES: dict[str, KeyFn] = {
     "dob_city": _dob_place,
     "dob_initial": _dob_initials,
 }
+# passes that are used only where they stay selective: with passes=None, one that would give more than
+# ``_EXTRA_BUDGET`` pairs per record (a birthday alone among millions) is left out, and the statistics say so
+EXTRA_PASSES: dict[str, KeyFn] = {
+    "name": _name_only,
+    "phonetic_family_city": _family_city,
+    "phonetic_given_city": _given_city,
+}
 SORTED_PASSES: dict[str, SortFn] = {
     "sorted_family_given": _sn_name,
     "sorted_given_family": _sn_given,
@@ -142,11 +164,13 @@ SORTED_PASSES: dict[str, SortFn] = {
 
 @attrs.define
 class BlockingStats:
-    """What blocking did: candidate pairs per pass (before the union), the union, and the blocks capped."""
+    """What blocking did: candidate pairs per pass (before the union), the union, the blocks capped, and
+    the optional passes left out because they were not selective on this input (with their pair count)."""
 
     pairs_per_pass: dict[str, int] = attrs.field(factory=dict)
     candidates: int = 0
     capped_blocks: dict[str, int] = attrs.field(factory=dict)
+    skipped_passes: dict[str, int] = attrs.field(factory=dict)  # optional passes left out: their pair count
 
 
 def encode(i: int, j: int) -> int:
@@ -252,21 +276,23 @@ def plan_blocks(
 ) -> BlockPlan:
     """Key every record for every blocking pass (see :func:`candidate_pairs`); singleton blocks are
     dropped at once, so only the blocks that give pairs are kept."""
-    names = list(passes) if passes is not None else [*DEFAULT_PASSES, *SORTED_PASSES]
-    unknown = [n for n in names if n not in DEFAULT_PASSES and n not in SORTED_PASSES]
+    keyed_fns = {**DEFAULT_PASSES, **EXTRA_PASSES}
+    names = list(passes) if passes is not None else [*DEFAULT_PASSES, *EXTRA_PASSES, *SORTED_PASSES]
+    optional = set(EXTRA_PASSES) if passes is None else set()
+    unknown = [n for n in names if n not in keyed_fns and n not in SORTED_PASSES]
     if unknown:
         from custdata.exceptions import ValidationError
 
         raise ValidationError(
-            f"unknown blocking pass {unknown[0]!r}; choose from {sorted([*DEFAULT_PASSES, *SORTED_PASSES])}"
+            f"unknown blocking pass {unknown[0]!r}; choose from {sorted([*keyed_fns, *SORTED_PASSES])}"
         )
 
     def key_pass(name: str) -> _Flat:
         """One pass's blocks, flattened (members and block ends) so they travel cheaply between processes."""
         full, full_ends, seqs, seq_ends = array("I"), array("Q"), array("I"), array("Q")
         capped = 0
-        if name in DEFAULT_PASSES:
-            fn = DEFAULT_PASSES[name]
+        if name in keyed_fns:
+            fn = keyed_fns[name]
             keyed: dict[str, list[int]] = {}
             for i, f in enumerate(feats):
                 for key in fn(f):
@@ -299,8 +325,15 @@ def plan_blocks(
     keyed_passes = {flat[0]: flat for part in run_chunks(chunk, jobs, jobs) for flat in part}
     stats = BlockingStats()
     planned: list[tuple[str, list[Sequence[int]], list[Sequence[int]]]] = []
+    budget = _EXTRA_BUDGET * len(feats)
     for name in names:
         _, full, full_ends, seqs, seq_ends, capped = keyed_passes.pop(name)
+        if name in optional:
+            bounds = list(zip(itertools.chain((0,), full_ends), full_ends, strict=False))
+            work = sum((y - x) * (y - x - 1) // 2 for x, y in bounds) + (window - 1) * len(seqs)
+            if work > budget or capped:
+                stats.skipped_passes[name] = work
+                continue
         blocks: list[Sequence[int]] = [
             full[x:y] for x, y in zip(itertools.chain((0,), full_ends), full_ends, strict=False)
         ]
