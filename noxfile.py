@@ -1,24 +1,66 @@
-"""Developer tasks. `nox` runs the default sessions (the whole test suite, typing, lint, docs);
-`nox -s bench` runs the benchmarks (not part of the default run)."""
+"""Developer tasks.
+
+`nox` runs the default sessions, which are what CI runs:
+
+- `tests_all`: the whole suite (every extra, a real PostgreSQL server, the docs' and README's examples) on
+  the newest Python, against the editable install, under coverage (branches on; the report ends the run);
+- `tests_wheel`: the same suite on the oldest Python against the built wheel (what users install), so a
+  file missing from the wheel or an import that only works from the source tree fails here;
+- `typing`, `lint`, `docs` (mypy --strict; ruff and the import-layer contracts; the strict docs build).
+
+`nox -s tests` runs the suite with the core dependencies only on every supported Python that the machine
+has (`nox -s tests-3.12` for one); `nox -s bench` runs the benchmarks (never part of the default run).
+"""
 
 from __future__ import annotations
 
+import os
+import re
+import shutil
 from pathlib import Path
 
 import nox
 
 nox.options.default_venv_backend = "uv|virtualenv"
-nox.options.sessions = ["tests_all", "typing", "lint", "docs"]
+nox.options.sessions = ["tests_all", "tests_wheel", "typing", "lint", "docs"]
 nox.options.reuse_existing_virtualenvs = True
 
 PYPROJECT = nox.project.load_toml("pyproject.toml")
+#: Every Python custdata supports (requires-python and the classifiers say the same); CI runs the ends.
+PYTHONS = ["3.10", "3.11", "3.12", "3.13"]
+OLDEST, NEWEST = PYTHONS[0], PYTHONS[-1]
+
+
+def _pyenv_pythons() -> None:
+    """Make every pyenv-installed Python findable as ``python3.X``.
+
+    pyenv's shims run only the versions that ``PYENV_VERSION`` (or the global version file) names, so on
+    a machine whose Pythons come from pyenv ``python3.10`` is "not found" although 3.10 is installed. The
+    global version stays first, so ``python3`` is unchanged. Nothing happens without pyenv or when
+    ``PYENV_VERSION`` is set already.
+    """
+    root = Path(os.environ.get("PYENV_ROOT") or Path.home() / ".pyenv")
+    if "PYENV_VERSION" in os.environ or not (root / "versions").is_dir():
+        return
+    installed = sorted(
+        (p.name for p in (root / "versions").iterdir() if re.fullmatch(r"3\.\d+\.\d+", p.name)),
+        key=lambda v: tuple(int(x) for x in v.split(".")),
+    )
+    version_file = root / "version"
+    first = version_file.read_text().split() if version_file.is_file() else []
+    names = [*first, *(v for v in installed if v not in first)]
+    if names:
+        os.environ["PYENV_VERSION"] = ":".join(names)
+
+
+_pyenv_pythons()
 
 
 def _group(name: str) -> list[str]:
     return nox.project.dependency_groups(PYPROJECT, name)
 
 
-@nox.session
+@nox.session(python=PYTHONS)
 def tests(session: nox.Session) -> None:
     """The test suite with the core dependencies only: tests that need an extra skip themselves
     (pytest.importorskip), and the PostgreSQL contract tests are left out."""
@@ -26,10 +68,40 @@ def tests(session: nox.Session) -> None:
     session.run("pytest", "tests", "-m", "not postgres", *session.posargs)
 
 
-@nox.session
+@nox.session(python=NEWEST)
 def tests_all(session: nox.Session) -> None:
-    """The whole test suite with every extra, a real PostgreSQL server, and the docs' examples."""
-    session.install("-e", ".[all]", *_group("test"))
+    """The whole test suite with every extra, a real PostgreSQL server, and the docs' examples, measured
+    by coverage (settings in pyproject.toml: branches, worker processes, the minimum)."""
+    session.install("-e", ".[all]", *_group("test"), *_group("coverage"))
+    session.run("coverage", "erase")
+    try:
+        session.run("coverage", "run", "-m", "pytest", *session.posargs)
+    finally:
+        session.run("coverage", "combine", "--quiet", success_codes=[0, 1])
+    # A run of a few tests (posargs) reports without the minimum; the whole run must reach it.
+    fail_under = ["--fail-under=0"] if session.posargs else []
+    session.run("coverage", "report", *fail_under)
+
+
+@nox.session(python=OLDEST)
+def tests_wheel(session: nox.Session) -> None:
+    """The whole test suite against the built wheel (not the source tree), on the oldest Python."""
+    out = Path(session.create_tmp()) / "dist"
+    shutil.rmtree(out, ignore_errors=True)
+    if shutil.which("uv"):
+        session.run("uv", "build", "--wheel", "--out-dir", str(out), external=True)
+    else:
+        session.install("build")
+        session.run("python", "-m", "build", "--wheel", "--outdir", str(out))
+    (wheel,) = out.glob("custdata-*.whl")
+    session.install(f"custdata[all] @ {wheel.resolve().as_uri()}", *_group("test"))
+    # The tests must import the installed wheel, never src/ (which is not on sys.path: src layout).
+    session.run(
+        "python",
+        "-c",
+        "import custdata, sys; f = custdata.__file__; "
+        "sys.exit(0 if 'site-packages' in f else f'custdata imported from {f}, not the wheel')",
+    )
     session.run("pytest", *session.posargs)
 
 
@@ -53,10 +125,10 @@ def lint(session: nox.Session) -> None:
 
 @nox.session
 def docs(session: nox.Session) -> None:
-    """Build the docs strictly and run every example in them."""
-    session.install("-e", ".[all]", *_group("test"), *_group("docs"))
+    """Build the docs strictly (the API reference page comes from the docstrings). Their examples run as
+    tests in tests_all and tests_wheel (`nox -s tests_all -- docs README.md` runs only them)."""
+    session.install("-e", ".[all]", *_group("docs"))
     session.run("mkdocs", "build", "--strict", "--site-dir", session.create_tmp() + "/site")
-    session.run("pytest", "docs", "-p", "no:randomly", *session.posargs)
 
 
 @nox.session
