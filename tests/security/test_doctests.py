@@ -7,7 +7,7 @@ import importlib
 
 import pytest
 
-MODULES = ["_audit", "_encryptor", "_keyring", "_mask", "_policy"]
+MODULES = ["_audit", "_encryptor", "_keyring", "_mask", "_policy", "_records"]
 
 
 @pytest.mark.parametrize("name", MODULES)

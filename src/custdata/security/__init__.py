@@ -9,8 +9,10 @@ from custdata.security._keyring import Key, KeyProvider, Keyring, KeyState, Loca
 from custdata.security._kms import AwsKmsKeyProvider
 from custdata.security._mask import Pseudonymizer, mask_email, mask_name, mask_phone, mask_resident_id
 from custdata.security._policy import Access, Action, Policy
+from custdata.security._records import PII_FIELDS, RecordCipher
 
 __all__ = [
+    "PII_FIELDS",
     "Access",
     "Action",
     "AuditLog",
@@ -28,6 +30,7 @@ __all__ = [
     "MemorySink",
     "Policy",
     "Pseudonymizer",
+    "RecordCipher",
     "mask_email",
     "mask_name",
     "mask_phone",
