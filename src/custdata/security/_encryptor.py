@@ -18,7 +18,6 @@ Token layout (all URL-safe ASCII, so it fits any text column)::
 
 from __future__ import annotations
 
-import base64
 import binascii
 import hmac
 import secrets
@@ -42,6 +41,8 @@ _LABEL_ENC = b"custdata field encryption key v1"
 _LABEL_COMMIT = b"custdata field key commitment v1"
 _LABEL_INDEX = b"custdata blind index key v1"
 _AAD_PREFIX = b"custdata/field/" + VERSION.encode()
+_TO_URL = bytes.maketrans(b"+/", b"-_")
+_FROM_URL = bytes.maketrans(b"-_+/", b"+/-_")  # "+" and "/" are not in a token: swapped, a2b refuses them
 
 
 def _expand(material: bytes, info: bytes, length: int = 32) -> bytes:
@@ -75,45 +76,66 @@ class FieldEncryptor:
         self.keyring = keyring
         self.store = _text(store, "store")
         self._store_lp = _lp(store)
-        self._cache: dict[str, tuple[AESGCM, bytes]] = {}
+        self._keys: dict[str, tuple[AESGCM, bytes]] = {}
+        self._aads: dict[tuple[str, str], bytes] = {}
+        self._active = ""
         self._generation = -1
+
+    def _sync(self) -> None:
+        self._keys.clear()
+        self._active = ""
+        self._generation = self.keyring.generation
 
     def _key(self, key_id: str) -> tuple[AESGCM, bytes]:
         if self._generation != self.keyring.generation:
-            self._cache.clear()
-            self._generation = self.keyring.generation
-        hit = self._cache.get(key_id)
+            self._sync()
+        hit = self._keys.get(key_id)
         if hit is None:
             material = self.keyring.material(key_id)
             hit = (AESGCM(_expand(material, _LABEL_ENC)), _expand(material, _LABEL_COMMIT, _COMMIT))
-            self._cache[key_id] = hit
+            self._keys[key_id] = hit
         return hit
 
-    def _aad(self, record_id: str, field: str, key_id: str) -> bytes:
-        return b"".join((_AAD_PREFIX, self._store_lp, _lp(record_id), _lp(field), _lp(key_id)))
+    def _aad_head(self, field: str, key_id: str) -> bytes:
+        # format version | store | field | key id, each length-prefixed; the record id follows
+        head = self._aads.get((field, key_id))
+        if head is None:
+            head = b"".join((_AAD_PREFIX, self._store_lp, _lp(field), _lp(key_id)))
+            if len(self._aads) < 4096:
+                self._aads[(field, key_id)] = head
+        return head
 
     def encrypt(self, value: str, *, record_id: str, field: str) -> str:
         """The token for ``value`` under the active key, bound to (store, record_id, field, key id)."""
-        _text(value, "value")
-        _text(record_id, "record_id")
-        _text(field, "field")
-        key_id = self.keyring.active_id
+        if type(value) is not str or type(record_id) is not str or type(field) is not str:
+            _text(value, "value")
+            _text(record_id, "record_id")
+            _text(field, "field")
+        if self._generation != self.keyring.generation or not self._active:
+            self._sync()
+            self._active = self.keyring.active_id
+        key_id = self._active
         aead, commit = self._key(key_id)
         nonce = secrets.token_bytes(_NONCE)
-        ct = aead.encrypt(nonce, value.encode("utf-8", "surrogatepass"), self._aad(record_id, field, key_id))
-        body = base64.urlsafe_b64encode(nonce + commit + ct).rstrip(b"=").decode("ascii")
-        return f"{VERSION}.{key_id}.{body}"
+        rid = record_id.encode("utf-8", "surrogatepass")
+        aad = self._aad_head(field, key_id) + len(rid).to_bytes(4, "big") + rid
+        ct = aead.encrypt(nonce, value.encode("utf-8", "surrogatepass"), aad)
+        body = binascii.b2a_base64(nonce + commit + ct, newline=False).translate(_TO_URL).rstrip(b"=")
+        return f"{VERSION}.{key_id}.{body.decode('ascii')}"
 
     def decrypt(self, token: str, *, record_id: str, field: str) -> str:
         """The value of a token made by :meth:`encrypt` with the same binding; else DecryptionError."""
-        _text(record_id, "record_id")
-        _text(field, "field")
+        if type(record_id) is not str or type(field) is not str:
+            _text(record_id, "record_id")
+            _text(field, "field")
         key_id, raw = self._parse(token)
         aead, commit = self._key(key_id)
         if not hmac.compare_digest(raw[_NONCE : _NONCE + _COMMIT], commit):
             raise DecryptionError("the token was not made with this key (key commitment differs)")
+        rid = record_id.encode("utf-8", "surrogatepass")
+        aad = self._aad_head(field, key_id) + len(rid).to_bytes(4, "big") + rid
         try:
-            plain = aead.decrypt(raw[:_NONCE], raw[_NONCE + _COMMIT :], self._aad(record_id, field, key_id))
+            plain = aead.decrypt(raw[:_NONCE], raw[_NONCE + _COMMIT :], aad)
         except InvalidTag:
             raise DecryptionError(
                 "the token does not authenticate: tampered with, or bound to another record, field or store"
@@ -127,7 +149,7 @@ class FieldEncryptor:
 
     @staticmethod
     def _parse(token: object) -> tuple[str, bytes]:
-        if not isinstance(token, str):
+        if type(token) is not str:
             raise DecryptionError(f"a token is a str, got {type(token).__name__}")
         parts = token.split(".")
         if len(parts) != 3 or parts[0] != VERSION:
@@ -135,10 +157,10 @@ class FieldEncryptor:
         key_id, body = parts[1], parts[2]
         try:
             data = body.encode("ascii")
-            raw = base64.urlsafe_b64decode(data + b"=" * (-len(data) % 4))
+            raw = binascii.a2b_base64(data.translate(_FROM_URL) + b"=" * (-len(data) % 4), strict_mode=True)
         except (UnicodeEncodeError, binascii.Error, ValueError):
             raise DecryptionError("the token's body is not base64") from None
-        if base64.urlsafe_b64encode(raw).rstrip(b"=") != data:
+        if binascii.b2a_base64(raw, newline=False).translate(_TO_URL).rstrip(b"=") != data:
             raise DecryptionError("the token's body is not canonical base64 (altered)")
         if len(raw) < _NONCE + _COMMIT + _TAG:
             raise DecryptionError("the token is truncated")
