@@ -42,7 +42,8 @@ _LABEL_COMMIT = b"custdata field key commitment v1"
 _LABEL_INDEX = b"custdata blind index key v1"
 _AAD_PREFIX = b"custdata/field/" + VERSION.encode()
 _TO_URL = bytes.maketrans(b"+/", b"-_")
-_FROM_URL = bytes.maketrans(b"-_+/", b"+/-_")  # "+" and "/" are not in a token: swapped, a2b refuses them
+# a "+" or "/" in a token is swapped to "-"/"_", so the text re-encodes differently and is refused
+_FROM_URL = bytes.maketrans(b"-_+/", b"+/-_")
 
 
 def _expand(material: bytes, info: bytes, length: int = 32) -> bytes:
@@ -157,7 +158,7 @@ class FieldEncryptor:
         key_id, body = parts[1], parts[2]
         try:
             data = body.encode("ascii")
-            raw = binascii.a2b_base64(data.translate(_FROM_URL) + b"=" * (-len(data) % 4), strict_mode=True)
+            raw = binascii.a2b_base64(data.translate(_FROM_URL) + b"=" * (-len(data) % 4))
         except (UnicodeEncodeError, binascii.Error, ValueError):
             raise DecryptionError("the token's body is not base64") from None
         if binascii.b2a_base64(raw, newline=False).translate(_TO_URL).rstrip(b"=") != data:
