@@ -53,6 +53,13 @@ def features(draw: Any) -> Features:
     f.postcode, f.province, f.country = draw(_digits), draw(_short), draw(_short)
     f.ext = tuple(sorted(draw(st.dictionaries(st.sampled_from(["erp", "ssn"]), _digits, max_size=2)).items()))
     f.gender = draw(st.sampled_from(["", "m", "f"]))
+    f.custom = tuple(
+        sorted(
+            draw(
+                st.dictionaries(st.sampled_from(["place", "job"]), st.sampled_from(["a", "b"]), max_size=2)
+            ).items()
+        )
+    )
     f.company = draw(st.sampled_from(["", "acme", "acme ltd", "zeta"]))
     return f
 

@@ -103,6 +103,12 @@ def _given_city(f: Features) -> Iterable[str]:
     return [f"{f.given_ph}\x1f{f.city}"] if f.given_ph and f.city else []
 
 
+def _name_custom(f: Features) -> Iterable[str]:
+    """The phonetic family (or given) name with each custom attribute (a birthplace, an occupation)."""
+    ph = f.family_ph or f.given_ph
+    return [f"{ph}\x1f{k}\x1f{v}" for k, v in f.custom] if ph else []
+
+
 def _qgrams(f: Features) -> Iterable[str]:
     """Each 3-gram of the name with the full date of birth: catches names mangled beyond phonetics."""
     if not f.dob:
@@ -153,6 +159,7 @@ EXTRA_PASSES: dict[str, KeyFn] = {
     "name": _name_only,
     "phonetic_family_city": _family_city,
     "phonetic_given_city": _given_city,
+    "phonetic_name_custom": _name_custom,
 }
 SORTED_PASSES: dict[str, SortFn] = {
     "sorted_family_given": _sn_name,

@@ -324,6 +324,22 @@ def _gender(a: Features, b: Features) -> int:
     return 0 if a.gender == b.gender else 1
 
 
+def _custom(a: Features, b: Features) -> int:
+    """Custom attributes present on both sides: all the same, some, or none."""
+    if not a.custom or not b.custom:
+        return MISSING
+    other = dict(b.custom)
+    shared = same = 0
+    for k, v in a.custom:
+        w = other.get(k)
+        if w is not None:
+            shared += 1
+            same += v == w
+    if not shared:
+        return MISSING
+    return 0 if same == shared else 1 if same else 2
+
+
 def _company(a: Features, b: Features) -> int:
     if not a.company or not b.company:
         return MISSING
@@ -412,6 +428,14 @@ DEFAULT_FIELDS: tuple[FieldComparison, ...] = (
     FieldComparison(
         "company", ("exact", "similar", "different"), _company, False, (0.6, 0.2, 0.2), (0.01, 0.02, 0.97)
     ),
+    FieldComparison(
+        "custom",
+        ("all_agree", "some_agree", "different"),
+        _custom,
+        False,
+        (0.7, 0.15, 0.15),
+        (0.05, 0.1, 0.85),
+    ),
 )
 
 _BY_NAME = {f.name: f for f in DEFAULT_FIELDS}
@@ -494,4 +518,5 @@ def _default_vector(a: Features, b: Features) -> tuple[int, ...]:
     gender = (0 if x == y else 1) if x and y else MISSING
     x, y = a.company, b.company
     company = (0 if x == y else 1 if token_sort_ratio(x, y) >= 85 else 2) if x and y else MISSING
-    return (g, f, dob, phone, email, ext, street, city, postcode, province, gender, company)
+    custom = _custom(a, b) if a.custom and b.custom else MISSING
+    return (g, f, dob, phone, email, ext, street, city, postcode, province, gender, company, custom)

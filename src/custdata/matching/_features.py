@@ -75,6 +75,7 @@ class Features:
         "city",
         "company",
         "country",
+        "custom",
         "dob",
         "emails",
         "ext",
@@ -115,6 +116,7 @@ class Features:
     ext: tuple[tuple[str, str], ...]
     gender: str
     company: str
+    custom: tuple[tuple[str, str], ...]  # other custom attributes, (key, folded value), sorted by key
     pinyin: str | None  # computed on first cross-script comparison
 
     def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
@@ -133,6 +135,7 @@ def _rebuild(
     city: str,
     company: str,
     country: str,
+    custom: tuple[tuple[str, str], ...],
     dob: str,
     emails: tuple[str, ...],
     ext: tuple[tuple[str, str], ...],
@@ -157,6 +160,7 @@ def _rebuild(
     f.city = city
     f.company = company
     f.country = country
+    f.custom = custom
     f.dob = dob
     f.emails = emails
     f.ext = ext
@@ -317,4 +321,21 @@ def _features_of(c: Customer, region: str | None) -> Features:
     g = fold(c.gender)
     f.gender = _GENDER.get(g, g)
     f.company = fold(c.company)
+    extra = []
+    for k, v in custom.items():
+        if k in _CUSTOM_USED:
+            continue
+        if isinstance(v, str | int) and not isinstance(v, bool):
+            t = fold(str(v))
+            if 1 < len(t) <= 60:
+                extra.append((k, t))
+    f.custom = tuple(sorted(extra))
+    # a value the record rejected (an e-mail like jamesd75collins.biz) still counts, compared as text
+    raw = custom.get("email")
+    if isinstance(raw, str) and raw.strip():
+        f.emails = (*f.emails, raw.strip().casefold())
     return f
+
+
+# custom attributes the features above read already (a malformed birthday, e-mail or address part)
+_CUSTOM_USED = frozenset({"birthday", "date_of_birth", "dob", "street", "city", "postal_code", "email"})

@@ -109,6 +109,7 @@ _VALUE_OF: dict[str, Callable[[Features], str]] = {
     "province": lambda f: f.province,
     "gender": lambda f: f.gender,
     "company": lambda f: f.company,
+    "custom": lambda f: " ".join(f"{k}={v}" for k, v in f.custom),
 }
 
 
@@ -333,15 +334,24 @@ class Matcher:
         """Why a pair is two people whatever else it shares, or "" when it is not vetoed.
 
         ``given_name_and_birthday_differ``: both clearly different (scrambled letters, a birthday a typo or a
-        few weeks away do not count). ``names_differ``: given and family names both clearly different while
-        nothing but the birthday links the two (no phone or postcode the same, no similar street). Neither
-        applies when the e-mail is the same or an external id is within one typo."""
+        few weeks away do not count). ``names_differ`` and ``family_name_and_birthday_differ``: two of given
+        name, family name and birthday clearly different while no phone or postcode is the same and no street
+        similar. None applies when the e-mail is the same or an external id is within one typo."""
         at = self._veto_at
         if at is None:
             return ""
         given, family, dob, phone, email, ext, street, postcode = (vec[k] for k in at)
-        if email == 0 or ext in (0, 1) or given != 5:
+        if email == 0 or ext in (0, 1):
             return ""
+        if given == 5 and dob == 5:
+            return "given_name_and_birthday_differ"
+        if phone == 0 or street in (0, 1, 2) or postcode == 0:
+            return ""
+        if given == 5 and family == 5:
+            return "names_differ"
+        if family == 5 and dob == 5:
+            return "family_name_and_birthday_differ"
+        return ""
         if dob == 5:
             return "given_name_and_birthday_differ"
         if family == 5 and phone != 0 and street not in (0, 1, 2) and postcode != 0:

@@ -195,7 +195,7 @@ def fit_em(
             if not fix_u and new_m[f][0] < new_u[f][0]:
                 pooled = _normalise([a + b for a, b in zip(m_acc[f], u_acc[f], strict=True)])
                 new_m[f] = list(pooled)
-                new_u[f] = list(pooled)
+                new_u[f] = list(u0[f]) if u0[f][0] < pooled[0] else list(pooled)
         delta = abs(new_prior - prior) + max(
             abs(a - b)
             for r1, r2 in zip(new_m + new_u, m + u, strict=True)
