@@ -1,8 +1,11 @@
 """Typed, frozen customer records and their exact dict/JSON form.
 
-Every record is a frozen, slotted attrs class. Values are converted and validated when a record is
-built, and a bad value raises :class:`~custdata.exceptions.ValidationError` naming the field.
-``from_dict`` checks every field before it fails, so one error lists every problem at once.
+Every record is a frozen, slotted attrs class whose fields are described once, in its class body: each
+field's converter is a :class:`~custdata._fields.Spec` that also says how the value is written (dict form,
+JSON, stored body), its CSV header synonyms and the strategy that draws it (see ``custdata._fields``).
+Values are converted and validated when a record is built, and a bad value raises
+:class:`~custdata.exceptions.ValidationError` naming the field. ``from_dict`` checks every field before it
+fails, so one error lists every problem at once.
 """
 
 from __future__ import annotations
@@ -10,14 +13,40 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import json
-import math
 import uuid
-from collections.abc import Callable, Iterable, Iterator, Mapping
-from decimal import Decimal, InvalidOperation
-from typing import Any, ClassVar, Generic, TypeVar
+from collections.abc import Callable, Mapping
+from decimal import Decimal
+from importlib import resources
+from typing import Any, ClassVar, TypeVar
 
 import attrs
 
+from custdata._fields import (
+    FrozenMap,
+    Spec,
+    _Bad,
+    choice,
+    described,
+    flag,
+    json_map,
+    many,
+    number,
+    one,
+    opt_choice,
+    opt_number,
+    opt_text,
+    opt_when,
+    record_map,
+    tag_set,
+    text,
+    text_map,
+    to_date,
+    to_datetime,
+    to_decimal,
+    to_record,
+    when,
+    whole,
+)
 from custdata.exceptions import FieldError, SchemaVersionError, ValidationError
 
 __all__ = [
@@ -44,284 +73,17 @@ __all__ = [
 #: The version of the dict form written by ``to_dict``; ``from_dict`` refuses newer ones.
 SCHEMA_VERSION = 1
 
-K = TypeVar("K")
-V = TypeVar("V")
 T = TypeVar("T")
 JSON = Any
 
 
-# --------------------------------------------------------------------------------------------- helpers
-class FrozenMap(Mapping[K, V], Generic[K, V]):
-    """An immutable mapping, used for the mapping fields of frozen records."""
-
-    __slots__ = ("_d", "_h")
-
-    def __init__(self, data: Mapping[K, V] | Iterable[tuple[K, V]] = ()) -> None:
-        self._d: dict[K, V] = dict(data)
-        self._h: int | None = None
-
-    def __getitem__(self, key: K) -> V:
-        return self._d[key]
-
-    def __iter__(self) -> Iterator[K]:
-        return iter(self._d)
-
-    def __len__(self) -> int:
-        return len(self._d)
-
-    def __eq__(self, other: object) -> bool:
-        if isinstance(other, FrozenMap):
-            return self._d == other._d
-        if isinstance(other, Mapping):
-            return self._d == dict(other)
-        return NotImplemented
-
-    def __hash__(self) -> int:
-        if self._h is None:
-            self._h = hash(frozenset((k, _hashable(v)) for k, v in self._d.items()))
-        return self._h
-
-    def __repr__(self) -> str:
-        return f"FrozenMap({self._d!r})"
-
-
-def _hashable(value: Any) -> Any:
-    if isinstance(value, dict):
-        return frozenset((k, _hashable(v)) for k, v in value.items())
-    if isinstance(value, list):
-        return tuple(_hashable(v) for v in value)
-    return value
-
-
-class _Bad(Exception):
-    """Raised by a converter; turned into a ValidationError naming the field."""
-
-
-def _field_converter(fn: Callable[[Any], Any]) -> attrs.Converter[Any, Any]:
-    def convert(value: Any, field: attrs.Attribute[Any]) -> Any:
-        try:
-            return fn(value)
-        except _Bad as exc:
-            raise ValidationError(str(exc), field=field.name) from None
-        except ValidationError as exc:  # nested record: prefix the path
-            raise ValidationError(
-                [
-                    FieldError(f"{field.name}.{e.field}" if e.field else field.name, e.reason)
-                    for e in exc.errors
-                ]
-            ) from None
-
-    return attrs.Converter(convert, takes_field=True)
-
-
-def _opt(fn: Callable[[Any], T]) -> Callable[[Any], T | None]:
-    """Optional value: None stays None, and so does empty text (stored as None, so CSV round-trips)."""
-
-    def convert(value: Any) -> T | None:
-        return None if value is None or value == "" else fn(value)
-
-    return convert
-
-
-def _text(value: Any) -> str:
-    if not isinstance(value, str):
-        raise _Bad(f"expected text, got {type(value).__name__} {value!r}")
-    return value
-
-
-def _nonempty_text(value: Any) -> str:
-    text = _text(value)
-    if not text.strip():
-        raise _Bad("must not be empty")
-    return text
-
-
-def _bool(value: Any) -> bool:
-    if isinstance(value, bool):
-        return value
-    raise _Bad(f"expected true or false, got {value!r}")
-
-
-def _int(value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise _Bad(f"expected a whole number, got {value!r}")
-    return value
-
-
-def _version(value: Any) -> int:
-    number = _int(value)
-    if number < 0:
-        raise _Bad(f"must be 0 or more, got {number}")
-    return number
-
-
 def parse_datetime(value: Any) -> dt.datetime:
-    """A timezone-aware datetime from a datetime or an ISO 8601 string (``Z`` allowed)."""
-    if isinstance(value, str):
-        text = value.strip()
-        if text.endswith(("Z", "z")):
-            text = text[:-1] + "+00:00"
-        try:
-            value = dt.datetime.fromisoformat(text)
-        except ValueError:
-            raise _Bad(f"not an ISO 8601 date-time: {value!r}") from None
-    if not isinstance(value, dt.datetime):
-        raise _Bad(f"expected a date-time, got {type(value).__name__} {value!r}")
-    if value.tzinfo is None or value.utcoffset() is None:
-        raise _Bad(
-            f"date-time must be timezone-aware (add an offset such as +08:00), got {value.isoformat()}"
-        )
-    return value
-
-
-def _datetime_or_none(value: Any) -> dt.datetime | None:
-    if value is None or value == "":
-        return None
-    return parse_datetime(value)
-
-
-def _date(value: Any) -> dt.date:
-    if isinstance(value, dt.datetime):
-        raise _Bad(f"expected a date, got a date-time {value!r}")
-    if isinstance(value, dt.date):
-        return value
-    if isinstance(value, str):
-        try:
-            return dt.date.fromisoformat(value.strip())
-        except ValueError:
-            raise _Bad(f"not an ISO 8601 date (YYYY-MM-DD): {value!r}") from None
-    raise _Bad(f"expected a date, got {type(value).__name__} {value!r}")
-
-
-def _decimal(value: Any) -> Decimal:
-    if isinstance(value, bool):
-        raise _Bad(f"expected a number, got {value!r}")
-    if isinstance(value, float):
-        value = repr(value)
-    if isinstance(value, (int, str, Decimal)):
-        try:
-            d = Decimal(value.strip() if isinstance(value, str) else value)
-        except InvalidOperation:
-            raise _Bad(f"not a number: {value!r}") from None
-        if not d.is_finite():
-            raise _Bad(f"must be finite, got {value!r}")
-        return d
-    raise _Bad(f"expected a number, got {type(value).__name__} {value!r}")
-
-
-def _enum(cls: type[enum.Enum]) -> Callable[[Any], Any]:
-    allowed = ", ".join(m.value for m in cls)
-
-    def convert(value: Any) -> Any:
-        if isinstance(value, cls):
-            return value
-        try:
-            return cls(value.strip().lower() if isinstance(value, str) else value)
-        except ValueError:
-            raise _Bad(f"must be one of {allowed}; got {value!r}") from None
-
-    return convert
-
-
-def _tuple_of(item: Callable[[Any], T]) -> Callable[[Any], tuple[T, ...]]:
-    def convert(value: Any) -> tuple[T, ...]:
-        if value is None:
-            return ()
-        if type(value) not in (list, tuple) and (
-            isinstance(value, (str, bytes, Mapping)) or not isinstance(value, Iterable)
-        ):
-            raise _Bad(f"expected a list, got {type(value).__name__}")
-        out: list[T] = []
-        errors: list[FieldError] = []
-        for i, v in enumerate(value):
-            try:
-                out.append(item(v))
-            except _Bad as exc:
-                errors.append(FieldError(str(i), str(exc)))
-            except ValidationError as exc:
-                errors.extend(
-                    FieldError(f"{i}.{e.field}" if e.field else str(i), e.reason) for e in exc.errors
-                )
-        if errors:
-            raise ValidationError(errors)
-        return tuple(out)
-
-    return convert
-
-
-def _tags(value: Any) -> frozenset[str]:
-    if value is None or (type(value) is list and not value):
-        return frozenset()
-    if isinstance(value, (str, bytes, Mapping)) or not isinstance(value, Iterable):
-        raise _Bad(f"expected a collection of text tags, got {type(value).__name__}")
-    out = set()
-    for tag in value:
-        if not isinstance(tag, str) or not tag:
-            raise _Bad(f"every tag must be non-empty text, got {tag!r}")
-        out.add(tag)
-    return frozenset(out)
-
-
-def _str_map(value: Any) -> FrozenMap[str, str]:
-    if value is None or (type(value) is dict and not value):
-        return FrozenMap()
-    if not isinstance(value, Mapping):
-        raise _Bad(f"expected a mapping, got {type(value).__name__}")
-    for k, v in value.items():
-        if not isinstance(k, str) or not isinstance(v, str):
-            raise _Bad(f"keys and values must be text, got {k!r}: {v!r}")
-    return value if isinstance(value, FrozenMap) else FrozenMap(value)
-
-
-def _check_json(value: Any, path: str) -> None:
-    if value is None or isinstance(value, (str, bool, int)):
-        return
-    if isinstance(value, float):
-        if not math.isfinite(value):
-            raise _Bad(f"{path}: {value!r} is not JSON-safe")
-        return
-    if isinstance(value, list):
-        for i, v in enumerate(value):
-            _check_json(v, f"{path}[{i}]")
-        return
-    if isinstance(value, dict):
-        for k, v in value.items():
-            if not isinstance(k, str):
-                raise _Bad(f"{path}: key {k!r} is not text")
-            _check_json(v, f"{path}.{k}")
-        return
-    raise _Bad(f"{path}: {type(value).__name__} {value!r} is not JSON-safe (use text, numbers, lists, dicts)")
-
-
-def _custom(value: Any) -> FrozenMap[str, JSON]:
-    if value is None or (type(value) is dict and not value):
-        return FrozenMap()
-    if not isinstance(value, Mapping):
-        raise _Bad(f"expected a mapping, got {type(value).__name__}")
-    if isinstance(value, FrozenMap):
-        return value
-    for k, v in value.items():
-        if not isinstance(k, str):
-            raise _Bad(f"key {k!r} is not text")
-        _check_json(v, k)
-    return FrozenMap(json.loads(json.dumps(dict(value))))  # a private deep copy
-
-
-def _record(cls: type[T]) -> Callable[[Any], T]:
-    def convert(value: Any) -> T:
-        if type(value) is dict:
-            return cls.from_dict(value)  # type: ignore[attr-defined,no-any-return]
-        if isinstance(value, cls):
-            return value
-        if isinstance(value, Mapping):
-            return cls.from_dict(value)  # type: ignore[attr-defined,no-any-return]
-        raise _Bad(f"expected a {cls.__name__} or a mapping, got {type(value).__name__} {value!r}")
-
-    return convert
-
-
-def _iso(value: dt.date | dt.datetime | None) -> str | None:
-    return None if value is None else value.isoformat()
+    """A timezone-aware datetime from a datetime or an ISO 8601 string (``Z`` allowed); anything else is a
+    :class:`~custdata.exceptions.ValidationError`."""
+    try:
+        return to_datetime(value)
+    except _Bad as exc:
+        raise ValidationError(str(exc)) from None
 
 
 _set = object.__setattr__
@@ -344,12 +106,13 @@ def _slots(cls: type) -> list[tuple[str, Any, Callable[[], Any] | None]]:
 
 
 class _DictMixin:
-    """``to_dict`` / ``from_dict`` / ``to_json`` / ``from_json`` for attrs records."""
+    """``from_dict`` / ``evolve`` / ``to_json`` / ``from_json`` for described attrs records (``to_dict``
+    and ``_CONVERTERS`` are generated from the field specs by ``@described``)."""
 
     _CONVERTERS: ClassVar[dict[str, Callable[[Any], Any]]]
 
     def to_dict(self) -> dict[str, Any]:
-        raise NotImplementedError
+        raise NotImplementedError  # replaced by @described
 
     @classmethod
     def from_dict(cls: type[T], data: Mapping[str, Any]) -> T:
@@ -498,7 +261,6 @@ class InteractionKind(str, enum.Enum):
     OTHER = "other"
 
 
-# --------------------------------------------------------------------------------------------- values
 @attrs.frozen(order=True)
 class MonthDay:
     """A birthday without a year. ISO 8601 form ``--MM-DD``; 29 February is allowed."""
@@ -531,6 +293,11 @@ class MonthDay:
         return self.isoformat()
 
 
+def _latest_today() -> dt.date:
+    """Today's date where it is latest on Earth (UTC+14): no birthday can be after it."""
+    return (dt.datetime.now(dt.timezone.utc) + dt.timedelta(hours=14)).date()
+
+
 def _birthday(value: Any) -> dt.date | MonthDay | None:
     if value is None or value == "":
         return None
@@ -547,9 +314,25 @@ def _birthday(value: Any) -> dt.date | MonthDay | None:
         except ValidationError as exc:
             raise _Bad(str(exc)) from None
     try:
-        return _date(value)
+        day = to_date(value)
     except _Bad:
         raise _Bad(f"expected YYYY-MM-DD or --MM-DD, got {value!r}") from None
+    if day > _latest_today():
+        raise _Bad(f"a birthday cannot be in the future, got {day.isoformat()}")
+    return day
+
+
+def birthday(*, synonyms: tuple[str, ...] = ()) -> Spec:
+    """A full date (not in the future) or a year-less ``MonthDay``."""
+    return Spec(
+        _birthday,
+        dump=lambda v: None if v is None else v.isoformat(),
+        dict_code="(None if {v} is None else {v}.isoformat())",
+        json_code="(\"null\" if {v} is None else '\"' + {v}.isoformat() + '\"')",
+        empty_code="{v} is None",
+        kind="birthday",
+        synonyms=synonyms,
+    )
 
 
 # --------------------------------------------------------------------------------------------- parts
@@ -557,19 +340,14 @@ def _is_cjk(text: str) -> bool:
     return any("\u3400" <= ch <= "\u9fff" or "\U00020000" <= ch <= "\U0003134f" for ch in text)
 
 
+@described()
 @attrs.frozen
 class PersonName(_DictMixin):
     """A person's name. ``family`` is the surname; Chinese names are written family name first."""
 
-    full: str | None = attrs.field(default=None, converter=_field_converter(_opt(_text)))
-    family: str | None = attrs.field(default=None, converter=_field_converter(_opt(_text)))
-    given: str | None = attrs.field(default=None, converter=_field_converter(_opt(_text)))
-
-    _CONVERTERS: ClassVar[dict[str, Callable[[Any], Any]]] = {
-        "full": _opt(_text),
-        "family": _opt(_text),
-        "given": _opt(_text),
-    }
+    full: str | None = attrs.field(default=None, converter=opt_text())
+    family: str | None = attrs.field(default=None, converter=opt_text())
+    given: str | None = attrs.field(default=None, converter=opt_text())
 
     @property
     def display(self) -> str:
@@ -584,124 +362,58 @@ class PersonName(_DictMixin):
     def __bool__(self) -> bool:
         return bool(self.full or self.family or self.given)
 
-    def to_dict(self) -> dict[str, Any]:
-        return {"full": self.full, "family": self.family, "given": self.given}
 
-
-_PHONE_KIND = _enum(PhoneKind)
-_EMAIL_KIND = _enum(EmailKind)
-
-
+@described()
 @attrs.frozen
 class Phone(_DictMixin):
     """A phone number as stored (normalise it to E.164 with :func:`custdata.normalize_phone`)."""
 
-    number: str = attrs.field(converter=_field_converter(_nonempty_text))
-    kind: PhoneKind = attrs.field(default=PhoneKind.OTHER, converter=_field_converter(_PHONE_KIND))
-    primary: bool = attrs.field(default=False, converter=_field_converter(_bool))
-    verified_at: dt.datetime | None = attrs.field(default=None, converter=_field_converter(_datetime_or_none))
-
-    _CONVERTERS: ClassVar[dict[str, Callable[[Any], Any]]] = {
-        "number": _nonempty_text,
-        "kind": _PHONE_KIND,
-        "primary": _bool,
-        "verified_at": _datetime_or_none,
-    }
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "number": self.number,
-            "kind": self.kind.value,
-            "primary": self.primary,
-            "verified_at": _iso(self.verified_at),
-        }
+    number: str = attrs.field(converter=text())
+    kind: PhoneKind = attrs.field(default=PhoneKind.OTHER, converter=choice(PhoneKind))
+    primary: bool = attrs.field(default=False, converter=flag())
+    verified_at: dt.datetime | None = attrs.field(default=None, converter=opt_when())
 
 
+@described()
 @attrs.frozen
 class Email(_DictMixin):
     """An e-mail address as stored (normalise it with :func:`custdata.normalize_email`)."""
 
-    address: str = attrs.field(converter=_field_converter(_nonempty_text))
-    kind: EmailKind = attrs.field(default=EmailKind.OTHER, converter=_field_converter(_EMAIL_KIND))
-    primary: bool = attrs.field(default=False, converter=_field_converter(_bool))
-    verified_at: dt.datetime | None = attrs.field(default=None, converter=_field_converter(_datetime_or_none))
-
-    _CONVERTERS: ClassVar[dict[str, Callable[[Any], Any]]] = {
-        "address": _nonempty_text,
-        "kind": _EMAIL_KIND,
-        "primary": _bool,
-        "verified_at": _datetime_or_none,
-    }
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "address": self.address,
-            "kind": self.kind.value,
-            "primary": self.primary,
-            "verified_at": _iso(self.verified_at),
-        }
+    address: str = attrs.field(converter=text())
+    kind: EmailKind = attrs.field(default=EmailKind.OTHER, converter=choice(EmailKind))
+    primary: bool = attrs.field(default=False, converter=flag())
+    verified_at: dt.datetime | None = attrs.field(default=None, converter=opt_when())
 
 
-_OPT_TEXT = _opt(_text)
-
-
+@described()
 @attrs.frozen
 class Address(_DictMixin):
     """A postal address. ``province`` holds the first-level subdivision (province, state, region);
     ``country`` is an ISO 3166-1 alpha-2 code when known; ``raw`` keeps the text as given."""
 
-    country: str | None = attrs.field(default=None, converter=_field_converter(_OPT_TEXT))
-    province: str | None = attrs.field(default=None, converter=_field_converter(_OPT_TEXT))
-    city: str | None = attrs.field(default=None, converter=_field_converter(_OPT_TEXT))
-    district: str | None = attrs.field(default=None, converter=_field_converter(_OPT_TEXT))
-    street: str | None = attrs.field(default=None, converter=_field_converter(_OPT_TEXT))
-    postal_code: str | None = attrs.field(default=None, converter=_field_converter(_OPT_TEXT))
-    raw: str | None = attrs.field(default=None, converter=_field_converter(_OPT_TEXT))
-
-    _CONVERTERS: ClassVar[dict[str, Callable[[Any], Any]]] = dict.fromkeys(
-        ("country", "province", "city", "district", "street", "postal_code", "raw"), _OPT_TEXT
-    )
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "country": self.country,
-            "province": self.province,
-            "city": self.city,
-            "district": self.district,
-            "street": self.street,
-            "postal_code": self.postal_code,
-            "raw": self.raw,
-        }
+    country: str | None = attrs.field(default=None, converter=opt_text())
+    province: str | None = attrs.field(default=None, converter=opt_text())
+    city: str | None = attrs.field(default=None, converter=opt_text())
+    district: str | None = attrs.field(default=None, converter=opt_text())
+    street: str | None = attrs.field(default=None, converter=opt_text())
+    postal_code: str | None = attrs.field(default=None, converter=opt_text())
+    raw: str | None = attrs.field(default=None, converter=opt_text())
 
 
+@described()
 @attrs.frozen
 class Consent(_DictMixin):
     """A customer's consent for one purpose (e.g. ``marketing_sms``)."""
 
-    granted: bool = attrs.field(converter=_field_converter(_bool))
-    at: dt.datetime | None = attrs.field(default=None, converter=_field_converter(_datetime_or_none))
-    source: str | None = attrs.field(default=None, converter=_field_converter(_OPT_TEXT))
-    expires: dt.datetime | None = attrs.field(default=None, converter=_field_converter(_datetime_or_none))
-
-    _CONVERTERS: ClassVar[dict[str, Callable[[Any], Any]]] = {
-        "granted": _bool,
-        "at": _datetime_or_none,
-        "source": _OPT_TEXT,
-        "expires": _datetime_or_none,
-    }
+    granted: bool = attrs.field(converter=flag())
+    at: dt.datetime | None = attrs.field(default=None, converter=opt_when())
+    source: str | None = attrs.field(default=None, converter=opt_text())
+    expires: dt.datetime | None = attrs.field(default=None, converter=opt_when())
 
     def is_valid(self, at: dt.datetime | None = None) -> bool:
         """Granted, and not expired at ``at`` (default: now)."""
         when = at or dt.datetime.now(dt.timezone.utc)
         return self.granted and (self.expires is None or when < self.expires)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "granted": self.granted,
-            "at": _iso(self.at),
-            "source": self.source,
-            "expires": _iso(self.expires),
-        }
 
 
 def _name(value: Any) -> PersonName:
@@ -709,19 +421,26 @@ def _name(value: Any) -> PersonName:
         return PersonName()
     if isinstance(value, str):
         return PersonName(full=value)
-    return _record(PersonName)(value)
+    return _record_name(value)
+
+
+_record_name = to_record(PersonName)
+_record_phone = to_record(Phone)
+_record_email = to_record(Email)
+_record_address = to_record(Address)
+_record_consent = to_record(Consent)
 
 
 def _phone(value: Any) -> Phone:
-    return Phone(value) if isinstance(value, str) else _record(Phone)(value)
+    return Phone(value) if isinstance(value, str) else _record_phone(value)
 
 
 def _email(value: Any) -> Email:
-    return Email(value) if isinstance(value, str) else _record(Email)(value)
+    return Email(value) if isinstance(value, str) else _record_email(value)
 
 
 def _address(value: Any) -> Address:
-    return Address(raw=value) if isinstance(value, str) else _record(Address)(value)
+    return Address(raw=value) if isinstance(value, str) else _record_address(value)
 
 
 def _consents(value: Any) -> FrozenMap[str, Consent]:
@@ -736,25 +455,25 @@ def _consents(value: Any) -> FrozenMap[str, Consent]:
             errors.append(FieldError(str(purpose), "a purpose must be non-empty text"))
             continue
         try:
-            out[purpose] = _record(Consent)(c)
+            out[purpose] = _record_consent(c)
         except _Bad as exc:
             errors.append(FieldError(purpose, str(exc)))
         except ValidationError as exc:
             errors.extend(FieldError(f"{purpose}.{e.field}", e.reason) for e in exc.errors)
     if errors:
         raise ValidationError(errors)
-    return FrozenMap(out)
+    try:
+        return FrozenMap(out)
+    except ValidationError as exc:
+        raise _Bad(str(exc)) from None
 
 
 def _new_id() -> str:
     return uuid.uuid4().hex
 
 
-_CHANNEL = _enum(Channel)
-_STAGE = _enum(LifecycleStage)
-
-
 # --------------------------------------------------------------------------------------------- Customer
+@described(SCHEMA_VERSION)
 @attrs.frozen
 class Customer(_DictMixin):
     """One customer.
@@ -765,49 +484,29 @@ class Customer(_DictMixin):
     ('欧阳娜娜', '+8613800138000')
     """
 
-    id: str = attrs.field(factory=_new_id, converter=_field_converter(_nonempty_text))
-    name: PersonName = attrs.field(factory=PersonName, converter=_field_converter(_name))
-    phones: tuple[Phone, ...] = attrs.field(default=(), converter=_field_converter(_tuple_of(_phone)))
-    emails: tuple[Email, ...] = attrs.field(default=(), converter=_field_converter(_tuple_of(_email)))
-    addresses: tuple[Address, ...] = attrs.field(default=(), converter=_field_converter(_tuple_of(_address)))
-    birthday: dt.date | MonthDay | None = attrs.field(default=None, converter=_field_converter(_birthday))
-    gender: str | None = attrs.field(default=None, converter=_field_converter(_OPT_TEXT))
-    company: str | None = attrs.field(default=None, converter=_field_converter(_OPT_TEXT))
-    title: str | None = attrs.field(default=None, converter=_field_converter(_OPT_TEXT))
-    tags: frozenset[str] = attrs.field(default=frozenset(), converter=_field_converter(_tags))
-    channel: Channel | None = attrs.field(default=None, converter=_field_converter(_opt(_CHANNEL)))
-    lifecycle_stage: LifecycleStage | None = attrs.field(
-        default=None, converter=_field_converter(_opt(_STAGE))
+    id: str = attrs.field(factory=_new_id, converter=text())
+    name: PersonName = attrs.field(factory=PersonName, converter=one(PersonName, _name, kind="person_names"))
+    phones: tuple[Phone, ...] = attrs.field(default=(), converter=many(Phone, _phone, kind="phones"))
+    emails: tuple[Email, ...] = attrs.field(default=(), converter=many(Email, _email, kind="emails"))
+    addresses: tuple[Address, ...] = attrs.field(
+        default=(), converter=many(Address, _address, kind="addresses")
     )
-    owner: str | None = attrs.field(default=None, converter=_field_converter(_OPT_TEXT))
-    consents: FrozenMap[str, Consent] = attrs.field(factory=FrozenMap, converter=_field_converter(_consents))
-    external_ids: FrozenMap[str, str] = attrs.field(factory=FrozenMap, converter=_field_converter(_str_map))
-    custom: FrozenMap[str, JSON] = attrs.field(factory=FrozenMap, converter=_field_converter(_custom))
-    created_at: dt.datetime | None = attrs.field(default=None, converter=_field_converter(_datetime_or_none))
-    updated_at: dt.datetime | None = attrs.field(default=None, converter=_field_converter(_datetime_or_none))
-    version: int = attrs.field(default=0, converter=_field_converter(_version))
-
-    _CONVERTERS: ClassVar[dict[str, Callable[[Any], Any]]] = {
-        "id": _nonempty_text,
-        "name": _name,
-        "phones": _tuple_of(_phone),
-        "emails": _tuple_of(_email),
-        "addresses": _tuple_of(_address),
-        "birthday": _birthday,
-        "gender": _OPT_TEXT,
-        "company": _OPT_TEXT,
-        "title": _OPT_TEXT,
-        "tags": _tags,
-        "channel": _opt(_CHANNEL),
-        "lifecycle_stage": _opt(_STAGE),
-        "owner": _OPT_TEXT,
-        "consents": _consents,
-        "external_ids": _str_map,
-        "custom": _custom,
-        "created_at": _datetime_or_none,
-        "updated_at": _datetime_or_none,
-        "version": _version,
-    }
+    birthday: dt.date | MonthDay | None = attrs.field(default=None, converter=birthday())
+    gender: str | None = attrs.field(default=None, converter=opt_text())
+    company: str | None = attrs.field(default=None, converter=opt_text())
+    title: str | None = attrs.field(default=None, converter=opt_text())
+    tags: frozenset[str] = attrs.field(default=frozenset(), converter=tag_set())
+    channel: Channel | None = attrs.field(default=None, converter=opt_choice(Channel))
+    lifecycle_stage: LifecycleStage | None = attrs.field(default=None, converter=opt_choice(LifecycleStage))
+    owner: str | None = attrs.field(default=None, converter=opt_text())
+    consents: FrozenMap[str, Consent] = attrs.field(
+        factory=FrozenMap, converter=record_map(Consent, _consents, kind="consents")
+    )
+    external_ids: FrozenMap[str, str] = attrs.field(factory=FrozenMap, converter=text_map())
+    custom: FrozenMap[str, JSON] = attrs.field(factory=FrozenMap, converter=json_map())
+    created_at: dt.datetime | None = attrs.field(default=None, converter=opt_when())
+    updated_at: dt.datetime | None = attrs.field(default=None, converter=opt_when())
+    version: int = attrs.field(default=0, converter=whole(0, 2**63 - 2, kind="version"))
 
     @property
     def primary_phone(self) -> Phone | None:
@@ -819,117 +518,60 @@ class Customer(_DictMixin):
         """The e-mail marked primary, else the first, else None."""
         return next((e for e in self.emails if e.primary), self.emails[0] if self.emails else None)
 
-    def to_dict(self) -> dict[str, Any]:
-        """The JSON-safe dict form (shape in the docs); ``from_dict`` gives the record back exactly."""
-        b = self.birthday
-        return {
-            "schema": SCHEMA_VERSION,
-            "id": self.id,
-            "name": self.name.to_dict(),
-            "phones": [p.to_dict() for p in self.phones],
-            "emails": [e.to_dict() for e in self.emails],
-            "addresses": [a.to_dict() for a in self.addresses],
-            "birthday": None if b is None else b.isoformat(),
-            "gender": self.gender,
-            "company": self.company,
-            "title": self.title,
-            "tags": sorted(self.tags),
-            "channel": None if self.channel is None else self.channel.value,
-            "lifecycle_stage": None if self.lifecycle_stage is None else self.lifecycle_stage.value,
-            "owner": self.owner,
-            "consents": {k: v.to_dict() for k, v in self.consents.items()},
-            "external_ids": dict(self.external_ids),
-            "custom": json.loads(json.dumps(dict(self.custom))) if self.custom else {},
-            "created_at": _iso(self.created_at),
-            "updated_at": _iso(self.updated_at),
-            "version": self.version,
-        }
-
 
 # --------------------------------------------------------------------------------------------- activity
 def _quantity(value: Any) -> Decimal:
-    d = _decimal(value)
+    d = to_decimal(value)
     if d <= 0:
         raise _Bad(f"must be more than 0, got {value!r}")
     return d
 
 
+def _load_currencies() -> frozenset[str]:
+    lines = resources.files("custdata").joinpath("data/iso4217.txt").read_text(encoding="utf-8")
+    return frozenset(line.split()[0] for line in lines.splitlines() if line and not line.startswith("#"))
+
+
+#: The ISO 4217 codes a transaction may name (custdata/data/iso4217.txt: List One, with its source).
+CURRENCIES = _load_currencies()
+
+
 def _currency(value: Any) -> str | None:
     if value is None or value == "":
         return None
-    if not isinstance(value, str) or len(value.strip()) != 3 or not value.strip().isalpha():
-        raise _Bad(f"expected a three-letter ISO 4217 code such as CNY or USD, got {value!r}")
-    return value.strip().upper()
+    code = value.strip().upper() if isinstance(value, str) else None
+    if code not in CURRENCIES:
+        raise _Bad(f"expected an ISO 4217 currency code in use, such as CNY or USD; got {value!r}")
+    return code
 
 
+@described()
 @attrs.frozen
 class LineItem(_DictMixin):
     """One line of an order."""
 
-    sku: str = attrs.field(converter=_field_converter(_nonempty_text))
-    quantity: Decimal = attrs.field(default=Decimal(1), converter=_field_converter(_quantity))
-    unit_price: Decimal | None = attrs.field(default=None, converter=_field_converter(_opt(_decimal)))
-    name: str | None = attrs.field(default=None, converter=_field_converter(_OPT_TEXT))
-    category: str | None = attrs.field(default=None, converter=_field_converter(_OPT_TEXT))
-
-    _CONVERTERS: ClassVar[dict[str, Callable[[Any], Any]]] = {
-        "sku": _nonempty_text,
-        "quantity": _quantity,
-        "unit_price": _opt(_decimal),
-        "name": _OPT_TEXT,
-        "category": _OPT_TEXT,
-    }
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "sku": self.sku,
-            "quantity": str(self.quantity),
-            "unit_price": None if self.unit_price is None else str(self.unit_price),
-            "name": self.name,
-            "category": self.category,
-        }
+    sku: str = attrs.field(converter=text())
+    quantity: Decimal = attrs.field(default=Decimal(1), converter=number(_quantity, kind="quantity"))
+    unit_price: Decimal | None = attrs.field(default=None, converter=opt_number())
+    name: str | None = attrs.field(default=None, converter=opt_text())
+    category: str | None = attrs.field(default=None, converter=opt_text())
 
 
-def _item(value: Any) -> LineItem:
-    return _record(LineItem)(value)
-
-
+@described(SCHEMA_VERSION, lead=("id",))
 @attrs.frozen
 class Transaction(_DictMixin):
     """A purchase (or, with a negative amount, a refund) by one customer."""
 
-    customer_id: str = attrs.field(converter=_field_converter(_nonempty_text))
-    at: dt.datetime = attrs.field(converter=_field_converter(parse_datetime))
-    amount: Decimal = attrs.field(converter=_field_converter(_decimal))
-    currency: str | None = attrs.field(default=None, converter=_field_converter(_currency))
-    order_id: str | None = attrs.field(default=None, converter=_field_converter(_OPT_TEXT))
-    channel: str | None = attrs.field(default=None, converter=_field_converter(_OPT_TEXT))
-    items: tuple[LineItem, ...] = attrs.field(default=(), converter=_field_converter(_tuple_of(_item)))
-    id: str | None = attrs.field(default=None, converter=_field_converter(_OPT_TEXT))
-
-    _CONVERTERS: ClassVar[dict[str, Callable[[Any], Any]]] = {
-        "customer_id": _nonempty_text,
-        "at": parse_datetime,
-        "amount": _decimal,
-        "currency": _currency,
-        "order_id": _OPT_TEXT,
-        "channel": _OPT_TEXT,
-        "items": _tuple_of(_item),
-        "id": _OPT_TEXT,
-    }
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "schema": SCHEMA_VERSION,
-            "id": self.id,
-            "customer_id": self.customer_id,
-            "at": self.at.isoformat(),
-            "amount": str(self.amount),
-            "currency": self.currency,
-            "order_id": self.order_id,
-            "channel": self.channel,
-            "items": [i.to_dict() for i in self.items],
-        }
+    customer_id: str = attrs.field(converter=text())
+    at: dt.datetime = attrs.field(converter=when())
+    amount: Decimal = attrs.field(converter=number())
+    currency: str | None = attrs.field(
+        default=None, converter=Spec(_currency, empty_code="{v} is None", kind="currency")
+    )
+    order_id: str | None = attrs.field(default=None, converter=opt_text())
+    channel: str | None = attrs.field(default=None, converter=opt_text())
+    items: tuple[LineItem, ...] = attrs.field(default=(), converter=many(LineItem, kind="line_items"))
+    id: str | None = attrs.field(default=None, converter=opt_text())
 
 
 def _score(lo: int, hi: int, whole: bool) -> Callable[[Any], Any]:
@@ -940,18 +582,14 @@ def _score(lo: int, hi: int, whole: bool) -> Callable[[Any], Any]:
             raise _Bad(f"expected a number from {lo} to {hi}, got {value!r}")
         if whole and not isinstance(value, int):
             raise _Bad(f"expected a whole number from {lo} to {hi}, got {value!r}")
-        if not (lo <= value <= hi):
-            raise _Bad(f"must be from {lo} to {hi}, got {value!r}")
-        return value
+        if not (lo <= value <= hi):  # NaN fails this too
+            raise _Bad(f"must be from {lo} to {hi}, got {value if abs(value) < 1e6 else 'a larger number'}")
+        return int(value) if whole else value
 
     return convert
 
 
-_KIND = _enum(InteractionKind)
-_CSAT = _score(1, 5, False)
-_NPS = _score(0, 10, True)
-
-
+@described(SCHEMA_VERSION, lead=("id",))
 @attrs.frozen
 class Interaction(_DictMixin):
     """A contact with a customer: a call, a visit, a complaint, a survey answer …
@@ -959,35 +597,15 @@ class Interaction(_DictMixin):
     ``satisfaction`` is a CSAT score from 1 to 5; ``nps`` the 0–10 answer to "would you recommend us?".
     """
 
-    customer_id: str = attrs.field(converter=_field_converter(_nonempty_text))
-    at: dt.datetime = attrs.field(converter=_field_converter(parse_datetime))
-    kind: InteractionKind = attrs.field(default=InteractionKind.OTHER, converter=_field_converter(_KIND))
-    channel: str | None = attrs.field(default=None, converter=_field_converter(_OPT_TEXT))
-    satisfaction: float | None = attrs.field(default=None, converter=_field_converter(_CSAT))
-    nps: int | None = attrs.field(default=None, converter=_field_converter(_NPS))
-    note: str | None = attrs.field(default=None, converter=_field_converter(_OPT_TEXT))
-    id: str | None = attrs.field(default=None, converter=_field_converter(_OPT_TEXT))
-
-    _CONVERTERS: ClassVar[dict[str, Callable[[Any], Any]]] = {
-        "customer_id": _nonempty_text,
-        "at": parse_datetime,
-        "kind": _KIND,
-        "channel": _OPT_TEXT,
-        "satisfaction": _CSAT,
-        "nps": _NPS,
-        "note": _OPT_TEXT,
-        "id": _OPT_TEXT,
-    }
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "schema": SCHEMA_VERSION,
-            "id": self.id,
-            "customer_id": self.customer_id,
-            "at": self.at.isoformat(),
-            "kind": self.kind.value,
-            "channel": self.channel,
-            "satisfaction": self.satisfaction,
-            "nps": self.nps,
-            "note": self.note,
-        }
+    customer_id: str = attrs.field(converter=text())
+    at: dt.datetime = attrs.field(converter=when())
+    kind: InteractionKind = attrs.field(default=InteractionKind.OTHER, converter=choice(InteractionKind))
+    channel: str | None = attrs.field(default=None, converter=opt_text())
+    satisfaction: float | None = attrs.field(
+        default=None, converter=Spec(_score(1, 5, False), empty_code="{v} is None", kind="csat")
+    )
+    nps: int | None = attrs.field(
+        default=None, converter=Spec(_score(0, 10, True), empty_code="{v} is None", kind="nps")
+    )
+    note: str | None = attrs.field(default=None, converter=opt_text())
+    id: str | None = attrs.field(default=None, converter=opt_text())

@@ -62,6 +62,7 @@ from custdata.storage._core import (
     fill_creation,
     now,
     parse_ts,
+    read_body,
     scan_filter,
     take,
     ts,
@@ -338,7 +339,7 @@ class SQLStore:
                 if cur.rowcount != 1:
                     raise ConcurrencyError(f"customer {c.id!r} was changed by another writer meanwhile")
                 action = "update" if deleted is None else "restore"
-                changes = diff(expand(json.loads(old_body)), expand(d))
+                changes = diff(expand(read_body(old_body)), expand(d))
                 history = (c.id, version, at, action, src, changes_to_json(changes))
                 self._unindex(c.id, old_keys)
             self._bulk("cd_lookup", LOOKUP_COLUMNS, [(k, v, c.id) for k, v in keys])
@@ -452,7 +453,7 @@ class SQLStore:
                 upd_rows.append((version, at, encode_keys(keys), body, cid))
                 unindex.extend((k, v, cid) for k, v in decode_keys(old_keys))
                 d = compact_dict(c)
-                changes = changes_to_json(diff(expand(json.loads(old_body)), expand(d)))
+                changes = changes_to_json(diff(expand(read_body(old_body)), expand(d)))
                 action = "update" if deleted is None else "restore"
                 history.append((cid, version, at, action, src, changes))
             lookup.extend((k, v, cid) for k, v in keys)
@@ -630,7 +631,7 @@ class SQLStore:
             HistoryEntry(customer_id, v, parse_ts(a), act, s, changes_from_json(ch))
             for v, a, act, s, ch in rows
         ]
-        return fill_creation(entries, expand(json.loads(cur[0][0])) if cur else None)
+        return fill_creation(entries, expand(read_body(cur[0][0])) if cur else None)
 
     # ------------------------------------------------------------------ activity
     def _add(self, table: str, items: Iterable[Transaction | Interaction], cls: type) -> int:
@@ -739,7 +740,7 @@ class SQLStore:
             records = _decode_rows(self.url, [(cid, v, b) for cid, v, b, _, _ in rows])
             for (cid, _, b, st, de), record in zip(rows, records, strict=True):
                 yield StoredCustomer(record, parse_ts(st), None if de is None else parse_ts(de))
-                yield from fill_creation(by_id.get(cid, []), expand(json.loads(b)))
+                yield from fill_creation(by_id.get(cid, []), expand(read_body(b)))
             if len(rows) < PAGE:
                 break
             last = rows[-1][0]

@@ -1,7 +1,9 @@
 """Hypothesis strategies for custdata records, for your own tests (the ``testing`` extra).
 
 Every strategy generates *valid* values: ``customers()`` draws `Customer` records that construct without
-error and round-trip exactly through ``to_dict``/``from_dict``, JSON, CSV and JSON Lines. The text they
+error and round-trip exactly through ``to_dict``/``from_dict``, JSON, CSV, JSON Lines and every store.
+The record strategies are derived from the records' field descriptions (:func:`records`): a field added
+to a record is drawn without a change here. The text they
 draw is meant to be awkward: quotes, commas, newlines, cells that look like spreadsheet formulas, Chinese
 names with rare characters, Latin names with accents.
 
@@ -16,8 +18,9 @@ names with rare characters, Latin names with accents.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 from custdata.exceptions import MissingExtraError
 
@@ -28,16 +31,15 @@ except ImportError as exc:  # pragma: no cover - only without the extra
 
 import phonenumbers
 
+from custdata._fields import FieldInfo, fields_of
 from custdata._records import (
+    CURRENCIES,
     Address,
-    Channel,
     Consent,
     Customer,
     Email,
     EmailKind,
     Interaction,
-    InteractionKind,
-    LifecycleStage,
     LineItem,
     MonthDay,
     PersonName,
@@ -49,6 +51,8 @@ from custdata.testing._households import TrapSet, household_records, identical_c
 from custdata.testing._security import audit_events, bindings, field_values, resident_ids  # noqa: F401 (security)
 from custdata.testing._segments import profile_dicts, rules  # noqa: F401 (segment rules; not in __all__ yet)
 
+R = TypeVar("R")
+
 __all__ = [
     "addresses",
     "awkward_text",
@@ -56,10 +60,13 @@ __all__ = [
     "customers",
     "datetimes",
     "emails",
+    "field_strategy",
     "interactions",
     "json_values",
     "person_names",
     "phones",
+    "records",
+    "storable_text",
     "tags",
     "transactions",
 ]
@@ -94,13 +101,18 @@ _CITIES = [
 ]
 
 
-def awkward_text(*, min_size: int = 1, max_size: int = 30) -> st.SearchStrategy[str]:
-    """Text that stresses serialisers: punctuation, quotes, newlines, formula-like starts, CJK."""
-    plain = st.text(
+def storable_text(*, min_size: int = 0, max_size: int = 10) -> st.SearchStrategy[str]:
+    """Any text a record can hold: every character but NUL and lone surrogates."""
+    return st.text(
         st.characters(blacklist_categories=["Cs"], blacklist_characters="\x00"),
         min_size=min_size,
         max_size=max_size,
     )
+
+
+def awkward_text(*, min_size: int = 1, max_size: int = 30) -> st.SearchStrategy[str]:
+    """Text that stresses serialisers: punctuation, quotes, newlines, formula-like starts, CJK."""
+    plain = storable_text(min_size=min_size, max_size=max_size)
     tricky = st.sampled_from(
         [
             "=1+1",
@@ -236,9 +248,10 @@ def addresses(draw: st.DrawFn) -> Address:
 
 
 def birthdays() -> st.SearchStrategy[dt.date | MonthDay | None]:
-    """Full dates, year-less month-days (29 February included), or none."""
+    """Full dates (up to today: a birthday is never in the future), year-less month-days (29 February
+    included), or none."""
     month_days = st.dates(dt.date(2000, 1, 1), dt.date(2000, 12, 31)).map(lambda d: MonthDay(d.month, d.day))
-    return st.one_of(st.none(), st.dates(dt.date(1900, 1, 1), dt.date(2026, 12, 31)), month_days)
+    return st.one_of(st.none(), st.dates(dt.date(1900, 1, 1), dt.date.today()), month_days)
 
 
 def tags() -> st.SearchStrategy[frozenset[str]]:
@@ -255,12 +268,12 @@ def json_values(max_leaves: int = 6) -> st.SearchStrategy[Any]:
         st.booleans(),
         st.integers(-(2**53), 2**53),
         st.floats(allow_nan=False, allow_infinity=False),
-        st.text(max_size=10),
+        storable_text(max_size=10),
     )
     return st.recursive(
         leaves,
         lambda kids: st.one_of(
-            st.lists(kids, max_size=3), st.dictionaries(st.text(max_size=5), kids, max_size=3)
+            st.lists(kids, max_size=3), st.dictionaries(storable_text(max_size=5), kids, max_size=3)
         ),
         max_leaves=max_leaves,
     )
@@ -270,93 +283,97 @@ def _ids() -> st.SearchStrategy[str]:
     return st.one_of(st.from_regex(r"c[0-9]{1,6}", fullmatch=True), awkward_text(max_size=12))
 
 
-@st.composite
-def customers(draw: st.DrawFn, /, **overrides: Any) -> Customer:
-    """Valid `Customer` records. Keyword arguments fix fields (``customers(channel="store")``)."""
-    consent = st.builds(
-        Consent,
-        granted=st.booleans(),
-        at=_opt(datetimes()),
-        source=_opt(awkward_text()),
-        expires=_opt(datetimes()),
-    )
-    fields: dict[str, Any] = {
-        "id": draw(_ids()),
-        "name": draw(person_names()),
-        "phones": draw(st.lists(phones(), max_size=3)),
-        "emails": draw(st.lists(emails(), max_size=2)),
-        "addresses": draw(st.lists(addresses(), max_size=2)),
-        "birthday": draw(birthdays()),
-        "gender": draw(_opt(st.sampled_from(["女", "男", "female", "male", "non-binary"]))),
-        "company": draw(_opt(awkward_text())),
-        "title": draw(_opt(awkward_text())),
-        "tags": draw(tags()),
-        "channel": draw(_opt(st.sampled_from(list(Channel)))),
-        "lifecycle_stage": draw(_opt(st.sampled_from(list(LifecycleStage)))),
-        "owner": draw(_opt(awkward_text())),
-        "consents": draw(
-            st.dictionaries(
-                st.sampled_from(["marketing_sms", "marketing_email", "profiling"]), consent, max_size=2
-            )
-        ),
-        "external_ids": draw(
-            st.dictionaries(st.sampled_from(["erp", "shop", "wechat"]), awkward_text(max_size=10), max_size=2)
-        ),
-        "custom": draw(st.dictionaries(st.text(min_size=1, max_size=8), json_values(), max_size=3)),
-        "created_at": draw(_opt(datetimes())),
-        "updated_at": draw(_opt(datetimes())),
-        "version": draw(st.integers(0, 1000)),
-    }
-    fields.update(overrides)
-    return Customer(**fields)
-
-
 def _amounts() -> st.SearchStrategy[Decimal]:
-    return st.decimals(
-        allow_nan=False,
-        allow_infinity=False,
-        min_value=Decimal("-1e6"),
-        max_value=Decimal("1e9"),
-        places=None,
-    ).filter(lambda d: d.is_finite())
+    """Amounts as a record holds them: finite, up to 6 places here (a record allows 18)."""
+    return st.integers(0, 6).flatmap(
+        lambda places: st.decimals(
+            allow_nan=False,
+            allow_infinity=False,
+            min_value=Decimal("-1e6"),
+            max_value=Decimal("1e9"),
+            places=places,
+        )
+    )
 
 
-@st.composite
-def transactions(draw: st.DrawFn, customer_ids: list[str] | None = None) -> Transaction:
+def _consents() -> st.SearchStrategy[Any]:
+    return st.dictionaries(
+        st.sampled_from(["marketing_sms", "marketing_email", "profiling"]), records(Consent), max_size=2
+    )
+
+
+#: The strategy of each kind of field (``Spec.kind``); a field of a new kind needs an entry here.
+_KINDS: dict[str, Callable[[FieldInfo], st.SearchStrategy[Any]]] = {
+    "text": lambda f: _ids() if f.name.endswith("id") else awkward_text(),
+    "opt_text": lambda f: _opt(awkward_text(max_size=10) if f.name.endswith("id") else awkward_text()),
+    "bool": lambda f: st.booleans(),
+    "int": lambda f: st.integers(-(2**63), 2**63 - 1),
+    "version": lambda f: st.integers(0, 1000),
+    "enum": lambda f: st.sampled_from(list(f.spec.arg)),
+    "opt_enum": lambda f: _opt(st.sampled_from(list(f.spec.arg))),
+    "datetime": lambda f: datetimes(),
+    "opt_datetime": lambda f: _opt(datetimes()),
+    "birthday": lambda f: birthdays(),
+    "decimal": lambda f: _amounts(),
+    "opt_decimal": lambda f: _opt(_amounts()),
+    "quantity": lambda f: st.decimals(min_value=Decimal("0.001"), max_value=Decimal(1000), places=3),
+    "currency": lambda f: _opt(st.sampled_from(sorted(CURRENCIES))),
+    "csat": lambda f: _opt(st.one_of(st.integers(1, 5), st.floats(1, 5))),
+    "nps": lambda f: _opt(st.integers(0, 10)),
+    "tags": lambda f: tags(),
+    "text_map": lambda f: st.dictionaries(
+        st.sampled_from(["erp", "shop", "wechat"]), awkward_text(max_size=10), max_size=2
+    ),
+    "json_map": lambda f: st.dictionaries(storable_text(min_size=1, max_size=8), json_values(), max_size=3),
+    "person_names": lambda f: person_names(),
+    "phones": lambda f: st.lists(phones(), max_size=3),
+    "emails": lambda f: st.lists(emails(), max_size=2),
+    "addresses": lambda f: st.lists(addresses(), max_size=2),
+    "consents": lambda f: _consents(),
+    "line_items": lambda f: st.lists(records(LineItem), max_size=3),
+    "record": lambda f: records(f.spec.arg),
+    "records": lambda f: st.lists(records(f.spec.arg), max_size=2),
+}
+
+
+def field_strategy(cls: type, name: str) -> st.SearchStrategy[Any]:
+    """The strategy that draws the values of field ``name`` of record class ``cls`` (from its kind)."""
+    for f in fields_of(cls):
+        if f.name == name:
+            try:
+                return _KINDS[f.spec.kind](f)
+            except KeyError:
+                raise LookupError(f"{cls.__name__}.{name}: no strategy for kind {f.spec.kind!r}") from None
+    raise LookupError(f"{cls.__name__} has no field {name!r}")
+
+
+def records(cls: type[R], /, **overrides: Any) -> st.SearchStrategy[R]:
+    """Valid records of any record class, every field drawn by the strategy of its kind (the class's
+    field description says which). Keyword arguments fix fields (``records(Customer, channel="store")``)."""
+    fields = {
+        f.name: st.just(overrides[f.name]) if f.name in overrides else field_strategy(cls, f.name)
+        for f in fields_of(cls)
+    }
+    unknown = set(overrides) - set(fields)
+    if unknown:
+        raise TypeError(f"{cls.__name__} has no field {sorted(unknown)[0]!r}")
+    return st.fixed_dictionaries(fields).map(lambda kw: cls(**kw))
+
+
+def customers(**overrides: Any) -> st.SearchStrategy[Customer]:
+    """Valid `Customer` records. Keyword arguments fix fields (``customers(channel="store")``)."""
+    return records(Customer, **overrides)
+
+
+def transactions(customer_ids: list[str] | None = None) -> st.SearchStrategy[Transaction]:
     """Valid `Transaction` records (refunds included); ``customer_ids`` to draw the customer from."""
-    items = st.lists(
-        st.builds(
-            LineItem,
-            sku=awkward_text(max_size=8),
-            quantity=st.decimals(min_value=Decimal("0.001"), max_value=Decimal(1000), places=3),
-            unit_price=_opt(_amounts()),
-            name=_opt(awkward_text()),
-            category=_opt(st.sampled_from(["books", "图书", "toys"])),
-        ),
-        max_size=3,
-    )
-    return Transaction(
-        customer_id=draw(st.sampled_from(customer_ids) if customer_ids else _ids()),
-        at=draw(datetimes()),
-        amount=draw(_amounts()),
-        currency=draw(_opt(st.sampled_from(["CNY", "USD", "EUR"]))),
-        order_id=draw(_opt(awkward_text(max_size=10))),
-        channel=draw(_opt(st.sampled_from(["web", "store", "app"]))),
-        items=draw(items),
-        id=draw(_opt(_ids())),
-    )
+    if customer_ids:
+        return st.sampled_from(customer_ids).flatmap(lambda cid: records(Transaction, customer_id=cid))
+    return records(Transaction)
 
 
-@st.composite
-def interactions(draw: st.DrawFn, customer_ids: list[str] | None = None) -> Interaction:
+def interactions(customer_ids: list[str] | None = None) -> st.SearchStrategy[Interaction]:
     """Valid `Interaction` records; ``customer_ids`` to draw the customer from."""
-    return Interaction(
-        customer_id=draw(st.sampled_from(customer_ids) if customer_ids else _ids()),
-        at=draw(datetimes()),
-        kind=draw(st.sampled_from(list(InteractionKind))),
-        channel=draw(_opt(st.sampled_from(["phone", "wechat", "email", "store"]))),
-        satisfaction=draw(_opt(st.one_of(st.integers(1, 5), st.floats(1, 5)))),
-        nps=draw(_opt(st.integers(0, 10))),
-        note=draw(_opt(awkward_text())),
-        id=draw(_opt(_ids())),
-    )
+    if customer_ids:
+        return st.sampled_from(customer_ids).flatmap(lambda cid: records(Interaction, customer_id=cid))
+    return records(Interaction)
