@@ -127,6 +127,7 @@ def _cattrs() -> Any:
     conv.register_structure_hook(dt.date, lambda v, _: dt.date.fromisoformat(v))
     conv.register_unstructure_hook(dt.datetime, lambda v: v.isoformat())
     conv.register_unstructure_hook(dt.date, lambda v: v.isoformat())
+    conv.register_unstructure_hook_func(lambda t: t == frozenset[str], sorted)
     return conv
 
 
@@ -144,8 +145,8 @@ def main() -> None:
     repeat = int(sys.argv[2]) if len(sys.argv) > 2 else 5
     dicts = _dicts(n)
     cs = [custdata.Customer.from_dict(d) for d in dicts]
-    plain = [_plain(d) for d in dicts]
     conv = _cattrs()
+    plain = [conv.structure(d, PCustomer) for d in dicts]
     dumps = json.JSONEncoder(ensure_ascii=True, separators=(",", ":")).encode
     rows = {
         "from_dict": {

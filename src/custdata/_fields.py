@@ -377,9 +377,13 @@ def to_enum(cls: type[enum.Enum]) -> Callable[[Any], Any]:
     def convert(value: Any) -> Any:
         if isinstance(value, cls):
             return value
-        found = members.get(value.strip().lower() if isinstance(value, str) else value)
+        found = members.get(value.strip().lower()) if isinstance(value, str) else None
         if found is None:
-            raise _Bad(f"must be one of {allowed}; got {value!r}")
+            if isinstance(value, str) or type(value) not in (int, float):
+                raise _Bad(f"must be one of {allowed}; got {type(value).__name__} {str(value)[:20]!r}")
+            found = members.get(value)  # an enum of numbers
+            if found is None:
+                raise _Bad(f"must be one of {allowed}; got {value!r}")
         return found
 
     return convert
@@ -710,6 +714,10 @@ def described(schema: int | None = None, *, lead: tuple[str, ...] = ()) -> Calla
         to_dict = _generate_to_dict(cls)
         to_dict.__doc__ = "The JSON-safe dict form; ``from_dict`` gives the record back exactly."
         cls.to_dict = to_dict  # type: ignore[attr-defined]
+        if hasattr(cls, "_from_dict_general"):
+            from_dict = _generate_from_dict(cls)
+            from_dict.__doc__ = cls.from_dict.__doc__  # type: ignore[attr-defined]
+            cls.from_dict = classmethod(from_dict)  # type: ignore[attr-defined]
         return cls
 
     return wrap
@@ -746,6 +754,91 @@ def _generate_to_dict(cls: type) -> Callable[[Any], dict[str, Any]]:
     items += [f"{i.name!r}: {_dict_expr(i, 'self.' + i.name, extra)}" for i in fields_of(cls)]
     src = "def to_dict(self):\n    return {\n        " + ",\n        ".join(items) + ",\n    }\n"
     fn: Callable[[Any], dict[str, Any]] = _exec(src, "to_dict", f"{cls.__name__}.to_dict", extra)
+    return fn
+
+
+_MISSING = object()
+
+
+def _field_errors(errors: list[FieldError] | None, name: str, exc: Exception) -> list[FieldError]:
+    out = [] if errors is None else errors
+    if isinstance(exc, ValidationError):
+        out.extend(FieldError(f"{name}.{e.field}" if e.field else name, e.reason) for e in exc.errors)
+    else:
+        out.append(FieldError(name, str(exc)))
+    return out
+
+
+def _unknown(errors: list[FieldError] | None, cls: type, data: Mapping[str, Any]) -> list[FieldError]:
+    out = [] if errors is None else errors
+    known = cls._CONVERTERS  # type: ignore[attr-defined]
+    out.extend(
+        FieldError(str(k), f"unknown field for {cls.__name__}")
+        for k in data
+        if k != "schema" and k not in known
+    )
+    return out
+
+
+def _generate_from_dict(cls: type) -> Callable[..., Any]:
+    """``from_dict`` as one function with a block per field (generated, as attrs generates ``__init__``):
+    a converter call and a slot store each, no loop over the fields. Pinned to ``_from_dict_general``."""
+    extra: dict[str, Any] = {
+        "_cls": cls,
+        "_new": object.__new__,
+        "_M": _MISSING,
+        "_Bad": _Bad,
+        "_VE": ValidationError,
+        "_FE": FieldError,
+        "_Mapping": Mapping,
+        "_errs": _field_errors,
+        "_unknown": _unknown,
+        "_general": cls._from_dict_general,  # type: ignore[attr-defined]
+        "_check_schema": cls._check_schema,  # type: ignore[attr-defined]
+    }
+    lines = [
+        "def from_dict(cls, data):",
+        "    if cls is not _cls:",
+        "        return _general.__func__(cls, data)",
+        "    if type(data) is not dict and not isinstance(data, _Mapping):",
+        '        raise _VE(f"expected a mapping, got {type(data).__name__}")',
+        "    get = data.get",
+        "    used = 0",
+        '    if "schema" in data:',
+        '        _check_schema(data["schema"])',
+        "        used = 1",
+        "    obj = _new(_cls)",
+        "    errors = None",
+    ]
+    for n, info in enumerate(fields_of(cls)):
+        extra[f"_c{n}"] = info.spec.convert
+        extra[f"_s{n}"] = getattr(cls, info.name).__set__
+        lines.append(f"    v = get({info.name!r}, _M)")
+        lines.append("    if v is _M:")
+        if info.factory is not None:
+            extra[f"_f{n}"] = info.factory
+            lines.append(f"        _s{n}(obj, _f{n}())")
+        elif info.default is attrs.NOTHING:
+            lines.append(f'        errors = _errs(errors, {info.name!r}, _Bad("is required"))')
+        else:
+            extra[f"_d{n}"] = info.default
+            lines.append(f"        _s{n}(obj, _d{n})")
+        lines += [
+            "    else:",
+            "        used += 1",
+            "        try:",
+            f"            _s{n}(obj, _c{n}(v))",
+            "        except (_Bad, _VE) as exc:",
+            f"            errors = _errs(errors, {info.name!r}, exc)",
+        ]
+    lines += [
+        "    if used != len(data):",
+        "        errors = _unknown(errors, _cls, data)",
+        "    if errors:",
+        "        raise _VE(errors)",
+        "    return obj",
+    ]
+    fn: Callable[..., Any] = _exec("\n".join(lines) + "\n", "from_dict", f"{cls.__name__}.from_dict", extra)
     return fn
 
 

@@ -115,17 +115,22 @@ class _DictMixin:
         raise NotImplementedError  # replaced by @described
 
     @classmethod
-    def from_dict(cls: type[T], data: Mapping[str, Any]) -> T:
-        """Build a record from its dict form. Missing keys take defaults; every bad field is reported."""
-        if type(data) is not dict and not isinstance(data, Mapping):
-            raise ValidationError(f"expected a mapping, got {type(data).__name__}")
-        names: dict[str, Callable[[Any], Any]] = cls._CONVERTERS  # type: ignore[attr-defined]
-        schema = data.get("schema", SCHEMA_VERSION)
+    def _check_schema(cls, schema: Any) -> None:
         if isinstance(schema, bool) or not isinstance(schema, int) or not 1 <= schema <= SCHEMA_VERSION:
             raise SchemaVersionError(
                 f"{cls.__name__} data has schema version {schema!r}; this custdata reads versions up to "
                 f"{SCHEMA_VERSION} (upgrade custdata to read it)"
             )
+
+    @classmethod
+    def from_dict(cls: type[T], data: Mapping[str, Any]) -> T:
+        """Build a record from its dict form. Missing keys take defaults; every bad field is reported."""
+        # @described replaces this with a generated equivalent; this loop stays as the general path.
+        if type(data) is not dict and not isinstance(data, Mapping):
+            raise ValidationError(f"expected a mapping, got {type(data).__name__}")
+        names: dict[str, Callable[[Any], Any]] = cls._CONVERTERS  # type: ignore[attr-defined]
+        if "schema" in data:
+            cls._check_schema(data["schema"])  # type: ignore[attr-defined]
         kwargs: dict[str, Any] = {}
         errors: list[FieldError] = []
         for key, value in data.items():
@@ -151,7 +156,8 @@ class _DictMixin:
             elif factory is not None:
                 value = factory()
             elif default is attrs.NOTHING:
-                errors.append(FieldError(name, "is required"))
+                if name not in data:  # (a bad value is reported already)
+                    errors.append(FieldError(name, "is required"))
                 continue
             else:
                 value = default
@@ -159,6 +165,8 @@ class _DictMixin:
         if errors:
             raise ValidationError(errors)
         return inst
+
+    _from_dict_general = from_dict
 
     def evolve(self: T, **changes: Any) -> T:
         """A copy with some fields changed; the new values are converted and validated like the
@@ -298,6 +306,9 @@ def _latest_today() -> dt.date:
     return (dt.datetime.now(dt.timezone.utc) + dt.timedelta(hours=14)).date()
 
 
+_LATEST = [_latest_today()]  # refreshed only when a date beyond it comes (time moves on)
+
+
 def _birthday(value: Any) -> dt.date | MonthDay | None:
     if value is None or value == "":
         return None
@@ -317,8 +328,10 @@ def _birthday(value: Any) -> dt.date | MonthDay | None:
         day = to_date(value)
     except _Bad:
         raise _Bad(f"expected YYYY-MM-DD or --MM-DD, got {value!r}") from None
-    if day > _latest_today():
-        raise _Bad(f"a birthday cannot be in the future, got {day.isoformat()}")
+    if day > _LATEST[0]:
+        _LATEST[0] = _latest_today()
+        if day > _LATEST[0]:
+            raise _Bad(f"a birthday cannot be in the future, got {day.isoformat()}")
     return day
 
 

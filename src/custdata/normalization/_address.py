@@ -16,12 +16,12 @@ import unicodedata
 from typing import Any
 
 from custdata._records import Address
-from custdata.exceptions import InvalidAddressError
+from custdata.exceptions import InvalidAddressError, ValidationError
 
 __all__ = ["ADDRESS_REASONS", "PROVINCES", "country_code", "normalize_address", "split_province_city"]
 
 #: Every ``reason`` an :class:`InvalidAddressError` from :func:`normalize_address` can carry.
-ADDRESS_REASONS = ("empty", "unknown_country", "bad_postal_code")
+ADDRESS_REASONS = ("empty", "unknown_country", "bad_postal_code", "unstorable_text")
 
 #: The 34 provincial-level divisions of China: (full name, short name).
 PROVINCES: tuple[tuple[str, str], ...] = (
@@ -327,6 +327,9 @@ def _normalize_cached(value: Any, region: str | None) -> Address | InvalidAddres
         return _normalize_fields(value, region)
     except InvalidAddressError as exc:
         return exc.with_traceback(None)  # cached: keep no frames alive
+    except ValidationError as exc:  # text no record can hold (a NUL character, a lone surrogate)
+        first = exc.errors[0]
+        return InvalidAddressError(value, "unstorable_text", first.reason, field=first.field)
 
 
 def normalize_address(value: str | Address, *, region: str | None = "CN") -> Address:

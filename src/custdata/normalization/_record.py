@@ -251,6 +251,13 @@ def _phones(
         if number == p.number and kind is p.kind:
             return phones
         return (_new_phone(number, kind, p.primary, p.verified_at),)
+    return _phones_loop(phones, drop, issues, look)
+
+
+def _phones_loop(
+    phones: tuple[Phone, ...], drop: bool, issues: list[Issue], look: Callable[[str], PhoneValue]
+) -> tuple[Phone, ...]:
+    """The general path of :func:`_phones` (tests pin its one-phone shortcut to this)."""
     out: dict[str, Phone] = {}
     kept: list[Phone] = []
     for i, p in enumerate(phones):
@@ -294,6 +301,13 @@ def _emails(
         if address == e.address:
             return emails
         return (_new_email(address, e.kind, e.primary, e.verified_at),)
+    return _emails_loop(emails, drop, issues, look)
+
+
+def _emails_loop(
+    emails: tuple[Email, ...], drop: bool, issues: list[Issue], look: Callable[[str], EmailValue]
+) -> tuple[Email, ...]:
+    """The general path of :func:`_emails` (tests pin its one-address shortcut to this)."""
     out: dict[str, Email] = {}
     kept: list[Email] = []
     for i, e in enumerate(emails):
