@@ -223,3 +223,27 @@ def test_n_jobs_is_a_deprecated_spelling_of_workers() -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert dedupe(PEOPLE, workers=1).settings.workers == 1
+
+
+def test_golden_birthday_is_the_most_complete_and_says_its_rule() -> None:
+    # before: the year-less birthday won as the most frequent value
+    members = [
+        c("g1", name={"full": "Anna Li"}, birthday="1975-11-25", updated_at="2020-01-01T00:00:00Z"),
+        c("g2", name={"full": "Anna Li"}, birthday="--11-25", updated_at="2025-01-01T00:00:00Z"),
+        c("g3", name={"full": "Anna Li"}, birthday="--11-25", updated_at="2024-01-01T00:00:00Z"),
+    ]
+    g = golden_record(members)
+    assert str(g.record.birthday) == "1975-11-25"
+    assert g.provenance["birthday"] == "g1"
+    assert g.provenance["rules"]["birthday"] == "most_complete"
+
+
+def test_golden_name_never_comes_from_a_record_whose_given_name_disagrees() -> None:
+    members = [
+        c("n1", name={"given": "Anna", "family": "Li"}),
+        c("n2", name={"given": "Anna", "family": "Li"}),
+        c("n3", name={"given": "Bartholomew", "family": "Li", "full": "Bartholomew Li"}),  # most complete
+    ]
+    g = golden_record(members)
+    assert g.record.name.given == "Anna"
+    assert g.provenance["name"] in {"n1", "n2"}

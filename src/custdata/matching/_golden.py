@@ -13,8 +13,9 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import attrs
+from rapidfuzz.distance.JaroWinkler import similarity as _jw
 
-from custdata._records import Customer, Email, Phone
+from custdata._records import Customer, Email, MonthDay, Phone
 from custdata.exceptions import ValidationError
 from custdata.matching._features import fold
 from custdata.normalization import normalize_email, normalize_phone
@@ -38,6 +39,10 @@ def _when(c: Customer) -> dt.datetime:
 
 
 def _size(v: Any) -> int:
+    if isinstance(v, dt.date):
+        return 3  # year, month and day: more complete than a birthday without a year
+    if isinstance(v, MonthDay):
+        return 2
     if hasattr(v, "to_dict"):
         return sum(1 for x in v.to_dict().values() if x not in (None, "", [], {}))
     return 1
@@ -102,7 +107,7 @@ BUILTIN_RULES: dict[str, RuleFn] = {
 
 DEFAULT_RULES: dict[str, str] = {
     "name": "most_complete",
-    "birthday": "most_frequent",
+    "birthday": "most_complete",
     "gender": "most_frequent",
     "company": "most_recent",
     "title": "most_recent",
@@ -115,8 +120,9 @@ DEFAULT_RULES: dict[str, str] = {
 @attrs.frozen
 class GoldenRecord:
     """A merged customer: ``record`` (its id is the cluster id), the ``sources`` merged and ``provenance``:
-    for each single-valued field the source record id, and for each phone, e-mail, address, tag, external
-    id, consent and custom attribute the ids of the records that held it."""
+    for each single-valued field the source record id (and under ``"rules"`` the rule that chose it), and
+    for each phone, e-mail, address, tag, external id, consent and custom attribute the ids of the records
+    that held it."""
 
     record: Customer
     sources: tuple[str, ...]
@@ -175,14 +181,19 @@ def golden_record(
         raise ValidationError(f"golden record rules: no single-valued field {sorted(unknown)[0]!r}")
     prov: dict[str, Any] = {}
     out: dict[str, Any] = {}
+    chosen_by: dict[str, str] = {}
     for field in SCALAR_FIELDS:
         cands = [(getattr(c, field), c) for c in members if getattr(c, field)]
+        if field == "name":
+            cands = _agreeing_names(cands)
         if not cands:
             continue
-        value = _resolve(chosen_rules[field], field)(cands)
+        rule = chosen_rules[field]
+        value = _resolve(rule, field)(cands)
         out[field] = value
         src = next((c.id for v, c in cands if v == value), None)
         prov[field] = src if src is not None else "rule"
+        chosen_by[field] = rule if isinstance(rule, str) else getattr(rule, "__name__", "callable")
 
     # addresses: the rule picks the first; every distinct address is kept after it
     addr_cands = [(a, c) for c in members for a in c.addresses]
@@ -269,6 +280,7 @@ def golden_record(
                 consents[purpose] = consent
                 consent_prov[purpose] = c.id
     prov["consents"] = consent_prov
+    prov["rules"] = chosen_by
 
     created = [c.created_at for c in members if c.created_at]
     updated = [c.updated_at for c in members if c.updated_at]
@@ -286,6 +298,24 @@ def golden_record(
         **out,
     )
     return GoldenRecord(record, tuple(sorted(c.id for c in members)), prov)
+
+
+def _agreeing_names(cands: list[Candidate]) -> list[Candidate]:
+    """The names whose given name agrees with the rest: when most records share one given name (folded),
+    a record whose given name is not like it (a family member merged by mistake) never gives the name."""
+    givens = [fold(n.given or "") for n, _ in cands]
+    counts = Counter(g for g in givens if g)
+    if len(counts) < 2:
+        return cands
+    top, n = counts.most_common(1)[0]
+    if n * 2 <= sum(counts.values()):
+        return cands
+    keep = [
+        (n_, c)
+        for (n_, c), g in zip(cands, givens, strict=True)
+        if not g or g == top or g.startswith(top) or top.startswith(g) or _jw(g, top) >= 0.85
+    ]
+    return keep or cands
 
 
 def _aware(t: dt.datetime) -> dt.datetime:
