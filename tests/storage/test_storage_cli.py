@@ -104,3 +104,41 @@ def test_demo_step_writes_and_reads_back(tmp_path: Path) -> None:
     with open_store(str(ctx.results["store_url"])) as s:
         assert s.get("c0").version == 2
         assert s.count() == 20
+
+
+def test_read_only_commands_never_create_a_store(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    db = tmp_path / "nothere.db"
+    for args in (
+        ("store", "find", "--url", f"sqlite:///{db}", "--phone", "13800138000"),
+        ("store", "count", "--url", f"sqlite:///{db}"),
+        ("store", "history", "c1", "--url", f"sqlite:///{db}"),
+        ("store", "export", "--url", f"sqlite:///{db}", "-o", str(tmp_path / "b.jsonl")),
+    ):
+        code, _, err = _run(capsys, *args)
+        assert code == 2, args
+        assert "no store" in err and len(err.strip().splitlines()) == 1, err
+        assert not db.exists(), args
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
+def test_user_mistakes_exit_2_with_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    src = tmp_path / "c.csv"
+    write_csv(_customers(2), src)
+    notdb = tmp_path / "notes.db"
+    notdb.write_bytes(b"not a database" * 300)
+    for args, expect in (
+        (("validate", str(src), "--encoding", "nosuch"), "no such text encoding"),
+        (
+            ("convert", str(src), str(tmp_path / "o.csv"), "--out-encoding", "klingon"),
+            "no such text encoding",
+        ),
+        (("store", "count", "--url", f"sqlite:///{notdb}"), "not a SQLite database"),
+        (("store", "count", "--url", f"sqlite:///{tmp_path}/s.db?timeout=abc"), "timeout"),
+        (("store", "count", "--url", "memory://?foo=1"), "foo"),
+        (("store", "import", str(src), "--url", f"sqlite:///{tmp_path}"), "folder"),
+        (("store", "history", "\udcff", "--url", "memory://"), "customer_id"),
+    ):
+        code, _, err = _run(capsys, *args)
+        assert code == 2, (args, err)
+        assert expect in err and "internal error" not in err, (args, err)
+        assert len(err.strip().splitlines()) == 1, err

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import collections
 import importlib
 import logging
@@ -49,6 +50,15 @@ def _format(path: str) -> str:
     raise UserError(f"{path}: cannot tell the format from the name; use .csv or .jsonl")
 
 
+def _check_encoding(encoding: str, option: str = "--encoding") -> None:
+    if encoding == "auto":
+        return
+    try:
+        codecs.lookup(encoding)
+    except LookupError:
+        raise UserError(f"{option} {encoding!r}: no such text encoding (e.g. utf-8, gb18030, auto)") from None
+
+
 def open_records(
     path: str,
     *,
@@ -61,6 +71,7 @@ def open_records(
     ``check_contacts=False`` for commands that normalise phones and e-mails themselves."""
     k = cast(Kind, kind)
     e = cast(Errors, errors)
+    _check_encoding(encoding)
     if _format(path) == "jsonl":
         return read_jsonl(path, kind=k, errors=e, check_contacts=check_contacts)
     delimiter = "\t" if path.lower().endswith(".tsv") else ","
@@ -71,6 +82,7 @@ def open_records(
 
 def write_records(records: Any, path: str, *, encoding: str = "utf-8-sig") -> int:
     """Write CSV or JSON Lines by the file's extension."""
+    _check_encoding(encoding, "--out-encoding")
     if _format(path) == "jsonl":
         return write_jsonl(records, path)
     return write_csv(records, path, encoding=encoding)

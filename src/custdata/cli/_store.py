@@ -19,7 +19,8 @@ URL = click.option(
     "--url",
     envvar="CUSTDATA_STORE_URL",
     required=True,
-    help="The store: sqlite:///customers.db, postgresql://user@host/db, memory:// (env CUSTDATA_STORE_URL).",
+    help="The store: sqlite:///customers.db, postgresql://user@host/db, memory:// (env CUSTDATA_STORE_URL). "
+    "Only import and restore create a store that does not exist.",
 )
 
 
@@ -82,7 +83,7 @@ def register(group: click.Group) -> None:
     )
     def export_(url: str, output: str, records: bool) -> None:
         """Back the store up to OUTPUT (restore it with `custdata store restore`)."""
-        with open_store(url) as s:
+        with open_store(url, create=False) as s:
             if records:
                 n = write_records(progress(s.scan(), "exporting", total=s.count()), output)
                 click.echo(f"wrote {n} customers to {output}")
@@ -115,7 +116,7 @@ def register(group: click.Group) -> None:
         if external_id and ":" in external_id:
             system, _, value = external_id.partition(":")
             ext = (system, value)
-        with open_store(url) as s:
+        with open_store(url, create=False) as s:
             found = s.find(phone=phone, email=email, external_id=ext)
         for c in found:
             click.echo(_describe(c))
@@ -128,7 +129,7 @@ def register(group: click.Group) -> None:
     @URL
     def history(customer_id: str, url: str) -> None:
         """Every change to one customer: when, from where, which field, old -> new."""
-        with open_store(url) as s:
+        with open_store(url, create=False) as s:
             entries = s.history(customer_id)
         if not entries:
             raise UserError(f"no history for {customer_id!r} in {url}")
@@ -141,7 +142,7 @@ def register(group: click.Group) -> None:
     @URL
     def count(url: str) -> None:
         """How many customers the store holds."""
-        with open_store(url) as s:
+        with open_store(url, create=False) as s:
             click.echo(str(s.count()))
 
 
