@@ -10,7 +10,7 @@ import pytest
 from custdata.storage import Store, open_store, register_store
 from custdata.testing.stores import StoreTests
 
-register_store("dict", "dict_store:open_dict_store", clobber=True)
+register_store("dict", "tests.storage.dict_store:open_dict_store", clobber=True)
 
 
 class TestDictStore(StoreTests):

@@ -110,7 +110,7 @@ class SQLiteStore(SQLStore):
         timeout = _args.seconds("timeout", timeout)
         cache_mb = _args.positive("cache_mb", cache_mb)
         if path != ":memory:" and not create and not os.path.isfile(path):
-            raise StoreError(f"{url}: there is no store at {path} (opened with create=False: none was created)")
+            raise StoreError(f"{url}: there is no store at {path} (create=False: none was created)")
         try:
             target = (
                 path
