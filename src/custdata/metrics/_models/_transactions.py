@@ -8,10 +8,9 @@ Every formula is evaluated in log space where it matters. Sources:
 * Pareto/NBD: Schmittlein, Morrison & Colombo (1987); likelihood as in Fader & Hardie (2005), "A Note on
   Deriving the Pareto/NBD Model and Related Expressions".
 
-Two rewrites keep the hypergeometric functions well behaved. In BG/NBD's expected purchases the Euler
-transformation turns ``(1-z)^(r+x) 2F1(r+x, b+x; a+b+x-1; z)`` into ``(1-z)^(a-1) 2F1(a+b-1-r, a-1;
-a+b+x-1; z)``, whose size does not grow with the purchase count, so heavy buyers and long horizons give
-no overflow. In Pareto/NBD's likelihood the integral ``∫ (α+τ)^-(r+x) (β+τ)^-(s+1) dτ`` is written with
+BG/NBD's expected purchases use the closed form (as written and Euler-transformed) only where the two
+agree; elsewhere (large a and b, where the hypergeometric function overflows) the defining integral over
+the dropout probability. In Pareto/NBD's likelihood the integral ``∫ (α+τ)^-(r+x) (β+τ)^-(s+1) dτ`` is written with
 ``2F1(1, ·; ·; z)``, which converges at ``z = 1``.
 """
 
@@ -64,22 +63,40 @@ def _log_diff(a: Array, b: Array) -> Array:
 
 
 def _bg_expected(t: Array, r: Array, alpha: Array, a: float, b: Array) -> Array:
-    """E[X(t)] of a BG/NBD customer alive at time 0 (Euler-transformed, stable for large r and t)."""
-    if abs(a - 1.0) < 1e-7:  # the closed form is 0/0 at a == 1: step aside, the function is smooth there
-        a = 1.0 + math.copysign(1e-7, a - 1.0 if a != 1.0 else 1.0)
+    """E[X(t)] of a BG/NBD customer alive at time 0.
+
+    The closed form ``(a+b-1)/(a-1) · [1 - (1-z)^r 2F1(r, b; a+b-1; z)]`` is evaluated twice, as written
+    and Euler-transformed (``(1-z)^(a-1) 2F1(a+b-1-r, a-1; a+b-1; z)``), and used only where both agree
+    to 1e-10, neither is a 0/0 (a near 1) and ``1 - tail`` loses at most three digits. Everywhere else
+    (large a and b, where the hypergeometric function overflows; very short horizons; a near 1) the
+    defining integral over the dropout probability is computed instead (:func:`_quad.bg_expected`), on
+    the distinct points only.
+    """
+    t, r, alpha, b = np.broadcast_arrays(*(np.asarray(v, dtype=float) for v in (t, r, alpha, b)))
+    shape = t.shape
+    t, r, alpha, b = (v.ravel() for v in (t, r, alpha, b))
     c = a + b - 1.0
-    # c = 0, -1, … is a pole of each term of the closed form but not of E[X(t)]: step aside
-    b = np.where((c <= 0.0) & (np.abs(c - np.round(c)) < 1e-9), b + 1e-7, b)
     z = t / (alpha + t)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        tail = np.exp((a - 1.0) * np.log1p(-z)) * hyp2f1(a + b - 1.0 - r, a - 1.0, a + b - 1.0, z)
-        value = np.asarray((a + b - 1.0) / (a - 1.0) * (1.0 - tail), dtype=float)
-    bad = ~np.isfinite(value) | (value < 0)
-    if np.any(bad):  # scipy's hyp2f1 gave up: integrate over the dropout probability instead
-        tb, rb, ab, bb = (np.broadcast_to(v, value.shape)[bad] for v in (t, r, alpha, b))
-        value = value.copy() if value.ndim else value.reshape(1)
-        value[bad.reshape(value.shape)] = _quad.bg_expected(tb, rb, ab, a, bb)
-    return value
+    with np.errstate(all="ignore"):
+        log1mz = np.log1p(-z)
+        euler = np.exp((a - 1.0) * log1mz) * hyp2f1(c - r, a - 1.0, c, z)
+        plain = np.exp(r * log1mz) * hyp2f1(r, b, c, z)
+        value = c / (a - 1.0) * (1.0 - euler)
+        ok = (
+            np.isfinite(value)
+            & (np.abs(euler - plain) <= 1e-10 * np.abs(euler))
+            & (np.abs(1.0 - euler) >= 1e-3)
+            & (abs(a - 1.0) >= 1e-3)
+            & (value > 0)
+        )
+    value = np.where(t > 0, value, 0.0)
+    redo = ~ok & (t > 0)
+    if np.any(redo):
+        points = np.column_stack([t[redo], r[redo], alpha[redo], b[redo]])
+        distinct, back = np.unique(points, axis=0, return_inverse=True)
+        got = _quad.bg_expected(distinct[:, 0], distinct[:, 1], distinct[:, 2], a, distinct[:, 3])
+        value[redo] = got[back.ravel()]
+    return value.reshape(shape)
 
 
 def _check_t(t: Array) -> None:
