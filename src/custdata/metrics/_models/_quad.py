@@ -1,4 +1,4 @@
-"""Quadrature fallbacks for the few points where scipy's ``hyp2f1`` gives up.
+"""Quadrature for the points where scipy's ``hyp2f1`` gives up or cannot be trusted.
 
 ``scipy.special.hyp2f1`` returns NaN for some large parameters with z close to 1 (heavy buyers whose
 dropout or purchase rates differ by orders of magnitude). There the same quantities are computed as
@@ -108,9 +108,14 @@ def bg_expected(t: Array, r: Array, alpha: Array, a: Array, b: Array) -> Array:
     coarse = y0 + sig * np.sinh(s_lo + (s_hi - s_lo) * np.linspace(0.0, 1.0, 97)[:, None])
     yc = coarse[np.argmax(_log_integrand(coarse, a, b, r, u), axis=0), np.arange(n)]
     d = np.minimum(sig, 1.0) * 1e-3
-    curv = -(
-        _log_integrand(yc + d, a, b, r, u) - 2 * _log_integrand(yc, a, b, r, u) + _log_integrand(yc - d, a, b, r, u)
-    ) / d**2
+    curv = (
+        -(
+            _log_integrand(yc + d, a, b, r, u)
+            - 2 * _log_integrand(yc, a, b, r, u)
+            + _log_integrand(yc - d, a, b, r, u)
+        )
+        / d**2
+    )
     width = np.minimum(np.where(curv > 0, 1.0 / np.sqrt(np.abs(curv)), sig), sig)
     terms = []
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -121,8 +126,12 @@ def bg_expected(t: Array, r: Array, alpha: Array, a: Array, b: Array) -> Array:
         v, wv = _legendre(np.zeros(n), np.ones(n), _TX, _TW)
         log_p = np.log(p_l) + np.log(v) / a  # left tail
         terms.append(
-            a * np.log(p_l) - np.log(a) + np.log(wv) + (b - 1.0) * np.log1p(-np.exp(log_p))
-            + _log_rate_part(log_p, r, u) - log_p
+            a * np.log(p_l)
+            - np.log(a)
+            + np.log(wv)
+            + (b - 1.0) * np.log1p(-np.exp(log_p))
+            + _log_rate_part(log_p, r, u)
+            - log_p
         )
         log_q = np.log(q_r) + np.log(v) / b  # right tail
         log_p = np.log1p(-np.exp(log_q))

@@ -16,7 +16,7 @@ import numpy as np
 from scipy import special
 
 from custdata.exceptions import ValidationError
-from custdata.metrics._models._base import Array, FittedModel, arrays, hyp2f1, shape_like
+from custdata.metrics._models._base import Array, FittedModel, arrays, hyp2f1, log_beta_ratio, shape_like
 
 
 class ShiftedBetaGeoModel(FittedModel):
@@ -101,7 +101,7 @@ class ShiftedBetaGeoModel(FittedModel):
         """Share of a new cohort still active after ``t`` periods: ``B(alpha, beta+t) / B(alpha, beta)``."""
         a, b = self._p()
         tt = self._check_t(t)
-        return shape_like(np.exp(special.betaln(a, b + tt) - special.betaln(a, b)), t)
+        return shape_like(np.exp(log_beta_ratio(a, b, tt)), t)
 
     def churn_probability(self, t: Any) -> Any:
         """Probability that a new subscriber cancels at the end of period ``t`` (t >= 1)."""
@@ -109,7 +109,8 @@ class ShiftedBetaGeoModel(FittedModel):
         tt = self._check_t(t)
         if np.any(tt < 1):
             raise ValidationError("t must be >= 1", field="t")
-        return shape_like(np.exp(special.betaln(a + 1.0, b + tt - 1.0) - special.betaln(a, b)), t)
+        # B(a+1, b+t-1) / B(a, b) = a / (a+b+t-1) · B(a, b+t-1) / B(a, b)
+        return shape_like(a / (a + b + tt - 1.0) * np.exp(log_beta_ratio(a, b, tt - 1.0)), t)
 
     def retention_rate(self, t: Any) -> Any:
         """Share of the subscribers active in period ``t - 1`` who renew for period ``t`` (t >= 1):
@@ -131,5 +132,7 @@ class ShiftedBetaGeoModel(FittedModel):
             raise ValidationError("discount_rate must be >= 0", field="discount_rate")
         if discount_rate == 0 and a <= 1.0:
             return shape_like(np.full_like(n, math.inf), periods_survived)
+        if discount_rate == 0:  # Gauss: 2F1(1, b+n; a+b+n; 1) = (a+b+n-1) / (a-1)
+            return shape_like((b + n) / (a - 1.0), periods_survived)
         z = 1.0 / (1.0 + discount_rate)
         return shape_like(hyp2f1(1.0, b + n, a + b + n, z) - 1.0, periods_survived)

@@ -10,8 +10,8 @@ Every formula is evaluated in log space where it matters. Sources:
 
 BG/NBD's expected purchases use the closed form (as written and Euler-transformed) only where the two
 agree; elsewhere (large a and b, where the hypergeometric function overflows) the defining integral over
-the dropout probability. In Pareto/NBD's likelihood the integral ``∫ (α+τ)^-(r+x) (β+τ)^-(s+1) dτ`` is written with
-``2F1(1, ·; ·; z)``, which converges at ``z = 1``.
+the dropout probability. In Pareto/NBD's likelihood the integral ``∫ (α+τ)^-(r+x) (β+τ)^-(s+1) dτ`` is
+written with ``2F1(1, ·; ·; z)``, which converges at ``z = 1``.
 """
 
 from __future__ import annotations
@@ -37,6 +37,7 @@ from custdata.metrics._models._base import (
     customer_ids,
     dot,
     hyp2f1,
+    log_beta_ratio,
     shape_like,
 )
 
@@ -456,13 +457,15 @@ def _nb_logpmf(n: Any, r: Any, p: Any) -> Any:
 def _bg_prob_n(n: Array, t: Array, r: float, alpha: float, a: float, b: float) -> Array:
     """P(X(t) = n) of a BG/NBD customer alive at 0: still alive after n purchases, or dropped out right
     after the n-th (which happened before t)."""
+    n, t = np.broadcast_arrays(np.asarray(n, dtype=float), np.asarray(t, dtype=float))
     p = alpha / (alpha + t)
     with np.errstate(divide="ignore", invalid="ignore"):
-        stay = special.betaln(a, b + n) - special.betaln(a, b) + _nb_logpmf(n, r, p)
+        stay = log_beta_ratio(a, b, n) + _nb_logpmf(n, r, p)
+        # B(a+1, b+n-1) / B(a, b) = a/(a+b) · B(a+1, b+n-1) / B(a+1, b)
         gone = np.where(
             n > 0,
-            special.betaln(a + 1.0, np.maximum(b + n - 1.0, 1e-300))
-            - special.betaln(a, b)
+            math.log(a / (a + b))
+            + log_beta_ratio(a + 1.0, b, np.maximum(n - 1.0, 0.0))
             + np.log(special.betainc(np.maximum(n, 1.0), r, 1.0 - p)),  # log P(N >= n)
             -np.inf,
         )
@@ -575,7 +578,7 @@ class ParetoNBDModel(TransactionModel):
     def _rate_integral(s: float, beta: Array, t: Array) -> Array:
         """The expected time alive within the next t, E[(1 - e^(-μt)) / μ] for μ ~ Gamma(s, β):
         ``β/(s-1) · [1 - (β/(β+t))^(s-1)]`` (``-β log(β/(β+t))`` at s = 1)."""
-        y = np.log(beta / (beta + t))
+        y = -np.log1p(t / beta)  # log(β/(β+t)), exact also when β is far larger than t
         if abs(s - 1.0) < 1e-8:
             return -beta * y
         return beta * -np.expm1((s - 1.0) * y) / (s - 1.0)
@@ -595,18 +598,20 @@ class ParetoNBDModel(TransactionModel):
         r, alpha, s, beta = self._p()
 
         def one(k: float, tt: float) -> float:
-            nb = math.exp(_nb_logpmf(k, r, alpha / (alpha + tt)))
-            alive = (beta / (beta + tt)) ** s * nb
+            # in logs: with s and β in the millions β^s overflows
+            alive = math.exp(-s * math.log1p(tt / beta) + _nb_logpmf(k, r, alpha / (alpha + tt)))
 
             def died_at(tau: float) -> float:  # dropped out at τ after exactly k purchases
-                return float(
-                    s
-                    * beta**s
-                    / (beta + tau) ** (s + 1.0)
-                    * math.exp(_nb_logpmf(k, r, alpha / (alpha + tau)))
-                )
+                log_density = math.log(s / beta) - (s + 1.0) * math.log1p(tau / beta)
+                return math.exp(log_density + _nb_logpmf(k, r, alpha / (alpha + tau)))
 
-            gone, _ = integrate.quad(died_at, 0.0, tt, limit=200, epsabs=1e-13, epsrel=1e-10)
+            # the dropout density falls off on the scale β/s: give quad that point
+            knee = min(tt, beta / s)
+            gone = sum(
+                integrate.quad(died_at, lo, hi, limit=200, epsabs=1e-15, epsrel=1e-11)[0]
+                for lo, hi in ((0.0, knee), (knee, tt))
+                if hi > lo
+            )
             return float(alive + gone)
 
         return np.vectorize(one, otypes=[float])(n, t)
