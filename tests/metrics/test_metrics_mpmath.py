@@ -13,7 +13,7 @@ np = pytest.importorskip("numpy")
 pytest.importorskip("scipy")
 mp = pytest.importorskip("mpmath")
 
-import _mp_reference as ref  # noqa: E402
+import tests.metrics._mp_reference as ref  # noqa: E402
 
 from custdata import metrics  # noqa: E402
 
