@@ -1,6 +1,12 @@
-"""Unsupervised accuracy on the Febrl data: custdata beside splink (DuckDB) and recordlinkage (ECM).
+"""Unsupervised accuracy: custdata beside splink (DuckDB) and recordlinkage (ECM).
 
-    python benchmarks/accuracy_dedupe.py [--peers-python /path/to/venv/bin/python]
+    python benchmarks/accuracy_dedupe.py [--peers-python /path/to/venv/bin/python] [--hard] [--traps]
+
+Febrl (always); with ``--hard`` splink's hard sets fake_1000 and historical_50k (from custdata.datasets),
+splink with the comparisons and blocking of its own examples for these sets; with ``--traps`` the generated
+precision traps of custdata.testing (households, names and birthdays only). Both sides are timed from the
+raw rows to the clusters (reading and cleaning included); splink is scored at match probability 0.5 and
+0.9 and at its best threshold chosen with the truth, custdata at its default.
 
 Truth comes from ``rec_id`` (``rec-12-org`` and ``rec-12-dup-0`` are one person); no labels are used for
 training by any of the three. febrl4a x febrl4b is scored on links, febrl3 at cluster level (pairwise F1
@@ -215,15 +221,255 @@ def run_peers(python: str) -> dict[str, Any]:
     return result
 
 
+def _cluster_f1(clusters: Any, truth: dict[str, str]) -> dict[str, float]:
+    groups: dict[str, list[str]] = {}
+    for rid, ent in truth.items():
+        groups.setdefault(ent, []).append(rid)
+    true = {tuple(sorted(p)) for g in groups.values() for p in itertools.combinations(g, 2)}
+    pred = {tuple(sorted(p)) for c in clusters for p in itertools.combinations(c, 2)}
+    return _f1(pred, true)
+
+
+def run_custdata_hard() -> dict[str, Any]:
+    import warnings
+
+    from custdata.datasets import load_fake_1000, load_historical_50k
+    from custdata.matching import dedupe
+
+    out: dict[str, Any] = {}
+    for name, load in (("fake_1000", load_fake_1000), ("historical_50k", load_historical_50k)):
+        t = time.perf_counter()
+        ds = load()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            res = dedupe(ds.records)
+        took = time.perf_counter() - t
+        out[name] = {**_cluster_f1(res.clusters, ds.truth), "seconds": round(took, 2)}
+    return out
+
+
+def _trap_sets() -> dict[str, Any]:
+    from custdata.testing._households import household_records, names_and_dates
+
+    return {
+        "households_300": household_records(300),
+        "households_300_no_kinds": household_records(300, with_kinds=False, seed=1),
+        "names_and_dates_10k": names_and_dates(10_000),
+    }
+
+
+def run_custdata_traps(sets: dict[str, Any]) -> dict[str, Any]:
+    from custdata.matching import dedupe
+
+    out: dict[str, Any] = {}
+    for name, trap in sets.items():
+        t = time.perf_counter()
+        res = dedupe(trap.records)
+        took = time.perf_counter() - t
+        s = trap.score(res.clusters)
+        out[name] = {
+            "precision": round(s["precision"], 4),
+            "recall": round(s["recall"], 4),
+            "f1": round(s["f1"], 4),
+            "false_pairs": s["false_pairs"],
+            "seconds": round(took, 2),
+        }
+    return out
+
+
+def _trap_rows(trap: Any) -> list[dict[str, Any]]:
+    """A trap set as flat rows for splink: one column per value, as its examples have them."""
+    rows = []
+    for r in trap.records:
+        numbers = [p.number for p in r.phones]
+        a = r.addresses[0] if r.addresses else None
+        rows.append(
+            {
+                "unique_id": r.id,
+                "cluster": trap.person[r.id],
+                "first_name": r.name.given,
+                "surname": r.name.family,
+                "dob": str(r.birthday) if r.birthday else None,
+                "phone": numbers[0] if numbers else None,  # as the record lists them: the mobile first
+                "landline": numbers[1] if len(numbers) > 1 else None,
+                "email": r.emails[0].address if r.emails else None,
+                "street": a.street if a else None,
+                "postcode": a.postal_code if a else None,
+                "city": a.city if a else None,
+            }
+        )
+    return rows
+
+
+HARD_PEERS = r"""
+import itertools, json, sys, time
+import pandas as pd
+import splink.comparison_library as cl
+from splink import DuckDBAPI, Linker, SettingsCreator, block_on
+
+def truth_pairs(df):
+    g = {}
+    for uid, c in zip(df["unique_id"], df["cluster"]):
+        g.setdefault(c, []).append(uid)
+    return {tuple(sorted(p)) for m in g.values() for p in itertools.combinations(m, 2)}
+
+def f1(pred, truth):
+    tp = len(pred & truth)
+    p = tp / len(pred) if pred else 0.0
+    r = tp / len(truth) if truth else 0.0
+    return {"f1": round(2 * p * r / (p + r) if p + r else 0.0, 4), "precision": round(p, 4), "recall": round(r, 4)}
+
+def clustered(linker, pred, thr):
+    c = linker.clustering.cluster_pairwise_predictions_at_threshold(pred, thr).as_pandas_dataframe()
+    g = {}
+    for uid, cid in zip(c["unique_id"], c["cluster_id"]):
+        g.setdefault(cid, []).append(uid)
+    return {tuple(sorted(p)) for m in g.values() for p in itertools.combinations(m, 2)}
+
+def run(name, df, settings, train):
+    t = time.perf_counter()
+    linker = Linker(DuckDBAPI().register(df), settings)
+    train(linker)
+    pred = linker.inference.predict(threshold_match_probability=0.01)
+    truth = truth_pairs(df)
+    out = {}
+    for thr in (0.5, 0.9):
+        out[f"at_{thr}"] = f1(clustered(linker, pred, thr), truth)
+        if thr == 0.5:
+            out["seconds_to_clusters_at_0.5"] = round(time.perf_counter() - t0, 2)
+    best = max(((thr, f1(clustered(linker, pred, thr), truth)) for thr in (0.3, 0.5, 0.7, 0.8, 0.9, 0.95, 0.99)),
+               key=lambda x: x[1]["f1"])
+    out["best_threshold_with_truth"] = {"threshold": best[0], **best[1]}
+    return out
+
+job = json.loads(sys.argv[1])
+out = {}
+if "fake_1000" in job:
+    t0 = time.perf_counter()
+    df = pd.read_csv(job["fake_1000"], dtype=str, keep_default_na=False).replace("", None)
+    settings = SettingsCreator(
+        link_type="dedupe_only",
+        comparisons=[cl.NameComparison("first_name"), cl.NameComparison("surname"),
+                     cl.DateOfBirthComparison("dob", input_is_string=True),
+                     cl.ExactMatch("city").configure(term_frequency_adjustments=True),
+                     cl.EmailComparison("email")],
+        blocking_rules_to_generate_predictions=["1=1"],  # 1,000 records: every pair
+    )
+    def train(linker):
+        linker.training.estimate_probability_two_random_records_match(
+            [block_on("first_name", "surname", "dob"), block_on("email")], recall=0.7)
+        linker.training.estimate_u_using_random_sampling(max_pairs=1e6)
+        linker.training.estimate_parameters_using_expectation_maximisation(block_on("first_name", "surname"))
+        linker.training.estimate_parameters_using_expectation_maximisation(block_on("dob"))
+    out["fake_1000"] = run("fake_1000", df, settings, train)
+if "historical_50k" in job:
+    t0 = time.perf_counter()
+    df = pd.read_csv(job["historical_50k"], dtype=str, keep_default_na=False).replace("", None)
+    for col in ("first_name", "surname"):
+        df[col] = df[col].str.lower()
+    df["first_name_surname_concat"] = df["first_name"].fillna("") + " " + df["surname"].fillna("")
+    settings = SettingsCreator(
+        link_type="dedupe_only",
+        blocking_rules_to_generate_predictions=[
+            block_on("substr(first_name,1,3)", "substr(surname,1,4)"), block_on("surname", "dob"),
+            block_on("first_name", "dob"), block_on("postcode_fake", "first_name"),
+            block_on("postcode_fake", "surname"), block_on("dob", "birth_place"),
+            block_on("substr(postcode_fake,1,3)", "dob"), block_on("substr(postcode_fake,1,3)", "first_name"),
+            block_on("substr(postcode_fake,1,3)", "surname"),
+            block_on("substr(first_name,1,2)", "substr(surname,1,2)", "substr(dob,1,4)"),
+        ],
+        comparisons=[
+            cl.ForenameSurnameComparison("first_name", "surname",
+                                         forename_surname_concat_col_name="first_name_surname_concat"),
+            cl.DateOfBirthComparison("dob", input_is_string=True),
+            cl.PostcodeComparison("postcode_fake"),
+            cl.ExactMatch("birth_place").configure(term_frequency_adjustments=True),
+            cl.ExactMatch("occupation").configure(term_frequency_adjustments=True),
+        ],
+    )
+    def train(linker):
+        linker.training.estimate_probability_two_random_records_match(
+            [block_on("first_name", "surname", "dob"),
+             block_on("substr(first_name,1,2)", "surname", "substr(postcode_fake,1,2)"),
+             block_on("dob", "postcode_fake")], recall=0.6)
+        linker.training.estimate_u_using_random_sampling(max_pairs=5e6)
+        linker.training.estimate_parameters_using_expectation_maximisation(block_on("first_name", "surname"))
+        linker.training.estimate_parameters_using_expectation_maximisation(block_on("dob"))
+    out["historical_50k"] = run("historical_50k", df, settings, train)
+for name, path in job.get("traps", {}).items():
+    t0 = time.perf_counter()
+    df = pd.read_json(path, dtype=str)
+    df = df.where(df.notna(), None)
+    settings = SettingsCreator(
+        link_type="dedupe_only",
+        comparisons=[cl.NameComparison("first_name"), cl.NameComparison("surname"),
+                     cl.DateOfBirthComparison("dob", input_is_string=True)]
+        + ([cl.ExactMatch("phone").configure(term_frequency_adjustments=True),
+            cl.ExactMatch("landline").configure(term_frequency_adjustments=True),
+            cl.EmailComparison("email"),
+            cl.ExactMatch("street").configure(term_frequency_adjustments=True),
+            cl.ExactMatch("postcode").configure(term_frequency_adjustments=True)]
+           if df["phone"].notna().any() else []),
+        blocking_rules_to_generate_predictions=[block_on("first_name", "dob"), block_on("surname", "dob"),
+                                                block_on("first_name", "surname")]
+        + ([block_on("phone"), block_on("landline"), block_on("email")] if df["phone"].notna().any() else []),
+    )
+    def train(linker):
+        linker.training.estimate_probability_two_random_records_match([block_on("first_name", "surname", "dob")],
+                                                                      recall=0.7)
+        linker.training.estimate_u_using_random_sampling(max_pairs=1e6)
+        linker.training.estimate_parameters_using_expectation_maximisation(block_on("first_name", "surname"))
+        linker.training.estimate_parameters_using_expectation_maximisation(block_on("dob"))
+    out[name] = run(name, df, settings, train)
+print(json.dumps(out))
+"""
+
+
+def run_peers_hard(python: str, traps: dict[str, Any] | None, hard: bool) -> dict[str, Any]:
+    from custdata.datasets import data_path
+
+    with tempfile.TemporaryDirectory() as tmp:
+        job: dict[str, Any] = {}
+        if hard:
+            job["fake_1000"] = str(data_path("splink/fake_1000.csv"))
+            job["historical_50k"] = str(data_path("splink/historical_50k.csv.gz"))
+        if traps:
+            job["traps"] = {}
+            for name, trap in traps.items():
+                path = os.path.join(tmp, f"{name}.json")
+                with open(path, "w") as fh:
+                    json.dump(_trap_rows(trap), fh)
+                job["traps"][name] = path
+        script = os.path.join(tmp, "peers_hard.py")
+        with open(script, "w") as fh:
+            fh.write(HARD_PEERS)
+        out = subprocess.run([python, script, json.dumps(job)], capture_output=True, text=True, check=False)
+    if out.returncode != 0 or not out.stdout.strip():
+        return {"error": out.stderr.strip().splitlines()[-5:]}
+    result: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
+    return result
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--peers-python", default=None, help="a Python with splink and recordlinkage installed")
+    ap.add_argument("--hard", action="store_true", help="also splink's fake_1000 and historical_50k")
+    ap.add_argument("--traps", action="store_true", help="also the generated precision traps")
+    ap.add_argument("--no-febrl", action="store_true", help="leave out the Febrl sets")
     args = ap.parse_args()
-    print("custdata", json.dumps(run_custdata()), flush=True)
-    if args.peers_python:
-        print("peers   ", json.dumps(run_peers(args.peers_python)), flush=True)
-    else:
-        print("peers    (skipped: give --peers-python)", file=sys.stderr)
+    if not args.no_febrl:
+        print("custdata", json.dumps(run_custdata()), flush=True)
+        if args.peers_python:
+            print("peers   ", json.dumps(run_peers(args.peers_python)), flush=True)
+        else:
+            print("peers    (skipped: give --peers-python)", file=sys.stderr)
+    sets = _trap_sets() if args.traps else None
+    if args.hard:
+        print("custdata hard", json.dumps(run_custdata_hard()), flush=True)
+    if sets:
+        print("custdata traps", json.dumps(run_custdata_traps(sets)), flush=True)
+    if args.peers_python and (args.hard or sets):
+        print("splink hard/traps", json.dumps(run_peers_hard(args.peers_python, sets, args.hard)), flush=True)
 
 
 if __name__ == "__main__":
