@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 
+from custdata._fields import fields_of
 from custdata._records import Customer, Interaction, Transaction
 
 __all__ = [
@@ -232,3 +233,19 @@ CUSTOMER_COLUMNS = [
 TRANSACTION_COLUMNS = ["id", "customer_id", "at", "amount", "currency", "order_id", "channel", "items"]
 INTERACTION_COLUMNS = ["id", "customer_id", "at", "kind", "channel", "satisfaction", "nps", "note"]
 COLUMNS = {Customer: CUSTOMER_COLUMNS, Transaction: TRANSACTION_COLUMNS, Interaction: INTERACTION_COLUMNS}
+
+
+def _add_described(cls: type, columns: list[str], synonyms: dict[str, str]) -> None:
+    """Fields of the record's description that the tables above do not name: a column each (the field's
+    name), read back under that name and the header synonyms its spec lists. So a field added to a
+    record is written and read without a change here."""
+    for f in fields_of(cls):
+        if f.name not in columns and f.name not in synonyms.values():
+            columns.append(f.name)
+        for name in (f.name, *f.spec.synonyms):
+            synonyms.setdefault(header_key(name), f.name)
+
+
+_add_described(Customer, CUSTOMER_COLUMNS, CUSTOMER_SYNONYMS)
+_add_described(Transaction, TRANSACTION_COLUMNS, TRANSACTION_SYNONYMS)
+_add_described(Interaction, INTERACTION_COLUMNS, INTERACTION_SYNONYMS)
