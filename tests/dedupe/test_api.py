@@ -247,3 +247,24 @@ def test_golden_name_never_comes_from_a_record_whose_given_name_disagrees() -> N
     g = golden_record(members)
     assert g.record.name.given == "Anna"
     assert g.provenance["name"] in {"n1", "n2"}
+
+
+def test_pairs_are_looked_up_by_two_record_ids() -> None:
+    res = dedupe(PEOPLE, workers=1)
+    first = res.pairs[0]
+    assert res.pairs[(first.id_a, first.id_b)] == first
+    assert res.pairs[(first.id_b, first.id_a)] == first  # either order
+    assert (first.id_a, first.id_b) in res.pairs
+    for p in res.pairs:
+        assert res.pairs[(p.id_a, p.id_b)] == p
+    compared = {frozenset((p.id_a, p.id_b)) for p in res.pairs}
+    ids = [r.id for r in PEOPLE]
+    missing = next((a, b) for a in ids for b in ids if a < b and frozenset((a, b)) not in compared)
+    assert missing not in res.pairs
+    with pytest.raises(NotFoundError):
+        res.pairs[missing]
+    with pytest.raises(NotFoundError):
+        res.pairs[("a", "nobody")]
+    lk = link(PEOPLE[:2], PEOPLE[2:], workers=1)
+    for p in lk.pairs:
+        assert lk.pairs[(p.id_a, p.id_b)] == p

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import functools
 import logging
 import zlib
@@ -41,7 +42,10 @@ class ScoredPair:
 
 
 class _Pairs(Sequence[ScoredPair]):
-    """The candidate pairs, built on demand from compact arrays (millions of pairs stay cheap)."""
+    """The candidate pairs, built on demand from compact arrays (millions of pairs stay cheap).
+
+    Index by position, or look a pair up by its two record ids: ``pairs[("a", "b")]`` (either order) gives
+    its :class:`ScoredPair`, ``("a", "b") in pairs`` tells whether blocking proposed it."""
 
     def __init__(self, scored: ScoredPairs, ids_a: Sequence[str], ids_b: Sequence[str], offset: int) -> None:
         self._s = scored
@@ -58,7 +62,43 @@ class _Pairs(Sequence[ScoredPair]):
             self._a[s.left[k]], self._b[s.right[k] - self._offset], s.probability[k], s.weight[k]
         )
 
+    @functools.cached_property
+    def _pos(self) -> tuple[dict[str, int], dict[str, int]]:
+        left = {rid: k for k, rid in enumerate(self._a)}
+        right = left if self._b is self._a else {rid: k + self._offset for k, rid in enumerate(self._b)}
+        return left, right
+
+    def _find(self, id_a: str, id_b: str) -> int:
+        """The position of the pair of two record ids (either order), or -1 when it was not compared."""
+        left, right = self._pos
+        for x, y in ((id_a, id_b), (id_b, id_a)):
+            i, j = left.get(x), right.get(y)
+            if i is None or j is None:
+                continue
+            lo, hi = (i, j) if i < j else (j, i)
+            s = self._s
+            k = bisect.bisect_left(s.left, lo)
+            while k < len(s.left) and s.left[k] == lo:
+                if s.right[k] == hi:
+                    return k
+                k += 1
+        return -1
+
+    def __contains__(self, item: object) -> bool:
+        if isinstance(item, tuple) and len(item) == 2 and all(isinstance(x, str) for x in item):
+            return self._find(item[0], item[1]) >= 0
+        return super().__contains__(item)
+
     def __getitem__(self, k: Any) -> Any:
+        if isinstance(k, tuple):
+            if len(k) != 2 or not all(isinstance(x, str) for x in k):
+                raise TypeError("look a pair up by two record ids: pairs[(id_a, id_b)]")
+            pos = self._find(k[0], k[1])
+            if pos < 0:
+                raise NotFoundError(
+                    f"{k!r}: these two records were not compared (no blocking pass proposed them)"
+                )
+            return self._make(pos)
         if isinstance(k, slice):
             return [self._make(x) for x in range(*k.indices(len(self)))]
         if k < 0:
