@@ -16,13 +16,16 @@ import logging
 import os
 from collections.abc import Generator, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from custdata._records import SCHEMA_VERSION, Customer, Interaction, Transaction
-from custdata.exceptions import ParseError, SchemaVersionError, StoreError, ValidationError
+from custdata.exceptions import DecryptionError, ParseError, SchemaVersionError, StoreError, ValidationError
 from custdata.io._atomic import atomic_write
 from custdata.storage._core import STORE_SCHEMA_VERSION, HistoryEntry, StoredCustomer, encode, now
 from custdata.storage._protocol import BackupItem, Store
+
+if TYPE_CHECKING:
+    from custdata.security import Keyring, RecordCipher
 
 __all__ = ["BACKUP_FORMAT", "export", "restore"]
 
@@ -32,15 +35,19 @@ BACKUP_FORMAT = "custdata-store-backup"
 _KINDS = ("customer", "history", "transaction", "interaction")
 
 
-def _line(item: BackupItem) -> tuple[str, dict[str, Any]]:
+def _line(item: BackupItem, cipher: RecordCipher | None = None) -> tuple[str, dict[str, Any]]:
     if isinstance(item, StoredCustomer):
+        record = item.record.to_dict()
         return "customer", {
-            "customer": item.record.to_dict(),
+            "customer": record if cipher is None else cipher.seal_body(record),
             "stored_at": item.stored_at.isoformat(),
             "deleted_at": None if item.deleted_at is None else item.deleted_at.isoformat(),
         }
     if isinstance(item, HistoryEntry):
-        return "history", {"history": item.to_dict()}
+        entry = item.to_dict()
+        if cipher is not None:
+            entry["changes"] = cipher.seal_changes(item.customer_id, entry["changes"])
+        return "history", {"history": entry}
     if isinstance(item, Transaction):
         return "transaction", {"transaction": item.to_dict()}
     if isinstance(item, Interaction):
@@ -48,8 +55,11 @@ def _line(item: BackupItem) -> tuple[str, dict[str, Any]]:
     raise ValidationError(f"not a backup item: {type(item).__name__}")
 
 
-def export(store: Store, path: str | os.PathLike[str]) -> dict[str, int]:
+def export(store: Store, path: str | os.PathLike[str], *, plaintext: bool = False) -> dict[str, int]:
     """Write everything in ``store`` to the JSON Lines file ``path``; returns the counts by kind.
+
+    From an encrypted store the personal fields (and their history) stay encrypted in the backup, bound
+    to the store it came from; ``plaintext=True`` writes them in the clear.
 
     A file that cannot be written (missing or read-only folder, full disk) raises StoreError naming
     ``path``; the previous file of that name, if any, is left as it was.
@@ -57,8 +67,10 @@ def export(store: Store, path: str | os.PathLike[str]) -> dict[str, int]:
     target = _path(path)
     if not target.absolute().parent.is_dir():
         raise StoreError(f"{target}: cannot write the backup: the folder does not exist")
+    if not isinstance(plaintext, bool):
+        raise ValidationError("plaintext must be True or False", field="plaintext")
     try:
-        return _export(store, target)
+        return _export(store, target, None if plaintext else getattr(store, "cipher", None))
     except OSError as exc:
         raise StoreError(f"{target}: cannot write the backup: {exc.strerror or exc}") from exc
 
@@ -76,7 +88,7 @@ def _path(path: object) -> Path:
     return p
 
 
-def _export(store: Store, target: Path) -> dict[str, int]:
+def _export(store: Store, target: Path, cipher: RecordCipher | None) -> dict[str, int]:
     counts = dict.fromkeys(_KINDS, 0)
     with atomic_write(target, encoding="utf-8", newline="\n") as out:
         header = {
@@ -86,9 +98,15 @@ def _export(store: Store, target: Path) -> dict[str, int]:
             "exported_at": now().isoformat(),
             "source": store.url,
         }
+        if cipher is not None:
+            header["encrypted"] = {
+                "store": cipher.encryptor.store,
+                "index_bits": cipher.index.bits,
+                "check": cipher.derive("keyring", "check"),
+            }
         out.write(encode(header) + "\n")
         for item in store.dump():
-            kind, data = _line(item)
+            kind, data = _line(item, cipher)
             counts[kind] += 1
             out.write(encode(data) + "\n")
         out.write(encode({"end": True, "counts": counts}) + "\n")
@@ -122,7 +140,29 @@ def _lines(path: Path) -> Generator[str, None, None]:
             ) from None
 
 
-def _items(path: Path, counts: dict[str, int]) -> Iterator[BackupItem]:
+def _backup_cipher(header: dict[str, Any], keyring: Keyring | None, path: Path) -> RecordCipher | None:
+    """The cipher that opens an encrypted backup (None for a plaintext one)."""
+    enc = header.get("encrypted")
+    if enc is None:
+        return None
+    from custdata.security import RecordCipher
+
+    if keyring is None:
+        raise DecryptionError(
+            f"{path}: the backup is encrypted: restore it into a store opened with its keyring, "
+            "or pass keyring="
+        )
+    try:
+        cipher = RecordCipher(keyring, store=str(enc["store"]), index_bits=int(enc["index_bits"]))
+        check = enc["check"]
+    except (KeyError, TypeError, ValueError):
+        raise ParseError("the backup's encryption header is damaged", path=str(path), row=1) from None
+    if cipher.derive("keyring", "check") != check:
+        raise DecryptionError(f"{path}: this keyring is not the backup's (its index key differs)")
+    return cipher
+
+
+def _items(path: Path, counts: dict[str, int], keyring: Keyring | None = None) -> Iterator[BackupItem]:
     lines = _lines(path)
     with contextlib.closing(lines):
         first = next(lines, "")
@@ -148,6 +188,7 @@ def _items(path: Path, counts: dict[str, int]) -> Iterator[BackupItem]:
                 f"this custdata reads store schema {STORE_SCHEMA_VERSION} and record schemas up to "
                 f"{SCHEMA_VERSION}"
             )
+        cipher = _backup_cipher(header, keyring, path)
         footer: dict[str, Any] | None = None
         for row, text in enumerate(lines, 2):
             if footer is not None:
@@ -162,14 +203,23 @@ def _items(path: Path, counts: dict[str, int]) -> Iterator[BackupItem]:
                     continue
                 if "customer" in data:
                     deleted = data.get("deleted_at")
+                    record = data["customer"]
+                    if cipher is not None:
+                        record = cipher.open_body(record)
                     item = StoredCustomer(
-                        Customer.from_dict(data["customer"]),
+                        Customer.from_dict(record),
                         _time(data["stored_at"]),
                         None if deleted is None else _time(deleted),
                     )
                     counts["customer"] += 1
                 elif "history" in data:
-                    item = HistoryEntry.from_dict(data["history"])
+                    entry = data["history"]
+                    if cipher is not None:
+                        entry = {
+                            **entry,
+                            "changes": cipher.open_changes(entry["customer_id"], entry["changes"]),
+                        }
+                    item = HistoryEntry.from_dict(entry)
                     counts["history"] += 1
                 elif "transaction" in data:
                     item = Transaction.from_dict(data["transaction"])
@@ -179,7 +229,7 @@ def _items(path: Path, counts: dict[str, int]) -> Iterator[BackupItem]:
                     counts["interaction"] += 1
                 else:
                     raise ValueError(f"unknown line kind {sorted(data)!r}")
-            except SchemaVersionError:
+            except (SchemaVersionError, DecryptionError):
                 raise
             except (ValueError, KeyError, TypeError, RecursionError) as exc:
                 raise ParseError(f"corrupt backup line: {_reason(exc)}", path=str(path), row=row) from None
@@ -200,13 +250,20 @@ def _reason(exc: BaseException) -> str:
     return str(exc)
 
 
-def restore(store: Store, path: str | os.PathLike[str]) -> dict[str, int]:
+def restore(store: Store, path: str | os.PathLike[str], *, keyring: Keyring | None = None) -> dict[str, int]:
     """Load the backup at ``path`` into the empty ``store``; all or nothing. Returns the counts by kind.
+
+    An encrypted backup opens with ``keyring`` or, without one, with the keyring ``store`` was opened with
+    (a wrong one raises :class:`~custdata.exceptions.DecryptionError`); where the records go, they are
+    stored as that store stores them (encrypted in an encrypted store).
 
     An unknown schema version raises :class:`~custdata.exceptions.SchemaVersionError`; a corrupt or
     truncated file raises :class:`~custdata.exceptions.ParseError` naming the line.
     """
     counts = dict.fromkeys(_KINDS, 0)
-    store.load(_items(_path(path), counts))
+    if keyring is None:
+        own = getattr(store, "cipher", None)
+        keyring = None if own is None else own.keyring
+    store.load(_items(_path(path), counts, keyring))
     log.info("restored %s into %s: %s", path, store.url, counts)
     return counts

@@ -175,11 +175,6 @@ def open_store(url: str, *, create: bool = True, keyring: object | None = None, 
             f"(known schemes: {', '.join(known_schemes())})"
         )
     _args.flag("create", create)
-    if keyring is not None:
-        raise StoreError(
-            "encryption at rest (keyring=) is not available yet in this custdata version; "
-            "open the store without a keyring"
-        )
     try:
         scheme = urlsplit(url).scheme.lower()
     except ValueError as exc:
@@ -197,5 +192,17 @@ def open_store(url: str, *, create: bool = True, keyring: object | None = None, 
             raise  # a bug of ours: never hidden
         # the plug-in boundary: a third-party backend's own exception becomes a StoreError naming it
         raise StoreError(f"the {scheme}:// store failed to open: {type(exc).__name__}: {exc}") from exc
+    use_keyring = getattr(store, "use_keyring", None)
+    if callable(use_keyring):
+        try:
+            use_keyring(keyring)  # an encrypted store needs its keyring; a new one with a keyring encrypts
+        except BaseException:
+            store.close()
+            raise
+    elif keyring is not None:
+        store.close()
+        raise StoreError(
+            f"encryption at rest (keyring=) is available for sqlite:// and postgresql:// stores, not {scheme}://"
+        )
     log.debug("opened %r", store)
     return store

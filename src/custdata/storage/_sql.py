@@ -26,12 +26,13 @@ import logging
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from custdata._records import Customer, Interaction, Transaction
 from custdata.exceptions import (
     ConcurrencyError,
     CustdataError,
+    DecryptionError,
     NotFoundError,
     SchemaVersionError,
     StoreError,
@@ -41,12 +42,12 @@ from custdata.storage import _args
 from custdata.storage._core import (
     STORE_SCHEMA_VERSION,
     Errors,
+    FieldChange,
     HistoryEntry,
     Lookup,
     StoredCustomer,
     UpsertProblem,
     UpsertResult,
-    body_of,
     body_text,
     changes_from_json,
     changes_to_json,
@@ -68,6 +69,9 @@ from custdata.storage._core import (
     ts,
 )
 from custdata.storage._protocol import BackupItem
+
+if TYPE_CHECKING:
+    from custdata.security import Keyring, RecordCipher
 
 __all__ = ["SQLStore"]
 
@@ -100,11 +104,21 @@ def _chunks(items: Iterable[Any], n: int) -> Iterator[list[Any]]:
         yield batch
 
 
-def _decode_rows(url: str, rows: Iterable[Sequence[Any]]) -> list[Customer]:
-    """Customers from (id, version, body) rows; a body that no longer decodes is a StoreError."""
+def _decode_rows(
+    url: str, rows: Iterable[Sequence[Any]], cipher: RecordCipher | None = None
+) -> list[Customer]:
+    """Customers from (id, version, body) rows; a body that no longer decodes is a StoreError (one that
+    does not decrypt, a DecryptionError)."""
+    rows = list(rows)
     try:
-        return [decode_customer(b, v) for _, v, b in rows]
+        if cipher is None:
+            return [decode_customer(b, v) for _, v, b in rows]
+        return [Customer.from_dict({**cipher.open_body(read_body(b)), "version": v}) for _, v, b in rows]
+    except DecryptionError:
+        raise
     except (ValueError, TypeError, KeyError, RecursionError) as exc:
+        if cipher is None and any('"pii":' in str(b) for _, _, b in rows):
+            raise StoreError(f"{url}: the store is encrypted: open it with keyring=") from None
         raise StoreError(f"{url}: a stored customer record is corrupt ({type(exc).__name__})") from None
 
 
@@ -136,6 +150,7 @@ class SQLStore:
         self.url = url
         self._conn = conn
         self._lookup = Lookup(region=region)
+        self._cipher: RecordCipher | None = None
         self._source = source
         self._lock = threading.RLock()
         self._depth = 0
@@ -264,6 +279,87 @@ class SQLStore:
     def _lock_schema(self) -> None:
         """Keep two processes from migrating at once (SQLite's write lock does it already)."""
 
+    # ------------------------------------------------------------------ encryption at rest
+    @property
+    def encrypted(self) -> bool:
+        """Are personal fields encrypted at rest in this store?"""
+        return self._cipher is not None
+
+    @property
+    def cipher(self) -> RecordCipher | None:
+        """The store's record cipher when it is encrypted (backups use it to stay encrypted)."""
+        return self._cipher
+
+    def use_keyring(self, keyring: Keyring | None) -> None:
+        """Check the store's encryption against ``keyring`` (called by ``open_store``): an encrypted
+        store needs its keyring, and a new (empty) store opened with one becomes encrypted. A store that
+        already holds plaintext customers is refused (encrypting in place is not available yet)."""
+        from custdata.security import Keyring, RecordCipher
+
+        with self.transaction():
+            row = self._all("SELECT value FROM cd_meta WHERE key = 'encryption'")
+            if keyring is None:
+                if row:
+                    raise StoreError(f"{self.url}: the store is encrypted: open it with keyring=")
+                return
+            if not isinstance(keyring, Keyring):
+                raise ValidationError(f"expected a Keyring, got {type(keyring).__name__}", field="keyring")
+            if row:
+                meta = json.loads(row[0][0])
+            else:
+                used = self._all(
+                    "SELECT (SELECT COUNT(*) FROM cd_customers) + (SELECT COUNT(*) FROM cd_history)"
+                )[0][0]
+                if used:
+                    raise StoreError(
+                        f"{self.url} holds plaintext customers; encrypting a store in place is not available "
+                        "yet: export it and restore the backup into a new store opened with keyring="
+                    )
+                import secrets
+
+                meta = {"format": 1, "store": secrets.token_hex(8), "index_bits": 32}
+                meta["check"] = RecordCipher(keyring, store=meta["store"]).derive("keyring", "check")
+                self._exec("INSERT INTO cd_meta (key, value) VALUES ('encryption', ?)", (encode(meta),))
+        cipher = RecordCipher(keyring, store=str(meta["store"]), index_bits=int(meta["index_bits"]))
+        if cipher.derive("keyring", "check") != meta.get("check"):
+            raise DecryptionError(f"{self.url}: this keyring is not the store's (its index key differs)")
+        self._cipher = cipher
+        self._lookup = Lookup(region=self._lookup.region, derive=cipher.derive)
+
+    def _body(self, c: Customer) -> str:
+        """The stored body of ``c``: :func:`body_text`, or with its personal fields sealed."""
+        if self._cipher is None:
+            return body_text(c)
+        return encode(self._cipher.seal_body(compact_dict(c)))
+
+    def _open(self, body: str | bytes) -> dict[str, Any]:
+        """A stored body as the compact dict form (decrypted)."""
+        d = read_body(body)
+        return d if self._cipher is None else self._cipher.open_body(d)
+
+    def _changes_out(self, customer_id: str, changes: Iterable[FieldChange]) -> str:
+        if self._cipher is None:
+            return changes_to_json(changes)
+        return encode(self._cipher.seal_changes(customer_id, [[c.field, c.old, c.new] for c in changes]))
+
+    def _changes_in(self, customer_id: str, text: str | None) -> tuple[FieldChange, ...]:
+        if self._cipher is None or not text:
+            return changes_from_json(text)
+        opened = self._cipher.open_changes(customer_id, json.loads(text))
+        return tuple(FieldChange(f, o, n) for f, o, n in opened)
+
+    def _exact(
+        self, c: Customer, phone: str | None, email: str | None, external_id: str | tuple[str, str] | None
+    ) -> bool:
+        """Does ``c`` really hold the values looked for? (Blind indexes are lossy: re-check candidates.)"""
+        lk = self._lookup
+        if phone is not None and lk.phone(phone) not in {lk.phone(p.number) for p in c.phones}:
+            return False
+        if email is not None and lk.email(email) not in {lk.email(e.address) for e in c.emails}:
+            return False
+        value = external_id[1] if isinstance(external_id, tuple) else external_id
+        return value is None or value in c.external_ids.values()
+
     # ------------------------------------------------------------------ customers
     def get(self, customer_id: str, *, include_deleted: bool = False) -> Customer:
         _args.text("customer_id", customer_id)
@@ -287,7 +383,7 @@ class SQLStore:
                         f"SELECT id, version, body FROM cd_customers WHERE id IN ({marks}){alive}", part
                     )
                 )
-        found = {r[0]: c for r, c in zip(rows, _decode_rows(self.url, rows), strict=True)}
+        found = {r[0]: c for r, c in zip(rows, _decode_rows(self.url, rows, self._cipher), strict=True)}
         for i in ids:
             if i in found:
                 out[i] = found[i]
@@ -313,7 +409,7 @@ class SQLStore:
             old = self._existing([c.id]).get(c.id)
             if old is None:
                 version = c.version + 1
-                d, body = body_of(c)
+                d, body = compact_dict(c), self._body(c)
                 cur = self._exec(
                     "INSERT INTO cd_customers (id, version, stored_at, deleted_at, keys, body) "
                     "VALUES (?, ?, ?, NULL, ?, ?) ON CONFLICT (id) DO NOTHING",
@@ -330,7 +426,7 @@ class SQLStore:
                         f"{stored_version}; get it again and reapply the change"
                     )
                 version = stored_version + 1
-                d, body = body_of(c)
+                d, body = compact_dict(c), self._body(c)
                 cur = self._exec(
                     "UPDATE cd_customers SET version = ?, stored_at = ?, deleted_at = NULL, keys = ?, "
                     "body = ? WHERE id = ? AND version = ?",
@@ -339,8 +435,8 @@ class SQLStore:
                 if cur.rowcount != 1:
                     raise ConcurrencyError(f"customer {c.id!r} was changed by another writer meanwhile")
                 action = "update" if deleted is None else "restore"
-                changes = diff(expand(read_body(old_body)), expand(d))
-                history = (c.id, version, at, action, src, changes_to_json(changes))
+                changes = diff(expand(self._open(old_body)), expand(d))
+                history = (c.id, version, at, action, src, self._changes_out(c.id, changes))
                 self._unindex(c.id, old_keys)
             self._bulk("cd_lookup", LOOKUP_COLUMNS, [(k, v, c.id) for k, v in keys])
             self._bulk("cd_history", HISTORY_COLUMNS, [history])
@@ -406,7 +502,8 @@ class SQLStore:
     def _prepare(self, batch: dict[str, tuple[int, Customer]]) -> list[tuple[int, Customer, Any, str]]:
         """(position, customer, lookup keys, body text) of each customer of a chunk."""
         keys_of = self._lookup.sorted_keys
-        return [(index, c, keys_of(c), body_text(c)) for index, c in batch.values()]
+        body = self._body
+        return [(index, c, keys_of(c), body(c)) for index, c in batch.values()]
 
     def _rows(
         self,
@@ -453,7 +550,7 @@ class SQLStore:
                 upd_rows.append((version, at, encode_keys(keys), body, cid))
                 unindex.extend((k, v, cid) for k, v in decode_keys(old_keys))
                 d = compact_dict(c)
-                changes = changes_to_json(diff(expand(read_body(old_body)), expand(d)))
+                changes = self._changes_out(cid, diff(expand(self._open(old_body)), expand(d)))
                 action = "update" if deleted is None else "restore"
                 history.append((cid, version, at, action, src, changes))
             lookup.extend((k, v, cid) for k, v in keys)
@@ -557,7 +654,9 @@ class SQLStore:
                     )
                 }
                 rows = [r for r in rows if r[0] in ids]
-        out = _decode_rows(self.url, rows)
+        out = _decode_rows(self.url, rows, self._cipher)
+        if self._cipher is not None:
+            out = [c for c in out if self._exact(c, phone, email, external_id)]
         return out if extra is None else [c for c in out if extra(c)]
 
     def _lookup_rows(self, kind: str, key: str) -> list[Any]:
@@ -605,7 +704,7 @@ class SQLStore:
             with self._lock:
                 self._check()
                 rows = self._all(sql, [last, *extra])
-            yield from _decode_rows(self.url, rows)
+            yield from _decode_rows(self.url, rows, self._cipher)
             if len(rows) < PAGE:
                 return
             last = rows[-1][0]
@@ -628,10 +727,10 @@ class SQLStore:
             )
             cur = self._all("SELECT body FROM cd_customers WHERE id = ?", (customer_id,)) if rows else []
         entries = [
-            HistoryEntry(customer_id, v, parse_ts(a), act, s, changes_from_json(ch))
+            HistoryEntry(customer_id, v, parse_ts(a), act, s, self._changes_in(customer_id, ch))
             for v, a, act, s, ch in rows
         ]
-        return fill_creation(entries, expand(read_body(cur[0][0])) if cur else None)
+        return fill_creation(entries, expand(self._open(cur[0][0])) if cur else None)
 
     # ------------------------------------------------------------------ activity
     def _add(self, table: str, items: Iterable[Transaction | Interaction], cls: type) -> int:
@@ -735,12 +834,12 @@ class SQLStore:
             by_id: dict[str, list[HistoryEntry]] = {}
             for cid, v, a, act, s, ch in hist:
                 by_id.setdefault(cid, []).append(
-                    HistoryEntry(cid, v, parse_ts(a), act, s, changes_from_json(ch))
+                    HistoryEntry(cid, v, parse_ts(a), act, s, self._changes_in(cid, ch))
                 )
-            records = _decode_rows(self.url, [(cid, v, b) for cid, v, b, _, _ in rows])
+            records = _decode_rows(self.url, [(cid, v, b) for cid, v, b, _, _ in rows], self._cipher)
             for (cid, _, b, st, de), record in zip(rows, records, strict=True):
                 yield StoredCustomer(record, parse_ts(st), None if de is None else parse_ts(de))
-                yield from fill_creation(by_id.get(cid, []), expand(read_body(b)))
+                yield from fill_creation(by_id.get(cid, []), expand(self._open(b)))
             if len(rows) < PAGE:
                 break
             last = rows[-1][0]
@@ -784,7 +883,7 @@ class SQLStore:
             for n, item in enumerate(items, 1):
                 if isinstance(item, StoredCustomer):
                     c = item.record
-                    _, body = body_of(c)
+                    body = self._body(c)
                     de = None if item.deleted_at is None else ts(item.deleted_at)
                     keys, keys_json = self._keys(c)
                     customers.append((c.id, c.version, ts(item.stored_at), de, keys_json, body))
@@ -797,7 +896,7 @@ class SQLStore:
                             ts(item.at),
                             item.action,
                             item.source,
-                            changes_to_json(item.changes),
+                            self._changes_out(item.customer_id, item.changes),
                         )
                     )
                 elif isinstance(item, Transaction):

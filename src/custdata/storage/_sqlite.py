@@ -21,7 +21,7 @@ from urllib.parse import quote, unquote, urlsplit
 from custdata._records import Customer
 from custdata.exceptions import CustdataError, StoreError, ValidationError
 from custdata.storage import _args
-from custdata.storage._core import body_text, encode_keys
+from custdata.storage._core import encode_keys
 from custdata.storage._sql import CUSTOMER_COLUMNS, HISTORY_COLUMNS, LOOKUP_COLUMNS, SQLStore
 
 __all__ = ["SQLiteStore", "open_sqlite"]
@@ -183,6 +183,7 @@ class SQLiteStore(SQLStore):
         # the rows go straight into flat parameter lists: no tuple per row that the garbage collector
         # would have to walk (and promote) while a chunk is built
         keys_of = self._lookup.sorted_keys
+        body = self._body
         cust: list[Any] = []
         look: list[Any] = []
         hist: list[Any] = []
@@ -190,7 +191,7 @@ class SQLiteStore(SQLStore):
             cid = c.id
             version = c.version + 1
             keys = keys_of(c)
-            cust += (cid, version, at, None, encode_keys(keys), body_text(c))
+            cust += (cid, version, at, None, encode_keys(keys), body(c))
             for kind, key in keys:
                 look += (kind, key, cid)
             hist += (cid, version, at, "create", src, None)
