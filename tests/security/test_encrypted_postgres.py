@@ -1,0 +1,76 @@
+"""Encrypted PostgreSQL stores: the store contract suite, and a pg_dump holding no personal data."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+
+import pytest
+
+import custdata
+from custdata.security import Keyring
+from custdata.storage import Store
+from custdata.testing.stores import PersistentStoreTests, StoreTests
+from tests.security.test_encrypted_store import NEW_PHONE, PEOPLE, forms, secrets_in
+from tests.storage.storage_backends import Backend, PostgresServer, _pg_bindir, pg_backend, start_server
+
+pytestmark = pytest.mark.postgres
+KEYRING = Keyring.generate()
+
+
+@pytest.fixture(scope="module")
+def pg_server() -> Iterator[PostgresServer]:
+    pytest.importorskip("psycopg", reason="the postgres extra is not installed")
+    given = os.environ.get("CUSTDATA_TEST_POSTGRES_URL")
+    if given:
+        yield PostgresServer(given)
+        return
+    t0 = time.monotonic()
+    server = start_server()
+    print(f"\nstarted PostgreSQL for the security tests in {time.monotonic() - t0:.1f}s")
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def pg(pg_server: PostgresServer) -> Iterator[Backend]:
+    b = pg_backend(pg_server)
+    yield b
+    b.cleanup()
+
+
+class TestEncryptedPostgresContract(StoreTests, PersistentStoreTests):
+    @pytest.fixture
+    def store(self, pg: Backend) -> Iterator[Store]:
+        with pg.open(keyring=KEYRING) as s:
+            assert s.encrypted  # type: ignore[attr-defined]
+            yield s
+
+    @pytest.fixture
+    def reopen(self, pg: Backend) -> Callable[[], Store]:
+        return lambda: pg.open(keyring=KEYRING)
+
+
+def test_pg_dump_holds_no_personal_data(pg: Backend) -> None:
+    with pg.open(keyring=KEYRING) as s:
+        s.upsert_many([custdata.Customer.from_dict(p) for p in PEOPLE])
+        s.put(s.get("p1").evolve(phones=[custdata.Phone(NEW_PHONE)]))
+        assert [c.id for c in s.find(phone=NEW_PHONE)] == ["p1"]
+    bindir = _pg_bindir()
+    assert bindir is not None and pg.server_url is not None
+    # the pg_dump beside the server's own initdb (same major version), else the one on PATH
+    pg_dump = (bindir / "initdb").resolve().parent / "pg_dump"
+    dump = subprocess.run(
+        [str(pg_dump) if pg_dump.exists() else "pg_dump", "--data-only", "-d", pg.server_url],
+        capture_output=True,
+        timeout=120,
+        check=True,
+    ).stdout
+    assert b"cd_customers" in dump and len(dump) > 2000
+    for secret in secrets_in(PEOPLE):
+        for form in forms(secret):
+            assert form not in dump, f"{secret!r} in the pg_dump"
