@@ -23,6 +23,10 @@ builtin that fits, so ``except ValueError`` keeps working in code that does not 
     ├── KeyProviderError (RuntimeError)     a key provider (e.g. AWS KMS) failed
     └── MissingExtraError (ImportError)     an optional extra is not installed
 
+    CustdataWarning (UserWarning)           a result was computed, but read this first
+    ├── BoundaryFitWarning                  a model fit ended on a boundary of its parameter space
+    └── RowsLeftOutWarning                  rows were left out of a computation; ``.count``
+
 Third-party exceptions (phonenumbers, email-validator, sqlite3, psycopg, scipy …) are mapped into this
 tree at the boundary where custdata calls them.
 """
@@ -35,9 +39,11 @@ import attrs
 
 __all__ = [
     "AccessDenied",
+    "BoundaryFitWarning",
     "ConcurrencyError",
     "ConvergenceError",
     "CustdataError",
+    "CustdataWarning",
     "DecryptionError",
     "FieldError",
     "InvalidAddressError",
@@ -49,6 +55,7 @@ __all__ = [
     "MissingExtraError",
     "NotFoundError",
     "ParseError",
+    "RowsLeftOutWarning",
     "RuleSyntaxError",
     "SchemaVersionError",
     "StoreError",
@@ -198,3 +205,23 @@ class MissingExtraError(CustdataError, ImportError):
         self.extra = extra
         pkgs = f" ({', '.join(packages)})" if packages else ""
         super().__init__(f"{what} needs the '{extra}' extra{pkgs}: pip install 'custdata[{extra}]'")
+
+
+class CustdataWarning(UserWarning):
+    """Base class of the warnings custdata issues: a result was computed, but the caller should know
+    something about it (filter them with ``warnings.filterwarnings("error", category=CustdataWarning)``
+    to make them errors)."""
+
+
+class BoundaryFitWarning(CustdataWarning):
+    """A model fit ended on a boundary of its parameter space (a parameter running off to infinity or
+    pinned at a bound). The predictions are those of the limiting model; the message says which."""
+
+
+class RowsLeftOutWarning(CustdataWarning):
+    """Rows were left out of a computation (for example transactions dated after the observation end or
+    in the future); ``.count`` says how many."""
+
+    def __init__(self, message: str, count: int) -> None:
+        super().__init__(message)
+        self.count = count

@@ -14,7 +14,6 @@ pytest.importorskip("scipy")
 mp = pytest.importorskip("mpmath")
 
 import tests.metrics._mp_reference as ref  # noqa: E402
-
 from custdata import metrics  # noqa: E402
 
 BG_PARAMS = {

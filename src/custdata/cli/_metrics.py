@@ -34,7 +34,20 @@ def _read_transactions(path: str, encoding: str) -> list[Transaction]:
     return txs
 
 
+def _past(txs: Sequence[Transaction], path: str) -> list[Transaction]:
+    """The transactions not dated in the future; says how many were left out."""
+    now = dt.datetime.now(dt.timezone.utc)
+    kept = [t for t in txs if t.at <= now]
+    if len(kept) < len(txs):
+        click.echo(f"{path}: {len(txs) - len(kept)} transactions dated in the future left out", err=True)
+    if not kept:
+        raise UserError(f"{path}: every transaction is dated in the future")
+    return kept
+
+
 def _end(txs: Sequence[Transaction], given: str | None) -> dt.date:
+    """The observation end: the given date, else the day of the last purchase (``txs`` holds no
+    future-dated rows: :func:`_past` took them out)."""
     if given:
         try:
             return dt.date.fromisoformat(given)
@@ -148,7 +161,7 @@ def register(group: click.Group) -> None:
         Fits a purchase model (BG/NBD by default) and the Gamma-Gamma spend model on the customers'
         summaries, then prints the fit and the top customers by predicted CLV over --horizon.
         """
-        txs = _read_transactions(transactions, encoding)
+        txs = _past(_read_transactions(transactions, encoding), transactions)
         end = _end(txs, observation_end)
         summaries = summarize(txs, observation_end=end, period=period.upper(), unit=unit.upper())
         try:
@@ -207,7 +220,7 @@ def register(group: click.Group) -> None:
         transactions: str, period: str, observation_end: str | None, output: str | None, encoding: str
     ) -> None:
         """Period-over-period retention and the cohort retention matrix of TRANSACTIONS."""
-        txs = _read_transactions(transactions, encoding)
+        txs = _past(_read_transactions(transactions, encoding), transactions)
         end = _end(txs, observation_end)
         per = period.upper()
         table = retention(txs, period=per, observation_end=end)
@@ -238,6 +251,11 @@ def demo(ctx: DemoContext) -> None:
     heading(ctx, "Metrics: retention and customer lifetime value")
     if not txs:
         ctx.echo("no transactions in the sample")
+        return
+    now = dt.datetime.now(dt.timezone.utc)
+    txs = [t for t in txs if t.at <= now]  # the sample's future-dated rows (if any) are not observed
+    if not txs:
+        ctx.echo("no transactions dated before now in the sample")
         return
     end = max(t.at.date() for t in txs)
     table = retention(txs, period="M", observation_end=end)

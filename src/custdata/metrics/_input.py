@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import warnings
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
-from custdata.exceptions import ValidationError
+from custdata.exceptions import RowsLeftOutWarning, ValidationError
 
 
 def is_dataframe(obj: object) -> bool:
@@ -73,8 +74,56 @@ def bound_day(bound: dt.date | dt.datetime) -> dt.date:
 
 
 def natural_key(text: str) -> tuple[int, int, str]:
-    """Sort numeric ids by number (``2`` before ``10``), then the rest as text."""
-    return (0, int(text), "") if text.isdigit() else (1, 0, text)
+    """Sort numeric ids by number (``2`` before ``10``), then the rest as text. Only ASCII digits count
+    as a number: ``①`` and ``²`` are digits to ``str.isdigit`` but not to ``int``."""
+    return (0, int(text), "") if text.isascii() and text.isdigit() else (1, 0, text)
+
+
+class Window:
+    """Which transactions a computation keeps: none dated after now, none after ``end`` (when given).
+
+    Counts what it leaves out; :meth:`report` warns with the counts (:class:`RowsLeftOutWarning`).
+    A transaction's time is compared as an instant when it has an offset, else by its calendar day.
+    """
+
+    def __init__(
+        self, end: dt.date | dt.datetime | None, tz: dt.tzinfo | None, name: str = "observation_end"
+    ):
+        self.end = end
+        self.name = name
+        self.now = dt.datetime.now(dt.timezone.utc)
+        self.today = dt.datetime.now(tz).date() if tz is not None else dt.date.today()
+        self.future = 0
+        self.late = 0
+
+    def keep(self, at: Any, day: dt.date) -> bool:
+        """Should a transaction at ``at`` (local calendar ``day``) count?"""
+        aware = isinstance(at, dt.datetime) and at.tzinfo is not None
+        if at > self.now if aware else day > self.today:
+            self.future += 1
+            return False
+        if self.end is not None and not on_or_before(at, day, self.end):
+            self.late += 1
+            return False
+        return True
+
+    def report(self, stacklevel: int = 3) -> None:
+        """Warn about the transactions left out, if any."""
+        parts = []
+        if self.future:
+            parts.append(f"{self.future} dated in the future (after {self.today.isoformat()})")
+        if self.late:
+            parts.append(f"{self.late} dated after {self.name} {_show(self.end)}")
+        if parts:
+            count = self.future + self.late
+            warnings.warn(
+                RowsLeftOutWarning(f"{count} transactions left out: {'; '.join(parts)}", count),
+                stacklevel=stacklevel,
+            )
+
+
+def _show(value: dt.date | dt.datetime | None) -> str:
+    return "" if value is None else value.isoformat()
 
 
 def ids(values: Iterable[Any]) -> list[str]:

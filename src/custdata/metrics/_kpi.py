@@ -20,7 +20,7 @@ import attrs
 from custdata._records import InteractionKind, LifecycleStage
 from custdata.exceptions import ValidationError
 from custdata.metrics import _periods
-from custdata.metrics._input import bound_day, cutoff, get, natural_key, on_or_before, rows
+from custdata.metrics._input import Window, bound_day, cutoff, get, natural_key, rows
 
 __all__ = [
     "CohortMatrix",
@@ -49,15 +49,21 @@ def _active_periods(
 ) -> dict[str, set[int]]:
     """customer id -> the set of period indexes with at least one purchase."""
     out: dict[str, set[int]] = {}
+    window = Window(end, tz)
     for row in rows(transactions):
         if _periods.as_decimal(get(row, "amount")) < 0:
             continue
         at = get(row, "at")
         day = _periods.local_date(at, tz)
-        if end is not None and not on_or_before(at, day, end):
+        if not window.keep(at, day):
             continue
         out.setdefault(str(get(row, "customer_id")), set()).add(_periods.index(day, period))
+    window.report(stacklevel=4)
     return out
+
+
+def _today(tz: dt.tzinfo | None) -> dt.date:
+    return dt.datetime.now(tz).date() if tz is not None else dt.date.today()
 
 
 def _ratio(num: float, den: float) -> float | None:
@@ -118,6 +124,7 @@ def retention(
         first[f] = first.get(f, 0) + 1
     lo = min(by_period)
     hi = max(by_period) if end is None else _periods.index(bound_day(end), per)
+    hi = min(hi, _periods.index(_today(tz), per))  # periods that have not begun are left out, never 0 %
     out = []
     for i in range(lo, hi + 1):
         now, before = by_period.get(i, set()), by_period.get(i - 1, set())
@@ -240,7 +247,7 @@ def cohort_matrix(
         # the last purchase's own period is complete only if observation stopped at its end
         last_full = _periods.index(last_day, per) - 1
     else:
-        end_day = bound_day(end)
+        end_day = min(bound_day(end), _today(tz))  # what has not happened yet is not observed
         idx = _periods.index(end_day, per)
         last_full = idx if _periods.end(idx, per) == end_day else idx - 1
     cohorts: dict[int, list[set[int]]] = {}
@@ -265,16 +272,24 @@ def _orders(transactions: Iterable[Any]) -> tuple[dict[Any, Decimal], set[str]]:
     """order key -> total of its purchase lines; and the customers seen."""
     orders: dict[Any, Decimal] = {}
     customers: set[str] = set()
+    window = Window(None, None)
     for n, row in enumerate(rows(transactions)):
         amount = _periods.as_decimal(get(row, "amount"))
-        if amount < 0:
+        if amount < 0 or not _kept(row, window):
             continue
         cid = str(get(row, "customer_id"))
         customers.add(cid)
         order = get(row, "order_id", default=None)
         key = (cid, order) if order else ("#", n)
         orders[key] = orders.get(key, Decimal(0)) + amount
+    window.report(stacklevel=4)
     return orders, customers
+
+
+def _kept(row: Any, window: Window) -> bool:
+    """Is a row dated (when it has a date) no later than now?"""
+    at = get(row, "at", default=None)
+    return at is None or window.keep(at, _periods.local_date(at, None))
 
 
 def average_order_value(transactions: Iterable[Any]) -> float | None:
@@ -296,9 +311,13 @@ def historical_clv(transactions: Iterable[Any], *, margin: float = 1.0) -> dict[
     Returns ``{customer_id: value}`` ordered by customer id.
     """
     totals: dict[str, Decimal] = {}
+    window = Window(None, None)
     for row in rows(transactions):
+        if not _kept(row, window):
+            continue
         cid = str(get(row, "customer_id"))
         totals[cid] = totals.get(cid, Decimal(0)) + _periods.as_decimal(get(row, "amount"))
+    window.report()
     return {cid: float(totals[cid]) * margin for cid in sorted(totals, key=natural_key)}
 
 

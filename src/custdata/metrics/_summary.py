@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import datetime as dt
+import warnings
 from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any
 
 import attrs
 
-from custdata.exceptions import ValidationError
+from custdata.exceptions import CustdataWarning, ValidationError
 from custdata.metrics import _periods
 from custdata.metrics._input import (
+    Window,
     bound_day,
     cutoff,
     get,
@@ -90,10 +92,11 @@ def summarize(
 
     ``transactions``: :class:`~custdata.Transaction` records, mappings with ``customer_id``, ``at`` and
     ``amount``, or a DataFrame with those columns. Transactions up to and including ``observation_end``
-    count (a date includes its whole day). ``period`` (``"D"``, ``"W"``, ``"M"``, ``"Q"``, ``"Y"``)
-    groups purchases: several purchases in one period count once. ``recency`` and ``T`` are measured in
-    ``unit`` (default: ``period``); with ``period="D", unit="W"`` they are days / 7. A purchase's day is
-    its own wall-clock day, or its day in ``tz`` when given.
+    count (a date includes its whole day); those after it, or dated in the future, are left out with a
+    :class:`~custdata.exceptions.RowsLeftOutWarning` that counts them. ``period`` (``"D"``, ``"W"``,
+    ``"M"``, ``"Q"``, ``"Y"``) groups purchases: several purchases in one period count once.
+    ``recency`` and ``T`` are measured in ``unit`` (default: ``period``); with ``period="D", unit="W"``
+    they are days / 7. A purchase's day is its own wall-clock day, or its day in ``tz`` when given.
 
     Refunds (negative amounts) are not purchases and are left out. All amounts must share one currency.
 
@@ -119,6 +122,14 @@ def summarize(
         raise ValidationError("calibration_end is after observation_end", field="calibration_end")
     as_frame = is_dataframe(transactions)
 
+    window = Window(obs, tz)
+    if bound_day(obs) > window.today:
+        warnings.warn(
+            CustdataWarning(
+                f"observation_end {obs.isoformat()} is in the future: T counts time not observed yet"
+            ),
+            stacklevel=2,
+        )
     # customer -> period index -> [total spend, in calibration?]
     spend: dict[str, dict[int, list[Any]]] = {}
     currencies: set[str] = set()
@@ -128,7 +139,7 @@ def summarize(
             continue
         at = get(row, "at")
         day = _periods.local_date(at, tz)
-        if not on_or_before(at, day, obs):
+        if not window.keep(at, day):
             continue
         currency = get(row, "currency", default=None)
         if currency:
@@ -145,6 +156,7 @@ def summarize(
         else:
             cell[0] += amount
             cell[1] = cell[1] or in_cal
+    window.report()
     if len(currencies) > 1:
         raise ValidationError(
             f"transactions in several currencies ({', '.join(sorted(currencies))}): "
