@@ -95,6 +95,9 @@ def tests_wheel(session: nox.Session) -> None:
         session.run("python", "-m", "build", "--wheel", "--outdir", str(out))
     (wheel,) = out.glob("custdata-*.whl")
     session.install(f"custdata[all] @ {wheel.resolve().as_uri()}", *_group("test"))
+    # A reused environment holds the last build under the same version: put this build in its place.
+    again = ["--reinstall-package", "custdata"] if session.venv_backend == "uv" else ["--force-reinstall"]
+    session.install(*again, "--no-deps", str(wheel))
     # The tests must import the installed wheel, never src/ (which is not on sys.path: src layout).
     session.run(
         "python",
