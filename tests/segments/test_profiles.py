@@ -127,11 +127,17 @@ def test_scores_agree_with_pandas(values: list[int], bins: int) -> None:
     series = pd.Series(values, dtype=float)
     edges = edges_of(values, bins)
     ours = [score(v, edges) for v in values]
-    theirs_edges = series.quantile([i / bins for i in range(1, bins)]).tolist()
+    raw = series.quantile([i / bins for i in range(1, bins)]).tolist()
+    # pandas < 3 (the one on Python 3.10) puts a whole-number quantile a few ulps below it (0.9999999999999991
+    # for 1), so its qcut bins differ from the exact ones there: compare with the whole number it means
+    theirs_edges = [float(round(e)) if abs(e - round(e)) < 1e-9 else e for e in raw]
+    ulps_off = theirs_edges != raw
     assert [float(e) for e in edges] == pytest.approx(theirs_edges)
     # the documented rule: 1 + the number of (interior) edges below the value
     assert ours == [1 + sum(e < v for e in theirs_edges) for v in values]
     inner = sorted(set(theirs_edges))
+    if ulps_off:
+        return  # qcut would use pandas' own edges, a few ulps off the whole numbers
     if len(inner) == bins - 1 and min(values) < inner[0] and inner[-1] < max(values):
         # no coinciding edges: exactly pandas.qcut's bins
         labels = pd.qcut(series, bins, labels=False).tolist()
