@@ -254,6 +254,14 @@ class Rule:
     def _needs_date(self) -> bool:
         return any(isinstance(p, (WithinNext, WithinLast)) for p in self.predicates())
 
+    def select(self, store: Any, *, as_of: dt.date | str, bins: int = 5) -> list[Any]:
+        """The customers of ``store`` this rule selects as of ``as_of``, evaluated inside the database when
+        the store speaks SQL (see :func:`custdata.segments.select`); what ``store.select(rule, as_of=...)``
+        calls."""
+        from custdata.segments._select import select
+
+        return select(store, self, as_of=as_of, bins=bins)
+
     def filter(self, profiles: Iterable[Any], *, as_of: dt.date | None = None) -> Iterable[Any]:
         """The profiles the rule matches, lazily."""
         return (p for p in profiles if self.matches(p, as_of=as_of))

@@ -49,7 +49,7 @@ from custdata._records import (
 )
 from custdata.testing._households import TrapSet, household_records, identical_copies, names_and_dates  # noqa: F401
 from custdata.testing._security import audit_events, bindings, field_values, resident_ids  # noqa: F401 (security)
-from custdata.testing._segments import profile_dicts, rules  # noqa: F401 (segment rules; not in __all__ yet)
+from custdata.testing._segments import profile_dicts, rules, segment_data  # noqa: F401 (segments)
 
 R = TypeVar("R")
 
