@@ -205,10 +205,11 @@ class BlindIndex:
         return key
 
     def __call__(self, kind: str, value: str) -> str:
-        digest = hmac.digest(
-            self.field_key(kind), _text(value, "value").encode("utf-8", "surrogatepass"), "sha256"
-        )
-        return digest.hex()[: self._chars]
+        key = self._keys.get(kind)
+        if key is None or type(value) is not str:
+            key = self.field_key(kind)
+            _text(value, "value")
+        return hmac.digest(key, value.encode("utf-8", "surrogatepass"), "sha256").hex()[: self._chars]
 
     def expected_false_positives(self, n: int) -> float:
         """Expected unrelated candidates per exact look-up among ``n`` stored values of one kind."""

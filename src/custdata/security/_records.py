@@ -26,8 +26,7 @@ _SEALED = "pii"
 _CHANGE = "$enc"
 
 
-def _dumps(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 
 class RecordCipher:
