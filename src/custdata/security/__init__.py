@@ -10,6 +10,7 @@ from custdata.security._kms import AwsKmsKeyProvider
 from custdata.security._mask import Pseudonymizer, mask_email, mask_name, mask_phone, mask_resident_id
 from custdata.security._policy import Access, Action, Policy
 from custdata.security._records import PII_FIELDS, RecordCipher
+from custdata.security._rotate import rotate
 
 __all__ = [
     "PII_FIELDS",
@@ -35,4 +36,5 @@ __all__ = [
     "mask_name",
     "mask_phone",
     "mask_resident_id",
+    "rotate",
 ]

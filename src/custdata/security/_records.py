@@ -120,6 +120,22 @@ class RecordCipher:
             out.append([field, old, new])
         return out
 
+    # ------------------------------------------------------------------------------------------ rotation
+    def _stale(self, token: object) -> bool:
+        return isinstance(token, str) and FieldEncryptor.key_id_of(token) != self.keyring.active_id
+
+    def reseal_body(self, body: Mapping[str, Any]) -> dict[str, Any] | None:
+        """The body sealed again under the active key, or None when it already is (or holds nothing)."""
+        if not self._stale(body.get(_SEALED)):
+            return None
+        return self.seal_body(self.open_body(body))
+
+    def reseal_changes(self, record_id: str, changes: Sequence[Sequence[Any]]) -> list[list[Any]] | None:
+        """History changes sealed again under the active key, or None when none needs it."""
+        if not any(isinstance(o, Mapping) and self._stale(o.get(_CHANGE)) for _, o, _ in changes):
+            return None
+        return self.seal_changes(record_id, self.open_changes(record_id, changes))
+
     # ------------------------------------------------------------------------------------------ lookups
     def derive(self, kind: str, value: str) -> str:
         """The blind-index key of a normalised look-up value (a ``KeyDeriver``)."""

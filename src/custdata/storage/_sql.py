@@ -326,6 +326,42 @@ class SQLStore:
         self._cipher = cipher
         self._lookup = Lookup(region=self._lookup.region, derive=cipher.derive)
 
+    def reencrypt_page(self, after: str, limit: int = 500) -> tuple[str | None, int, int]:
+        """Re-encrypt under the keyring's active key the customers (and their history) after id
+        ``after``, ``limit`` of them, in one transaction. Returns the last id looked at (None at the end),
+        how many customers were looked at and how many rows were rewritten. Rows already under the active
+        key are left alone, so running it again after an interruption loses nothing and redoes nothing
+        (see :func:`custdata.security.rotate`)."""
+        cipher = self._cipher
+        if cipher is None:
+            raise StoreError(f"{self.url} is not encrypted: there is nothing to re-encrypt")
+        rewritten = 0
+        with self.transaction():
+            rows = self._all(
+                f"SELECT id, body FROM cd_customers WHERE id > ? ORDER BY id LIMIT {int(limit)}", (after,)
+            )
+            if not rows:
+                return None, 0, 0
+            for cid, body in rows:
+                fresh = cipher.reseal_body(read_body(body))
+                if fresh is not None:
+                    self._exec("UPDATE cd_customers SET body = ? WHERE id = ?", (encode(fresh), cid))
+                    rewritten += 1
+            hist = self._all(
+                "SELECT customer_id, version, changes FROM cd_history "
+                "WHERE customer_id > ? AND customer_id <= ? AND changes IS NOT NULL",
+                (after, rows[-1][0]),
+            )
+            for cid, version, changes in hist:
+                fresh_changes = cipher.reseal_changes(cid, json.loads(changes))
+                if fresh_changes is not None:
+                    self._exec(
+                        "UPDATE cd_history SET changes = ? WHERE customer_id = ? AND version = ?",
+                        (encode(fresh_changes), cid, version),
+                    )
+                    rewritten += 1
+        return (rows[-1][0] if len(rows) == limit else None), len(rows), rewritten
+
     def _body(self, c: Customer) -> str:
         """The stored body of ``c``: :func:`body_text`, or with its personal fields sealed."""
         if self._cipher is None:
