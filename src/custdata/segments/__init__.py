@@ -11,13 +11,27 @@ True
 
 from __future__ import annotations
 
+from custdata.segments._care import (
+    LIFECYCLE_STAGES,
+    Reminder,
+    Reminders,
+    RFMScore,
+    birthday_reminders,
+    care_reminders,
+    lifecycle,
+    quantile_tiers,
+    rfm,
+    tiers,
+)
 from custdata.segments._profiles import PROFILE_SCHEMA, Profile, profiles
 from custdata.segments._rfm import CN_GROUPS, RFM_SEGMENTS, SEGMENT_GRID
 from custdata.segments._rules import F, Field, Rule
 from custdata.segments._segmentation import Explanation, Segment, Segmentation
+from custdata.segments._select import RuleNotPushedWarning, select
 
 __all__ = [
     "CN_GROUPS",
+    "LIFECYCLE_STAGES",
     "PROFILE_SCHEMA",
     "RFM_SEGMENTS",
     "SEGMENT_GRID",
@@ -25,8 +39,19 @@ __all__ = [
     "F",
     "Field",
     "Profile",
+    "RFMScore",
+    "Reminder",
+    "Reminders",
     "Rule",
+    "RuleNotPushedWarning",
     "Segment",
     "Segmentation",
+    "birthday_reminders",
+    "care_reminders",
+    "lifecycle",
     "profiles",
+    "quantile_tiers",
+    "rfm",
+    "select",
+    "tiers",
 ]

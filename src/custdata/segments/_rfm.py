@@ -115,7 +115,8 @@ RFM_SEGMENTS: dict[str, tuple[str, str, str]] = {
 }
 
 #: Segment by (R, FM) on the 5-point scale, FM = the average of F and M rounded half up. Rows R = 5 .. 1,
-#: columns FM = 1 .. 5.
+#: columns FM = 1 .. 5. Scores on another number of bins are put on the 5-point scale first (1 stays 1,
+#: the top score becomes 5, linear between, rounded half up).
 SEGMENT_GRID: dict[int, tuple[str, str, str, str, str]] = {
     5: ("new", "potential_loyalist", "potential_loyalist", "champions", "champions"),
     4: ("promising", "potential_loyalist", "potential_loyalist", "loyal", "champions"),
@@ -126,7 +127,9 @@ SEGMENT_GRID: dict[int, tuple[str, str, str, str, str]] = {
 
 
 def _five(s: int, bins: int) -> int:
-    return max(1, min(5, math.ceil(s * 5 / bins)))
+    """A score on ``bins`` points put on the 5-point scale: 1 stays 1, ``bins`` becomes 5, linear between
+    (rounded half up)."""
+    return 1 + ((s - 1) * 8 + bins - 1) // (2 * (bins - 1))
 
 
 def segment_of(r: int, f: int, m: int, bins: int = 5) -> str:

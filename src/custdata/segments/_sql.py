@@ -439,7 +439,7 @@ class _Compiler:
         bins = e.bins
 
         def five(x: Frag) -> Frag:
-            return Frag("((", ()) + x + Frag(f" * 5 + {bins - 1}) / {bins})")
+            return Frag("(1 + ((", ()) + x + Frag(f" - 1) * 8 + {bins - 1}) / {2 * (bins - 1)})")
 
         key = Frag("(", ()) + five(r) + Frag(" * 10 + (", ()) + five(f) + Frag(" + ", ())
         key = key + five(m) + Frag(" + 1) / 2)")
