@@ -101,7 +101,7 @@ class Edges:
 #: The named RFM segments: id -> (English name, Chinese name, what it means). The table that assigns them
 #: (on the 5-point scale; other bin counts are scaled to it) is :data:`SEGMENT_GRID`.
 RFM_SEGMENTS: dict[str, tuple[str, str, str]] = {
-    "champions": ("Champions", "重要价值客户", "bought recently, buy often and spend the most"),
+    "champions": ("Champions", "冠军客户", "bought recently, buy often and spend the most"),
     "loyal": ("Loyal", "忠诚客户", "buy regularly and spend well"),
     "potential_loyalist": ("Potential Loyalist", "潜力客户", "recent customers with average frequency"),
     "new": ("New", "新客户", "bought most recently, but not often"),
