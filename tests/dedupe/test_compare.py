@@ -164,3 +164,12 @@ def test_features_survive_pickling_slot_by_slot() -> None:
     f.pinyin = "wei zhang"
     g = pickle.loads(pickle.dumps(f))
     assert all(getattr(g, k) == getattr(f, k) for k in Features.__slots__)
+
+
+def test_nicknames_of_one_formal_name_are_similar_given_names() -> None:
+    pytest.importorskip("nicknames")
+    a = features_of(Customer(id="a", name={"given": "Dickie", "family": "Langrish"}))
+    b = features_of(Customer(id="b", name={"given": "Richard", "family": "Langrish"}))
+    c = features_of(Customer(id="c", name={"given": "Edward", "family": "Langrish"}))
+    assert _names(a, b) == (1, 0)
+    assert _names(a, c)[0] == 5
