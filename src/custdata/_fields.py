@@ -881,56 +881,53 @@ def compact_dict(obj: Any, leave_out: Iterable[str] = ()) -> dict[str, Any]:
     return d
 
 
+def _compact_lines(
+    cls: type, leave_out: Iterable[str], store: Callable[[FieldInfo, dict[str, Any]], str]
+) -> tuple[list[str], dict[str, Any]]:
+    """The per-field lines of a compact form: ``store(info, extra)`` is the statement that writes the
+    field's value ``v``, run only when the field is not empty (its spec's ``empty_code``)."""
+    skip = set(leave_out)
+    extra: dict[str, Any] = {}
+    lines = []
+    for info in fields_of(cls):
+        if info.name in skip:
+            continue
+        lines.append(f"    v = o.{info.name}")
+        empty = info.spec.empty_code
+        if empty is None:
+            lines.append(f"    {store(info, extra)}")
+        else:
+            lines.append(f"    if not ({empty.format(v='v')}):")
+            lines.append(f"        {store(info, extra)}")
+    return lines, extra
+
+
 def compact_writer(cls: type, leave_out: Iterable[str] = ()) -> Callable[[Any], str]:
     """Generated: :func:`encode` of :func:`compact_dict`, written directly. For top-level records (with
     a schema); a field without an ``empty_code`` is always written."""
     schema = _SCHEMA[cls]
     if schema is None:
         raise TypeError(f"{cls.__name__} has no schema: compact forms are for top-level records")
-    skip = set(leave_out)
-    extra: dict[str, Any] = {}
+    body, extra = _compact_lines(
+        cls,
+        leave_out,
+        lambda info, ns: f"out.append({',' + json.dumps(info.name) + ':'!r} + {_json_expr(info, 'v', ns)})",
+    )
     head = '{"schema":' + str(schema)
-    lines = ["def write(o):", f"    out = [{head!r}]"]
-    for info in fields_of(cls):
-        if info.name in skip:
-            continue
-        key = "," + json.dumps(info.name) + ":"
-        value = _json_expr(info, "v", extra)
-        lines.append(f"    v = o.{info.name}")
-        empty = info.spec.empty_code
-        if empty is None:
-            lines.append(f"    out.append({key!r} + {value})")
-        else:
-            lines.append(f"    if not ({empty.format(v='v')}):")
-            lines.append(f"        out.append({key!r} + {value})")
-    lines.append('    out.append("}")')
-    lines.append('    return "".join(out)')
-    src = "\n".join(lines) + "\n"
-    fn: Callable[[Any], str] = _exec(src, "write", f"{cls.__name__} compact writer", extra)
+    src = "\n".join(["def write(o):", f"    out = [{head!r}]", *body, '    out.append("}")'])
+    fn: Callable[[Any], str] = _exec(src + '\n    return "".join(out)\n', "write", "compact writer", extra)
     return fn
 
 
 def compact_dict_writer(cls: type, leave_out: Iterable[str] = ()) -> Callable[[Any], dict[str, Any]]:
     """Generated: :func:`compact_dict` as one function with a test per field (no factory calls)."""
     schema = _SCHEMA[cls]
-    skip = set(leave_out)
-    extra: dict[str, Any] = {}
-    lines = ["def compact(o):", "    d = {}" if schema is None else f'    d = {{"schema": {schema!r}}}']
-    for info in fields_of(cls):
-        if info.name in skip:
-            continue
-        value = _dict_expr(info, "v", extra)
-        lines.append(f"    v = o.{info.name}")
-        empty = info.spec.empty_code
-        if empty is None:
-            lines.append(f"    d[{info.name!r}] = {value}")
-        else:
-            lines.append(f"    if not ({empty.format(v='v')}):")
-            lines.append(f"        d[{info.name!r}] = {value}")
-    lines.append("    return d")
-    fn: Callable[[Any], dict[str, Any]] = _exec(
-        "\n".join(lines) + "\n", "compact", f"{cls.__name__} compact dict", extra
+    body, extra = _compact_lines(
+        cls, leave_out, lambda info, ns: f"d[{info.name!r}] = {_dict_expr(info, 'v', ns)}"
     )
+    head = "    d = {}" if schema is None else f'    d = {{"schema": {schema!r}}}'
+    src = "\n".join(["def compact(o):", head, *body, "    return d"]) + "\n"
+    fn: Callable[[Any], dict[str, Any]] = _exec(src, "compact", "compact dict", extra)
     return fn
 
 
