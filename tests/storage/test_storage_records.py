@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, given, settings
 
 import custdata
 import custdata.testing as cst
-from custdata import Customer
+from custdata import Customer, Interaction, Transaction
 from tests.storage.storage_backends import Backend
 
 pytestmark = pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
@@ -39,6 +39,18 @@ def test_any_record_the_strategies_build_round_trips_through_the_store(
         assert store.get(customer.id).evolve(version=customer.version) == customer
 
 
+@given(t=cst.transactions(), i=cst.interactions())
+@settings(max_examples=40, suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_any_activity_the_strategies_build_round_trips_through_the_store(
+    backend: Backend, t: Transaction, i: Interaction
+) -> None:
+    with backend.open() as store:
+        store.add_transactions([t])
+        store.add_interactions([i])
+        assert t in store.transactions(t.customer_id)
+        assert i in store.interactions(i.customer_id)
+
+
 # --------------------------------------------------------------------------------------------- nickname
 SRC = Path(custdata.__file__).resolve().parent
 ANCHOR = "    owner: str | None = attrs.field(default=None, converter=opt_text())\n"
@@ -48,7 +60,7 @@ SCRIPT = textwrap.dedent(
     """
     import sys, tempfile
     import custdata
-    from custdata import Customer
+    from custdata import Customer, Interaction, Transaction
     from custdata.exceptions import ValidationError
     assert custdata.__file__.startswith(sys.argv[1]), custdata.__file__
 
