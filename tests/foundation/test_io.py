@@ -20,7 +20,7 @@ from custdata import (
     write_csv,
     write_jsonl,
 )
-from custdata.exceptions import ParseError
+from custdata.exceptions import ParseError, ValidationError
 from custdata.io import guard_cell, unguard_cell
 
 
@@ -250,8 +250,9 @@ def test_write_is_atomic(tmp_path: Path) -> None:
 
 def test_mixed_records_refused(tmp_path: Path) -> None:
     t = Transaction(customer_id="a", at=dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc), amount=Decimal(1))
-    with pytest.raises(TypeError):
+    with pytest.raises(ValidationError, match=r"records\[1\]"):
         write_csv([Customer(id="a"), t], tmp_path / "x.csv")
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_reader_streams(tmp_path: Path) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import stat
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,20 +23,42 @@ def atomic_write(
 
     The text goes to a temporary file beside ``path`` (same folder, so the rename is atomic), which is
     flushed to disk and renamed over ``path``; on any error it is removed and ``path`` is left as it was.
+    A file that is replaced keeps its permission bits; a new one is readable and writable by its owner
+    only (it holds customer data). A missing folder raises :class:`~custdata.exceptions.ParseError`; an
+    operating-system error (no space left, permission denied …) is raised as the same ``OSError`` with
+    ``filename`` the target, never the temporary file.
     """
     target = Path(path)
     directory = target.parent if str(target.parent) else Path(".")
     try:
+        mode: int | None = stat.S_IMODE(os.stat(target).st_mode)
+    except OSError:
+        mode = None
+    try:
         fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=directory)
     except FileNotFoundError:
         raise ParseError("the folder does not exist", path=str(path)) from None
+    except OSError as exc:
+        raise _for_target(exc, target) from None
     try:
         with open(fd, "w", encoding=encoding, newline=newline) as fh:
             yield fh
             fh.flush()
             os.fsync(fh.fileno())
+        if mode is not None:
+            os.chmod(tmp, mode)
         os.replace(tmp, target)
-    except BaseException:
+    except BaseException as exc:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
+        if isinstance(exc, OSError):
+            raise _for_target(exc, target) from None
         raise
+
+
+def _for_target(exc: OSError, target: Path) -> OSError:
+    """The same kind of error, naming the file the caller asked for."""
+    try:
+        return type(exc)(exc.errno, exc.strerror or str(exc), str(target))
+    except TypeError:  # an OSError subclass with another signature
+        return OSError(exc.errno, exc.strerror or str(exc), str(target))

@@ -34,6 +34,7 @@ from custdata.io._cells import (
     parse_when,
     word,
 )
+from custdata.io._flat import FLAT_PREFIX, parse_flat
 from custdata.io._headers import COLUMNS, CUSTOMER_COLUMNS
 
 __all__ = ["activity_dict", "activity_row", "contact_problems", "customer_dict", "customer_row"]
@@ -103,9 +104,12 @@ def customer_dict(
     phones: list[Any] = []
     emails: list[Any] = []
     address: dict[str, str] = {}
+    flat: dict[str, str] = {}
     for field, raw in cells.items():
         try:
-            if field == "name":
+            if field[0] == FLAT_PREFIX:
+                flat[field[1:]] = raw
+            elif field == "name":
                 name["full"] = raw
             elif field == "family_name":
                 name["family"] = raw
@@ -164,6 +168,17 @@ def customer_dict(
                 d[field] = raw
         except (ValueError, ValidationError) as exc:
             problems.append(FieldError(field, str(exc)))
+    if flat:
+        fd: dict[str, Any] = {}
+        try:
+            parse_flat(flat, fd, custom)
+        except ValueError as exc:
+            problems.append(FieldError("", str(exc)))
+        phones[:0] = fd.pop("phones", [])
+        emails[:0] = fd.pop("emails", [])
+        if "addresses" in fd:
+            d["addresses"] = fd.pop("addresses") + d.get("addresses", [])
+        d.update(fd)
     if check_contacts and (phones or emails):
         _check_contacts(phones, emails, custom, problems)
     if problems:

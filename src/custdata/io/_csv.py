@@ -6,8 +6,11 @@ import csv
 import datetime as dt
 import itertools
 import os
+import pickle
+import tempfile
 from collections.abc import Iterable, Iterator, Mapping
-from typing import IO, Any
+from pathlib import Path
+from typing import IO, Any, Literal
 
 from custdata._records import Customer
 from custdata.exceptions import ParseError, ValidationError
@@ -15,6 +18,7 @@ from custdata.io._atomic import atomic_write
 from custdata.io._cells import to_tzinfo
 from custdata.io._convert import activity_dict, activity_row, customer_dict, customer_row
 from custdata.io._encoding import open_text
+from custdata.io._flat import CUSTOM_KEY, FLAT_PREFIX, flat_column, flat_header, flat_row, flat_values
 from custdata.io._guard import guard_cell, unguard_cell
 from custdata.io._headers import COLUMNS, SYNONYMS, header_key
 from custdata.io._ids import MissingId, RowIds
@@ -30,7 +34,7 @@ from custdata.io._problems import (
     record_class,
 )
 
-__all__ = ["read_csv", "write_csv"]
+__all__ = ["Layout", "read_csv", "write_csv"]
 
 
 def read_csv(
@@ -125,7 +129,13 @@ def _csv_rows(
     fields: list[str | None] = []
     seen: set[str] = set()
     for h, k in zip(header, header_keys, strict=True):
-        field = user_map[k] if k in user_map else synonyms.get(k)
+        plain = h.lstrip("\ufeff")
+        if k in user_map:
+            field = user_map[k]
+        elif kind == "customer" and flat_column(plain):
+            field = FLAT_PREFIX + plain
+        else:
+            field = synonyms.get(k)
         if field in seen and field is not None:
             field = None  # a second column for the same field is kept as custom
         if field is not None:
@@ -236,30 +246,87 @@ def _runaway_quote(lines: list[str], cells: list[str], width: int, delimiter: st
     return any(seg.count(delimiter) >= need for cell in cells if "\n" in cell for seg in cell.split("\n"))
 
 
+Layout = Literal["flat", "json"]
+
+
+def _not_a_record(i: int, rec: object, cls: type[Record]) -> ValidationError:
+    return ValidationError(
+        f"item {i} is a {type(rec).__name__}, not a {cls.__name__}; nothing was written",
+        field=f"records[{i}]",
+    )
+
+
 def write_csv(
-    records: Iterable[Record], path: PathLike, *, encoding: str = "utf-8-sig", kind: Kind | None = None
+    records: Iterable[Record],
+    path: PathLike,
+    *,
+    encoding: str = "utf-8-sig",
+    kind: Kind | None = None,
+    layout: Layout = "flat",
 ) -> int:
     """Write records to CSV atomically; returns the number of rows written.
 
-    The default ``utf-8-sig`` puts a BOM first so Excel reads the text right. Multi-valued fields are
-    written as ``a; b`` when that reads back unambiguously, else as JSON. Every cell passes through the
-    formula guard (:func:`guard_cell`). :func:`read_csv` gives back equal records.
+    Customers are written ``layout="flat"`` by default: one column per phone (``phone_1``,
+    ``phone_1_kind`` …), e-mail, address part, consent, external id and custom attribute, as a
+    spreadsheet user expects (see :mod:`custdata.io._flat`); ``layout="json"`` writes the earlier compact
+    form, one column per record field with JSON in the cells of lists. :func:`read_csv` reads both back
+    to equal records. The default ``utf-8-sig`` puts a BOM first so Excel reads the text right. Every
+    cell passes through :func:`guard_cell`: formulas are neutralised, and long digit strings (ids of
+    16+ digits, phone numbers, leading zeros) are written so a spreadsheet keeps them as text.
+
+    Anything in ``records`` that is not a record of the kind raises
+    :class:`~custdata.exceptions.ValidationError` naming its position, and nothing is written.
     """
+    if layout not in ("flat", "json"):
+        raise ValidationError(f"layout must be 'flat' or 'json', got {layout!r}", field="layout")
     rest = iter(records)
-    first = next(rest, None)
-    cls: type[Record] = record_class(kind) if kind else (type(first) if first is not None else Customer)
-    if cls not in COLUMNS:
-        raise TypeError(f"write_csv writes Customer, Transaction or Interaction records, got {cls.__name__}")
-    n = 0
+    first = next(rest, _NOTHING)
+    if kind:
+        cls: type[Record] = record_class(kind)
+    elif first is _NOTHING:
+        cls = Customer
+    else:
+        cls = type(first)
+        if cls not in COLUMNS:
+            raise _not_a_record(0, first, Customer)
+    items: Iterator[Any] = rest if first is _NOTHING else itertools.chain([first], rest)
     with atomic_write(path, encoding=encoding, newline="") as fh:
         w = csv.writer(fh, lineterminator="\r\n")
+        if cls is Customer and layout == "flat":
+            return _write_flat(w, items, Path(path).parent)
         w.writerow(COLUMNS[cls])
-        if first is None:
-            return 0
-        for rec in itertools.chain([first], rest):
+        n = 0
+        for n, rec in enumerate(items, 1):
             if type(rec) is not cls:
-                raise TypeError(f"write_csv: all records must be {cls.__name__}, got {type(rec).__name__}")
+                raise _not_a_record(n - 1, rec, cls)
             row = customer_row(rec) if isinstance(rec, Customer) else activity_row(rec)
             w.writerow([guard_cell(c) for c in row])
-            n += 1
+    return n
+
+
+_NOTHING: Any = object()
+
+
+def _write_flat(w: Any, records: Iterator[Any], folder: Path) -> int:
+    """Rows go to a spool file first: the columns are the union over all records, known at the end."""
+    keys: set[str] = set()
+    text_custom: dict[str, bool] = {}
+    n = 0
+    with tempfile.TemporaryFile(dir=folder if str(folder) else ".") as spool:
+        for n, rec in enumerate(records, 1):
+            if type(rec) is not Customer:
+                raise _not_a_record(n - 1, rec, Customer)
+            row = flat_row(rec)
+            keys.update(row)
+            if rec.custom:
+                for k, v in rec.custom.items():
+                    key = CUSTOM_KEY + k
+                    text_custom[key] = text_custom.get(key, True) and isinstance(v, str) and v != ""
+            pickle.dump(row, spool, protocol=pickle.HIGHEST_PROTOCOL)
+        header, custom = flat_header(keys, text_custom)
+        w.writerow(header)
+        spool.seek(0)
+        for _ in range(n):
+            cells = flat_values(pickle.load(spool), custom)
+            w.writerow([guard_cell(cells[h]) if h in cells else "" for h in header])
     return n

@@ -6,7 +6,7 @@ import os
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from custdata._records import Customer
+from custdata._records import Customer, Interaction, Transaction
 from custdata.exceptions import FieldError, ParseError, ValidationError
 from custdata.io._atomic import atomic_write
 from custdata.io._cells import loads
@@ -85,10 +85,19 @@ def read_jsonl(
 
 
 def write_jsonl(records: Iterable[Record], path: PathLike) -> int:
-    """Write records as JSON Lines (UTF-8, one ``to_dict`` object per line) atomically; returns the count."""
+    """Write records as JSON Lines (UTF-8, one ``to_dict`` object per line) atomically; returns the count.
+
+    Anything in ``records`` that is not a record raises :class:`~custdata.exceptions.ValidationError`
+    naming its position, and nothing is written.
+    """
     n = 0
     with atomic_write(path, encoding="utf-8", newline="\n") as fh:
         for rec in records:
+            if not isinstance(rec, (Customer, Transaction, Interaction)):
+                raise ValidationError(
+                    f"a {type(rec).__name__} where a record belongs; nothing was written",
+                    field=f"records[{n}]",
+                )
             fh.write(rec.to_json())
             fh.write("\n")
             n += 1
