@@ -193,3 +193,14 @@ def test_every_operator_on_the_data_values(data: Any) -> None:
             for r in (rule, ~rule):
                 want = sorted(p.id for p in profiles if r.matches(p))
                 assert [c.id for c in select(store, r, as_of=data[3])] == want, str(r)
+
+
+def test_an_encrypted_store_is_evaluated_in_python(tmp_path: Any) -> None:
+    from custdata.security import Keyring
+
+    people = [custdata.Customer(id="a", addresses=[{"city": "上海市"}]), custdata.Customer(id="b")]
+    with custdata.open_store(f"sqlite:///{tmp_path}/e.db", keyring=Keyring.generate()) as store:
+        store.upsert_many(people)
+        with pytest.warns(RuleNotPushedWarning, match="encrypts"):
+            got = [c.id for c in select(store, F.city == "上海市", as_of="2026-01-01")]
+    assert got == ["a"]

@@ -45,7 +45,8 @@ def select(
     stored transactions and interactions. Rows whose answer SQL cannot know (a region from the phone's
     geodata, the display name, the average order value) are checked again in Python. Any other store, and a
     store whose amounts SQL cannot sum exactly (more than six decimals), is evaluated in Python over
-    ``profiles(...)`` of its data (with a :class:`RuleNotPushedWarning` for a SQL store). The rule is checked
+    ``profiles(...)`` of its data (with a :class:`RuleNotPushedWarning` for a SQL store; also for a store that
+    encrypts personal fields at rest, whose bodies SQL cannot read). The rule is checked
     against the profile fields first: an unknown field raises :class:`~custdata.exceptions.RuleSyntaxError`.
     """
     if not isinstance(rule, Rule):
@@ -56,9 +57,17 @@ def select(
         check_predicate(p, PROFILE_SCHEMA)
     dialect = getattr(store, "sql_dialect", None)
     if dialect in DIALECTS and callable(getattr(store, "query_sql", None)):
-        got = _select_sql(store, rule, dialect, day, bins, region)
-        if got is not None:
-            return got
+        if getattr(store, "encrypted", False):
+            warnings.warn(
+                f"{store.url}: the store encrypts personal fields at rest, which SQL cannot read; the rule ran "
+                "in Python",
+                RuleNotPushedWarning,
+                stacklevel=2,
+            )
+        else:
+            got = _select_sql(store, rule, dialect, day, bins, region)
+            if got is not None:
+                return got
     return _select_python(store, rule, day, bins, region)
 
 
