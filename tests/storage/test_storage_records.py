@@ -93,10 +93,10 @@ SCRIPT = textwrap.dedent(
         assert any(e.changes for e in store.history("n1"))
         assert {x.nickname for x in store.scan()} == {"阿明", "小明"}
 
-    from hypothesis import given, settings
+    from hypothesis import HealthCheck, given, settings
     import custdata.testing as cst
     drawn = []
-    @settings(max_examples=40, database=None)
+    @settings(max_examples=40, database=None, deadline=None, suppress_health_check=list(HealthCheck))
     @given(cst.customers())
     def draw(x):
         drawn.append(x.nickname)

@@ -17,6 +17,7 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from custdata._fields import fields_of
 from custdata._records import Customer
 from custdata.io._headers import CUSTOMER_SYNONYMS, header_key
 
@@ -37,8 +38,13 @@ _FLAT = re.compile(
     r"|(address)_(\d{1,4})_(country|province|city|district|street|postal_code|raw)"
 )
 _HEAD = ("id", "name", "family_name", "given_name")
-_MIDDLE = ("birthday", "gender", "company", "title", "tags", "channel", "lifecycle_stage", "owner")
 _TAIL = ("created_at", "updated_at", "version")
+#: The other fields are a column each, by name, in the record's order (from its field description, so a
+#: field added to Customer is written without a change here).
+_OWN = frozenset(
+    {"id", "name", "phones", "emails", "addresses", "consents", "external_ids", "custom", *_TAIL}
+)
+_MIDDLE = tuple(f.name for f in fields_of(Customer) if f.name not in _OWN)
 #: The marker a reader puts before a flat column's header in its field name.
 FLAT_PREFIX = "#"
 #: How a custom attribute's row key starts, until the layout names its column.
