@@ -7,7 +7,7 @@ import importlib
 
 import pytest
 
-MODULES = ["_audit", "_encryptor", "_keyring", "_mask", "_policy", "_records"]
+MODULES = ["_audit", "_encryptor", "_keyring", "_mask", "_policy", "_records", "_view"]
 
 
 @pytest.mark.parametrize("name", MODULES)

@@ -11,6 +11,7 @@ from custdata.security._mask import Pseudonymizer, mask_email, mask_name, mask_p
 from custdata.security._policy import Access, Action, Policy
 from custdata.security._records import PII_FIELDS, RecordCipher
 from custdata.security._rotate import rotate
+from custdata.security._view import StoreView
 
 __all__ = [
     "PII_FIELDS",
@@ -32,6 +33,7 @@ __all__ = [
     "Policy",
     "Pseudonymizer",
     "RecordCipher",
+    "StoreView",
     "mask_email",
     "mask_name",
     "mask_phone",
