@@ -55,11 +55,15 @@ def main() -> None:
     cs = _customers(n)
     tmp = tempfile.mkdtemp()
     ours = os.path.join(tmp, "ours.csv")
+    ours_json = os.path.join(tmp, "ours-json.csv")
     raw = os.path.join(tmp, "raw.csv")
     rows = [customer_row(c) for c in cs]
 
     def write_ours() -> None:
         custdata.write_csv(cs, ours)
+
+    def write_ours_json() -> None:
+        custdata.write_csv(cs, ours_json, layout="json")
 
     def write_raw() -> None:
         with open(raw, "w", encoding="utf-8-sig", newline="") as fh:
@@ -69,6 +73,10 @@ def main() -> None:
 
     def read_ours() -> None:
         for _ in custdata.read_csv(ours):
+            pass
+
+    def read_ours_json() -> None:
+        for _ in custdata.read_csv(ours_json):
             pass
 
     def read_raw() -> None:
@@ -82,9 +90,11 @@ def main() -> None:
 
     dicts = [c.to_dict() for c in cs]
     results = {
-        "write_csv": _median(write_ours),
+        "write_csv (flat layout, the default)": _median(write_ours),
+        "write_csv(layout='json')": _median(write_ours_json),
         "stdlib csv.writer (pre-built rows)": _median(write_raw),
         "read_csv (typed, validated records)": _median(read_ours),
+        "read_csv (the json-layout file)": _median(read_ours_json),
         "stdlib csv.reader (lists of str)": _median(read_raw),
         "Customer.from_dict": _median(from_dict),
     }
@@ -92,6 +102,10 @@ def main() -> None:
         import pandas as pd
 
         results["pandas.read_csv (all columns as str)"] = _median(lambda: pd.read_csv(raw, dtype=str))
+        frame = pd.read_csv(raw, dtype=str)
+        results["pandas DataFrame.to_csv (same cells)"] = _median(
+            lambda: frame.to_csv(os.path.join(tmp, "pd.csv"), index=False, encoding="utf-8-sig")
+        )
     except ImportError:
         pass
     print(f"N = {n} customers, medians of 3 runs")
