@@ -85,7 +85,7 @@ def from_dataframe(
     """
     check_errors(errors)
     if not isinstance(df, pd.DataFrame):
-        raise TypeError(f"from_dataframe takes a pandas DataFrame, got {type(df).__name__}")
+        raise ValidationError(f"from_dataframe takes a pandas DataFrame, got {type(df).__name__}", field="df")
     reader: RecordReader[Any] = RecordReader(iter(()), None, None)
     columns = [str(c) for c in df.columns]
 

@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from custdata._records import MonthDay
+from custdata.exceptions import ValidationError
 
 __all__ = [
     "CHANNEL_WORDS",
@@ -192,7 +193,10 @@ def to_tzinfo(default_tz: str | dt.tzinfo | None) -> dt.tzinfo:
     if isinstance(default_tz, dt.tzinfo):
         return default_tz
     if not isinstance(default_tz, str):
-        raise TypeError(f"default_tz must be a time zone name or a tzinfo, got {type(default_tz).__name__}")
+        raise ValidationError(
+            f"default_tz must be a time zone name or a tzinfo, got {type(default_tz).__name__}",
+            field="default_tz",
+        )
     if default_tz.upper() == "UTC":
         return dt.timezone.utc
     from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -200,4 +204,4 @@ def to_tzinfo(default_tz: str | dt.tzinfo | None) -> dt.tzinfo:
     try:
         return ZoneInfo(default_tz)
     except (ZoneInfoNotFoundError, ValueError):
-        raise ValueError(f"unknown time zone {default_tz!r}") from None
+        raise ValidationError(f"unknown time zone {default_tz!r}", field="default_tz") from None

@@ -15,7 +15,7 @@ import codecs
 import zipfile
 from typing import IO
 
-from custdata.exceptions import ParseError
+from custdata.exceptions import ParseError, ValidationError
 from custdata.io._problems import PathLike
 
 __all__ = ["detect_encoding", "open_text"]
@@ -152,7 +152,7 @@ def open_text(path: PathLike, encoding: str) -> tuple[IO[str], str]:
     try:
         codecs.lookup(encoding)
     except LookupError:
-        raise ValueError(f"unknown encoding {encoding!r}") from None
+        raise ValidationError(f"unknown encoding {encoding!r}", field="encoding") from None
     if encoding.lower().replace("_", "-") in ("gbk", "gb2312", "cp936"):
         encoding = "gb18030"  # a superset: GBK loses rare name characters such as 䶮
     return open(path, encoding=encoding, newline=""), encoding

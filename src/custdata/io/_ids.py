@@ -6,6 +6,8 @@ import hashlib
 from collections.abc import Sequence
 from typing import Literal
 
+from custdata.exceptions import ValidationError
+
 __all__ = ["MissingId", "RowIds"]
 
 #: What a reader does with a customer row that has no id: ``"derive"`` one from the source and the
@@ -20,7 +22,9 @@ class RowIds:
 
     def __init__(self, source: str, missing_id: str) -> None:
         if missing_id not in ("derive", "random", "error"):
-            raise ValueError(f"missing_id must be 'derive', 'random' or 'error', got {missing_id!r}")
+            raise ValidationError(
+                f"missing_id must be 'derive', 'random' or 'error', got {missing_id!r}", field="missing_id"
+            )
         self.source = source
         self.missing_id = missing_id
         self._seen: dict[bytes, int] = {}

@@ -12,7 +12,7 @@ import attrs
 from custdata._bulk import Errors
 from custdata._bulk import check_errors as check_errors  # the one check, used by the readers
 from custdata._records import Customer, Interaction, Transaction
-from custdata.exceptions import ParseError
+from custdata.exceptions import ParseError, ValidationError
 
 __all__ = ["KINDS", "Errors", "Kind", "PathLike", "Record", "RecordReader", "RowProblem"]
 
@@ -90,7 +90,7 @@ def record_class(kind: str) -> type[Record]:
     try:
         return KINDS[kind]
     except KeyError:
-        raise ValueError(f"kind must be one of {', '.join(KINDS)}, got {kind!r}") from None
+        raise ValidationError(f"kind must be one of {', '.join(KINDS)}, got {kind!r}", field="kind") from None
 
 
 def handle(reader: RecordReader[Any], problems: list[RowProblem], errors: str, name: str) -> bool:
