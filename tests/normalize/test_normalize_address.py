@@ -128,3 +128,46 @@ def test_chinese_soup_is_idempotent(text: str) -> None:
     except InvalidAddressError:
         return
     assert normalize_address(a) == a
+
+
+def test_normalize_address_is_linear_in_its_input() -> None:
+    """Issue 17: 100,000 CJK characters took 5.7 s (the street search was quadratic).
+
+    Not a timed test: the parse is compared with linear passes over the same text (NFKC, collapsing
+    spaces), measured beside it, so machine load and memory speed cancel. Linear parsing costs 5-7 such
+    passes at every size from 10,000 to 400,000 characters; the quadratic one cost over 1,000 at
+    100,000. The bound is 60.
+    """
+    import random
+    import re
+    import time
+    import unicodedata
+    from collections.abc import Callable
+
+    from custdata.normalization._address import normalize_address as parse
+
+    rng = random.Random(17)
+    parse("广东省深圳市")  # the city table is built on first use
+    n = 100_000
+
+    def text() -> str:  # a new text each run: results are cached
+        return "广东省深圳市南山区" + "".join(rng.choice("科技园路号栋楼室 ") for _ in range(n))
+
+    def timed(fn: Callable[[str], object], arg: str) -> float:
+        t0 = time.perf_counter()
+        fn(arg)
+        return time.perf_counter() - t0
+
+    def passes(s: str) -> str:
+        return re.sub(r"\s+", " ", unicodedata.normalize("NFKC", s)).replace(" ", "")
+
+    base = min(timed(passes, text()) for _ in range(5))
+    ratios = []
+    for _ in range(3):  # the best of three: stop at the first that is clearly linear
+        sample = text()
+        ratios.append(timed(parse, sample) / base)
+        if ratios[-1] < 60:
+            break
+    assert min(ratios) < 60, ratios
+    got = parse(sample)
+    assert got.city == "深圳市" and got.street is not None and len(got.street) > n // 2

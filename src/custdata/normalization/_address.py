@@ -253,18 +253,21 @@ def _street(rest: str, spaced: str, compact: str) -> str | None:
     """The street part, with the writer's spaces kept where the compact text was not changed."""
     if not rest:
         return None
-    # find `rest` in the spaced text again so "建国路 88 号" keeps its spaces
-    target = rest
+    # find `rest` in the spaced text again so "建国路 88 号" keeps its spaces: it is the shortest tail of
+    # the spaced text with as many non-space characters (one pass, linear in the text)
+    target = rest.replace(" ", "")
+    skip = len(spaced) - spaced.count(" ") - len(target)  # non-space characters before the tail
     i = len(spaced)
-    count = 0
-    for j in range(len(spaced) - 1, -1, -1):
-        if spaced[j] != " ":
-            count += 1
-            if count == len(target.replace(" ", "")):
-                i = j
+    if skip >= 0:
+        i = 0
+        for piece in spaced.split(" "):  # C-speed pieces, not a Python loop over characters
+            if skip < len(piece):
+                i += skip
                 break
+            skip -= len(piece)
+            i += len(piece) + 1
     candidate = spaced[i:].strip()
-    return _clean(candidate if candidate.replace(" ", "") == target.replace(" ", "") else rest)
+    return _clean(candidate if candidate.replace(" ", "") == target else rest)
 
 
 def _default_country(region: str | None) -> str | None:
