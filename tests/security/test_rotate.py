@@ -13,7 +13,7 @@ import pytest
 
 import custdata
 from custdata.exceptions import DecryptionError, ValidationError
-from custdata.security import FieldEncryptor, Keyring, rotate
+from custdata.security import FieldEncryptor, Keyring, key_usage, rotate
 
 
 def key_ids(path: Path) -> dict[str, int]:
@@ -50,11 +50,15 @@ def test_rotate_moves_everything_to_the_active_key(tmp_path):
     ring.promote(new)
     seen: list[tuple[int, int]] = []
     with custdata.open_store("sqlite:///" + str(path), keyring=ring) as s:
+        assert key_usage(s) == {old: 138}
+        with pytest.raises(ValidationError, match="rotate"):
+            ring.retire(old, stores=[s])
         assert rotate(s, progress=lambda a, b: seen.append((a, b)), page=50) == 120 + 18
         assert seen[-1] == (120, 138)
         assert rotate(s) == 0  # nothing left to do
+        assert key_usage(s) == {new: 138}
+        ring.retire(old, stores=[s])
     assert key_ids(path) == {new: 138}
-    ring.retire(old)
     with custdata.open_store("sqlite:///" + str(path), keyring=ring) as s:
         assert s.get("c0007").phones[0].number == "+8613900000007"
         assert s.history("c0007")[-1].changes[0].old[0]["number"] == "+8613800000007"
@@ -108,5 +112,8 @@ def test_a_killed_rotation_resumes_and_loses_nothing(tmp_path):
 
 
 def test_rotate_refuses_other_stores():
-    with custdata.open_store("memory://") as s, pytest.raises(ValidationError):
-        rotate(s)
+    with custdata.open_store("memory://") as s:
+        with pytest.raises(ValidationError):
+            rotate(s)
+        with pytest.raises(ValidationError):
+            key_usage(s)

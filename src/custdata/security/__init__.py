@@ -10,7 +10,7 @@ from custdata.security._kms import AwsKmsKeyProvider
 from custdata.security._mask import Pseudonymizer, mask_email, mask_name, mask_phone, mask_resident_id
 from custdata.security._policy import Access, Action, Policy
 from custdata.security._records import PII_FIELDS, RecordCipher
-from custdata.security._rotate import rotate
+from custdata.security._rotate import key_usage, rotate
 from custdata.security._view import StoreView
 
 __all__ = [
@@ -34,6 +34,7 @@ __all__ = [
     "Pseudonymizer",
     "RecordCipher",
     "StoreView",
+    "key_usage",
     "mask_email",
     "mask_name",
     "mask_phone",

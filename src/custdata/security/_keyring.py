@@ -23,7 +23,7 @@ import json
 import os
 import re
 import secrets
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
@@ -193,9 +193,21 @@ class Keyring:
         self._keys[key_id] = attrs.evolve(key, state=KeyState.ACTIVE)
         self.generation += 1
 
-    def retire(self, key_id: str) -> None:
-        """Decrypt-only -> retired: tokens under the key are refused from now on (re-encrypt them first)."""
+    def retire(self, key_id: str, *, stores: Iterable[Any] = ()) -> None:
+        """Decrypt-only -> retired: tokens under the key are refused from now on. Given ``stores``, refuses
+        while any of them still holds values encrypted under the key (run :func:`rotate` on it first)."""
         key = self._get(key_id)
+        if stores:
+            from custdata.security._rotate import key_usage
+
+            for store in stores:
+                left = key_usage(store).get(key_id, 0)
+                if left:
+                    raise ValidationError(
+                        f"key {key_id!r} still encrypts {left} stored values in "
+                        f"{getattr(store, 'url', store)}: rotate the store first",
+                        field="key_id",
+                    )
         if key.state is KeyState.ACTIVE:
             raise ValidationError(f"key {key_id!r} is active: promote another key first", field="key_id")
         if key.state is KeyState.DESTROYED:

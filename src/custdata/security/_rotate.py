@@ -7,7 +7,7 @@ from typing import Any
 
 from custdata.exceptions import ValidationError
 
-__all__ = ["rotate"]
+__all__ = ["key_usage", "rotate"]
 
 
 def rotate(store: Any, *, progress: Callable[[int, int], object] | None = None, page: int = 500) -> int:
@@ -37,3 +37,14 @@ def rotate(store: Any, *, progress: Callable[[int, int], object] | None = None, 
         if progress is not None:
             progress(seen, total)
     return total
+
+
+def key_usage(store: Any) -> dict[str, int]:
+    """How many stored values (customer bodies, history changes) each data key still encrypts in ``store``."""
+    usage = getattr(store, "key_usage", None)
+    if not callable(usage):
+        raise ValidationError(
+            f"{type(store).__name__} cannot report key usage (an encrypted SQLite or PostgreSQL store can)",
+            field="store",
+        )
+    return dict(usage())

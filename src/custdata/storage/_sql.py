@@ -362,6 +362,29 @@ class SQLStore:
                     rewritten += 1
         return (rows[-1][0] if len(rows) == limit else None), len(rows), rewritten
 
+    def key_usage(self) -> dict[str, int]:
+        """How many stored bodies and history changes each data key encrypts (empty when not encrypted)."""
+        from custdata.security import FieldEncryptor
+
+        if self._cipher is None:
+            return {}
+        out: dict[str, int] = {}
+
+        def count(token: object) -> None:
+            if isinstance(token, str):
+                kid = FieldEncryptor.key_id_of(token)
+                out[kid] = out.get(kid, 0) + 1
+
+        with self._lock:
+            self._check()
+            for (body,) in self._all("SELECT body FROM cd_customers"):
+                count(read_body(body).get("pii"))
+            for (changes,) in self._all("SELECT changes FROM cd_history WHERE changes IS NOT NULL"):
+                for _, old, _ in json.loads(changes):
+                    if isinstance(old, dict):
+                        count(old.get("$enc"))
+        return out
+
     def _body(self, c: Customer) -> str:
         """The stored body of ``c``: :func:`body_text`, or with its personal fields sealed."""
         if self._cipher is None:
