@@ -155,16 +155,16 @@ def _han_key(f: Features) -> str:
     return key
 
 
-_nick_groups: dict[str, frozenset[str]] = {}
+_nicks: dict[str, frozenset[str]] = {}
 _nicknamer: list[object] = []
 
 
-def _nick_group(name: str) -> frozenset[str]:
-    """The formal names ``name`` is a nickname of, and itself when it is a formal name with nicknames
-    (from the maintained ``nicknames`` data set, the ``names`` extra; empty without it)."""
-    group = _nick_groups.get(name)
-    if group is not None:
-        return group
+def _nicknames(name: str) -> frozenset[str]:
+    """The nicknames of a formal name (from the maintained ``nicknames`` data set, the ``names`` extra;
+    empty without it)."""
+    found = _nicks.get(name)
+    if found is not None:
+        return found
     if not _nicknamer:
         try:
             from nicknames import NickNamer  # type: ignore[import-not-found, unused-ignore]
@@ -173,14 +173,12 @@ def _nick_group(name: str) -> frozenset[str]:
         except ImportError:
             _nicknamer.append(None)
     nn: Any = _nicknamer[0]
-    group = frozenset()
+    found = frozenset()
     if nn is not None and name.isascii() and name.isalpha():
-        group = frozenset(nn.canonicals_of(name)) | (
-            frozenset((name,)) if nn.nicknames_of(name) else frozenset()
-        )
-    if len(_nick_groups) < 200_000:
-        _nick_groups[name] = group
-    return group
+        found = frozenset(nn.nicknames_of(name))
+    if len(_nicks) < 200_000:
+        _nicks[name] = found
+    return found
 
 
 def _names(a: Features, b: Features) -> tuple[int, int]:
@@ -200,8 +198,8 @@ def _names(a: Features, b: Features) -> tuple[int, int]:
         return (1, 1) if ka == kb else (5, 5)
     cjk = a.script == "cjk"
     g = _name_level(a.given, b.given, a.given_ph, b.given_ph, cjk) if a.given and b.given else MISSING
-    if g >= 2 and not cjk and _nick_group(a.given) & _nick_group(b.given):
-        g = 1  # a nickname of the same formal name: dickie / richard, ned / edward
+    if g >= 2 and not cjk and (b.given in _nicknames(a.given) or a.given in _nicknames(b.given)):
+        g = 1  # one is a nickname of the other: dickie / richard, ned / edward
     f = _name_level(a.family, b.family, a.family_ph, b.family_ph, cjk) if a.family and b.family else MISSING
     if (
         (g > 0 or f > 0)

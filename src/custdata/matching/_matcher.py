@@ -223,16 +223,27 @@ class Matcher:
             if n:
                 counts[scored.patterns[pid]] = n
         u_init = _random_u(feats, fields, seed=seed, side=side)
-        model = fit_em(
-            counts,
-            [len(f.levels) for f in fields],
-            [f.name for f in fields],
-            m_init=[f.m_default or [1.0] * len(f.levels) for f in fields],
-            u_init=u_init,
-            # a record has a duplicate or two, not hundreds: matches are at most ~2 pairs per record
-            max_prior=min(0.5, 2.0 * _matchable(feats, side) / max(1, sum(counts.values()))),
-            fix_u=fix_u,
-        )
+
+        def fit(fixed_m: Sequence[int] = ()) -> FSModel:
+            return fit_em(
+                counts,
+                [len(f.levels) for f in fields],
+                [f.name for f in fields],
+                m_init=[f.m_default or [1.0] * len(f.levels) for f in fields],
+                u_init=u_init,
+                # a record has a duplicate or two, not hundreds: matches are at most ~2 pairs per record
+                max_prior=min(0.5, 2.0 * _matchable(feats, side) / max(1, sum(counts.values()))),
+                fix_u=fix_u,
+                fixed_m=fixed_m,
+            )
+
+        model = fit()
+        dob = [f.name for f in fields].index("birthday")
+        if model.m[dob][-1] > 0.5:
+            # "matches" whose birthdays mostly differ are namesakes: EM took the "same name" split. Learn
+            # again with the birthday's m held at the built-in guess (a person's records mostly agree on it)
+            logger.info("EM split on names, not persons (birthdays of matches mostly differ); refitting")
+            model = fit((dob,))
         if _degenerate(model, counts):
             # every candidate pair compares alike (say, many identical copies of one record): EM has no two
             # groups to tell apart and ends with m = u, weight 0 on every level, so that nothing would ever

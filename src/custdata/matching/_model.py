@@ -126,6 +126,7 @@ def fit_em(
     prior_pairs: float = 50.0,
     max_prior: float = 0.5,
     fix_u: bool = False,
+    fixed_m: Sequence[int] = (),
 ) -> FSModel:
     """Estimate m, u and the prior from comparison-vector counts by EM (no labels).
 
@@ -180,6 +181,8 @@ def fit_em(
             _normalise([x + prior_pairs * p for x, p in zip(r, r0, strict=True)])
             for r, r0 in zip(m_acc, m0, strict=True)
         ]
+        for f in fixed_m:  # these fields keep their starting m (a guard against an implausible split)
+            new_m[f] = list(m0[f])
         new_u = (
             u
             if fix_u
@@ -192,7 +195,7 @@ def fit_em(
         # otherwise, the field cannot tell the classes apart, so both take the pooled distribution. This
         # keeps EM off the "namesakes against the rest" split that wins the likelihood on large inputs.
         for f in range(k):
-            if not fix_u and new_m[f][0] < new_u[f][0]:
+            if not fix_u and f not in fixed_m and new_m[f][0] < new_u[f][0]:
                 pooled = _normalise([a + b for a, b in zip(m_acc[f], u_acc[f], strict=True)])
                 new_m[f] = list(pooled)
                 new_u[f] = list(u0[f]) if u0[f][0] < pooled[0] else list(pooled)
