@@ -68,7 +68,7 @@ def test_memory_store_selects_what_python_selects(rule: Rule, data: Any) -> None
 def pg_url() -> Iterator[str]:
     import os
 
-    from storage_backends import start_server
+    from tests.storage.storage_backends import start_server
 
     given_url = os.environ.get("CUSTDATA_TEST_POSTGRES_URL")
     if given_url:
@@ -83,7 +83,7 @@ def pg_url() -> Iterator[str]:
 
 @pytest.mark.postgres
 def test_postgres_selects_what_python_selects(pg_url: str) -> None:
-    from storage_backends import with_query
+    from tests.storage.storage_backends import with_query
 
     @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
     @given(cst.segment_data(max_customers=6), st.data())

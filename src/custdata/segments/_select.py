@@ -15,7 +15,7 @@ from custdata.segments._profiles import PROFILE_SCHEMA, ProfileBuilder, as_of_da
 from custdata.segments._rfm import Edges, check_bins
 from custdata.segments._rules import Rule
 from custdata.segments._schema import check_predicate
-from custdata.segments._sql import DIALECTS, RFM_FIELDS, check_query, compile_rule, edges_query
+from custdata.segments._sql import DIALECTS, RFM_FIELDS, TX_FIELDS, check_query, compile_rule, edges_query
 
 __all__ = ["RuleNotPushedWarning", "select"]
 
@@ -48,6 +48,8 @@ def select(
     ``profiles(...)`` of its data (with a :class:`RuleNotPushedWarning` for a SQL store; also for a store that
     encrypts personal fields at rest, whose bodies SQL cannot read). The rule is checked
     against the profile fields first: an unknown field raises :class:`~custdata.exceptions.RuleSyntaxError`.
+    In SQL, a rule that reads no transaction figure does not read the transactions (so it does not see a
+    mix of currencies, which :func:`custdata.profiles` refuses).
     """
     if not isinstance(rule, Rule):
         raise ValidationError(f"expected a rule, got {type(rule).__name__}", field="rule")
@@ -59,8 +61,8 @@ def select(
     if dialect in DIALECTS and callable(getattr(store, "query_sql", None)):
         if getattr(store, "encrypted", False):
             warnings.warn(
-                f"{store.url}: the store encrypts personal fields at rest, which SQL cannot read; the rule ran "
-                "in Python",
+                f"{store.url}: the store encrypts personal fields at rest, which SQL cannot read; the rule "
+                "ran in Python",
                 RuleNotPushedWarning,
                 stacklevel=2,
             )
@@ -83,8 +85,11 @@ def _select_sql(
     store: Any, rule: Rule, dialect: str, day: dt.date, bins: int, region: str | None
 ) -> list[Customer] | None:
     query = store.query_sql
-    check = check_query(dialect, day)
-    ((currencies, bad),) = query(check.sql, list(check.params))
+    if not rule.fields() & TX_FIELDS:  # the rule reads no transaction figure: no need to scan them
+        currencies, bad = 0, False
+    else:
+        check = check_query(dialect, day)
+        ((currencies, bad),) = query(check.sql, list(check.params))
     if bad:
         warnings.warn(
             f"{store.url}: some amounts have more than six decimals (or an exponent), which SQL cannot sum "

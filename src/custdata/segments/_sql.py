@@ -183,13 +183,15 @@ class SQLiteDialect(Dialect):
         return "cd_customers c"
 
     def tx_ctes(self) -> str:
+        # MATERIALIZED: each body is parsed once (a flattened CTE repeats json_extract at every use).
         # t2.v: the amount in millionths, parsed from its decimal text; t2.bad: it has more than six decimals,
         # an exponent or more than twelve integer digits (then the store is not queried in SQL at all)
         return (
-            "tx0 AS (SELECT customer_id AS cid, substr(json_extract(body, '$.at'), 1, 10) AS d, "
+            "tx0 AS MATERIALIZED (SELECT customer_id AS cid, substr(json_extract(body, '$.at'), 1, 10) AS d, "
             "json_extract(body, '$.amount') AS a, json_extract(body, '$.currency') AS cur "
             "FROM cd_transactions WHERE at < ?), "
-            "tx1 AS (SELECT cid, d, a, cur, ltrim(a, '-+') AS u, instr(ltrim(a, '-+'), '.') AS dot "
+            "tx1 AS MATERIALIZED (SELECT cid, d, a, cur, ltrim(a, '-+') AS u, "
+            "instr(ltrim(a, '-+'), '.') AS dot "
             "FROM tx0 WHERE d <= ?), "
             "tx2 AS (SELECT cid, d, cur, "
             "(CASE WHEN substr(a, 1, 1) = '-' THEN -1 ELSE 1 END) * ("
