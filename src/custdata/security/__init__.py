@@ -11,6 +11,7 @@ from custdata.security._mask import Pseudonymizer, mask_email, mask_name, mask_p
 from custdata.security._policy import Access, Action, Policy
 from custdata.security._records import PII_FIELDS, RecordCipher
 from custdata.security._rotate import key_usage, rotate
+from custdata.security._subject import erase_subject, export_subject
 from custdata.security._view import StoreView
 
 __all__ = [
@@ -34,6 +35,8 @@ __all__ = [
     "Pseudonymizer",
     "RecordCipher",
     "StoreView",
+    "erase_subject",
+    "export_subject",
     "key_usage",
     "mask_email",
     "mask_name",
