@@ -325,3 +325,18 @@ def test_naive_times_use_the_reader_wide_default(tmp_path: Path) -> None:
         set_default_tz(previous)
     assert local.at == dt.datetime(2024, 5, 1, 2, tzinfo=dt.timezone.utc)
     assert given.at == utc.at
+
+
+def test_validate_checks_json_lines_contacts_too(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    pytest.importorskip("click")
+    from custdata.cli._main import run
+
+    path = tmp_path / "c.jsonl"
+    custdata.write_jsonl(
+        [Customer(id="a", phones=["电话待补"]), Customer(id="b", emails=["b@example.com"])], path
+    )
+    assert [c.id for c in read_jsonl(path)] == ["a", "b"]  # read_jsonl takes its own records as they are
+    with pytest.raises(SystemExit) as info:
+        run(["validate", str(path)])
+    assert info.value.code == 1
+    assert "2 rows, 1 valid, 1 with problems" in capsys.readouterr().out

@@ -65,18 +65,24 @@ def open_records(
     kind: str = "customer",
     encoding: str = "auto",
     errors: str = "raise",
-    check_contacts: bool = True,
+    check_contacts: bool | None = None,
 ) -> RecordReader[Any]:
     """Read CSV or JSON Lines by the file's extension (for the commands of every capability).
-    ``check_contacts=False`` for commands that normalise phones and e-mails themselves."""
+    ``check_contacts``: None for each reader's default (CSV checks phones and e-mails, JSON Lines takes
+    custdata's own records as they are), False for commands that normalise them themselves."""
     k = cast(Kind, kind)
     e = cast(Errors, errors)
     _check_encoding(encoding)
     if _format(path) == "jsonl":
-        return read_jsonl(path, kind=k, errors=e, check_contacts=check_contacts)
+        return read_jsonl(path, kind=k, errors=e, check_contacts=bool(check_contacts))
     delimiter = "\t" if path.lower().endswith(".tsv") else ","
     return read_csv(
-        path, kind=k, encoding=encoding, errors=e, delimiter=delimiter, check_contacts=check_contacts
+        path,
+        kind=k,
+        encoding=encoding,
+        errors=e,
+        delimiter=delimiter,
+        check_contacts=check_contacts is not False,
     )
 
 
@@ -100,7 +106,7 @@ def validate(file: str, kind: str, encoding: str, max_problems: int) -> None:
 
     Exits 0 when every row is valid, 1 when some are not, 2 on a usage error.
     """
-    reader = open_records(file, kind=kind, encoding=encoding, errors="collect")
+    reader = open_records(file, kind=kind, encoding=encoding, errors="collect", check_contacts=True)
     good = sum(1 for _ in progress(reader, "validating"))
     for p in reader.problems[:max_problems]:
         click.echo(str(p))
