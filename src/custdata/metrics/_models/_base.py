@@ -7,10 +7,11 @@ import json
 import logging
 import math
 import os
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, ClassVar, TypeVar
 
-from custdata.exceptions import ConvergenceError, MissingExtraError, ValidationError
+from custdata.exceptions import BoundaryFitWarning, ConvergenceError, MissingExtraError, ValidationError
 from custdata.metrics._input import get, is_dataframe
 
 try:
@@ -272,6 +273,13 @@ class FittedModel:
         "days keep the numbers moderate), and check that frequency counts repeat purchases only"
     )
 
+    #: (kind, shape, partner, meaning): a heterogeneity distribution that can degenerate. "beta": both
+    #: parameters of a beta running off to infinity together; "gamma": the shape of a gamma running off
+    #: (its rate follows). The meaning is given the parameters and says what the limit model is.
+    _limits: ClassVar[tuple[tuple[str, str, str, Callable[[dict[str, float]], str]], ...]] = ()
+    #: parameter -> what it means when the fit drives it towards 0
+    _near_zero: ClassVar[Mapping[str, str]] = {}
+
     def __init__(self, *, penalizer: float = 0.0) -> None:
         if not penalizer >= 0:
             raise ValidationError(f"penalizer must be >= 0, got {penalizer!r}", field="penalizer")
@@ -325,12 +333,16 @@ class FittedModel:
         objective = cached(objective)
         theta = self._maximize(objective, x0, total_weight, has_grad)
         self._set_fit(theta, objective, total_weight, has_grad)
+        explained, notes = self._boundaries()
         # a parameter far out (below 1e-6 or above 1e6) that the data do not pin down (standard error a
-        # hundred times its size, or none) means the likelihood is still climbing towards a boundary
+        # hundred times its size, or none) means the likelihood is still climbing towards a boundary;
+        # unless it is a known limit (a heterogeneity that vanished), the predictions cannot be trusted
         loose = [
             n
             for n, th in zip(self._names, theta, strict=True)
-            if abs(th) >= 13.8 and not self._se[n] < 100 * self._params[n]  # type: ignore[index]
+            if abs(th) >= 13.8
+            and not self._se[n] < 100 * self._params[n]  # type: ignore[index]
+            and n not in explained
         ]
         if loose:
             shown = ", ".join(f"{k}={v:.3g}" for k, v in (self._params or {}).items())
@@ -339,6 +351,42 @@ class FittedModel:
                 f"{self._label} fit did not converge: {', '.join(loose)} ran off towards 0 or infinity "
                 f"({shown}), so the data do not pin the model down; {self._advice}"
             )
+        for note in notes:
+            warnings.warn(BoundaryFitWarning(note), stacklevel=4)
+
+    def _boundaries(self) -> tuple[set[str], list[str]]:
+        """The parameters explained by a known limit, and a note per limit reached.
+
+        A limit is reached when the parameters run large (>= 10) and the data do not pin them down
+        (standard error larger than the value, or none): the likelihood is flat along the direction in
+        which the heterogeneity vanishes, and the predictions are those of the limit model. A parameter
+        driven towards 0 (<= 0.01, loose) gets a note too; below 1e-6 it is pinned at the bound and the
+        fit is refused (:class:`ConvergenceError`).
+        """
+        p, se = self._params or {}, self._se
+
+        def loose(name: str) -> bool:
+            return not se.get(name, math.nan) <= p[name]
+
+        explained: set[str] = set()
+        notes: list[str] = []
+        for kind, shape, other, meaning in self._limits:
+            big = p[shape] >= 10 and loose(shape)
+            if kind == "beta":
+                big = big and p[other] >= 10 and loose(other)
+            if big:
+                explained |= {shape, other}
+                notes.append(
+                    f"{self._label} fit ended on a boundary: {shape}={p[shape]:.4g} and "
+                    f"{other}={p[other]:.4g} run off towards infinity together (the data do not pin them "
+                    f"down): {meaning(p)}"
+                )
+        for name, meaning_text in self._near_zero.items():
+            if name not in explained and 1e-6 < p[name] <= 1e-2 and loose(name):
+                notes.append(
+                    f"{self._label} fit ended on a boundary: {name}={p[name]:.3g} is near 0: {meaning_text}"
+                )
+        return explained, notes
 
     def _maximize(self, objective: Objective, x0: Array, total_weight: float, has_grad: bool) -> Array:
         """Minimise the penalised negative log-likelihood over log-parameters; set ``_ll``, ``_se``."""

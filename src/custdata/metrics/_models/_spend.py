@@ -32,6 +32,18 @@ class GammaGammaModel(FittedModel):
 
     _names = ("p", "q", "v")
     _label = "Gamma-Gamma"
+    _limits = (
+        (
+            "gamma",
+            "q",
+            "v",
+            lambda p: (
+                "the data show no heterogeneity in spend: every customer's expected spend per "
+                f"transaction is the same, p·v/q = {p['p'] * p['v'] / p['q']:.4g}, and the predictions are "
+                "those of that limit"
+            ),
+        ),
+    )
 
     def fit(
         self, data: Any = None, *, frequency: Any = None, monetary_value: Any = None, weights: Any = None

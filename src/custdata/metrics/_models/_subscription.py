@@ -9,8 +9,8 @@ aggregate retention rate rises over time.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import Any, ClassVar
 
 import numpy as np
 from scipy import special
@@ -33,6 +33,22 @@ class ShiftedBetaGeoModel(FittedModel):
 
     _names = ("alpha", "beta")
     _label = "sBG"
+    _limits = (
+        (
+            "beta",
+            "alpha",
+            "beta",
+            lambda p: (
+                "the data show no heterogeneity in churn: every subscriber churns with the same "
+                f"probability alpha/(alpha+beta) = {p['alpha'] / (p['alpha'] + p['beta']):.4g} per period, "
+                "so retention does not rise with tenure"
+            ),
+        ),
+    )
+    _near_zero: ClassVar[Mapping[str, str]] = {
+        "alpha": "churn probabilities are concentrated at 0: almost no subscriber churns",
+        "beta": "churn probabilities are concentrated at 1: nearly every subscriber churns after one period",
+    }
 
     def fit(
         self,

@@ -336,6 +336,35 @@ class BetaGeoModel(TransactionModel):
 
     _names = ("r", "alpha", "a", "b")
     _label = "BG/NBD"
+    _limits = (
+        (
+            "beta",
+            "a",
+            "b",
+            lambda p: (
+                "the data show no heterogeneity in dropout: every customer drops out with the same "
+                f"probability a/(a+b) = {p['a'] / (p['a'] + p['b']):.4g} after each purchase, and the "
+                "predictions are those of that limit"
+            ),
+        ),
+        (
+            "gamma",
+            "r",
+            "alpha",
+            lambda p: (
+                "the data show no heterogeneity in purchase rates: every active customer buys at "
+                f"the same rate r/alpha = {p['r'] / p['alpha']:.4g} per time unit, and the predictions are "
+                "those of that limit"
+            ),
+        ),
+    )
+    _near_zero: ClassVar[Mapping[str, str]] = {
+        "a": "dropout probabilities are concentrated at 0, so almost no customer ever drops out (the "
+        "model is close to an NBD without dropout)",
+        "b": "dropout probabilities are concentrated at 1: nearly every customer drops out right after "
+        "a purchase",
+        "r": "purchase rates are concentrated near 0 with a few very heavy buyers; check the summary's units",
+    }
     _modified: ClassVar[bool] = False
 
     def _prepare(self, coded: Sequence[tuple[Array, Array]], w: Array) -> Any:
@@ -495,6 +524,32 @@ class ParetoNBDModel(TransactionModel):
 
     _names = ("r", "alpha", "s", "beta")
     _label = "Pareto/NBD"
+    _limits = (
+        (
+            "gamma",
+            "s",
+            "beta",
+            lambda p: (
+                "the data show no heterogeneity in dropout: every customer's lifetime is exponential "
+                f"with the same rate s/beta = {p['s'] / p['beta']:.4g} (mean {p['beta'] / p['s']:.4g} time "
+                "units), and the predictions are those of that limit"
+            ),
+        ),
+        (
+            "gamma",
+            "r",
+            "alpha",
+            lambda p: (
+                "the data show no heterogeneity in purchase rates: every active customer buys at "
+                f"the same rate r/alpha = {p['r'] / p['alpha']:.4g} per time unit, and the predictions are "
+                "those of that limit"
+            ),
+        ),
+    )
+    _near_zero: ClassVar[Mapping[str, str]] = {
+        "s": "dropout rates are concentrated at 0, so almost no customer ever drops out",
+        "r": "purchase rates are concentrated near 0 with a few very heavy buyers; check the summary's units",
+    }
     _has_grad = False
 
     @staticmethod
