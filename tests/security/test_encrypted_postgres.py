@@ -74,3 +74,21 @@ def test_pg_dump_holds_no_personal_data(pg: Backend) -> None:
     for secret in secrets_in(PEOPLE):
         for form in forms(secret):
             assert form not in dump, f"{secret!r} in the pg_dump"
+
+
+def test_rotation_on_postgres(pg: Backend) -> None:
+    from custdata.security import key_usage, rotate
+
+    ring = Keyring.generate()
+    old = ring.active_id
+    with pg.open(keyring=ring) as s:
+        s.upsert_many([custdata.Customer.from_dict(p) for p in PEOPLE])
+        s.put(s.get("p1").evolve(phones=[custdata.Phone(NEW_PHONE)]))
+        new = ring.add()
+        ring.promote(new)
+        assert key_usage(s) == {old: 4}
+        assert rotate(s, page=2) == 4
+        assert key_usage(s) == {new: 4}
+        ring.retire(old, stores=[s])
+        assert s.get("p1").phones[0].number == NEW_PHONE
+        assert s.history("p1")[-1].changes[0].old[0]["number"] == "+8613912345678"
