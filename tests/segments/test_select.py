@@ -204,3 +204,18 @@ def test_an_encrypted_store_is_evaluated_in_python(tmp_path: Any) -> None:
         with pytest.warns(RuleNotPushedWarning, match="encrypts"):
             got = [c.id for c in select(store, F.city == "上海市", as_of="2026-01-01")]
     assert got == ["a"]
+
+
+@pytest.mark.parametrize("rule", [F.orders >= 1, F.orders > 100, F.rfm_r >= 1])
+def test_several_currencies_are_refused_as_profiles_refuses_them(rule: Rule) -> None:
+    from custdata.exceptions import ValidationError
+
+    txs = [custdata.Transaction(customer_id="a", at="2026-01-01T00:00:00Z", amount="1", currency=c)
+           for c in ("CNY", "USD")]  # fmt: skip
+    with custdata.open_store("sqlite://") as store:
+        store.upsert_many([custdata.Customer(id="a")])
+        store.add_transactions(txs)
+        with pytest.raises(ValidationError, match="currencies"):
+            select(store, rule, as_of="2026-02-01")
+    with pytest.raises(ValidationError, match="currencies"):
+        list(custdata.profiles([custdata.Customer(id="a")], txs, as_of="2026-02-01"))

@@ -81,36 +81,51 @@ def _select_python(store: Any, rule: Rule, day: dt.date, bins: int, region: str 
     return [c for c in store.scan() if rule.matches(builder.profile(c))]
 
 
-def _select_sql(
-    store: Any, rule: Rule, dialect: str, day: dt.date, bins: int, region: str | None
-) -> list[Customer] | None:
-    query = store.query_sql
-    if not rule.fields() & TX_FIELDS:  # the rule reads no transaction figure: no need to scan them
-        currencies, bad = 0, False
-    else:
-        check = check_query(dialect, day)
-        ((currencies, bad),) = query(check.sql, list(check.params))
+def _checked(store: Any, bad: Any, lows: list[Any], highs: list[Any]) -> bool:
+    """False (with a warning) when an amount cannot be summed exactly in SQL; ValidationError for several
+    currencies, as :func:`custdata.profiles` raises."""
     if bad:
         warnings.warn(
             f"{store.url}: some amounts have more than six decimals (or an exponent), which SQL cannot sum "
             "exactly; the rule ran in Python",
             RuleNotPushedWarning,
-            stacklevel=3,
+            stacklevel=4,
         )
-        return None
-    if currencies and currencies > 1:
+        return False
+    currencies = {c for c in (*lows, *highs) if c is not None}
+    if len(currencies) > 1:
         raise ValidationError(
             "transactions in several currencies: convert them to one first", field="currency"
         )
+    return True
+
+
+def _select_sql(
+    store: Any, rule: Rule, dialect: str, day: dt.date, bins: int, region: str | None
+) -> list[Customer] | None:
+    query = store.query_sql
+    needs_tx = bool(rule.fields() & TX_FIELDS)  # a rule that reads no transaction figure scans none
     edges = None
     if rule.fields() & RFM_FIELDS:
         eq = edges_query(dialect, day)
+        agg = query(eq.sql, list(eq.params))
+        if not _checked(store, any(r[3] for r in agg), [r[4] for r in agg], [r[5] for r in agg]):
+            return None
         edges = Edges.of(
-            (((day - _day(ld)).days, int(n), _spend(s)) for ld, n, s in query(eq.sql, list(eq.params))),  # type: ignore[operator]
+            (((day - _day(ld)).days, int(n), _spend(s)) for ld, n, s, *_ in agg if n),  # type: ignore[operator]
             bins,
         )
+        needs_tx = False  # checked
     compiled = compile_rule(rule, dialect, day, edges)
     rows = query(compiled.sql, list(compiled.params))
+    if needs_tx:
+        if rows:
+            bad, low, high = rows[0][7:10]
+        else:
+            check = check_query(dialect, day)
+            ((bad, low, high),) = query(check.sql, list(check.params))
+        if not _checked(store, bad, [low], [high]):
+            return None
     ids = [r[0] for r in rows]
     found = store.get_many(ids)
     if compiled.exact:
@@ -118,7 +133,7 @@ def _select_sql(
     builder = ProfileBuilder(day, bins=bins, region=region)
     builder.edges = edges
     out = []
-    for cid, must, n, s, fd, ld, lc in rows:
+    for cid, must, n, s, fd, ld, lc, *_ in rows:
         c = found.get(cid)
         if c is None:
             continue

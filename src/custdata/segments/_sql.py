@@ -570,7 +570,8 @@ class _Compiler:
 
 
 def compile_rule(rule: Rule, dialect: str, as_of: dt.date, edges: Edges | None) -> Compiled:
-    """The query selecting ``(id, must, n, s, fd, ld, lc)`` of the customers that may match ``rule``.
+    """The query selecting ``(id, must, n, s, fd, ld, lc, bad, cmin, cmax)`` of the customers that may match
+    ``rule`` (the last three: the store-wide checks of :func:`check_query`, on every row).
 
     Its parameters start with the transaction window's two (when the rule needs transactions)."""
     d = DIALECTS[dialect]()
@@ -583,12 +584,9 @@ def compile_rule(rule: Rule, dialect: str, as_of: dt.date, edges: Edges | None) 
     if needs_tx:
         window_end = (as_of + dt.timedelta(days=3)).isoformat()
         ctes.append(Frag(d.tx_ctes(), (window_end, as_of.isoformat())))
+        ctes.append(Frag(_agg(d)))
         ctes.append(
-            Frag(
-                "agg AS (SELECT cid, SUM(CASE WHEN v >= 0 THEN 1 ELSE 0 END) AS n, SUM(v) AS s, "
-                "MIN(CASE WHEN v >= 0 THEN d END) AS fd, MAX(CASE WHEN v >= 0 THEN d END) AS ld "
-                "FROM tx2 GROUP BY cid)"
-            )
+            Frag(f"chk AS (SELECT {d.bad_max()} AS bad, MIN(cmin) AS cmin, MAX(cmax) AS cmax FROM agg)")
         )
     if needs_contact:
         at = "json_extract(body, '$.at')" if d.name == "sqlite" else "(body::jsonb->>'at')"
@@ -629,29 +627,42 @@ def compile_rule(rule: Rule, dialect: str, as_of: dt.date, edges: Edges | None) 
         + _join(", ", ctes)
         + Frag(" SELECT p.id, ", ())
         + (TRUE if exact else must)
-        + Frag(", p.agg_n, p.agg_s, p.agg_fd, p.agg_ld, p.ia_lc FROM p WHERE ", ())
+        + Frag(", p.agg_n, p.agg_s, p.agg_fd, p.agg_ld, p.ia_lc, ", ())
+        + Frag("chk.bad, chk.cmin, chk.cmax FROM p CROSS JOIN chk" if needs_tx else "NULL, NULL, NULL FROM p")
+        + Frag(" WHERE ", ())
         + maybe
         + Frag(" ORDER BY p.id")
     )
     return Compiled(query.sql, query.params, needs_tx, needs_contact, exact)
 
 
+def _agg(d: Dialect) -> str:
+    """Per customer: purchases, net spend (millionths), first and last purchase day, and for the checks
+    whether an amount cannot be summed exactly and the lowest and highest currency."""
+    return (
+        "agg AS (SELECT cid, SUM(CASE WHEN v >= 0 THEN 1 ELSE 0 END) AS n, SUM(v) AS s, "
+        "MIN(CASE WHEN v >= 0 THEN d END) AS fd, MAX(CASE WHEN v >= 0 THEN d END) AS ld, "
+        f"{d.bad_max()} AS bad, MIN(cur) AS cmin, MAX(cur) AS cmax FROM tx2 GROUP BY cid)"
+    )
+
+
 def edges_query(dialect: str, as_of: dt.date) -> Frag:
-    """``(last purchase day, orders, spend in millionths)`` of every customer with a purchase."""
+    """``(last purchase day, orders, spend in millionths, bad, lowest and highest currency)`` of every
+    customer with transactions (the RFM population is those with ``orders > 0``)."""
     d = DIALECTS[dialect]()
     window_end = (as_of + dt.timedelta(days=3)).isoformat()
     return Frag(
-        f"WITH {d.tx_ctes()}, agg AS (SELECT cid, SUM(CASE WHEN v >= 0 THEN 1 ELSE 0 END) AS n, SUM(v) AS s, "
-        "MAX(CASE WHEN v >= 0 THEN d END) AS ld FROM tx2 GROUP BY cid) SELECT ld, n, s FROM agg WHERE n > 0",
+        f"WITH {d.tx_ctes()}, {_agg(d)} SELECT ld, n, s, bad, cmin, cmax FROM agg",
         (window_end, as_of.isoformat()),
     )
 
 
 def check_query(dialect: str, as_of: dt.date) -> Frag:
-    """``(distinct currencies, any amount SQL cannot sum exactly)`` of the transactions up to ``as_of``."""
+    """``(any amount SQL cannot sum exactly, lowest currency, highest currency)`` of the transactions up to
+    ``as_of`` (run only when a query that carries the same answer returned no rows)."""
     d = DIALECTS[dialect]()
     window_end = (as_of + dt.timedelta(days=3)).isoformat()
     return Frag(
-        f"WITH {d.tx_ctes()} SELECT COUNT(DISTINCT cur), {d.bad_max()} FROM tx2",
+        f"WITH {d.tx_ctes()} SELECT {d.bad_max()}, MIN(cur), MAX(cur) FROM tx2",
         (window_end, as_of.isoformat()),
     )
