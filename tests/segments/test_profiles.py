@@ -176,3 +176,18 @@ def test_profiles_rfm_matches_the_rfm_of_its_own_figures() -> None:
         assert (p.rfm_r, p.rfm_f, p.rfm_m) == e.scores(p.recency_days, p.orders, p.total_spend)
     assert len({p.rfm_segment for p in ps}) > 2
     assert custdata.profiles is profiles
+
+
+def test_to_dataframe_and_its_install_hint(monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    from custdata.exceptions import MissingExtraError
+    from custdata.segments import PROFILE_SCHEMA, to_dataframe
+
+    pytest.importorskip("pandas")
+    ps = list(profiles([Customer(id="a"), Customer(id="b", tags=["vip"])], as_of="2026-01-01"))
+    df = to_dataframe(ps)
+    assert list(df.columns) == list(PROFILE_SCHEMA) and list(df.id) == ["a", "b"]
+    monkeypatch.setitem(sys.modules, "pandas", None)
+    with pytest.raises(MissingExtraError, match="custdata\\[pandas\\]"):
+        to_dataframe(ps)

@@ -23,6 +23,7 @@ from custdata.segments._care import (
     rfm,
     tiers,
 )
+from custdata.segments._frame import to_dataframe
 from custdata.segments._profiles import PROFILE_SCHEMA, Profile, profiles
 from custdata.segments._rfm import CN_GROUPS, RFM_SEGMENTS, SEGMENT_GRID
 from custdata.segments._rules import F, Field, Rule
@@ -54,4 +55,5 @@ __all__ = [
     "rfm",
     "select",
     "tiers",
+    "to_dataframe",
 ]
