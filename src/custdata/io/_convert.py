@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from custdata._records import (
@@ -18,7 +18,7 @@ from custdata._records import (
     PhoneKind,
     Transaction,
 )
-from custdata.exceptions import FieldError, ValidationError
+from custdata.exceptions import FieldError, InvalidEmailError, InvalidPhoneError, ValidationError
 from custdata.io._cells import (
     CHANNEL_WORDS,
     KIND_WORDS,
@@ -50,16 +50,26 @@ _EMAIL_COLUMNS = {"email": EmailKind.OTHER, "work_email": EmailKind.WORK}
 _ADDRESS_COLUMNS = {"country", "province", "city", "district", "street", "postal_code", "address"}
 
 
+_CHECKERS: tuple[Callable[[str], Any], Callable[[str], tuple[str, str | None]]] | None = None
+
+
+def _checkers() -> tuple[Callable[[str], Any], Callable[[str], tuple[str, str | None]]]:
+    """The normalisers the contact check uses, imported on first use (they load phonenumbers)."""
+    global _CHECKERS
+    from custdata.normalization import normalize_email
+    from custdata.normalization._phone import phone_text
+
+    _CHECKERS = (normalize_email, phone_text)
+    return _CHECKERS
+
+
 def _check_contacts(
     phones: list[Any], emails: list[Any], custom: dict[str, Any], problems: list[FieldError]
 ) -> None:
     """Report phones and e-mails that cannot be one (``abc-def``, ``电话待补``, ``wang#qq.com``); keep the
     remark written around a number (``13800138000（微信同号）``) aside in ``custom["phone_note"]``.
     The reasons name no value (they end up in exception messages)."""
-    from custdata.exceptions import InvalidEmailError, InvalidPhoneError
-    from custdata.normalization import normalize_email
-    from custdata.normalization._phone import phone_text
-
+    normalize_email, phone_text = _CHECKERS or _checkers()
     notes: list[str] = []
     for i, item in enumerate(phones):
         text = item.get("number") if isinstance(item, dict) else item

@@ -12,6 +12,7 @@ own name (text) or as ``custom.<name>`` (a JSON value, or a name that would read
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Iterable, Mapping
@@ -19,6 +20,7 @@ from typing import Any
 
 from custdata._fields import fields_of
 from custdata._records import Customer
+from custdata.io._cells import loads
 from custdata.io._headers import CUSTOMER_SYNONYMS, header_key
 
 __all__ = ["CUSTOM_KEY", "FLAT_PREFIX", "flat_column", "flat_header", "flat_row", "flat_values", "parse_flat"]
@@ -186,7 +188,7 @@ def parse_flat(cells: Mapping[str, str], d: dict[str, Any], custom: dict[str, An
     consents: dict[str, dict[str, Any]] = {}
     for header, raw in cells.items():
         if header.startswith("custom."):
-            custom[header[len("custom.") :]] = json.loads(raw)
+            custom[header[len("custom.") :]] = loads(raw)
             continue
         if header.startswith("external_ids."):
             d.setdefault("external_ids", {})[header[len("external_ids.") :]] = raw
@@ -200,18 +202,23 @@ def parse_flat(cells: Mapping[str, str], d: dict[str, Any], custom: dict[str, An
                     header, raw
                 )
             continue
-        m = _FLAT.fullmatch(header)
-        if m is None:  # pragma: no cover - the reader only passes flat columns
-            raise ValueError(f"not a flat column: {header!r}")
-        group = m.group(1) or m.group(4)
-        index = int(m.group(2) or m.group(5))
-        key = m.group(3) or m.group(6) or _GROUPS[group][0]
+        group, index, key = _slot(header)
         items[group].setdefault(index, {})[key] = _bool(header, raw) if key in _BOOLS else raw
     for group, by_index in items.items():
         if by_index:
             d[_LISTS[group]] = [by_index[i] for i in sorted(by_index)]
     if consents:
         d["consents"] = consents
+
+
+@functools.lru_cache(maxsize=4096)
+def _slot(header: str) -> tuple[str, int, str]:
+    """(group, index, key) of a numbered column: ``phone_2_kind`` → ``("phone", 2, "kind")``."""
+    m = _FLAT.fullmatch(header)
+    if m is None:  # pragma: no cover - the reader only passes flat columns
+        raise ValueError(f"not a flat column: {header!r}")
+    group = m.group(1) or m.group(4)
+    return group, int(m.group(2) or m.group(5)), m.group(3) or m.group(6) or _GROUPS[group][0]
 
 
 def _bool(header: str, raw: str) -> bool:
