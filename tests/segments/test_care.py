@@ -146,3 +146,34 @@ def test_segmentation_first_match_multi_label_sizes_overlaps_explain_and_json() 
     assert Segmentation.from_json('{"vip": "total_spend >= 5000"}').names == ["vip"]
     with pytest.raises(ValidationError, match="unique"):
         Segmentation([("a", F.x == 1), ("a", F.x == 2)])
+
+
+def test_member_tiers_move_up_at_once_and_down_one_level_a_review() -> None:
+    from custdata.segments import member_tiers
+
+    levels = {"diamond": 20000, "gold": 5000, "silver": 1000}
+    txs = [
+        _tx("up", "2026-05-01", "25000"),
+        _tx("down", "2026-05-01", "10"),
+        _tx("old", "2025-01-01", "9000"),
+        _tx("new", "2026-06-01", "1500"),
+        _tx("refund", "2026-06-01", "6000"),
+        _tx("refund", "2026-06-02", "-2000"),
+    ]
+    got = member_tiers(
+        txs,
+        levels,
+        as_of="2026-06-30",
+        current={"up": "silver", "down": "diamond", "old": "gold", "gone": None, "refund": "gold"},
+    )
+    assert {k: (v.tier, v.change) for k, v in got.items()} == {
+        "up": ("diamond", "up"),
+        "down": ("gold", "down"),
+        "old": ("silver", "down"),
+        "gone": (None, "same"),
+        "new": ("silver", "new"),
+        "refund": ("silver", "down"),
+    }
+    assert got["refund"].window_spend == Decimal(4000)
+    with pytest.raises(ValidationError, match="not among the levels"):
+        member_tiers([], levels, as_of="2026-06-30", current={"x": "platinum"})

@@ -23,9 +23,11 @@ __all__ = [
     "RFMScore",
     "Reminder",
     "Reminders",
+    "TierChange",
     "birthday_reminders",
     "care_reminders",
     "lifecycle",
+    "member_tiers",
     "quantile_tiers",
     "rfm",
     "tiers",
@@ -158,6 +160,80 @@ def quantile_tiers(
     for name, edge in zip(names, top_down, strict=False):
         segs.append(Segment(name, F[field] > Decimal(edge.numerator) / Decimal(edge.denominator)))
     return Segmentation(segs, default=default)
+
+
+@attrs.frozen
+class TierChange:
+    """A member's tier after a review: ``tier`` (``None``: below every level), the ``previous`` tier, the
+    ``change`` (``"up"``, ``"down"``, ``"same"``, ``"new"``) and the spend in the window that decided it."""
+
+    customer_id: str
+    tier: str | None
+    previous: str | None
+    change: str
+    window_spend: Decimal
+
+
+def member_tiers(
+    transactions: Iterable[Transaction | Mapping[str, Any]],
+    levels: Mapping[str, int | float | Decimal],
+    *,
+    as_of: dt.date | str,
+    window_days: int = 365,
+    current: Mapping[str, str | None] | None = None,
+    max_down: int = 1,
+) -> dict[str, TierChange]:
+    """Review member tiers (会员等级) as a shop system does: the net spend in the last ``window_days`` days
+    (up to and including ``as_of``) qualifies a member for the highest level whose threshold it reaches.
+    A member moves up at once to the level qualified for; a member who no longer qualifies for the
+    ``current`` level moves down at most ``max_down`` levels per review (never below the qualified one).
+    Members in ``current`` without transactions in the window are reviewed too (with spend 0).
+
+    >>> txs = [{"customer_id": "a", "at": "2026-05-01T10:00:00+08:00", "amount": "6000"},
+    ...        {"customer_id": "b", "at": "2026-05-01T10:00:00+08:00", "amount": "50"}]
+    >>> got = member_tiers(txs, {"gold": 5000, "silver": 1000, "bronze": 0}, as_of="2026-06-30",
+    ...                    current={"a": "silver", "b": "gold"})
+    >>> [(c.customer_id, c.tier, c.change) for c in got.values()]
+    [('a', 'gold', 'up'), ('b', 'silver', 'down')]
+    """
+    day = as_of_date(as_of)
+    if not levels:
+        raise ValidationError("member tiers need at least one level", field="levels")
+    if isinstance(max_down, bool) or not isinstance(max_down, int) or max_down < 1:
+        raise ValidationError(
+            f"max_down must be a whole number of 1 or more, got {max_down!r}", field="max_down"
+        )
+    order = [name for name, _ in sorted(levels.items(), key=lambda kv: Decimal(str(kv[1])), reverse=True)]
+    bounds = {name: Decimal(str(levels[name])) for name in order}
+    start = day - dt.timedelta(days=window_days)
+    spend: dict[str, Decimal] = {}
+    for item in transactions:
+        t: Transaction = item if type(item) is Transaction else _activity(item, Transaction)
+        d = t.at.date()
+        if start < d <= day:
+            spend[t.customer_id] = spend.get(t.customer_id, Decimal(0)) + t.amount
+    now = dict(current or {})
+    unknown = sorted({v for v in now.values() if v is not None and v not in bounds})
+    if unknown:
+        raise ValidationError(f"current tiers not among the levels: {', '.join(unknown)}", field="current")
+    out: dict[str, TierChange] = {}
+    for cid in sorted(set(spend) | set(now)):
+        total = spend.get(cid, Decimal(0))
+        qualified = next((i for i, name in enumerate(order) if total >= bounds[name]), len(order))
+        if cid not in now:
+            idx, change = qualified, "new"
+        else:
+            prev = now[cid]
+            had = order.index(prev) if prev is not None else len(order)
+            if qualified < had:
+                idx, change = qualified, "up"
+            elif qualified == had:
+                idx, change = had, "same"
+            else:
+                idx, change = min(qualified, had + max_down), "down"
+        tier = order[idx] if idx < len(order) else None
+        out[cid] = TierChange(cid, tier, now.get(cid), change, total)
+    return out
 
 
 # --------------------------------------------------------------------------------------------- lifecycle
