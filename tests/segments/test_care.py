@@ -177,3 +177,23 @@ def test_member_tiers_move_up_at_once_and_down_one_level_a_review() -> None:
     assert got["refund"].window_spend == Decimal(4000)
     with pytest.raises(ValidationError, match="not among the levels"):
         member_tiers([], levels, as_of="2026-06-30", current={"x": "platinum"})
+
+
+def test_plots_draw_the_rfm_grid_and_sizes_over_time() -> None:
+    pytest.importorskip("matplotlib")
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from custdata.segments import plot_rfm_grid, plot_segment_sizes
+
+    txs = [_tx(f"c{i}", f"2026-0{1 + i % 6}-10", str(10 * i)) for i in range(40)]
+    ax = plot_rfm_grid(rfm(txs, as_of="2026-06-30"))
+    labels = sorted(int(t.get_text()) for t in ax.texts)
+    assert sum(labels) == 40
+    seg = tiers({"gold": 200}, default="other")
+    by_month = {
+        m: seg.sizes(profiles([Customer(id=f"c{i}") for i in range(40)], txs, as_of=f"2026-0{m}-28"))
+        for m in (2, 4, 6)
+    }
+    ax = plot_segment_sizes(by_month)
+    assert len(ax.collections) == 2

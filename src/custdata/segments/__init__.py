@@ -26,6 +26,7 @@ from custdata.segments._care import (
     tiers,
 )
 from custdata.segments._frame import to_dataframe
+from custdata.segments._plot import plot_rfm_grid, plot_segment_sizes
 from custdata.segments._profiles import PROFILE_SCHEMA, Profile, profiles
 from custdata.segments._rfm import CN_GROUPS, RFM_SEGMENTS, SEGMENT_GRID
 from custdata.segments._rules import F, Field, Rule
@@ -54,6 +55,8 @@ __all__ = [
     "care_reminders",
     "lifecycle",
     "member_tiers",
+    "plot_rfm_grid",
+    "plot_segment_sizes",
     "profiles",
     "quantile_tiers",
     "rfm",
