@@ -105,3 +105,23 @@ def test_cli_default_observation_end_ignores_future_rows(
     out, err = capsys.readouterr()
     assert "1 transactions dated in the future left out" in err
     assert f"{FUTURE:%Y-%m}" not in out
+
+
+def test_public_signatures_say_what_comes_back() -> None:
+    """Issue 18: summarize and predict are overloaded (a DataFrame gives a DataFrame, anything else a
+    list), fit returns the model's own type, to_json gives text and to_dict a dict."""
+    import sys
+    import typing
+
+    if sys.version_info < (3, 11):
+        pytest.skip("typing.get_overloads is Python 3.11+")
+    pytest.importorskip("scipy")
+    from custdata.metrics import BetaGeoModel, summarize
+
+    returns = {o.__annotations__["return"] for o in typing.get_overloads(summarize)}
+    assert returns == {"pd.DataFrame", "list[CustomerSummary]"}
+    returns = {o.__annotations__["return"] for o in typing.get_overloads(BetaGeoModel.predict)}
+    assert returns == {"pd.DataFrame", "list[dict[str, Any]]"}
+    assert BetaGeoModel.fit.__annotations__["return"] == "Self"
+    m = BetaGeoModel.from_params(r=0.243, alpha=4.414, a=0.793, b=2.426)
+    assert isinstance(m.to_json(), str) and isinstance(m.to_dict(), dict)

@@ -13,12 +13,15 @@ import datetime as dt
 import logging
 from collections.abc import Iterable, Mapping
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
 from custdata._records import InteractionKind, LifecycleStage
 from custdata.exceptions import ValidationError
+
+if TYPE_CHECKING:
+    import pandas as pd
 from custdata.metrics import _periods
 from custdata.metrics._input import Window, bound_day, cutoff, get, natural_key, rows
 
@@ -197,7 +200,7 @@ class CohortMatrix:
         """A plain dict."""
         return attrs.asdict(self)
 
-    def to_dataframe(self) -> Any:
+    def to_dataframe(self) -> pd.DataFrame:
         """The retention matrix as a DataFrame (index: cohorts, columns: 0, 1, 2 …; censored cells NaN)."""
         import pandas as pd
 
@@ -206,7 +209,8 @@ class CohortMatrix:
             [None if v is None else v for v in row] + [None] * (width - len(row)) for row in self.retention
         ]
         frame = pd.DataFrame(data, index=pd.Index(self.cohorts, name="cohort"), columns=list(range(width)))
-        return frame.astype(float)
+        typed: pd.DataFrame = frame.astype(float)
+        return typed
 
     def __str__(self) -> str:
         width = max((len(r) for r in self.retention), default=0)

@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import datetime as dt
 import warnings
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any, overload
 
 import attrs
 
 from custdata.exceptions import CustdataWarning, ValidationError
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from custdata._records import Transaction
 from custdata.metrics import _periods
 from custdata.metrics._input import (
     Window,
@@ -79,6 +84,30 @@ def _mean(totals: list[Decimal]) -> float:
     return float(sum(totals, Decimal(0)) / len(totals)) if totals else 0.0
 
 
+@overload
+def summarize(
+    transactions: pd.DataFrame,
+    *,
+    observation_end: dt.date | dt.datetime | str,
+    calibration_end: dt.date | dt.datetime | str | None = None,
+    period: str = "D",
+    unit: str | None = None,
+    tz: dt.tzinfo | None = None,
+) -> pd.DataFrame: ...
+
+
+@overload
+def summarize(
+    transactions: Iterable[Transaction | Mapping[str, Any]],
+    *,
+    observation_end: dt.date | dt.datetime | str,
+    calibration_end: dt.date | dt.datetime | str | None = None,
+    period: str = "D",
+    unit: str | None = None,
+    tz: dt.tzinfo | None = None,
+) -> list[CustomerSummary]: ...
+
+
 def summarize(
     transactions: Iterable[Any],
     *,
@@ -87,7 +116,7 @@ def summarize(
     period: str = "D",
     unit: str | None = None,
     tz: dt.tzinfo | None = None,
-) -> Any:
+) -> list[CustomerSummary] | pd.DataFrame:
     """Summarise transactions per customer for the CLV models (and for RFM-style segmentation).
 
     ``transactions``: :class:`~custdata.Transaction` records, mappings with ``customer_id``, ``at`` and
@@ -193,5 +222,6 @@ def summarize(
     if as_frame:
         import pandas as pd
 
-        return pd.DataFrame([s.to_dict() for s in out])
+        frame: pd.DataFrame = pd.DataFrame([s.to_dict() for s in out])
+        return frame
     return out

@@ -18,8 +18,12 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Mapping, Sequence
-from typing import Any, ClassVar
+from collections.abc import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, ClassVar, overload
+
+if TYPE_CHECKING:
+    import pandas as pd
+    from typing_extensions import Self
 
 import numpy as np
 from scipy import special
@@ -142,7 +146,7 @@ class TransactionModel(FittedModel):
         recency: Any = None,
         T: Any = None,  # noqa: N803
         weights: Any = None,
-    ) -> Any:
+    ) -> Self:
         """Fit by maximum likelihood and return the model itself.
 
         ``data``: the list :func:`~custdata.summarize` returns, mappings with ``frequency``, ``recency`` and
@@ -242,6 +246,30 @@ class TransactionModel(FittedModel):
         value = np.tensordot(disc, per_step, axes=1) * spend
         return shape_like(value, frequency, recency, T, monetary_value)
 
+    @overload
+    def predict(
+        self,
+        data: pd.DataFrame,
+        *,
+        t: float,
+        spend_model: Any = None,
+        horizon: float | None = None,
+        discount_rate: float = 0.0,
+        step: float = 1.0,
+    ) -> pd.DataFrame: ...
+
+    @overload
+    def predict(
+        self,
+        data: Iterable[Any],
+        *,
+        t: float,
+        spend_model: Any = None,
+        horizon: float | None = None,
+        discount_rate: float = 0.0,
+        step: float = 1.0,
+    ) -> list[dict[str, Any]]: ...
+
     def predict(
         self,
         data: Any,
@@ -251,7 +279,7 @@ class TransactionModel(FittedModel):
         horizon: float | None = None,
         discount_rate: float = 0.0,
         step: float = 1.0,
-    ) -> Any:
+    ) -> list[dict[str, Any]] | pd.DataFrame:
         """Per-customer predictions for a summary: ``p_alive``, ``expected_purchases`` in the next ``t``,
         and with a ``spend_model`` also ``expected_spend`` and ``clv`` over ``horizon`` (default ``t``).
 
@@ -294,7 +322,8 @@ class TransactionModel(FittedModel):
         if is_dataframe(data):
             import pandas as pd
 
-            return pd.DataFrame(out, index=data.index)
+            frame: pd.DataFrame = pd.DataFrame(out, index=data.index)
+            return frame
         ids = out.pop("customer_id")
         keys = list(out)
         result = []
