@@ -88,3 +88,21 @@ def test_clear_pii_changes_are_refused():
 def test_lookup_keys_are_blind():
     assert CIPHER.derive("phone", "+8613812345678") == CIPHER.index("phone", "+8613812345678")
     assert "8613812345678" not in CIPHER.derive("phone", "+8613812345678")
+
+
+@given(cst.customers())
+def test_blind_lookup_keys_fast_path_matches_the_general_path(c):
+    from custdata.storage._core import Lookup
+
+    lookup = Lookup(derive=CIPHER.derive)
+    assert lookup.sorted_keys(c) == sorted(lookup.keys(c))
+
+
+@given(cst.phones(), cst.emails())
+def test_blind_lookup_keys_fast_path_for_one_phone_and_one_email(phone, email):
+    from custdata import Customer
+    from custdata.storage._core import Lookup
+
+    c = Customer(id="x", phones=[phone], emails=[email])
+    lookup = Lookup(derive=CIPHER.derive)
+    assert lookup.sorted_keys(c) == sorted(lookup.keys(c))

@@ -367,8 +367,14 @@ class Lookup:
     def sorted_keys(self, customer: Customer) -> list[tuple[str, str]]:
         """``sorted(self.keys(customer))``, without the set for the usual one phone and one e-mail."""
         ph, em = customer.phones, customer.emails
-        if self.derive is plain_key and len(ph) == 1 and len(em) == 1 and not customer.external_ids:
-            return [("email", self.email(em[0].address)), ("phone", self.phone(ph[0].number))]
+        if len(ph) == 1 and len(em) == 1 and not customer.external_ids:
+            d = self.derive
+            if d is plain_key:
+                return [("email", self.email(em[0].address)), ("phone", self.phone(ph[0].number))]
+            return [
+                ("email", d("email", self.email(em[0].address))),
+                ("phone", d("phone", self.phone(ph[0].number))),
+            ]
         return sorted(self.keys(customer))
 
     def query(
