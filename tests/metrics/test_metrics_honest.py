@@ -125,3 +125,22 @@ def test_public_signatures_say_what_comes_back() -> None:
     assert BetaGeoModel.fit.__annotations__["return"] == "Self"
     m = BetaGeoModel.from_params(r=0.243, alpha=4.414, a=0.793, b=2.426)
     assert isinstance(m.to_json(), str) and isinstance(m.to_dict(), dict)
+
+
+def test_cli_says_which_rows_it_left_out_in_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from custdata.cli._main import run
+
+    path = tmp_path / "tx.csv"
+    with open(path, "w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["customer_id", "at", "amount", "currency"])
+        for k in range(40):
+            w.writerow([f"c{k % 8}", _at(dt.date(2026, 1, 1) + dt.timedelta(days=3 * k)), "10", "CNY"])
+    with pytest.raises(SystemExit):
+        run(["retention", str(path), "--period", "M", "--observation-end", "2026-02-28"])
+    _, err = capsys.readouterr()
+    assert (
+        err.count("note: ") == 1 and "transactions left out" in err and "dated after observation_end" in err
+    )

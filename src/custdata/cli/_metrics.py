@@ -2,18 +2,26 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import datetime as dt
 import logging
 import math
-from collections.abc import Iterable, Sequence
+import warnings
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 import click
 
 from custdata._records import Transaction
 from custdata.cli._common import DemoContext, UserError, heading, progress
-from custdata.exceptions import ConvergenceError, CustdataError, MissingExtraError
+from custdata.exceptions import (
+    ConvergenceError,
+    CustdataError,
+    CustdataWarning,
+    MissingExtraError,
+    RowsLeftOutWarning,
+)
 from custdata.metrics import CustomerSummary, cohort_matrix, retention, retention_rate, summarize
 
 log = logging.getLogger(__name__)
@@ -43,6 +51,21 @@ def _past(txs: Sequence[Transaction], path: str) -> list[Transaction]:
     if not kept:
         raise UserError(f"{path}: every transaction is dated in the future")
     return kept
+
+
+@contextlib.contextmanager
+def _notes() -> Iterator[None]:
+    """Print custdata's warnings (rows left out, a fit on a boundary) as one line each on stderr."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", CustdataWarning)
+        try:
+            yield
+        finally:
+            for w in caught:
+                if issubclass(w.category, CustdataWarning):
+                    click.echo(f"note: {w.message}", err=True)
+                else:
+                    warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
 
 
 def _end(txs: Sequence[Transaction], given: str | None) -> dt.date:
@@ -163,20 +186,21 @@ def register(group: click.Group) -> None:
         """
         txs = _past(_read_transactions(transactions, encoding), transactions)
         end = _end(txs, observation_end)
-        summaries = summarize(txs, observation_end=end, period=period.upper(), unit=unit.upper())
-        try:
-            fitted, spend, rows = predict_clv(
-                summaries,
-                model=model,
-                horizon=horizon,
-                discount_rate=discount_rate,
-                step=step,
-                penalizer=penalizer,
-            )
-        except ConvergenceError as exc:
-            raise UserError(str(exc)) from None
-        except CustdataError as exc:
-            raise UserError(f"{transactions}: {exc}") from None
+        with _notes():
+            summaries = summarize(txs, observation_end=end, period=period.upper(), unit=unit.upper())
+            try:
+                fitted, spend, rows = predict_clv(
+                    summaries,
+                    model=model,
+                    horizon=horizon,
+                    discount_rate=discount_rate,
+                    step=step,
+                    penalizer=penalizer,
+                )
+            except ConvergenceError as exc:
+                raise UserError(str(exc)) from None
+            except CustdataError as exc:
+                raise UserError(f"{transactions}: {exc}") from None
         click.echo(f"{len(summaries)} customers observed to {end.isoformat()}, time unit {unit.upper()}")
         click.echo(repr(fitted))
         if spend is not None:
@@ -223,14 +247,17 @@ def register(group: click.Group) -> None:
         txs = _past(_read_transactions(transactions, encoding), transactions)
         end = _end(txs, observation_end)
         per = period.upper()
-        table = retention(txs, period=per, observation_end=end)
+        with _notes():  # said once: the same rows are left out of the pooled rate and the cohorts below
+            table = retention(txs, period=per, observation_end=end)
         click.echo(f"{'period':<10} {'active':>7} {'new':>6} {'retained':>9} {'retention':>10}")
         for r in table:
             rate = "" if r.retention_rate is None else f"{r.retention_rate:.1%}"
             click.echo(f"{r.period:<10} {r.active:>7} {r.new:>6} {r.retained:>9} {rate:>10}")
-        overall = retention_rate(txs, period=per, observation_end=end)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RowsLeftOutWarning)
+            overall = retention_rate(txs, period=per, observation_end=end)
+            matrix = cohort_matrix(txs, period=per, observation_end=end)
         click.echo(f"pooled retention: {'n/a' if overall is None else f'{overall:.1%}'}")
-        matrix = cohort_matrix(txs, period=per, observation_end=end)
         click.echo("")
         click.echo("cohort retention (blank: not observed yet):")
         click.echo(str(matrix))
