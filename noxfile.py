@@ -35,25 +35,38 @@ def _pyenv_pythons() -> None:
     """Make every pyenv-installed Python findable as ``python3.X``.
 
     pyenv's shims run only the versions that ``PYENV_VERSION`` (or the global version file) names, so on
-    a machine whose Pythons come from pyenv ``python3.10`` is "not found" although 3.10 is installed. The
-    global version stays first, so ``python3`` is unchanged. Nothing happens without pyenv or when
-    ``PYENV_VERSION`` is set already.
+    a machine whose Pythons come from pyenv ``python3.10`` is "not found" although 3.10 is installed, and
+    uv's own interpreter discovery trips over the shims. Each installed version's ``python3.X`` gets a
+    symlink in a folder put first on ``PATH``; ``python3`` and ``python`` are left alone (no such links),
+    so the Python that runs nox stays the default. Nothing happens without pyenv.
     """
     root = Path(os.environ.get("PYENV_ROOT") or Path.home() / ".pyenv")
-    if "PYENV_VERSION" in os.environ or not (root / "versions").is_dir():
+    if not (root / "versions").is_dir():
         return
-    installed = sorted(
-        (p.name for p in (root / "versions").iterdir() if re.fullmatch(r"3\.\d+\.\d+", p.name)),
-        key=lambda v: tuple(int(x) for x in v.split(".")),
-    )
-    version_file = root / "version"
-    first = version_file.read_text().split() if version_file.is_file() else []
-    names = [*first, *(v for v in installed if v not in first)]
-    if names:
-        os.environ["PYENV_VERSION"] = ":".join(names)
+    newest: dict[str, tuple[tuple[int, ...], Path]] = {}
+    for p in (root / "versions").iterdir():
+        m = re.fullmatch(r"3\.(\d+)\.(\d+)", p.name)
+        exe = p / "bin" / f"python3.{m.group(1)}" if m else None
+        if m and exe is not None and exe.is_file():
+            key = (int(m.group(1)), int(m.group(2)))
+            minor = f"3.{m.group(1)}"
+            if minor not in newest or newest[minor][0] < key:
+                newest[minor] = (key, exe)
+    if not newest:
+        return
+    links = Path(__file__).resolve().parent / ".nox" / "_pythons"
+    links.mkdir(parents=True, exist_ok=True)
+    for minor, (_, exe) in newest.items():
+        link = links / f"python{minor}"
+        if link.is_symlink() or link.exists():
+            link.unlink()
+        link.symlink_to(exe)
+    os.environ["PATH"] = f"{links}{os.pathsep}{os.environ.get('PATH', '')}"
 
 
 _pyenv_pythons()
+# A session whose Python is missing fails instead of being skipped: a skipped test session is no pass.
+nox.options.error_on_missing_interpreters = True
 
 
 def _group(name: str) -> list[str]:
