@@ -67,19 +67,14 @@ def _log_diff(a: Array, b: Array) -> Array:
         return a + np.log1p(-np.exp(np.minimum(b - a, 0.0)))
 
 
-def _bg_expected(t: Array, r: Array, alpha: Array, a: float, b: Array) -> Array:
-    """E[X(t)] of a BG/NBD customer alive at time 0.
+def _bg_closed_form(t: Array, r: Array, alpha: Array, a: float, b: Array) -> tuple[Array, Array]:
+    """BG/NBD's E[X(t)] by the closed form ``(a+b-1)/(a-1) · [1 - (1-z)^r 2F1(r, b; a+b-1; z)]``, and
+    where it can be trusted.
 
-    The closed form ``(a+b-1)/(a-1) · [1 - (1-z)^r 2F1(r, b; a+b-1; z)]`` is evaluated twice, as written
-    and Euler-transformed (``(1-z)^(a-1) 2F1(a+b-1-r, a-1; a+b-1; z)``), and used only where both agree
-    to 1e-10, neither is a 0/0 (a near 1) and ``1 - tail`` loses at most three digits. Everywhere else
-    (large a and b, where the hypergeometric function overflows; very short horizons; a near 1) the
-    defining integral over the dropout probability is computed instead (:func:`_quad.bg_expected`), on
-    the distinct points only.
+    The hypergeometric tail is evaluated twice, as written and Euler-transformed
+    (``(1-z)^(a-1) 2F1(a+b-1-r, a-1; a+b-1; z)``); the value is trusted where both agree to 1e-10, neither
+    is a 0/0 (a near 1) and ``1 - tail`` loses at most three digits. Flat float arrays in and out.
     """
-    t, r, alpha, b = np.broadcast_arrays(*(np.asarray(v, dtype=float) for v in (t, r, alpha, b)))
-    shape = t.shape
-    t, r, alpha, b = (v.ravel() for v in (t, r, alpha, b))
     c = a + b - 1.0
     z = t / (alpha + t)
     with np.errstate(all="ignore"):
@@ -94,6 +89,20 @@ def _bg_expected(t: Array, r: Array, alpha: Array, a: float, b: Array) -> Array:
             & (abs(a - 1.0) >= 1e-3)
             & (value > 0)
         )
+    return value, ok
+
+
+def _bg_expected(t: Array, r: Array, alpha: Array, a: float, b: Array) -> Array:
+    """E[X(t)] of a BG/NBD customer alive at time 0.
+
+    The closed form where it can be trusted (:func:`_bg_closed_form`); everywhere else (large a and b,
+    where the hypergeometric function overflows; very short horizons; a near 1) the defining integral
+    over the dropout probability (:func:`_quad.bg_expected`), computed on the distinct points only.
+    """
+    t, r, alpha, b = np.broadcast_arrays(*(np.asarray(v, dtype=float) for v in (t, r, alpha, b)))
+    shape = t.shape
+    t, r, alpha, b = (v.ravel() for v in (t, r, alpha, b))
+    value, ok = _bg_closed_form(t, r, alpha, a, b)
     value = np.where(t > 0, value, 0.0)
     redo = ~ok & (t > 0)
     if np.any(redo):
