@@ -454,7 +454,10 @@ def to_json_map(value: Any) -> FrozenMap[str, Any]:
             check_text(k)
         except _Bad as exc:
             raise _Bad(f"a key {exc}") from None
-        _check_json(v, k)
+        try:
+            _check_json(v, k)
+        except RecursionError:  # Python 3.12+ parses deeper JSON than this walk can recurse
+            raise _Bad("nested too deeply") from None
     if isinstance(value, FrozenMap) and all(type(v) not in (list, dict) for v in value.values()):
         return value
     try:
