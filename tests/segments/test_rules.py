@@ -99,7 +99,7 @@ def _obj(rule: Rule) -> dict[str, Any]:
 # --------------------------------------------------------------------------------------------- properties
 
 
-@settings(max_examples=200)
+@settings(max_examples=150)
 @given(cst.rules())
 def test_three_forms_round_trip_exactly(rule: Rule) -> None:
     text = str(rule)
@@ -113,13 +113,13 @@ def test_three_forms_round_trip_exactly(rule: Rule) -> None:
     assert Rule.parse(json.loads(json.dumps(text))) == rule
 
 
-@settings(max_examples=300)
+@settings(max_examples=200)
 @given(cst.rules(), cst.profile_dicts())
 def test_matches_equals_the_reference(rule: Rule, profile: dict[str, Any]) -> None:
     assert rule.matches(profile) == reference(_obj(rule), profile)
 
 
-@settings(max_examples=200)
+@settings(max_examples=100)
 @given(cst.rules(max_leaves=3), cst.rules(max_leaves=3), cst.profile_dicts())
 def test_de_morgan_and_double_negation(a: Rule, b: Rule, p: dict[str, Any]) -> None:
     assert (~(a & b)).matches(p) == ((~a) | (~b)).matches(p)
