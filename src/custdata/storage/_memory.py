@@ -417,6 +417,17 @@ class MemoryStore:
             self.add_transactions(txns)
             self.add_interactions(inters)
 
+    def select(self, rule: Any, *, as_of: Any) -> list[Customer]:
+        """The customers ``rule`` (a :class:`custdata.segments.Rule`) selects as of ``as_of``: exactly those
+        ``rule.matches`` selects over ``custdata.profiles(...)`` of this store's data, evaluated in Python
+        (see docs/segments.md)."""
+        selector = getattr(rule, "select", None)
+        if not callable(selector):
+            raise ValidationError(
+                f"expected a custdata.segments.Rule, got {type(rule).__name__}", field="rule"
+            )
+        return list(selector(self, as_of=as_of))
+
     def optimize(self) -> None:
         """Nothing to do in memory (the database backends update their statistics here); like theirs,
         refused inside :meth:`transaction`."""

@@ -989,6 +989,17 @@ class SQLStore:
     #: The statements :meth:`optimize` runs (outside any transaction).
     optimize_sql: ClassVar[Sequence[str]] = ()
 
+    def select(self, rule: Any, *, as_of: Any) -> list[Customer]:
+        """The customers ``rule`` (a :class:`custdata.segments.Rule`) selects as of ``as_of``: exactly those
+        ``rule.matches`` selects over ``custdata.profiles(...)`` of this store's data, evaluated inside the
+        database (see docs/segments.md)."""
+        selector = getattr(rule, "select", None)
+        if not callable(selector):
+            raise ValidationError(
+                f"expected a custdata.segments.Rule, got {type(rule).__name__}", field="rule"
+            )
+        return list(selector(self, as_of=as_of))
+
     def optimize(self) -> None:
         """Bring the database's statistics up to date after a bulk load, so its planner picks the index
         ``find`` needs, and tidy up: PostgreSQL vacuums and analyses the store's tables (marking the
