@@ -229,3 +229,22 @@ def test_a_plugin_that_fails_to_open_gives_a_store_error() -> None:
     with pytest.raises(StoreError, match="server is down") as info:
         open_store("failplug://x")
     assert isinstance(info.value, CustdataError)
+
+
+def test_postgres_options_are_checked_before_connecting() -> None:
+    pytest.importorskip("psycopg")
+    base = "postgresql://nobody:secret@127.0.0.1:1/none"
+    for url, field in (
+        (base + "?connect_timeout=abc", "connect_timeout"),
+        (base + "?connect_timeout=-5", "connect_timeout"),
+        (base + "?foo=1", "url"),  # libpq knows no such option
+        (base + "?create=perhaps", "create"),
+    ):
+        with pytest.raises(ValidationError) as info:
+            open_store(url)
+        assert info.value.fields == (field,), url
+        assert "secret" not in str(info.value)
+    with pytest.raises(ValidationError):
+        open_store(base, schema="no-dashes; DROP TABLE x")
+    with pytest.raises(ValidationError):
+        open_store(base, schema=5)

@@ -64,6 +64,7 @@ def export(store: Store, path: str | os.PathLike[str], *, plaintext: bool = Fals
     A file that cannot be written (missing or read-only folder, full disk) raises StoreError naming
     ``path``; the previous file of that name, if any, is left as it was.
     """
+    _store(store)
     target = _path(path)
     if not target.absolute().parent.is_dir():
         raise StoreError(f"{target}: cannot write the backup: the folder does not exist")
@@ -73,6 +74,11 @@ def export(store: Store, path: str | os.PathLike[str], *, plaintext: bool = Fals
         return _export(store, target, None if plaintext else getattr(store, "cipher", None))
     except OSError as exc:
         raise StoreError(f"{target}: cannot write the backup: {exc.strerror or exc}") from exc
+
+
+def _store(store: object) -> None:
+    if not isinstance(store, Store):
+        raise ValidationError(f"expected a store (open_store), got {type(store).__name__}", field="store")
 
 
 def _path(path: object) -> Path:
@@ -260,6 +266,7 @@ def restore(store: Store, path: str | os.PathLike[str], *, keyring: Keyring | No
     An unknown schema version raises :class:`~custdata.exceptions.SchemaVersionError`; a corrupt or
     truncated file raises :class:`~custdata.exceptions.ParseError` naming the line.
     """
+    _store(store)
     counts = dict.fromkeys(_KINDS, 0)
     if keyring is None:
         own = getattr(store, "cipher", None)
