@@ -55,7 +55,7 @@ def _check_encoding(encoding: str, option: str = "--encoding") -> None:
         return
     try:
         codecs.lookup(encoding)
-    except LookupError:
+    except (LookupError, UnicodeError, ValueError):
         raise UserError(f"{option} {encoding!r}: no such text encoding (e.g. utf-8, gb18030, auto)") from None
 
 
@@ -229,6 +229,10 @@ def _one_line(text: str) -> str:
 def run(argv: Sequence[str] | None = None) -> None:
     """Run the command line; user errors print one line and exit 2, never a traceback."""
     _register_parts()
+    for stream in (sys.stdout, sys.stderr):
+        # a file name with undecodable bytes (a lone surrogate) is echoed escaped, never an internal error
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="backslashreplace")
     args = list(sys.argv[1:] if argv is None else argv)
     try:
         rv = cli.main(args=args, prog_name="custdata", standalone_mode=False)
