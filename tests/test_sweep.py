@@ -132,7 +132,6 @@ KNOWN: dict[str, str] = {
     "custdata.io.detect_encoding": "io: FileNotFoundError for a missing path",
     "custdata.io.from_rows": "io: AttributeError for non-text cells",
     "custdata.io.guard_cell": "io: TypeError for a non-str cell",
-    "custdata.io.set_default_tz": "io: ValueError for an unknown time zone",
     "custdata.io.to_rows": "io: AttributeError for items that are not records",
     "custdata.io.unguard_cell": "io: TypeError for a non-str cell",
     "custdata.normalization.country_code": "normalization: TypeError for non-text",
@@ -158,7 +157,6 @@ KNOWN: dict[str, str] = {
     "custdata.metrics.retention": "metrics: TypeError for non-iterable input",
     "custdata.metrics.retention_rate": "metrics: TypeError for non-iterable input",
     "custdata.metrics.simple_clv": "metrics: TypeError for non-numeric input",
-    "custdata.pandas.from_dataframe": "io (pandas): bare TypeError for a non-DataFrame",
     "custdata.pandas.to_dataframe": "io (pandas): TypeError for items that are not records",
 }
 

@@ -84,6 +84,8 @@ def _load_rules(path: str) -> Segmentation:
         text = Path(path).read_text(encoding="utf-8-sig")
     except OSError as exc:
         raise UserError(f"{path}: {exc.strerror or exc}") from None
+    except UnicodeDecodeError:
+        raise UserError(f"{path}: the rules file is not UTF-8 text") from None
     try:
         return Segmentation.from_json(text, schema=PROFILE_SCHEMA)
     except RuleSyntaxError as exc:
