@@ -263,3 +263,20 @@ def test_type_mismatch_is_an_error_not_a_silent_false() -> None:
         (F.orders >= "3").matches({"orders": 5})
     with pytest.raises(ValidationError):
         (F.tags == "vip").matches({"tags": frozenset({"vip"})})
+
+
+@settings(max_examples=200)
+@given(cst.rules(), cst.profile_dicts())
+def test_the_compiled_fast_path_equals_the_general_evaluation(rule: Rule, profile: dict[str, Any]) -> None:
+    from custdata.segments import Profile
+
+    today = profile["as_of"]
+    try:
+        general = rule._eval(profile, today)
+    except ValidationError:
+        with pytest.raises(ValidationError):
+            rule._compile()(profile, today)
+        return
+    assert rule._compile()(profile, today) == general
+    p = Profile(id="x", **{k: v for k, v in profile.items() if k != "id" and k in Profile.__annotations__})
+    assert rule._compile()(p, today) == rule._eval(p, today)

@@ -27,7 +27,7 @@ import datetime as dt
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from decimal import Decimal
-from typing import Any
+from typing import Any, ClassVar
 
 import attrs
 import phonenumbers
@@ -50,6 +50,8 @@ __all__ = [
 @attrs.frozen(slots=True)
 class Profile(Mapping[str, Any]):
     """One customer's profile as of a date. A mapping (``p["city"]``) with attributes (``p.city``)."""
+
+    _custdata_profile: ClassVar[bool] = True  # rules read its fields as attributes
 
     id: str
     as_of: dt.date

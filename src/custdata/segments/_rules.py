@@ -14,7 +14,8 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
-from collections.abc import Iterable, Mapping, Sequence
+import operator
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from decimal import Decimal, InvalidOperation
 from typing import Any, ClassVar
 
@@ -160,6 +161,40 @@ def coerce_pair(field: str, value: Any, literal: Value, op: str) -> tuple[Any, A
     raise _type_error(field, value, literal, op)
 
 
+_OPERATORS: dict[str, Callable[[Any, Any], Any]] = {
+    "==": operator.eq,
+    "!=": operator.ne,
+    "<": operator.lt,
+    "<=": operator.le,
+    ">": operator.gt,
+    ">=": operator.ge,
+}
+_NUMBERS = (int, Decimal, float)  # exact types: bool is not among them
+
+
+def _get(p: Any, name: str) -> Any:
+    t = type(p)
+    if t is dict:
+        return p.get(name)
+    if getattr(t, "_custdata_profile", False):
+        return getattr(p, name)
+    return field_value(p, name)
+
+
+def getter(name: str) -> Callable[[Any], Any]:
+    """A fast :func:`field_value` for one field: dicts and profiles without the generic checks."""
+
+    def get(p: Any) -> Any:
+        t = type(p)
+        if t is dict:
+            return p.get(name)
+        if getattr(t, "_custdata_profile", False):
+            return getattr(p, name)
+        return field_value(p, name)
+
+    return get
+
+
 def _compare(op: str, a: Any, b: Any) -> bool:
     if op == "==":
         return bool(a == b)
@@ -226,7 +261,7 @@ class Rule:
     (rules compare by their canonical JSON).
     """
 
-    __slots__ = ("_json",)
+    __slots__ = ("_fn", "_json")
     op: ClassVar[str] = ""
 
     # ---- combination
@@ -246,10 +281,19 @@ class Rule:
     def matches(self, profile: Any, *, as_of: dt.date | None = None) -> bool:
         """Does ``profile`` (a mapping or an object with the fields) satisfy the rule? Date windows count
         from ``as_of``, else the profile's own ``as_of``, else today."""
-        return self._eval(profile, as_of_of(profile, as_of) if self._needs_date() else dt.date.min)
+        try:
+            fn, needs_date = getattr(self, "_fn")  # noqa: B009 (a slot set on first use)
+        except AttributeError:
+            fn, needs_date = self._compile(), self._needs_date()
+            object.__setattr__(self, "_fn", (fn, needs_date))
+        return bool(fn(profile, as_of_of(profile, as_of) if needs_date else dt.date.min))
 
     def _eval(self, profile: Any, today: dt.date) -> bool:
         raise NotImplementedError
+
+    def _compile(self) -> Callable[[Any, dt.date], bool]:
+        """A function evaluating the rule (the same answers as :meth:`_eval`, with fast paths)."""
+        return self._eval
 
     def _needs_date(self) -> bool:
         return any(isinstance(p, (WithinNext, WithinLast)) for p in self.predicates())
@@ -382,6 +426,17 @@ class And(_Group):
     def _eval(self, profile: Any, today: dt.date) -> bool:
         return all(r._eval(profile, today) for r in self.rules)
 
+    def _compile(self) -> Callable[[Any, dt.date], bool]:
+        fns = tuple(r._compile() for r in self.rules)
+
+        def every(p: Any, today: dt.date) -> bool:
+            for fn in fns:  # noqa: SIM110 (a loop is faster than all() over a generator)
+                if not fn(p, today):
+                    return False
+            return True
+
+        return every
+
 
 class Or(_Group):
     """At least one rule matches."""
@@ -393,6 +448,17 @@ class Or(_Group):
 
     def _eval(self, profile: Any, today: dt.date) -> bool:
         return any(r._eval(profile, today) for r in self.rules)
+
+    def _compile(self) -> Callable[[Any, dt.date], bool]:
+        fns = tuple(r._compile() for r in self.rules)
+
+        def some(p: Any, today: dt.date) -> bool:
+            for fn in fns:  # noqa: SIM110 (a loop is faster than any() over a generator)
+                if fn(p, today):
+                    return True
+            return False
+
+        return some
 
 
 class Not(Rule):
@@ -407,6 +473,10 @@ class Not(Rule):
 
     def _eval(self, profile: Any, today: dt.date) -> bool:
         return not self.rule._eval(profile, today)
+
+    def _compile(self) -> Callable[[Any, dt.date], bool]:
+        fn = self.rule._compile()
+        return lambda p, today: not fn(p, today)
 
     def predicates(self) -> list[Predicate]:
         return self.rule.predicates()
@@ -450,13 +520,34 @@ class Compare(Predicate):
         _init(self, field=_field_name(field), cmp=cmp, value=canonical_value(value))
 
     def _eval(self, profile: Any, today: dt.date) -> bool:
-        v = field_value(profile, self.field)
+        v = _get(profile, self.field)
         if is_missing(v):
             return False
         if _is_collection(v):
             raise _type_error(self.field, v, self.value, self.cmp)
         a, b = coerce_pair(self.field, v, self.value, self.cmp)
         return _compare(self.cmp, a, b)
+
+    def _compile(self) -> Callable[[Any, dt.date], bool]:
+        get = getter(self.field)
+        lit = self.value
+        cmp = _OPERATORS[self.cmp]
+        slow = self._eval
+        lit_num = type(lit) in _NUMBERS
+        lit_text = type(lit) is str
+
+        def compare(p: Any, today: dt.date) -> bool:
+            v = get(p)
+            if v is None:
+                return False
+            tv = type(v)
+            if lit_num and tv in _NUMBERS:
+                return bool(cmp(v, lit))
+            if lit_text and tv is str:
+                return v != "" and bool(cmp(v, lit))
+            return slow(p, today)
+
+        return compare
 
     def to_obj(self) -> dict[str, Any]:
         return {"op": self.cmp, "field": self.field, "value": self.value}
@@ -483,7 +574,7 @@ class In(Predicate):
         _init(self, field=_field_name(field), values=tuple(vals))
 
     def _eval(self, profile: Any, today: dt.date) -> bool:
-        v = field_value(profile, self.field)
+        v = _get(profile, self.field)
         if is_missing(v):
             return False
         items = v if _is_collection(v) else (v,)
@@ -514,7 +605,7 @@ class Contains(Predicate):
         _init(self, field=_field_name(field), value=canonical_value(value))
 
     def _eval(self, profile: Any, today: dt.date) -> bool:
-        v = field_value(profile, self.field)
+        v = _get(profile, self.field)
         if is_missing(v):
             return False
         if _is_collection(v):
@@ -543,7 +634,7 @@ class StartsWith(Predicate):
         _init(self, field=_field_name(field), value=canonical_value(value))
 
     def _eval(self, profile: Any, today: dt.date) -> bool:
-        v = field_value(profile, self.field)
+        v = _get(profile, self.field)
         if is_missing(v):
             return False
         items = v if _is_collection(v) else (v,)
@@ -571,7 +662,7 @@ class Missing(Predicate):
         _init(self, field=_field_name(field))
 
     def _eval(self, profile: Any, today: dt.date) -> bool:
-        return is_missing(field_value(profile, self.field))
+        return is_missing(_get(profile, self.field))
 
     def to_obj(self) -> dict[str, Any]:
         return {"op": "missing", "field": self.field}
@@ -590,7 +681,7 @@ class Present(Predicate):
         _init(self, field=_field_name(field))
 
     def _eval(self, profile: Any, today: dt.date) -> bool:
-        return not is_missing(field_value(profile, self.field))
+        return not is_missing(_get(profile, self.field))
 
     def to_obj(self) -> dict[str, Any]:
         return {"op": "present", "field": self.field}
@@ -612,7 +703,7 @@ class WithinNext(Predicate):
         _init(self, field=_field_name(field), days=_days(days))
 
     def _eval(self, profile: Any, today: dt.date) -> bool:
-        v = field_value(profile, self.field)
+        v = _get(profile, self.field)
         if is_missing(v):
             return False
         md = month_day(v)
@@ -641,7 +732,7 @@ class WithinLast(Predicate):
         _init(self, field=_field_name(field), days=_days(days))
 
     def _eval(self, profile: Any, today: dt.date) -> bool:
-        v = field_value(profile, self.field)
+        v = _get(profile, self.field)
         if is_missing(v) or isinstance(v, MonthDay) or (isinstance(v, str) and v.startswith("--")):
             return False
         d = _as_date(v)
