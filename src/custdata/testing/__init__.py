@@ -48,6 +48,7 @@ from custdata._records import (
     Transaction,
 )
 from custdata.testing._households import TrapSet, household_records, identical_copies, names_and_dates  # noqa: F401
+from custdata.testing._needs import needs_sample  # noqa: F401 (needs)
 from custdata.testing._security import audit_events, bindings, field_values, resident_ids  # noqa: F401 (security)
 from custdata.testing._segments import profile_dicts, rules, segment_data  # noqa: F401 (segments)
 

@@ -1,0 +1,82 @@
+"""Offline evaluation: a time split and the usual top-k ranking measures."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Collection, Iterable, Mapping, Sequence
+
+from custdata._records import Transaction
+from custdata.exceptions import FieldError, ValidationError
+from custdata.needs._catalogue import _check
+
+
+def time_split(
+    transactions: Iterable[Transaction], at: dt.datetime
+) -> tuple[list[Transaction], list[Transaction]]:
+    """Split into ``(before, from_at)``: transactions strictly before ``at`` and those at or after it.
+
+    ``at`` must be timezone-aware like the records' times (naive raises ValidationError).
+    """
+    if at.tzinfo is None:
+        raise ValidationError([FieldError("at", "must be timezone-aware")])
+    before: list[Transaction] = []
+    after: list[Transaction] = []
+    for i, raw in enumerate(transactions):
+        t = _check(raw, i)
+        (before if t.at < at else after).append(t)
+    return before, after
+
+
+def _pairs(
+    recommended: Mapping[str, Sequence[str]], relevant: Mapping[str, Collection[str]], k: int
+) -> list[tuple[list[str], frozenset[str]]]:
+    if k < 1:
+        raise ValidationError([FieldError("k", f"must be 1 or more, got {k!r}")])
+    return [
+        (list(recommended.get(cid, ()))[:k], frozenset(rel)) for cid, rel in relevant.items() if len(rel) > 0
+    ]
+
+
+def _mean(values: list[float]) -> float:
+    return sum(values) / len(values) if values else math.nan
+
+
+def recall_at_k(
+    recommended: Mapping[str, Sequence[str]], relevant: Mapping[str, Collection[str]], k: int = 10
+) -> float:
+    """Mean over customers with something relevant of ``hits in the top k / min(k, number relevant)``.
+
+    (Normalised by ``min(k, |relevant|)`` so a perfect list scores 1.) NaN when nobody has anything relevant.
+    """
+    return _mean([len(set(rec) & rel) / min(k, len(rel)) for rec, rel in _pairs(recommended, relevant, k)])
+
+
+def ndcg_at_k(
+    recommended: Mapping[str, Sequence[str]], relevant: Mapping[str, Collection[str]], k: int = 10
+) -> float:
+    """Mean binary-relevance NDCG@k: ``Σ 1/log2(rank+1)`` over hits, divided by the best possible."""
+    out = []
+    for rec, rel in _pairs(recommended, relevant, k):
+        dcg = sum(1.0 / math.log2(r + 2) for r, s in enumerate(rec) if s in rel)
+        ideal = sum(1.0 / math.log2(r + 2) for r in range(min(k, len(rel))))
+        out.append(dcg / ideal)
+    return _mean(out)
+
+
+def hit_rate(
+    recommended: Mapping[str, Sequence[str]], relevant: Mapping[str, Collection[str]], k: int = 10
+) -> float:
+    """Share of customers (with something relevant) with at least one relevant item in their top k."""
+    return _mean([1.0 if set(rec) & rel else 0.0 for rec, rel in _pairs(recommended, relevant, k)])
+
+
+def coverage(recommended: Mapping[str, Sequence[str]], catalogue: Collection[str], k: int = 10) -> float:
+    """Share of the ``catalogue`` items that appear in anyone's top k."""
+    if k < 1:
+        raise ValidationError([FieldError("k", f"must be 1 or more, got {k!r}")])
+    if not catalogue:
+        raise ValidationError([FieldError("catalogue", "is empty")])
+    items = frozenset(catalogue)
+    shown = {s for rec in recommended.values() for s in list(rec)[:k]} & items
+    return len(shown) / len(items)
