@@ -280,3 +280,12 @@ def test_the_compiled_fast_path_equals_the_general_evaluation(rule: Rule, profil
     assert rule._compile()(profile, today) == general
     p = Profile(id="x", **{k: v for k, v in profile.items() if k != "id" and k in Profile.__annotations__})
     assert rule._compile()(p, today) == rule._eval(p, today)
+
+
+def test_a_field_a_profile_lacks_is_missing() -> None:
+    from custdata import Customer
+    from custdata.segments import profiles
+
+    (p,) = profiles([Customer(id="a")], as_of="2026-01-01")
+    assert not (F.monetary >= 1).matches(p) and F.monetary.is_missing().matches(p)
+    assert not (F.monetary >= 1).matches({"id": "a"}) and not (F.monetary >= 1).matches(object())

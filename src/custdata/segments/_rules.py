@@ -177,7 +177,7 @@ def _get(p: Any, name: str) -> Any:
     if t is dict:
         return p.get(name)
     if getattr(t, "_custdata_profile", False):
-        return getattr(p, name)
+        return getattr(p, name, None)
     return field_value(p, name)
 
 
@@ -189,7 +189,7 @@ def getter(name: str) -> Callable[[Any], Any]:
         if t is dict:
             return p.get(name)
         if getattr(t, "_custdata_profile", False):
-            return getattr(p, name)
+            return getattr(p, name, None)
         return field_value(p, name)
 
     return get
