@@ -37,6 +37,8 @@ from collections.abc import Iterable, Sequence
 
 import attrs
 
+from custdata._mask import scrub, shown
+
 __all__ = [
     "AccessDenied",
     "BoundaryFitWarning",
@@ -97,39 +99,66 @@ class ValidationError(CustdataError, ValueError):
 
 
 class _ReasonError(ValidationError):
-    """A normaliser's error: ``value`` is the input, ``reason`` a short machine-readable code."""
+    """A normaliser's error: ``value`` is the input, ``reason`` a short machine-readable code.
+
+    The message shows the value masked (``'138****5678'``) unless ``custdata.security.set_debug_pii(True)``
+    or ``CUSTDATA_DEBUG_PII=1``; ``value`` keeps the input itself for the program. ``detail`` is what
+    follows the value in the message (the reason in words by default); ``message`` replaces the whole
+    message (it must not carry the value).
+    """
 
     what = "value"
+    kind = ""  # the mask kind for the value (see custdata._mask.shown)
 
-    def __init__(self, value: object, reason: str, message: str | None = None, *, field: str = "") -> None:
+    def __init__(
+        self,
+        value: object,
+        reason: str,
+        message: str | None = None,
+        *,
+        field: str = "",
+        detail: str | None = None,
+    ) -> None:
         self.value = value
         self.reason = reason
-        text = message or f"invalid {self.what} {value!r}: {reason.replace('_', ' ')}"
+        self.detail = detail
+        self._message = message
+        said = scrub(detail, value, self.kind) if detail else reason.replace("_", " ")
+        text = message or f"invalid {self.what} {shown(value, self.kind)}: {said}"
         super().__init__(text, field=field)
+
+    def _again(self) -> _ReasonError:
+        """A fresh copy of a cached error, its message shown as the debugging setting says now."""
+        field = self.errors[0].field if self.errors else ""
+        return type(self)(self.value, self.reason, self._message, field=field, detail=self.detail)
 
 
 class InvalidPhoneError(_ReasonError):
     """A phone number cannot be normalised. ``reason``: e.g. ``too_short``, ``not_a_number``."""
 
     what = "phone number"
+    kind = "phone"
 
 
 class InvalidEmailError(_ReasonError):
     """An e-mail address cannot be normalised. ``reason``: e.g. ``no_at_sign``, ``bad_domain``."""
 
     what = "e-mail address"
+    kind = "email"
 
 
 class InvalidNameError(_ReasonError):
     """A person's name cannot be normalised (empty, or no letters at all)."""
 
     what = "name"
+    kind = "name"
 
 
 class InvalidAddressError(_ReasonError):
     """An address cannot be normalised (e.g. an unknown country)."""
 
     what = "address"
+    kind = "address"
 
 
 class InvalidDateError(_ReasonError):

@@ -11,6 +11,7 @@ import attrs
 
 from custdata._bulk import Errors
 from custdata._bulk import check_errors as check_errors  # the one check, used by the readers
+from custdata._mask import mask_field
 from custdata._records import Customer, Interaction, Transaction
 from custdata.exceptions import ParseError, ValidationError
 
@@ -39,6 +40,10 @@ class RowProblem:
     field: str
     reason: str
     value: str | None = None
+
+    def __attrs_post_init__(self) -> None:
+        # the raw value of a personal field (phone, e-mail, name, address) is kept masked unless debugging
+        object.__setattr__(self, "value", mask_field(self.field, self.value))
 
     def __str__(self) -> str:
         where = f"row {self.row}" + (f", {self.field}" if self.field else "")

@@ -359,6 +359,5 @@ def normalize_address(value: str | Address, *, region: str | None = "CN") -> Add
         raise InvalidAddressError(value, "empty", f"expected text or an Address, got {type(value).__name__}")
     result = _normalize_cached(value, region.upper() if region else None)
     if isinstance(result, InvalidAddressError):
-        first = result.errors[0]
-        raise InvalidAddressError(result.value, result.reason, first.reason, field=first.field)
+        raise result._again()
     return result

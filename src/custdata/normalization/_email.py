@@ -29,6 +29,7 @@ from typing import Any
 import attrs
 import email_validator
 
+from custdata._mask import scrub, shown
 from custdata._records import Email
 from custdata.exceptions import InvalidEmailError
 
@@ -216,10 +217,10 @@ def _normalize(text: str, deliverability: bool) -> NormalizedEmail:
     try:
         info = email_validator.validate_email(t, check_deliverability=deliverability)
     except email_validator.EmailNotValidError as exc:
-        raise InvalidEmailError(text, _reason(exc, t), f"invalid e-mail address {text!r}: {exc}") from None
+        raise InvalidEmailError(text, _reason(exc, t), detail=str(exc)) from None
     except Exception as exc:  # DNS failures and the like: never let a library error escape
-        log.debug("email-validator failed on %r: %r", text, exc)
-        raise InvalidEmailError(text, "invalid", f"invalid e-mail address {text!r}: {exc}") from None
+        log.debug("email-validator failed on %s: %s", shown(text, "email"), scrub(repr(exc), t, "email"))
+        raise InvalidEmailError(text, "invalid", detail=str(exc)) from None
     local, domain = info.local_part, info.domain
     return NormalizedEmail(
         address=info.normalized,
@@ -245,7 +246,7 @@ def normalize_email(text: str, *, check_deliverability: bool = False) -> Normali
     >>> normalize_email("a@@b.com")
     Traceback (most recent call last):
       ...
-    custdata.exceptions.InvalidEmailError: invalid e-mail address 'a@@b.com': ...
+    custdata.exceptions.InvalidEmailError: invalid e-mail address 'a***@b.com': ...
 
     Raises :class:`~custdata.exceptions.InvalidEmailError` (``reason`` from :data:`EMAIL_REASONS`).
     """
@@ -253,5 +254,5 @@ def normalize_email(text: str, *, check_deliverability: bool = False) -> Normali
         raise InvalidEmailError(text, "invalid", f"expected text, got {type(text).__name__}")
     result = _normalize_cached(text, bool(check_deliverability))
     if isinstance(result, InvalidEmailError):
-        raise InvalidEmailError(result.value, result.reason, str(result))
+        raise result._again()
     return result

@@ -348,5 +348,5 @@ def normalize_name(text: str) -> NormalizedName:
         raise InvalidNameError(text, "empty", f"expected text, got {type(text).__name__}")
     result = _normalize_cached(text)
     if isinstance(result, InvalidNameError):
-        raise InvalidNameError(result.value, result.reason, str(result))
+        raise result._again()
     return result

@@ -18,6 +18,7 @@ import attrs
 import phonenumbers
 from phonenumbers import PhoneMetadata, PhoneNumber, PhoneNumberFormat, PhoneNumberType
 
+from custdata._mask import shown
 from custdata._records import Phone, PhoneKind
 from custdata.exceptions import InvalidPhoneError
 
@@ -463,12 +464,10 @@ def _normalize(text: str, region: str | None) -> NormalizedPhone:
     except phonenumbers.NumberParseException as exc:
         reason = _PARSE_REASONS.get(exc.error_type, "not_a_number")
         if reason == "invalid_country_code" and region is None and not number.startswith(("+", "00")):
-            raise InvalidPhoneError(
-                text, reason, f"invalid phone number {text!r}: no country code and no default region"
-            ) from None
+            raise InvalidPhoneError(text, reason, detail="no country code and no default region") from None
         raise InvalidPhoneError(text, reason) from None
     except Exception as exc:  # phonenumbers has no other documented errors; never let one escape
-        log.debug("phonenumbers failed on %r: %r", text, exc)
+        log.debug("phonenumbers failed on %s: %r", shown(text, "phone"), exc)
         raise InvalidPhoneError(text, "not_a_number") from None
     kind = _KINDS.get(phonenumbers.number_type(num))
     if kind is None:  # UNKNOWN: not valid in any region's plan; say why when the length tells
@@ -496,7 +495,7 @@ def normalize_phone(text: str, *, region: str | None = "CN") -> NormalizedPhone:
     >>> normalize_phone("12345")
     Traceback (most recent call last):
       ...
-    custdata.exceptions.InvalidPhoneError: invalid phone number '12345': too short
+    custdata.exceptions.InvalidPhoneError: invalid phone number '*****': too short
 
     Raises :class:`~custdata.exceptions.InvalidPhoneError` (``reason`` from :data:`PHONE_REASONS`).
     """
@@ -504,5 +503,5 @@ def normalize_phone(text: str, *, region: str | None = "CN") -> NormalizedPhone:
         raise InvalidPhoneError(text, "not_a_number", f"expected text, got {type(text).__name__}")
     result = _normalize_cached(text, _check_region(region))
     if isinstance(result, InvalidPhoneError):
-        raise InvalidPhoneError(result.value, result.reason, str(result))
+        raise result._again()
     return result

@@ -7,7 +7,15 @@ from custdata.security._audit import AuditLog, AuditSink, AuditVerdict, JsonlSin
 from custdata.security._encryptor import BlindIndex, FieldEncryptor
 from custdata.security._keyring import Key, KeyProvider, Keyring, KeyState, LocalKeyProvider
 from custdata.security._kms import AwsKmsKeyProvider
-from custdata.security._mask import Pseudonymizer, mask_email, mask_name, mask_phone, mask_resident_id
+from custdata.security._mask import (
+    Pseudonymizer,
+    debug_pii,
+    mask_email,
+    mask_name,
+    mask_phone,
+    mask_resident_id,
+    set_debug_pii,
+)
 from custdata.security._policy import Access, Action, Policy
 from custdata.security._records import PII_FIELDS, RecordCipher
 from custdata.security._rotate import key_usage, rotate
@@ -35,6 +43,7 @@ __all__ = [
     "Pseudonymizer",
     "RecordCipher",
     "StoreView",
+    "debug_pii",
     "erase_subject",
     "export_subject",
     "key_usage",
@@ -43,4 +52,5 @@ __all__ = [
     "mask_phone",
     "mask_resident_id",
     "rotate",
+    "set_debug_pii",
 ]

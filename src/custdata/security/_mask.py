@@ -6,7 +6,6 @@ masked whole. The one exception is :func:`mask_resident_id`, which validates the
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import hmac
 import re
@@ -14,12 +13,19 @@ import re
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDFExpand
 
+from custdata import _mask as _ground
 from custdata.exceptions import ValidationError
 from custdata.security._keyring import Keyring
 
-__all__ = ["Pseudonymizer", "mask_email", "mask_name", "mask_phone", "mask_resident_id"]
-
-_STARS = "***"
+__all__ = [
+    "Pseudonymizer",
+    "debug_pii",
+    "mask_email",
+    "mask_name",
+    "mask_phone",
+    "mask_resident_id",
+    "set_debug_pii",
+]
 
 
 def mask_phone(text: str) -> str:
@@ -27,28 +33,12 @@ def mask_phone(text: str) -> str:
 
     The country calling code is dropped (for ``+86`` and any code phonenumbers knows); numbers of ten or
     more digits keep their first three and last four digits, six to nine digits keep two and two, and
-    shorter numbers are hidden whole.
+    shorter numbers are hidden whole. Exception messages and problem reports use this same mask.
 
     >>> mask_phone("+8613812345678"), mask_phone("010-8765 4321"), mask_phone("12345")
     ('138****5678', '010****4321', '*****')
     """
-    if not isinstance(text, str):
-        return _STARS
-    t = text.strip()
-    digits = "".join(ch for ch in t if ch.isdigit() and ch.isascii())
-    if t.startswith("+") and digits:
-        import phonenumbers
-
-        with contextlib.suppress(phonenumbers.NumberParseException):
-            digits = phonenumbers.national_significant_number(phonenumbers.parse(t, None)) or digits
-    n = len(digits)
-    if n >= 10:
-        head, tail = 3, 4
-    elif n >= 6:
-        head, tail = 2, 2
-    else:
-        return "*" * n if n else _STARS
-    return digits[:head] + "*" * (n - head - tail) + digits[n - tail :]
+    return _ground.mask_phone(text)
 
 
 def mask_email(text: str) -> str:
@@ -57,16 +47,7 @@ def mask_email(text: str) -> str:
     >>> mask_email("zhang.san@example.com")
     'z***@example.com'
     """
-    if not isinstance(text, str):
-        return _STARS
-    local, at, domain = text.strip().rpartition("@")
-    if not at or not local or not domain:
-        return _STARS
-    return f"{local[0]}***@{domain}"
-
-
-_CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff\U00020000-\U0003134f]")
-_SEP = re.compile(r"(\s+|[·•・.\-'])")
+    return _ground.mask_email(text)
 
 
 def mask_name(text: str) -> str:
@@ -78,17 +59,34 @@ def mask_name(text: str) -> str:
     >>> mask_name("张三"), mask_name("John Smith"), mask_name("诸葛亮")
     ('张*', 'J*** S****', '诸**')
     """
-    if not isinstance(text, str) or not text.strip():
-        return _STARS
-    out = []
-    for part in _SEP.split(text.strip()):
-        if not part or _SEP.fullmatch(part):
-            out.append(part)
-        elif len(part) == 1:
-            out.append("*")
-        else:
-            out.append(part[0] + "*" * (len(part) - 1))
-    return "".join(out)
+    return _ground.mask_name(text)
+
+
+def set_debug_pii(on: bool | None) -> bool:
+    """Show full personal values in exception messages, ``RowProblem.value``, warnings and logs (``True``,
+    for trusted debugging only), mask them (``False``, the default), or follow the environment variable
+    ``CUSTDATA_DEBUG_PII`` again (``None``). Returns the previous setting.
+
+    >>> from custdata import normalize_phone
+    >>> try:
+    ...     normalize_phone("+86 138 1234 56789 0")
+    ... except ValueError as exc:
+    ...     print(exc)
+    invalid phone number '138******7890': too long
+    >>> before = set_debug_pii(True)
+    >>> try:
+    ...     normalize_phone("+86 138 1234 56789 0")
+    ... except ValueError as exc:
+    ...     print(exc)
+    invalid phone number '+86 138 1234 56789 0': too long
+    >>> _ = set_debug_pii(before)
+    """
+    return _ground.set_debug_pii(on)
+
+
+def debug_pii() -> bool:
+    """Whether messages show full personal values now (see :func:`set_debug_pii`)."""
+    return _ground.debug_pii()
 
 
 _ID = re.compile(r"[1-9][0-9]{16}[0-9X]")
