@@ -18,7 +18,7 @@ from custdata.security._mask import (
 )
 from custdata.security._policy import Access, Action, Policy
 from custdata.security._records import PII_FIELDS, RecordCipher
-from custdata.security._rotate import key_usage, rotate
+from custdata.security._rotate import encrypt_store, key_usage, rotate
 from custdata.security._subject import erase_subject, export_subject
 from custdata.security._view import StoreView
 
@@ -44,6 +44,7 @@ __all__ = [
     "RecordCipher",
     "StoreView",
     "debug_pii",
+    "encrypt_store",
     "erase_subject",
     "export_subject",
     "key_usage",

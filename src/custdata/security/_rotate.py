@@ -6,8 +6,9 @@ from collections.abc import Callable
 from typing import Any
 
 from custdata.exceptions import ValidationError
+from custdata.security._keyring import Keyring
 
-__all__ = ["key_usage", "rotate"]
+__all__ = ["encrypt_store", "key_usage", "rotate"]
 
 
 def rotate(store: Any, *, progress: Callable[[int, int], object] | None = None, page: int = 500) -> int:
@@ -48,3 +49,36 @@ def key_usage(store: Any) -> dict[str, int]:
             field="store",
         )
     return dict(usage())
+
+
+def encrypt_store(
+    store: Any, keyring: Keyring, *, progress: Callable[[int], object] | None = None, page: int = 500
+) -> int:
+    """Encrypt a plaintext SQLite or PostgreSQL store in place under ``keyring``: customer bodies, their
+    lookup keys (blind indexes from then on) and history changes; returns how many customers this call
+    encrypted.
+
+    Open the plaintext store without ``keyring=``; each page of ``page`` customers is one transaction
+    that also records how far the work got, so an interrupted run (a killed process included) loses at
+    most its page: open the store again with ``keyring=`` and call this again to finish. Until it has
+    finished the store refuses every other operation (never half plaintext, half encrypted answers).
+    Afterwards, open the store with ``keyring=``. ``progress(customers_so_far)`` is called after each
+    page. Transactions and interactions are not encrypted (see docs/security.md).
+    """
+    step = getattr(store, "encrypt_page", None)
+    if not callable(step):
+        raise ValidationError(
+            f"{type(store).__name__} cannot be encrypted in place (a SQLite or PostgreSQL store can)",
+            field="store",
+        )
+    if not isinstance(keyring, Keyring):
+        raise ValidationError(f"expected a Keyring, got {type(keyring).__name__}", field="keyring")
+    if not isinstance(page, int) or isinstance(page, bool) or page < 1:
+        raise ValidationError("page must be a positive int", field="page")
+    done, total = False, 0
+    while not done:
+        done, n = step(keyring, page)
+        total += n
+        if progress is not None:
+            progress(total)
+    return total

@@ -151,6 +151,8 @@ class SQLStore:
         self._conn = conn
         self._lookup = Lookup(region=region)
         self._cipher: RecordCipher | None = None
+        self._half_encrypted = False  # an in-place encryption is under way (see encrypt_page)
+        self._encrypting_now = False
         self._source = source
         self._lock = threading.RLock()
         self._depth = 0
@@ -168,6 +170,11 @@ class SQLStore:
     def _check(self) -> None:
         if self._closed:
             raise StoreError(f"the store {self.url} is closed")
+        if self._half_encrypted and not self._encrypting_now:
+            raise StoreError(
+                f"{self.url} is being encrypted in place: finish it with security.encrypt_store(store, "
+                "keyring) or `custdata store encrypt` first"
+            )
 
     def _error(self, exc: BaseException) -> CustdataError:
         """The custdata error for one of :attr:`db_errors` (each backend maps its driver's in one place)."""
@@ -312,8 +319,8 @@ class SQLStore:
                 )[0][0]
                 if used:
                     raise StoreError(
-                        f"{self.url} holds plaintext customers; encrypting a store in place is not available "
-                        "yet: export it and restore the backup into a new store opened with keyring="
+                        f"{self.url} holds plaintext customers: open it without keyring= and encrypt it in "
+                        "place with security.encrypt_store(store, keyring) or `custdata store encrypt`"
                     )
                 import secrets
 
@@ -325,6 +332,84 @@ class SQLStore:
             raise DecryptionError(f"{self.url}: this keyring is not the store's (its index key differs)")
         self._cipher = cipher
         self._lookup = Lookup(region=self._lookup.region, derive=cipher.derive)
+        self._half_encrypted = "pending_after" in meta
+
+    def encrypt_page(self, keyring: Keyring, limit: int = 500) -> tuple[bool, int]:
+        """Encrypt in place the next ``limit`` plaintext customers (bodies, lookup keys, history changes)
+        of a plaintext or half-encrypted store, in one transaction that also records how far it got; a
+        killed run loses at most the page under way and the next call carries on. Returns (done, how
+        many customers this call encrypted). Until done, the store refuses every other operation.
+        (See :func:`custdata.security.encrypt_store`.)"""
+        from custdata.security import Keyring, RecordCipher
+
+        if not isinstance(keyring, Keyring):
+            raise ValidationError(f"expected a Keyring, got {type(keyring).__name__}", field="keyring")
+        with self._lock:
+            self._encrypting_now = True
+            try:
+                with self.transaction():
+                    row = self._all("SELECT value FROM cd_meta WHERE key = 'encryption'")
+                    if row:
+                        meta = json.loads(row[0][0])
+                        if "pending_after" not in meta:
+                            return True, 0  # encrypted already
+                    else:
+                        import secrets
+
+                        meta = {"format": 1, "store": secrets.token_hex(8), "index_bits": 32}
+                        meta["check"] = RecordCipher(keyring, store=meta["store"]).derive("keyring", "check")
+                        meta["pending_after"] = ""
+                        self._exec(
+                            "INSERT INTO cd_meta (key, value) VALUES ('encryption', ?)", (encode(meta),)
+                        )
+                    cipher = RecordCipher(
+                        keyring, store=str(meta["store"]), index_bits=int(meta["index_bits"])
+                    )
+                    if cipher.derive("keyring", "check") != meta.get("check"):
+                        raise DecryptionError(
+                            f"{self.url}: this keyring is not the one the encryption began with"
+                        )
+                    after = str(meta["pending_after"])
+                    blind = Lookup(region=self._lookup.region, derive=cipher.derive)
+                    rows = self._all(
+                        f"SELECT id, version, body, keys FROM cd_customers WHERE id > ? ORDER BY id "
+                        f"LIMIT {int(limit)}",
+                        (after,),
+                    )
+                    for cid, version, body, keys_json in rows:
+                        d = read_body(body)
+                        c = Customer.from_dict({**d, "version": version})
+                        self._unindex(cid, keys_json)
+                        keys = blind.sorted_keys(c)
+                        self._exec(
+                            "UPDATE cd_customers SET body = ?, keys = ? WHERE id = ?",
+                            (encode(cipher.seal_body(d)), encode_keys(keys), cid),
+                        )
+                        self._bulk("cd_lookup", LOOKUP_COLUMNS, [(k, v, cid) for k, v in keys])
+                    if rows:
+                        hist = self._all(
+                            "SELECT customer_id, version, changes FROM cd_history "
+                            "WHERE customer_id > ? AND customer_id <= ? AND changes IS NOT NULL",
+                            (after, rows[-1][0]),
+                        )
+                        for cid, version, changes in hist:
+                            triples = [[f, o, n] for f, o, n in json.loads(changes)]
+                            self._exec(
+                                "UPDATE cd_history SET changes = ? WHERE customer_id = ? AND version = ?",
+                                (encode(cipher.seal_changes(cid, triples)), cid, version),
+                            )
+                    done = len(rows) < limit
+                    if done:
+                        meta.pop("pending_after")
+                    else:
+                        meta["pending_after"] = rows[-1][0]
+                    self._exec("UPDATE cd_meta SET value = ? WHERE key = 'encryption'", (encode(meta),))
+            finally:
+                self._encrypting_now = False
+            self._cipher = cipher
+            self._lookup = blind
+            self._half_encrypted = not done
+        return done, len(rows)
 
     def reencrypt_page(self, after: str, limit: int = 500) -> tuple[str | None, int, int]:
         """Re-encrypt under the keyring's active key the customers (and their history) after id
