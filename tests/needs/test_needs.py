@@ -83,9 +83,15 @@ def test_bad_input_raises_custdata_errors() -> None:
 
 
 def _dense_ease(x: np.ndarray, lam: float) -> np.ndarray:
-    g = x.T @ x + lam * np.eye(x.shape[1])
-    p = np.linalg.inv(g)
-    return np.eye(x.shape[1]) - p / np.diag(p)[None, :]
+    """EASE from its definition, not its closed form: column j is the ridge regression of item j on the
+    other items, ``min ||x_j - X_{-j} b||² + λ||b||²``, with b_jj = 0."""
+    n = x.shape[1]
+    b = np.zeros((n, n))
+    for j in range(n):
+        others = [i for i in range(n) if i != j]
+        xo = x[:, others]
+        b[others, j] = np.linalg.solve(xo.T @ xo + lam * np.eye(n - 1), xo.T @ x[:, j])
+    return b
 
 
 @pytest.mark.parametrize("lam", [0.5, 5.0, 500.0])
