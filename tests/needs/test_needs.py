@@ -261,3 +261,20 @@ def test_on_the_generated_sample_ease_beats_chance() -> None:
     r = Recommender("ease", lam=10).fit(train)
     recs = {c: [x.sku for x in r.recommend(c, n=10)] for c in relevant}
     assert hit_rate(recs, relevant, k=10) > 0.5
+
+
+def test_half_life_weights_older_purchases_down() -> None:
+    # u1 bought a 40 days before the latest purchase and c on the latest day
+    txs = [*TINY[1:], tx("u1", "a", day=0), tx("u1", "c", day=40)]
+    plain = Recommender("ease", lam=0.5).fit(txs)
+    decayed = Recommender("ease", lam=0.5, half_life_days=20).fit(txs)
+    x = item_catalogue(txs)
+    b = _dense_ease(x.matrix.toarray(), 0.5)
+    row = x.matrix.getrow(x.customer_index()["u1"]).toarray().ravel()
+    row[x.sku_index()["a"]] = 0.25  # two half-lives old
+    np.testing.assert_allclose(decayed.scores("u1"), row @ b, rtol=1e-9, atol=1e-12)
+    assert not np.allclose(plain.scores("u1"), decayed.scores("u1"))
+    parts = {p.sku: p.weight for p in decayed.explain("u1", "b")}
+    assert math.isclose(parts["a"], 0.25 * b[x.sku_index()["a"], x.sku_index()["b"]], rel_tol=1e-9)
+    with pytest.raises(ValidationError):
+        Recommender("ease", half_life_days=0).fit(txs)

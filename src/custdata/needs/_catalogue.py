@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -43,7 +44,9 @@ class ItemCatalogue:
 
     ``matrix[u, i]`` is 1.0 when customer ``customers[u]`` bought item ``skus[i]`` (net of returns);
     with ``weight="quantity"`` it is the net quantity instead. ``categories`` maps a sku to the last
-    category seen on its line items; ``last_purchase`` is the time of the latest purchase (not refund).
+    category seen on its line items; ``last_purchase`` is the time of the latest purchase (not refund);
+    ``bought_at`` has the sparsity of ``matrix`` and holds when each pair was last bought, in days since
+    1970-01-01 UTC.
     """
 
     customers: tuple[str, ...]
@@ -51,6 +54,7 @@ class ItemCatalogue:
     matrix: sp.csr_matrix
     categories: dict[str, str] = field(default_factory=dict)
     last_purchase: dt.datetime | None = None
+    bought_at: sp.csr_matrix | None = None
 
     def customer_index(self) -> dict[str, int]:
         return {c: i for i, c in enumerate(self.customers)}
@@ -72,9 +76,16 @@ def item_catalogue(transactions: Iterable[Transaction], *, weight: str = "binary
     txs = [_check(t, i) for i, t in enumerate(transactions)]
     categories: dict[str, str] = {}
     last: dt.datetime | None = None
+    latest: dict[tuple[str, str], float] = {}
     for t in txs:
         if t.amount >= 0 and t.items and (last is None or t.at > last):
             last = t.at
+        if t.amount >= 0:
+            day = t.at.timestamp() / 86400.0
+            for line in t.items:
+                key = (t.customer_id, line.sku)
+                if latest.get(key, -math.inf) < day:
+                    latest[key] = day
         for line in t.items:
             if line.category is not None:
                 categories[line.sku] = line.category
@@ -89,5 +100,8 @@ def item_catalogue(transactions: Iterable[Transaction], *, weight: str = "binary
         vals = np.ones(len(net))
     else:
         vals = np.fromiter((float(q) for q in net.values()), dtype=np.float64, count=len(net))
-    matrix = sp.csr_matrix((vals, (rows, cols)), shape=(len(customers), len(skus)))
-    return ItemCatalogue(customers, skus, matrix, categories, last)
+    shape = (len(customers), len(skus))
+    matrix = sp.csr_matrix((vals, (rows, cols)), shape=shape)
+    when = np.fromiter((latest[k] for k in net), dtype=np.float64, count=len(net))
+    bought_at = sp.csr_matrix((when, (rows, cols)), shape=shape)
+    return ItemCatalogue(customers, skus, matrix, categories, last, bought_at)

@@ -19,8 +19,8 @@ PROFILING_PURPOSE = "profiling"
 
 _MODELS = ("ease", "itemknn", "popular")
 _PARAMS: dict[str, dict[str, Any]] = {
-    "ease": {"lam": 500.0},
-    "itemknn": {"neighbours": 100},
+    "ease": {"lam": 500.0, "half_life_days": None},
+    "itemknn": {"neighbours": 100, "half_life_days": None},
     "popular": {"recent_days": None},
 }
 
@@ -90,7 +90,9 @@ class Recommender:
 
     ``model`` is ``"ease"`` (default; parameter ``lam``, the L2 penalty λ, default 500), ``"itemknn"``
     (``neighbours``, default 100) or ``"popular"`` (``recent_days``: count only purchases in that many days
-    before the latest purchase; default all). Needs the ``models`` extra.
+    before the latest purchase; default all). Needs the ``models`` extra. For EASE and item-kNN,
+    ``half_life_days`` weights each of a customer's purchases by ``0.5 ** (age / half_life_days)`` when
+    scoring, the age counted back from the latest purchase in training (default: every purchase weighs 1).
 
     Consent: customers passed to :meth:`fit` whose consent for ``consent_purpose`` (default
     ``"profiling"``) has ``granted=False`` are left out of training and get no personalised
@@ -142,6 +144,9 @@ class Recommender:
         else:
             pop = np.asarray(x.sum(axis=0), dtype=np.float64).ravel()
         self._pop = pop
+        h = self.params.get("half_life_days")
+        if h is not None and not float(h) > 0:
+            raise ValidationError([FieldError("half_life_days", f"must be more than 0, got {h!r}")])
         if self.model == "ease":
             lam = float(self.params["lam"])
             if not lam > 0:
@@ -171,15 +176,26 @@ class Recommender:
         self._fitted()
         return self._w is not None and customer_id in self._cidx and customer_id not in self._opted_out
 
+    def _row(self, customer_id: str) -> sp.csr_matrix:
+        cat = self._fitted()
+        row: sp.csr_matrix = cat.matrix.getrow(self._cidx[customer_id])
+        h = self.params.get("half_life_days")
+        if h is not None and cat.bought_at is not None and cat.last_purchase is not None:
+            ref = cat.last_purchase.timestamp() / 86400.0
+            when = cat.bought_at.getrow(self._cidx[customer_id])
+            row = row.copy()
+            row.data = row.data * np.power(0.5, (ref - when.data) / float(h))
+        return row
+
     def scores(self, customer_id: str) -> np.ndarray:
         """The raw score of every item (in :attr:`skus` order) for ``customer_id``."""
-        cat = self._fitted()
+        self._fitted()
         assert self._pop is not None
         if not self.personalised(customer_id):
             pop: np.ndarray = self._pop.copy()
             return pop
         assert self._w is not None
-        row = cat.matrix.getrow(self._cidx[customer_id])
+        row = self._row(customer_id)
         out: np.ndarray = np.asarray(row @ self._w, dtype=np.float64).ravel()
         return out
 
@@ -250,7 +266,7 @@ class Recommender:
         if not self.personalised(customer_id):
             return []
         assert self._w is not None
-        row = cat.matrix.getrow(self._cidx[customer_id])
+        row = self._row(customer_id)
         w = self._w
         out = [
             Contribution(cat.skus[i], float(v * w[i, j])) for i, v in zip(row.indices, row.data, strict=True)
