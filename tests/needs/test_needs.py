@@ -278,3 +278,5 @@ def test_half_life_weights_older_purchases_down() -> None:
     assert math.isclose(parts["a"], 0.25 * b[x.sku_index()["a"], x.sku_index()["b"]], rel_tol=1e-9)
     with pytest.raises(ValidationError):
         Recommender("ease", half_life_days=0).fit(txs)
+    with pytest.raises(ValidationError):
+        Recommender("popular", recent_days=-1).fit(txs)

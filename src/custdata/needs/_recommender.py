@@ -132,6 +132,8 @@ class Recommender:
         cat = item_catalogue(txs)
         x = cat.matrix
         recent = self.params.get("recent_days")
+        if recent is not None and not float(recent) > 0:
+            raise ValidationError([FieldError("recent_days", f"must be more than 0, got {recent!r}")])
         if recent is not None and cat.last_purchase is not None:
             since = cat.last_purchase - dt.timedelta(days=float(recent))
             recent_cat = item_catalogue([t for t in txs if t.at > since or t.amount < 0], weight="binary")
