@@ -41,7 +41,9 @@ def set_debug_pii(on: bool | None) -> bool:
     the ``CUSTDATA_DEBUG_PII`` environment variable again (``None``). Returns the previous setting."""
     global _debug
     if on is not None and not isinstance(on, bool):
-        raise TypeError(f"set_debug_pii takes True, False or None, got {type(on).__name__}")
+        from custdata.exceptions import ValidationError  # exceptions imports this module
+
+        raise ValidationError(f"set_debug_pii takes True, False or None, got {type(on).__name__}", field="on")
     before = debug_pii()
     _debug = on
     return before

@@ -121,7 +121,7 @@ def test_environment_variable_opts_in(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_set_debug_pii_returns_the_previous_setting_and_checks_its_argument() -> None:
     assert set_debug_pii(True) is False
     assert set_debug_pii(False) is True
-    with pytest.raises(TypeError):
+    with pytest.raises(ValidationError):
         set_debug_pii("yes")  # type: ignore[arg-type]
 
 

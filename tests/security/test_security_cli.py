@@ -1,0 +1,146 @@
+"""``custdata keys|audit|subject …`` and ``custdata store encrypt``, through click's CliRunner and the
+real entry point (one-line errors, exit 2 for user errors)."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("click")
+
+import click
+from click.testing import CliRunner
+
+import custdata
+from custdata.cli._main import run
+from custdata.security import AuditLog, Keyring
+
+
+@click.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
+@click.pass_context
+def entry(ctx: click.Context) -> None:
+    run(list(ctx.args))
+
+
+def cli(*args: str, input: str | None = None) -> tuple[int, str, str]:
+    result = CliRunner().invoke(entry, list(args), input=input)
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    return result.exit_code, result.stdout, result.stderr
+
+
+def fill(url: str, n: int, keyring: Keyring | None = None) -> None:
+    with custdata.open_store(url, keyring=keyring) as s:
+        s.upsert_many(
+            custdata.Customer(
+                id=f"c{i:03d}",
+                name=custdata.PersonName(full=f"Name{i:03d} Secret"),
+                phones=[custdata.Phone(f"+86138{i:08d}")],
+            )
+            for i in range(n)
+        )
+
+
+def test_keys_generate_status_rotate(tmp_path: Path) -> None:
+    ring_path = tmp_path / "keys.json"
+    code, out, _ = cli("keys", "generate", str(ring_path))
+    assert code == 0 and "active key" in out
+    assert ring_path.stat().st_mode & 0o777 == 0o600
+    code, _, err = cli("keys", "generate", str(ring_path))
+    assert code == 2 and "exists already" in err and len(err.strip().splitlines()) == 1
+    first = Keyring.load(ring_path).active_id
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    fill(url, 12, Keyring.load(ring_path))
+    code, out, _ = cli("keys", "status", "--keyring", str(ring_path), "--url", url)
+    assert code == 0 and out.split() == [first, "active", out.split()[2], "12", "values"]
+    code, out, _ = cli("keys", "rotate", "--keyring", str(ring_path), "--url", url)
+    assert code == 0 and "re-encrypted 12 stored values" in out
+    ring = Keyring.load(ring_path)
+    assert ring.active_id != first and ring.state(first).value == "decrypt-only"
+    code, out, _ = cli("keys", "status", "--keyring", str(ring_path), "--url", url)
+    lines = {ln.split("\t")[0]: ln.split("\t") for ln in out.splitlines()}
+    assert lines[first][3] == "0 values" and lines[ring.active_id][3] == "12 values"
+    with custdata.open_store(url, keyring=ring) as s:
+        assert s.get("c003").phones[0].number == "+8613800000003"
+
+
+def test_keys_errors_are_one_line_exit_2(tmp_path: Path) -> None:
+    code, _, err = cli("keys", "status", "--keyring", str(tmp_path / "nope.json"))
+    assert code == 2 and err.startswith("custdata: ") and "no such keyring file" in err
+    bad = tmp_path / "bad.json"
+    bad.write_text("{}", encoding="utf-8")
+    code, _, err = cli("keys", "status", "--keyring", str(bad))
+    assert code == 2 and len(err.strip().splitlines()) == 1
+    code, _, err = cli("keys", "status")
+    assert code == 2 and "--keyring" in err
+
+
+def test_store_encrypt_migrates_in_place_and_says_when_done(tmp_path: Path) -> None:
+    db = tmp_path / "p.db"
+    url = f"sqlite:///{db}"
+    fill(url, 30)
+    ring_path = tmp_path / "keys.json"
+    assert cli("keys", "generate", str(ring_path))[0] == 0
+    code, out, _ = cli("store", "encrypt", "--url", url, "--keyring", str(ring_path), "--page", "7")
+    assert code == 0 and "encrypted 30 customers" in out
+    code, out, _ = cli("store", "encrypt", "--url", url, "--keyring", str(ring_path))
+    assert code == 0 and "encrypted already" in out
+    con = sqlite3.connect(db)
+    bodies = " ".join(b for (b,) in con.execute("SELECT body FROM cd_customers"))
+    con.close()
+    assert "Secret" not in bodies and "+86138" not in bodies
+    with custdata.open_store(url, keyring=Keyring.load(ring_path)) as s:
+        assert [c.id for c in s.find(phone="+8613800000004")] == ["c004"]
+    other = tmp_path / "other.json"
+    cli("keys", "generate", str(other))
+    code, _, err = cli("store", "encrypt", "--url", "memory://", "--keyring", str(other))
+    assert code == 2 and err.startswith("custdata: ")
+
+
+def test_audit_verify(tmp_path: Path) -> None:
+    path = tmp_path / "audit.jsonl"
+    log = AuditLog(path)
+    for i in range(5):
+        log.record(actor="alice", action="read", record_id=f"c{i}", fields=["phones"], purpose="support")
+    code, out, _ = cli("audit", "verify", str(path))
+    assert code == 0 and "intact (5 entries)" in out
+    lines = path.read_text(encoding="utf-8").splitlines()
+    lines[2] = lines[2].replace("alice", "mallory")
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    code, out, _ = cli("audit", "verify", str(path))
+    assert code == 1 and "line 3" in out
+    code, _, err = cli("audit", "verify", str(tmp_path / "missing.jsonl"))
+    assert code == 2 and "no such audit log" in err
+
+
+def test_subject_export_and_erase(tmp_path: Path) -> None:
+    ring_path = tmp_path / "keys.json"
+    cli("keys", "generate", str(ring_path))
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    fill(url, 4, Keyring.load(ring_path))
+    audit = tmp_path / "audit.jsonl"
+    code, out, _ = cli("subject", "export", "c002", "--url", url, "--keyring", str(ring_path))
+    assert code == 0
+    doc = json.loads(out)
+    assert doc["customer_id"] == "c002" and doc["record"]["phones"][0]["number"] == "+8613800000002"
+    target = tmp_path / "c002.json"
+    code, _, _ = cli(
+        "subject", "export", "c002", "--url", url, "--keyring", str(ring_path), "-o", str(target)
+    )
+    assert code == 0 and json.loads(target.read_text(encoding="utf-8"))["customer_id"] == "c002"
+    assert target.stat().st_mode & 0o777 == 0o600
+    args = ["subject", "erase", "c002", "--url", url, "--keyring", str(ring_path), "--actor", "dpo"]
+    code, _, _ = cli(*args, "--audit", str(audit), input="n\n")
+    assert code == 1  # not confirmed: aborted, nothing erased
+    with custdata.open_store(url, keyring=Keyring.load(ring_path)) as s:
+        assert s.get("c002").id == "c002"
+    code, out, _ = cli(*args, "--audit", str(audit), "--yes")
+    assert code == 0 and out.startswith("erased 1 customer")
+    assert [e["action"] for e in AuditLog(audit).entries()] == ["erase"]
+    code, _, err = cli(*args, "--yes")
+    assert code == 2 and "c002" in err and len(err.strip().splitlines()) == 1
+    code, _, err = cli("subject", "export", "c001", "--url", url)  # encrypted store, no keyring
+    assert code == 2 and "keyring" in err
