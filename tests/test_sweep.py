@@ -118,13 +118,9 @@ MODULES = [
 #: public function -> why it fails the sweep today (the area that owns it; see issue 17). These run as
 #: non-strict xfails until their owners fix them: remove a line when its function passes.
 KNOWN: dict[str, str] = {
-    "custdata.FrozenMap": "records: TypeError for a non-mapping",
     "custdata.Matcher": "matching: AttributeError/ValueError for bad settings or model",
     "custdata.dedupe": "matching: TypeError/ValueError for non-record input and bad settings",
     "custdata.link": "matching: TypeError/ValueError for non-record input and bad settings",
-    "custdata.normalize": "normalization: TypeError/AttributeError for a non-Customer (normalize(None))",
-    "custdata.normalize_many": "normalization: AttributeError for a non-Customer item, also under errors='collect'",
-    "custdata.quality_report": "quality: OverflowError/TypeError for hostile records or dates",
     "custdata.read_csv": "io: UnicodeEncodeError for a path with a lone surrogate, TypeError for non-path input",
     "custdata.read_jsonl": "io: TypeError for non-path input",
     "custdata.write_csv": "io: UnicodeEncodeError/TypeError for a bad path or non-records",
@@ -134,8 +130,6 @@ KNOWN: dict[str, str] = {
     "custdata.io.guard_cell": "io: TypeError for a non-str cell",
     "custdata.io.to_rows": "io: AttributeError for items that are not records",
     "custdata.io.unguard_cell": "io: TypeError for a non-str cell",
-    "custdata.normalization.country_code": "normalization: TypeError for non-text",
-    "custdata.normalization.script_of": "normalization: AttributeError for non-text",
     "custdata.matching.MatchSettings": "matching: ValueError/TypeError for bad settings",
     "custdata.matching.golden_record": "matching: TypeError for non-record input",
     "custdata.matching.source_priority": "matching: TypeError for a non-list",

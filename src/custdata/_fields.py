@@ -147,7 +147,12 @@ class FrozenMap(Mapping[K, V], Generic[K, V]):
     __slots__ = ("_d", "_h")
 
     def __init__(self, data: Mapping[K, V] | Iterable[tuple[K, V]] = ()) -> None:
-        d: dict[K, V] = dict(data)
+        try:
+            d: dict[K, V] = dict(data)
+        except (TypeError, ValueError):
+            raise ValidationError(
+                f"must be a mapping or (key, value) pairs, got {type(data).__name__}", field="data"
+            ) from None
         for k, v in d.items():
             if type(k) is str:
                 if "\x00" in k or not k.isascii():  # type: ignore[operator,attr-defined]

@@ -27,6 +27,7 @@ from typing import Any
 import attrs
 
 from custdata._records import Customer
+from custdata.exceptions import ValidationError
 from custdata.normalization import normalize, normalize_email
 
 __all__ = ["FIELDS", "QualityReport", "quality_report"]
@@ -170,8 +171,23 @@ def quality_report(
     ``now`` (default: the current UTC time) and ``stale_after_days`` decide which records are stale;
     ``region`` is the default region for phone numbers and addresses without a country.
     """
+    if now is not None and not (isinstance(now, dt.datetime) and now.utcoffset() is not None):
+        raise ValidationError(f"must be an aware datetime or None, got {type(now).__name__}", field="now")
+    if type(stale_after_days) is not int or stale_after_days < 0:
+        raise ValidationError("must be a whole number of days, 0 or more", field="stale_after_days")
+    if region is not None and not isinstance(region, str):
+        raise ValidationError(f"must be a region code or None, got {type(region).__name__}", field="region")
+    try:
+        customers = iter(customers)
+    except TypeError:
+        raise ValidationError(
+            f"must be an iterable of Customers, got {type(customers).__name__}", field="customers"
+        ) from None
     when = now or dt.datetime.now(dt.timezone.utc)
-    cutoff = when - dt.timedelta(days=stale_after_days)
+    try:
+        cutoff = when - dt.timedelta(days=stale_after_days)
+    except OverflowError:
+        cutoff = dt.datetime.min.replace(tzinfo=dt.timezone.utc)  # nothing is that old: none is stale
     total = 0
     present: Counter[str] = Counter()
     invalid: dict[str, Counter[str]] = defaultdict(Counter)
@@ -183,7 +199,9 @@ def quality_report(
     undated: list[str] = []
     seen: set[str] = set()
     dupes: dict[str, None] = {}
-    for c in customers:
+    for i, c in enumerate(customers):
+        if not isinstance(c, Customer):
+            raise ValidationError(f"is a {type(c).__name__}, not a Customer", field=f"customers[{i}]")
         total += 1
         if c.id in seen:
             dupes[c.id] = None

@@ -6,6 +6,7 @@ import datetime as dt
 import doctest
 import importlib.util
 import random
+from typing import Any
 
 import pytest
 from hypothesis import given
@@ -230,3 +231,22 @@ def test_module_doctests() -> None:
         result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
         assert result.failed == 0, module.__name__
         assert result.attempted > 0, module.__name__
+
+
+@pytest.mark.parametrize("workers", [None, 2])
+def test_normalize_many_reports_an_item_that_is_not_a_customer_and_goes_on(workers: int | None) -> None:
+    batch: list[Any] = [Customer(id="a", phones=["13800138000"]), None, Customer(id="b")]
+    rs = list(normalize_many(batch, errors="collect", workers=workers, chunk_size=2))
+    assert [r.record.id for r in (rs[0], rs[2])] == ["a", "b"]
+    assert rs[1].record is None and [i.reason for i in rs[1].issues] == ["not_a_customer"]
+    assert "customers[1]" in rs[1].issues[0].message
+    assert [r.record.id for r in normalize_many(batch, errors="skip", workers=workers)] == ["a", "b"]
+    with pytest.raises(ValidationError, match=r"customers\[1\]"):
+        list(normalize_many(batch, workers=workers))
+
+
+@pytest.mark.parametrize("bad", [None, 5, "c1"])
+def test_normalize_refuses_what_is_not_a_customer(bad: Any) -> None:
+    with pytest.raises(ValidationError) as info:
+        normalize(bad)
+    assert info.value.fields == ("customer",)

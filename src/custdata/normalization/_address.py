@@ -92,6 +92,8 @@ def country_code(text: str) -> str | None:
     >>> country_code("中国"), country_code("Germany"), country_code("us"), country_code("Atlantis")
     ('CN', 'DE', 'US', None)
     """
+    if not isinstance(text, str):
+        raise ValidationError(f"must be text, got {type(text).__name__}", field="text")
     t = _SPACES.sub(" ", unicodedata.normalize("NFKC", text)).strip().strip(".,，").casefold()
     return _countries().get(t) if t else None
 

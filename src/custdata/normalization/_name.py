@@ -18,7 +18,7 @@ import unicodedata
 import attrs
 
 from custdata._records import PersonName
-from custdata.exceptions import InvalidNameError, MissingExtraError
+from custdata.exceptions import InvalidNameError, MissingExtraError, ValidationError
 
 __all__ = ["COMPOUND_SURNAMES", "NAME_REASONS", "NormalizedName", "normalize_name", "script_of"]
 
@@ -91,6 +91,8 @@ def script_of(text: str) -> str:
     >>> script_of("欧阳娜娜"), script_of("Zoë Smith"), script_of("山田 たろう"), script_of("Иван")
     ('cjk', 'latin', 'kana', 'cyrillic')
     """
+    if not isinstance(text, str):
+        raise ValidationError(f"must be text, got {type(text).__name__}", field="text")
     found = {_script_of_char(ch) for ch in text if ch.isalpha()}
     if not found:
         return "none"

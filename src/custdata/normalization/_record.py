@@ -370,7 +370,39 @@ def normalize(
     >>> [(i.field, i.reason) for i in r.issues]
     [('phones.1.number', 'too_short')]
     """
+    _check_args(region, drop_invalid)
+    if not isinstance(customer, Customer):
+        raise ValidationError(f"expected a Customer, got {type(customer).__name__}", field="customer")
     return _normalize(customer, drop_invalid, _direct(region))
+
+
+def _check_args(region: object, drop_invalid: object) -> None:
+    """The arguments ``normalize`` and ``normalize_many`` share (their types only: cheap)."""
+    if region is not None and not isinstance(region, str):
+        raise ValidationError(f"must be a region code or None, got {type(region).__name__}", field="region")
+    if not isinstance(drop_invalid, bool):
+        raise ValidationError(
+            f"must be True or False, got {type(drop_invalid).__name__}", field="drop_invalid"
+        )
+
+
+def _not_a_customer(item: object, index: int) -> NormalizeResult:
+    """What ``normalize_many`` reports for an item that is not a Customer: the item as it was (nothing
+    could be normalised) with one issue naming its position."""
+    message = f"customers[{index}] is a {type(item).__name__}, not a Customer"
+    return NormalizeResult(item, (Issue("", None, "not_a_customer", message),), False)  # type: ignore[arg-type]
+
+
+def _each(customers: Iterable[Customer], drop: bool, look: _Looks) -> Iterator[NormalizeResult]:
+    """``_normalize`` over a stream; an item that is not a Customer is reported, not a crash (found
+    where it fails, so good items pay nothing for the check)."""
+    for i, c in enumerate(customers):
+        try:
+            yield _normalize(c, drop, look)
+        except (AttributeError, TypeError):
+            if isinstance(c, Customer):
+                raise
+            yield _not_a_customer(c, i)
 
 
 def _normalize(c: Customer, drop: bool, look: _Looks) -> NormalizeResult:
@@ -409,6 +441,8 @@ def _normalize(c: Customer, drop: bool, look: _Looks) -> NormalizeResult:
 
 
 def _raise_for(result: NormalizeResult) -> None:
+    if not isinstance(result.record, Customer):
+        raise ValidationError([FieldError("customers", i.message) for i in result.issues])
     raise ValidationError(
         [
             FieldError(i.field, f"customer {result.record.id!r}: {i.message or i.reason}")
@@ -525,13 +559,23 @@ def normalize_many(
     [('a', True), ('b', False)]
     """
     check_errors(errors)
+    _check_args(region, drop_invalid)
+    for name, value in (("workers", workers), ("chunk_size", chunk_size)):
+        if (value is not None or name == "chunk_size") and (type(value) is not int):
+            raise ValidationError(f"must be a whole number, got {type(value).__name__}", field=name)
+    try:
+        customers = iter(customers)
+    except TypeError:
+        raise ValidationError(
+            f"must be an iterable of Customers, got {type(customers).__name__}", field="customers"
+        ) from None
     if workers is not None and workers > 1:
         results: Iterator[NormalizeResult] = _in_processes(
             customers, region, drop_invalid, workers, chunk_size
         )
     else:
         look = _direct(region)
-        results = (_normalize(c, drop_invalid, look) for c in customers)
+        results = _each(customers, drop_invalid, look)
     for r in results:
         if r.issues:
             if errors == "raise":
@@ -544,20 +588,20 @@ def normalize_many(
 def _in_processes(
     customers: Iterable[Customer], region: str | None, drop: bool, workers: int, chunk_size: int
 ) -> Iterator[NormalizeResult]:
-    it = iter(customers)
+    it = enumerate(customers)
     with cf.ProcessPoolExecutor(max_workers=workers, initializer=_worker_init) as pool:
-        pending: deque[tuple[list[Customer], _Texts, cf.Future[Values]]] = deque()
+        pending: deque[tuple[list[tuple[int, Customer]], _Texts, cf.Future[Values]]] = deque()
         in_flight = workers * 3
         while True:
             while len(pending) < in_flight:
                 chunk = list(itertools.islice(it, max(1, chunk_size)))
                 if not chunk:
                     break
-                texts = _Texts(chunk)
+                texts = _Texts([c for _, c in chunk if isinstance(c, Customer)])
                 pending.append((chunk, texts, pool.submit(_values, region, *texts.args())))
             if not pending:
                 return
             chunk, texts, future = pending.popleft()
             look = texts.looks(future.result())
-            for c in chunk:
-                yield _normalize(c, drop, look)
+            for i, c in chunk:
+                yield _normalize(c, drop, look) if isinstance(c, Customer) else _not_a_customer(c, i)
