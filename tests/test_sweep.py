@@ -113,6 +113,7 @@ MODULES = [
     "custdata.quality",
     "custdata.datasets",
     "custdata.pandas",
+    "custdata.segments",
 ]
 
 #: public function -> why it fails the sweep today (the area that owns it; see issue 17). These run as

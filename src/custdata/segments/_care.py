@@ -14,7 +14,7 @@ import attrs
 
 from custdata._records import Customer, Interaction, Transaction
 from custdata.exceptions import ValidationError
-from custdata.segments._profiles import Profile, ProfileBuilder, _activity, _customer, as_of_date
+from custdata.segments._profiles import Profile, ProfileBuilder, _activity, _customer, as_of_date, items_of
 from custdata.segments._rfm import CN_GROUPS, RFM_SEGMENTS, check_bins, cn_group, edges_of, segment_of
 from custdata.segments._rules import F, Rule, month_day, next_occurrence
 from custdata.segments._segmentation import Segment, Segmentation
@@ -133,10 +133,23 @@ def tiers(
     >>> [t.assign({"total_spend": v}) for v in (8000, 1000, 10)]
     ['gold', 'silver', 'bronze']
     """
-    if not thresholds:
-        raise ValidationError("tiers need at least one threshold")
-    ordered = sorted(thresholds.items(), key=lambda kv: Decimal(str(kv[1])), reverse=True)
+    if not isinstance(thresholds, Mapping) or not thresholds:
+        raise ValidationError("tiers need a mapping of tier name to threshold", field="thresholds")
+    for name, value in thresholds.items():
+        _threshold(name, value)
+    ordered = sorted(thresholds.items(), key=lambda kv: _threshold(*kv), reverse=True)
     return Segmentation([(name, F[field] >= value) for name, value in ordered], default=default)
+
+
+def _threshold(name: Any, value: Any) -> Decimal:
+    if not isinstance(name, str) or not name:
+        raise ValidationError(f"a tier name must be text, got {type(name).__name__}", field="thresholds")
+    if isinstance(value, bool) or not isinstance(value, (int, float, Decimal)):
+        raise ValidationError(f"tier {name!r}: the threshold must be a number", field="thresholds")
+    d = Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
+    if not d.is_finite():
+        raise ValidationError(f"tier {name!r}: the threshold must be finite", field="thresholds")
+    return d
 
 
 def quantile_tiers(
@@ -146,11 +159,18 @@ def quantile_tiers(
     down, e.g. ``["top", "middle"]`` with ``default="bottom"`` splits into thirds. The thresholds are the
     quantile edges of :func:`rfm` (exact, linear interpolation); a value on an edge falls in the lower tier.
     """
+    if (
+        isinstance(names, (str, bytes))
+        or not isinstance(names, Sequence)
+        or not all(isinstance(n, str) and n for n in names)
+    ):
+        raise ValidationError("names must be a list of tier names (text)", field="names")
+    F[field]  # a valid field name, or ValidationError
     values = []
-    for p in profiles:
+    for p in items_of(profiles, "profiles"):
         v = p.get(field) if isinstance(p, Mapping) else getattr(p, field, None)
         if v is not None:
-            values.append(Decimal(v) if isinstance(v, (int, Decimal)) else Decimal(repr(v)))
+            values.append(_threshold(field, v))
     n = len(names) + (1 if default is not None else 0)
     if n < 2:
         raise ValidationError("quantile tiers need at least two tiers (names plus default)")
@@ -197,14 +217,20 @@ def member_tiers(
     [('a', 'gold', 'up'), ('b', 'silver', 'down')]
     """
     day = as_of_date(as_of)
-    if not levels:
-        raise ValidationError("member tiers need at least one level", field="levels")
+    if not isinstance(levels, Mapping) or not levels:
+        raise ValidationError("member tiers need a mapping of level name to threshold", field="levels")
+    for name, value in levels.items():
+        _threshold(name, value)
+    if isinstance(window_days, bool) or not isinstance(window_days, int) or window_days < 0:
+        raise ValidationError(
+            f"window_days must be a whole number, 0 or more, got {window_days!r}", field="window_days"
+        )
     if isinstance(max_down, bool) or not isinstance(max_down, int) or max_down < 1:
         raise ValidationError(
             f"max_down must be a whole number of 1 or more, got {max_down!r}", field="max_down"
         )
-    order = [name for name, _ in sorted(levels.items(), key=lambda kv: Decimal(str(kv[1])), reverse=True)]
-    bounds = {name: Decimal(str(levels[name])) for name in order}
+    order = [name for name, _ in sorted(levels.items(), key=lambda kv: _threshold(*kv), reverse=True)]
+    bounds = {name: _threshold(name, levels[name]) for name in order}
     start = day - dt.timedelta(days=window_days)
     spend: dict[str, Decimal] = {}
     for item in transactions:

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from custdata.exceptions import MissingExtraError
-from custdata.segments._profiles import FIELDS, Profile
+from custdata.exceptions import MissingExtraError, ValidationError
+from custdata.segments._profiles import FIELDS, Profile, items_of
 
 __all__ = ["to_dataframe"]
 
@@ -19,4 +19,9 @@ def to_dataframe(profiles: Iterable[Profile]) -> Any:
         import pandas as pd
     except ImportError as exc:
         raise MissingExtraError("pandas", "custdata.segments.to_dataframe", ["pandas"]) from exc
-    return pd.DataFrame.from_records([p.to_dict() for p in profiles], columns=list(FIELDS))
+    rows = []
+    for p in items_of(profiles, "profiles"):
+        if not isinstance(p, Profile):
+            raise ValidationError(f"expected Profile objects, got {type(p).__name__}", field="profiles")
+        rows.append(p.to_dict())
+    return pd.DataFrame.from_records(rows, columns=list(FIELDS))

@@ -18,19 +18,34 @@ def _plt() -> Any:
     return plt
 
 
+def _check_ax(ax: Any, method: str) -> None:
+    if ax is not None and not callable(getattr(ax, method, None)):
+        raise ValidationError(f"ax must be matplotlib Axes, got {type(ax).__name__}", field="ax")
+
+
 def plot_rfm_grid(scores: Iterable[Any], *, bins: int = 5, ax: Any = None) -> Any:
     """The RFM grid: recency score across, frequency score up, each cell coloured by the mean monetary score
     of its customers and labelled with their count. ``scores``: :func:`rfm` results (or profiles, with
     ``rfm_r``/``rfm_f``/``rfm_m``). Returns the axes."""
+    from custdata.segments._profiles import items_of
+    from custdata.segments._rfm import check_bins
+
+    check_bins(bins)
+    _check_ax(ax, "imshow")
+    items = list(items_of(scores, "scores"))
     plt = _plt()
     import numpy as np
 
     count = np.zeros((bins, bins))
     money = np.zeros((bins, bins))
-    for s in scores:
-        r, f, m = (s.r, s.f, s.m) if hasattr(s, "r") else (s.rfm_r, s.rfm_f, s.rfm_m)
-        if r is None:
+    for s in items:
+        keys = ("r", "f", "m") if hasattr(s, "r") else ("rfm_r", "rfm_f", "rfm_m")
+        got = [getattr(s, k, None) for k in keys]
+        if got[0] is None:
             continue
+        if not all(isinstance(x, int) and not isinstance(x, bool) for x in got):
+            raise ValidationError("scores must be rfm() results or profiles with whole-number RFM scores")
+        r, f, m = (x if isinstance(x, int) else 0 for x in got)
         if not (1 <= r <= bins and 1 <= f <= bins):
             raise ValidationError(f"scores beyond {bins} bins: pass bins=")
         count[f - 1, r - 1] += 1
@@ -57,6 +72,14 @@ def plot_segment_sizes(
 ) -> Any:
     """Segment sizes over time as stacked areas: ``sizes`` maps each period (a date or a label, in order)
     to a :meth:`Segmentation.sizes` result. Returns the axes."""
+    if not isinstance(sizes, Mapping) or not all(
+        isinstance(v, Mapping) and all(isinstance(n, int) and not isinstance(n, bool) for n in v.values())
+        for v in sizes.values()
+    ):
+        raise ValidationError("sizes must map each period to a {segment: count} mapping (Segmentation.sizes)")
+    if segments is not None and (isinstance(segments, (str, bytes)) or not isinstance(segments, Sequence)):
+        raise ValidationError("segments must be a list of segment names")
+    _check_ax(ax, "stackplot")
     plt = _plt()
     periods = list(sizes)
     names = (

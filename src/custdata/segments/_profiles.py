@@ -198,6 +198,16 @@ def phone_region(number: str, region: str | None = "CN") -> tuple[str | None, st
 
 
 # --------------------------------------------------------------------------------------------- input
+def items_of(value: Any, what: str) -> Iterable[Any]:
+    """``value`` as an iterable of items, or a ValidationError naming ``what`` (text, bytes and single
+    mappings are not collections of items here)."""
+    if isinstance(value, (str, bytes, Mapping)) or not isinstance(value, Iterable):
+        raise ValidationError(
+            f"{what} must be an iterable of records, got {type(value).__name__}", field=what
+        )
+    return value
+
+
 def _customer(item: Any) -> Customer:
     if type(item) is Customer:
         return item
@@ -249,6 +259,7 @@ class ProfileBuilder:
         self.edges: Edges | None = None
 
     def add_transactions(self, transactions: Iterable[Any]) -> None:
+        transactions = items_of(transactions, "transactions")
         as_of = self.as_of
         tx = self.tx
         keep_days = self.model is not None
@@ -282,6 +293,7 @@ class ProfileBuilder:
             )
 
     def add_interactions(self, interactions: Iterable[Any]) -> None:
+        interactions = items_of(interactions, "interactions")
         as_of = self.as_of
         contact = self.contact
         for item in interactions:
@@ -448,6 +460,7 @@ def profiles(
     ('上海市', 1, Decimal('120.50'), 30)
     """
     day = as_of_date(as_of)
+    customers = items_of(customers, "customers")
     if unit not in _UNITS:
         raise ValidationError(f"unit must be 'D' or 'W', got {unit!r}", field="unit")
     builder = ProfileBuilder(

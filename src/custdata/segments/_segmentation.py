@@ -100,6 +100,10 @@ class Segmentation:
         default: str | None = None,
         multi: bool = False,
     ) -> None:
+        if isinstance(segments, (str, bytes)) or not isinstance(segments, Iterable):
+            raise ValidationError(
+                f"segments must be a list of (name, rule) or a mapping, got {type(segments).__name__}"
+            )
         items = segments.items() if isinstance(segments, Mapping) else segments
         out: list[Segment] = []
         for s in items:
@@ -120,6 +124,10 @@ class Segmentation:
             raise ValidationError(f"segment names must be unique: {', '.join(dupes)} repeat")
         if default is not None and default in names:
             raise ValidationError(f"the default {default!r} is also a segment name")
+        if default is not None and not isinstance(default, str):
+            raise ValidationError(
+                f"default must be a name (text), got {type(default).__name__}", field="default"
+            )
         self.segments: tuple[Segment, ...] = tuple(out)
         self.default = default
         self.multi = multi
