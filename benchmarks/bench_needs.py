@@ -133,7 +133,6 @@ def _als(train: list[Transaction], users: list[str]) -> tuple[dict[str, list[str
 
     cat = item_catalogue(train)
     x = cat.matrix.tocsr().astype(np.float32)
-    model = AlternatingLeastSquares(random_state=0)
     try:  # implicit's documented advice: no BLAS threadpool inside ALS
         from threadpoolctl import threadpool_limits
     except ImportError:
@@ -141,6 +140,7 @@ def _als(train: list[Transaction], users: list[str]) -> tuple[dict[str, list[str
     else:
         limits = threadpool_limits(1, "blas")
     with limits:
+        model = AlternatingLeastSquares(random_state=0)
         t0, c0 = time.perf_counter(), time.process_time()
         model.fit(x, show_progress=False)
         fit_s, fit_cpu = time.perf_counter() - t0, time.process_time() - c0
