@@ -258,7 +258,8 @@ class PostgresDialect(Dialect):
 
     def tx_ctes(self) -> str:
         return (
-            "tx0 AS (SELECT customer_id AS cid, left(b->>'at', 10) AS d, (b->>'amount')::numeric AS a, "
+            "tx0 AS MATERIALIZED (SELECT customer_id AS cid, left(b->>'at', 10) AS d, "
+            "(b->>'amount')::numeric AS a, "
             "b->>'currency' AS cur FROM (SELECT customer_id, body::jsonb AS b FROM cd_transactions "
             "WHERE at < CAST(? AS text)) s), "
             "tx2 AS (SELECT cid, d, cur, a * 1000000 AS v, (a * 1000000 <> trunc(a * 1000000)) AS bad "
