@@ -122,15 +122,6 @@ KNOWN: dict[str, str] = {
     "custdata.Matcher": "matching: AttributeError/ValueError for bad settings or model",
     "custdata.dedupe": "matching: TypeError/ValueError for non-record input and bad settings",
     "custdata.link": "matching: TypeError/ValueError for non-record input and bad settings",
-    "custdata.read_csv": "io: UnicodeEncodeError for a path with a lone surrogate, TypeError for non-path input",
-    "custdata.read_jsonl": "io: TypeError for non-path input",
-    "custdata.write_csv": "io: UnicodeEncodeError/TypeError for a bad path or non-records",
-    "custdata.write_jsonl": "io: AttributeError for items that are not records",
-    "custdata.io.detect_encoding": "io: FileNotFoundError for a missing path",
-    "custdata.io.from_rows": "io: AttributeError for non-text cells",
-    "custdata.io.guard_cell": "io: TypeError for a non-str cell",
-    "custdata.io.to_rows": "io: AttributeError for items that are not records",
-    "custdata.io.unguard_cell": "io: TypeError for a non-str cell",
     "custdata.matching.MatchSettings": "matching: ValueError/TypeError for bad settings",
     "custdata.matching.golden_record": "matching: TypeError for non-record input",
     "custdata.matching.source_priority": "matching: TypeError for a non-list",
@@ -152,7 +143,6 @@ KNOWN: dict[str, str] = {
     "custdata.metrics.retention": "metrics: TypeError for non-iterable input",
     "custdata.metrics.retention_rate": "metrics: TypeError for non-iterable input",
     "custdata.metrics.simple_clv": "metrics: TypeError for non-numeric input",
-    "custdata.pandas.to_dataframe": "io (pandas): TypeError for items that are not records",
 }
 
 #: Results custdata builds and hands out (plain attrs records): constructing one by hand is not an input

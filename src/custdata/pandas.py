@@ -23,7 +23,7 @@ from custdata._records import Customer
 from custdata.exceptions import ValidationError
 from custdata.io import Errors, Kind, RecordReader, RowProblem, from_rows, to_rows
 from custdata.io._headers import COLUMNS
-from custdata.io._problems import KINDS, check_errors, handle
+from custdata.io._problems import check_errors, handle, record_class
 
 __all__ = ["from_dataframe", "to_dataframe"]
 
@@ -40,7 +40,7 @@ def to_dataframe(records: Iterable[Any], *, kind: Kind | None = None) -> pd.Data
     '张三'
     """
     rows = list(to_rows(records))
-    cls = KINDS[kind] if kind else Customer
+    cls = record_class(kind) if kind else Customer
     columns = list(rows[0]) if rows else COLUMNS[cls]
     df: pd.DataFrame = pd.DataFrame(rows, columns=columns).replace("", None)
     for col in _TIMES:

@@ -245,3 +245,57 @@ def test_property_long_digit_strings_survive_a_spreadsheet(tmp_path: Path, seed:
         }
         assert {k: row[k] for k in sent} == sent
         assert all(isinstance(row[k], str) for k in sent)
+
+
+@pytest.mark.parametrize("bad", [None, b"x.csv", "", "a\x00b.csv", "\ud800.csv", 5])
+def test_a_path_no_file_can_have_is_a_validation_error_naming_it(bad: Any, tmp_path: Path) -> None:
+    from custdata import read_jsonl
+    from custdata.io import detect_encoding
+
+    for call in (
+        lambda: write_csv([Customer(id="c1")], bad),
+        lambda: write_jsonl([Customer(id="c1")], bad),
+        lambda: read_csv(bad),
+        lambda: read_jsonl(bad),
+        lambda: detect_encoding(bad),
+    ):
+        with pytest.raises(ValidationError) as info:
+            call()
+        assert info.value.fields == ("path",)
+
+
+def test_detect_encoding_reports_a_missing_file_and_a_folder_as_read_csv_does(tmp_path: Path) -> None:
+    from custdata.exceptions import ParseError
+    from custdata.io import detect_encoding
+
+    for path in (tmp_path / "nothere.csv", tmp_path):
+        with pytest.raises(ParseError):
+            detect_encoding(path)
+
+
+def test_writers_refuse_a_folder_and_an_unknown_encoding_and_write_nothing(tmp_path: Path) -> None:
+    from custdata.exceptions import ParseError
+
+    with pytest.raises(ParseError):
+        write_csv([Customer(id="c1")], tmp_path)
+    with pytest.raises(ValidationError):
+        write_csv([Customer(id="c1")], tmp_path / "x.csv", encoding="nosuch")
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("bad", [None, 5, [b"=1"]])
+def test_guard_cell_refuses_what_is_not_text(bad: Any) -> None:
+    for fn in (guard_cell, unguard_cell):
+        with pytest.raises(ValidationError):
+            fn(bad)
+
+
+def test_to_rows_and_from_rows_name_the_bad_item() -> None:
+    from custdata.io import from_rows, to_rows
+
+    with pytest.raises(ValidationError, match=r"records\[1\]"):
+        list(to_rows([Customer(id="c1"), None]))
+    with pytest.raises(ValidationError, match=r"rows\[0\]"):
+        list(from_rows(["id,name"]))
+    with pytest.raises(ValidationError):
+        list(to_rows(None))  # type: ignore[arg-type]

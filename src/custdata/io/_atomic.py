@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import IO
 
 from custdata.exceptions import ParseError
+from custdata.io._args import check_encoding, file_name
 
 __all__ = ["atomic_write"]
 
@@ -28,7 +29,10 @@ def atomic_write(
     operating-system error (no space left, permission denied …) is raised as the same ``OSError`` with
     ``filename`` the target, never the temporary file.
     """
-    target = Path(path)
+    target = Path(file_name(path))
+    if target.is_dir():
+        raise ParseError("is a directory, not a file", path=str(target))
+    check_encoding(encoding)
     directory = target.parent if str(target.parent) else Path(".")
     try:
         mode: int | None = stat.S_IMODE(os.stat(target).st_mode)

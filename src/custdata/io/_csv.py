@@ -14,12 +14,13 @@ from typing import IO, Any, Literal
 
 from custdata._records import Customer
 from custdata.exceptions import ParseError, ValidationError
+from custdata.io._args import file_name, iterable
 from custdata.io._atomic import atomic_write
 from custdata.io._cells import to_tzinfo
 from custdata.io._convert import activity_dict, activity_row, customer_dict, customer_row
 from custdata.io._encoding import open_text
 from custdata.io._flat import CUSTOM_KEY, FLAT_PREFIX, flat_column, flat_header, flat_row, flat_values
-from custdata.io._guard import guard_cell, unguard_cell
+from custdata.io._guard import guard, unguard
 from custdata.io._headers import COLUMNS, SYNONYMS, header_key
 from custdata.io._ids import MissingId, RowIds
 from custdata.io._problems import (
@@ -77,7 +78,7 @@ def read_csv(
     check_errors(errors)
     cls = record_class(kind)
     tz = to_tzinfo(default_tz)
-    name = os.fspath(path)
+    name = file_name(path)
     ids = RowIds(source if source is not None else os.path.basename(name), missing_id)
     try:
         fh, enc = open_text(path, encoding)
@@ -202,7 +203,7 @@ def _csv_rows(
         for h, field, raw in zip(header, fields, cells, strict=False):
             if raw == "":
                 continue
-            raw = unguard_cell(raw)
+            raw = unguard(raw)
             if field is None:
                 if header_key(h) not in ignored and kind == "customer":
                     custom[h.lstrip("\ufeff")] = raw
@@ -279,7 +280,7 @@ def write_csv(
     """
     if layout not in ("flat", "json"):
         raise ValidationError(f"layout must be 'flat' or 'json', got {layout!r}", field="layout")
-    rest = iter(records)
+    rest = iterable(records)
     first = next(rest, _NOTHING)
     if kind:
         cls: type[Record] = record_class(kind)
@@ -300,7 +301,7 @@ def write_csv(
             if type(rec) is not cls:
                 raise _not_a_record(n - 1, rec, cls)
             row = customer_row(rec) if isinstance(rec, Customer) else activity_row(rec)
-            w.writerow([guard_cell(c) for c in row])
+            w.writerow([guard(c) for c in row])
     return n
 
 
@@ -328,5 +329,5 @@ def _write_flat(w: Any, records: Iterator[Any], folder: Path) -> int:
         spool.seek(0)
         for _ in range(n):
             cells = flat_values(pickle.load(spool), custom)
-            w.writerow([guard_cell(cells[h]) if h in cells else "" for h in header])
+            w.writerow([guard(cells[h]) if h in cells else "" for h in header])
     return n

@@ -15,7 +15,8 @@ import codecs
 import zipfile
 from typing import IO
 
-from custdata.exceptions import ParseError, ValidationError
+from custdata.exceptions import ParseError
+from custdata.io._args import check_encoding, file_name
 from custdata.io._problems import PathLike
 
 __all__ = ["detect_encoding", "open_text"]
@@ -100,8 +101,18 @@ def _rare_share(fh: IO[bytes]) -> float:
 def detect_encoding(path: PathLike) -> str:
     """The encoding of a file: a BOM's; UTF-16/32 without a BOM; UTF-8 if every byte decodes; else
     GB18030 when the text reads as Chinese. Raises :class:`~custdata.exceptions.ParseError` for a
-    workbook or another binary file, and for text in none of these (pass ``encoding=``)."""
-    with open(path, "rb") as fh:
+    workbook or another binary file, and for text in none of these (pass ``encoding=``), or for a file
+    that is missing, a folder or not readable (as :func:`read_csv`)."""
+    name = file_name(path)
+    try:
+        fh = open(name, "rb")  # noqa: SIM115 - closed below
+    except FileNotFoundError:
+        raise ParseError("no such file", path=name) from None
+    except IsADirectoryError:
+        raise ParseError("is a directory, not a file", path=name) from None
+    except PermissionError:
+        raise ParseError("permission denied", path=name) from None
+    with fh:
         head = fh.read(1 << 16)
         for bom, name in _BOMS:
             if head.startswith(bom):
@@ -147,12 +158,9 @@ def open_text(path: PathLike, encoding: str) -> tuple[IO[str], str]:
     if encoding == "auto":
         encoding = detect_encoding(path)
     else:
+        check_encoding(encoding)
         with open(path, "rb") as fh:
             _refuse_binary(path, fh.read(8))
-    try:
-        codecs.lookup(encoding)
-    except LookupError:
-        raise ValidationError(f"unknown encoding {encoding!r}", field="encoding") from None
     if encoding.lower().replace("_", "-") in ("gbk", "gb2312", "cp936"):
         encoding = "gb18030"  # a superset: GBK loses rare name characters such as 䶮
     return open(path, encoding=encoding, newline=""), encoding

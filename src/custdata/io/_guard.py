@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import re
 
+from custdata.exceptions import ValidationError
+
 __all__ = ["guard_cell", "unguard_cell"]
 
 _DANGER = re.compile(r"'*[=+\-@\t\r＝＋－＠]")
@@ -32,7 +34,16 @@ def guard_cell(text: str) -> str:
     ("'=1+1", "'＝1+1", 'plain')
     >>> guard_cell("+8613800138000"), guard_cell("00123"), guard_cell("42")
     ("'+8613800138000", '="00123"', '42')
+
+    Anything but a ``str`` raises :class:`~custdata.exceptions.ValidationError` (field ``text``).
     """
+    if type(text) is not str and not isinstance(text, str):
+        raise ValidationError(f"must be text, got {type(text).__name__}", field="text")
+    return guard(text)
+
+
+def guard(text: str) -> str:
+    """:func:`guard_cell` without the check of its argument: for the writers, whose cells are text."""
     if not text:
         return text
     first = text[0]
@@ -45,7 +56,15 @@ def guard_cell(text: str) -> str:
 
 def unguard_cell(text: str) -> str:
     """Undo :func:`guard_cell`: drop one leading ``'`` that stands before a guarded cell, and read
-    ``="00123"`` as ``00123``."""
+    ``="00123"`` as ``00123``. Anything but a ``str`` raises
+    :class:`~custdata.exceptions.ValidationError` (field ``text``)."""
+    if not isinstance(text, str):
+        raise ValidationError(f"must be text, got {type(text).__name__}", field="text")
+    return unguard(text)
+
+
+def unguard(text: str) -> str:
+    """:func:`unguard_cell` without the check of its argument: for the readers, whose cells are text."""
     first = text[:1]
     if first == "'":
         return text[1:] if _DANGER.match(text, 1) else text

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable, Iterator
 from typing import Any
 
 from custdata._records import Customer, Interaction, Transaction
 from custdata.exceptions import FieldError, ParseError, ValidationError
+from custdata.io._args import file_name, iterable
 from custdata.io._atomic import atomic_write
 from custdata.io._cells import loads
 from custdata.io._convert import contact_problems
@@ -38,9 +38,9 @@ def read_jsonl(
     """
     check_errors(errors)
     cls = record_class(kind)
-    name = os.fspath(path)
+    name = file_name(path)
     try:
-        fh = open(path, encoding="utf-8-sig")  # noqa: SIM115 - closed by the reader
+        fh = open(name, encoding="utf-8-sig")  # noqa: SIM115 - closed by the reader
     except FileNotFoundError:
         raise ParseError("no such file", path=name) from None
     except (IsADirectoryError, PermissionError) as exc:
@@ -91,6 +91,7 @@ def write_jsonl(records: Iterable[Record], path: PathLike) -> int:
     naming its position, and nothing is written.
     """
     n = 0
+    records = iterable(records)
     with atomic_write(path, encoding="utf-8", newline="\n") as fh:
         for rec in records:
             if not isinstance(rec, (Customer, Transaction, Interaction)):

@@ -94,7 +94,7 @@ class RecordReader(Iterator[R], Generic[R]):
 def record_class(kind: str) -> type[Record]:
     try:
         return KINDS[kind]
-    except KeyError:
+    except (KeyError, TypeError):
         raise ValidationError(f"kind must be one of {', '.join(KINDS)}, got {kind!r}", field="kind") from None
 
 

@@ -9,6 +9,7 @@ from typing import Any
 
 from custdata._records import Customer
 from custdata.exceptions import ValidationError
+from custdata.io._args import iterable
 from custdata.io._cells import to_tzinfo
 from custdata.io._convert import activity_dict, activity_row, customer_dict, customer_row
 from custdata.io._headers import COLUMNS, SYNONYMS, header_key
@@ -19,9 +20,15 @@ __all__ = ["from_rows", "to_rows"]
 
 def to_rows(records: Iterable[Record]) -> Iterator[dict[str, str]]:
     """The flat rows ``write_csv`` writes, as dicts (no formula guard): for DataFrames and other sinks."""
-    for rec in records:
-        cells = customer_row(rec) if isinstance(rec, Customer) else activity_row(rec)
-        yield dict(zip(COLUMNS[type(rec)], cells, strict=True))
+    for i, rec in enumerate(iterable(records)):
+        try:
+            cells = customer_row(rec) if isinstance(rec, Customer) else activity_row(rec)
+            columns = COLUMNS[type(rec)]
+        except (AttributeError, TypeError, KeyError):  # found where it fails: good records pay nothing
+            if type(rec) in COLUMNS:
+                raise
+            raise ValidationError(f"is a {type(rec).__name__}, not a record", field=f"records[{i}]") from None
+        yield dict(zip(columns, cells, strict=True))
 
 
 # Fields whose values are digit strings that pandas reads as floats when a column has gaps
@@ -65,10 +72,16 @@ def from_rows(
     cls = record_class(kind)
     tz = to_tzinfo(default_tz)
     synonyms = SYNONYMS[kind]
-    for row in rows:
+    for i, row in enumerate(iterable(rows, "rows")):
+        try:
+            cells = row.items()
+        except AttributeError:
+            raise ValidationError(
+                f"is a {type(row).__name__}, not a mapping of headers to cells", field=f"rows[{i}]"
+            ) from None
         values: dict[str, str] = {}
         custom: dict[str, Any] = {}
-        for h, raw in row.items():
+        for h, raw in cells:
             if raw is None or raw == "" or (isinstance(raw, float) and raw != raw):
                 continue
             field = synonyms.get(header_key(h))
