@@ -228,7 +228,7 @@ def test_evaluation_measures_against_hand_computed_values() -> None:
     assert ndcg_at_k(rec, rel, k=4) == pytest.approx((dcg1 / idcg1 + (1 / math.log2(5)) / 1) / 2)
     assert hit_rate(rec, rel, k=3) == pytest.approx(0.5)
     assert hit_rate(rec, rel, k=4) == pytest.approx(1.0)
-    assert coverage(rec, "abcdefgh", k=2) == pytest.approx(2 / 8)
+    assert coverage(rec, list("abcdefgh"), k=2) == pytest.approx(2 / 8)
     assert math.isnan(recall_at_k(rec, {"u3": set()}, k=3))
     with pytest.raises(ValidationError):
         ndcg_at_k(rec, rel, k=0)

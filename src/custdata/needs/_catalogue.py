@@ -4,15 +4,34 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
 
 from custdata._records import Transaction
 from custdata.exceptions import FieldError, ValidationError
+
+
+def _many(value: object, name: str) -> Iterable[Any]:
+    """``value`` as an iterable of items (not text, not a mapping), else ValidationError naming ``name``."""
+    if isinstance(value, (str, bytes, Mapping)) or not isinstance(value, Iterable):
+        raise ValidationError(
+            [FieldError(name, f"expected an iterable of records, got {type(value).__name__}")]
+        )
+    return value
+
+
+def _whole(value: object, name: str, low: int) -> int:
+    """``value`` as a whole number of at least ``low``, else ValidationError naming ``name``."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValidationError([FieldError(name, f"expected a whole number, got {type(value).__name__}")])
+    if value < low:
+        raise ValidationError([FieldError(name, f"must be {low} or more, got {value}")])
+    return value
 
 
 def _check(t: object, i: int) -> Transaction:
@@ -29,7 +48,7 @@ def net_quantities(transactions: Iterable[Transaction]) -> dict[tuple[str, str],
     returned or cancelled item never counts as a purchase.
     """
     net: dict[tuple[str, str], Decimal] = {}
-    for i, raw in enumerate(transactions):
+    for i, raw in enumerate(_many(transactions, "transactions")):
         t = _check(raw, i)
         sign = -1 if t.amount < 0 else 1
         for line in t.items:
@@ -71,9 +90,9 @@ def item_catalogue(transactions: Iterable[Transaction], *, weight: str = "binary
     Raises :class:`~custdata.exceptions.ValidationError` (a ``ValueError``) for anything that is not a
     :class:`~custdata.Transaction` or for an unknown ``weight``.
     """
-    if weight not in ("binary", "quantity"):
+    if not isinstance(weight, str) or weight not in ("binary", "quantity"):
         raise ValidationError([FieldError("weight", f"expected 'binary' or 'quantity', got {weight!r}")])
-    txs = [_check(t, i) for i, t in enumerate(transactions)]
+    txs = [_check(t, i) for i, t in enumerate(_many(transactions, "transactions"))]
     categories: dict[str, str] = {}
     last: dt.datetime | None = None
     latest: dict[tuple[str, str], float] = {}

@@ -8,7 +8,7 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 
 from custdata._records import Transaction
 from custdata.exceptions import FieldError, ValidationError
-from custdata.needs._catalogue import _check
+from custdata.needs._catalogue import _check, _many, _whole
 
 
 def time_split(
@@ -18,24 +18,40 @@ def time_split(
 
     ``at`` must be timezone-aware like the records' times (naive raises ValidationError).
     """
+    if not isinstance(at, dt.datetime):
+        raise ValidationError([FieldError("at", f"expected a datetime, got {type(at).__name__}")])
     if at.tzinfo is None:
         raise ValidationError([FieldError("at", "must be timezone-aware")])
     before: list[Transaction] = []
     after: list[Transaction] = []
-    for i, raw in enumerate(transactions):
+    for i, raw in enumerate(_many(transactions, "transactions")):
         t = _check(raw, i)
         (before if t.at < at else after).append(t)
     return before, after
 
 
+def _skus(value: object, name: str) -> list[str]:
+    items = list(_many(value, name))
+    if not all(isinstance(s, str) for s in items):
+        raise ValidationError([FieldError(name, "expected skus as text")])
+    return items
+
+
+def _lists(value: object, name: str) -> dict[str, list[str]]:
+    if not isinstance(value, Mapping):
+        raise ValidationError(
+            [FieldError(name, f"expected a mapping of customer to skus, got {type(value).__name__}")]
+        )
+    return {str(c): _skus(v, f"{name}[{c!r}]") for c, v in value.items()}
+
+
 def _pairs(
     recommended: Mapping[str, Sequence[str]], relevant: Mapping[str, Collection[str]], k: int
 ) -> list[tuple[list[str], frozenset[str]]]:
-    if k < 1:
-        raise ValidationError([FieldError("k", f"must be 1 or more, got {k!r}")])
-    return [
-        (list(recommended.get(cid, ()))[:k], frozenset(rel)) for cid, rel in relevant.items() if len(rel) > 0
-    ]
+    _whole(k, "k", 1)
+    rec = _lists(recommended, "recommended")
+    rel = _lists(relevant, "relevant")
+    return [(rec.get(cid, [])[:k], frozenset(r)) for cid, r in rel.items() if r]
 
 
 def _mean(values: list[float]) -> float:
@@ -73,10 +89,9 @@ def hit_rate(
 
 def coverage(recommended: Mapping[str, Sequence[str]], catalogue: Collection[str], k: int = 10) -> float:
     """Share of the ``catalogue`` items that appear in anyone's top k."""
-    if k < 1:
-        raise ValidationError([FieldError("k", f"must be 1 or more, got {k!r}")])
-    if not catalogue:
+    _whole(k, "k", 1)
+    items = frozenset(_skus(catalogue, "catalogue"))
+    if not items:
         raise ValidationError([FieldError("catalogue", "is empty")])
-    items = frozenset(catalogue)
-    shown = {s for rec in recommended.values() for s in list(rec)[:k]} & items
+    shown = {s for rec in _lists(recommended, "recommended").values() for s in rec[:k]} & items
     return len(shown) / len(items)

@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from custdata._records import Transaction
-from custdata.exceptions import FieldError, RowsLeftOutWarning, ValidationError
-from custdata.needs._catalogue import _check
+from custdata.exceptions import RowsLeftOutWarning
+from custdata.needs._catalogue import _check, _many, _whole
 
 
 @dataclass(frozen=True)
@@ -31,11 +31,10 @@ def interests(transactions: Iterable[Transaction], *, top: int = 3) -> dict[str,
     :class:`~custdata.exceptions.RowsLeftOutWarning` (``.count`` lines); categories whose net spend is zero
     or less are dropped, and so are customers with no positive net spend.
     """
-    if top < 0:
-        raise ValidationError([FieldError("top", f"must be 0 or more, got {top!r}")])
+    _whole(top, "top", 0)
     spend: dict[str, dict[str, Decimal]] = {}
     left_out = 0
-    for i, raw in enumerate(transactions):
+    for i, raw in enumerate(_many(transactions, "transactions")):
         t = _check(raw, i)
         sign = -1 if t.amount < 0 else 1
         for line in t.items:
