@@ -80,6 +80,15 @@ def test_bad_input_raises_custdata_errors() -> None:
     r = Recommender().fit(TINY)
     with pytest.raises(NotFoundError):
         r.similar_items("nope")
+    for bad in (
+        lambda: r.recommend("u1", n=-1),
+        lambda: r.recommend("u1", n=2.5),
+        lambda: r.recommend(["u1"]),
+    ):
+        with pytest.raises(ValidationError):
+            bad()  # type: ignore[no-untyped-call]
+    with pytest.raises(ValidationError):
+        r.similar_items(None)  # type: ignore[arg-type]
 
 
 def _dense_ease(x: np.ndarray, lam: float) -> np.ndarray:

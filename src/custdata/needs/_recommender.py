@@ -12,7 +12,7 @@ import scipy.sparse as sp
 
 from custdata._records import Customer, Transaction
 from custdata.exceptions import ConvergenceError, FieldError, NotFoundError, ValidationError
-from custdata.needs._catalogue import ItemCatalogue, item_catalogue
+from custdata.needs._catalogue import ItemCatalogue, _whole, item_catalogue
 
 #: The consent purpose whose ``granted=False`` opts a customer out of profiling.
 PROFILING_PURPOSE = "profiling"
@@ -39,6 +39,12 @@ class Contribution:
 
     sku: str
     weight: float
+
+
+def _text(value: object, name: str) -> str:
+    if not isinstance(value, str):
+        raise ValidationError([FieldError(name, f"expected text, got {type(value).__name__}")])
+    return value
 
 
 def _opted_out(customers: Iterable[Customer] | None, purpose: str) -> frozenset[str]:
@@ -176,6 +182,7 @@ class Recommender:
     def personalised(self, customer_id: str) -> bool:
         """Whether ``recommend`` uses this customer's history (known, not opted out, model not popularity)."""
         self._fitted()
+        _text(customer_id, "customer_id")
         return self._w is not None and customer_id in self._cidx and customer_id not in self._opted_out
 
     def _row(self, customer_id: str) -> sp.csr_matrix:
@@ -216,8 +223,7 @@ class Recommender:
         who opted out of profiling and unknown customers get the popularity list (see the class notes).
         """
         cat = self._fitted()
-        if n < 0:
-            raise ValidationError([FieldError("n", f"must be 0 or more, got {n!r}")])
+        _whole(n, "n", 0)
         s = self.scores(customer_id).astype(np.float64)
         keep = np.ones(len(cat.skus), dtype=bool)
         if exclude_bought and customer_id in self._cidx and customer_id not in self._opted_out:
@@ -234,6 +240,7 @@ class Recommender:
 
     def _sku(self, sku: str) -> int:
         self._fitted()
+        _text(sku, "sku")
         try:
             return self._sidx[sku]
         except KeyError:
