@@ -136,8 +136,10 @@ def test_scores_agree_with_pandas(values: list[int], bins: int) -> None:
     # the documented rule: 1 + the number of (interior) edges below the value
     assert ours == [1 + sum(e < v for e in theirs_edges) for v in values]
     inner = sorted(set(theirs_edges))
-    if ulps_off:
-        return  # qcut would use pandas' own edges, a few ulps off the whole numbers
+    if ulps_off or int(pd.__version__.split(".")[0]) < 3:
+        # qcut would use pandas' own edges, a few ulps off the whole numbers (pandas < 3's qcut computes
+        # them from np.linspace even when .quantile is exact)
+        return
     if len(inner) == bins - 1 and min(values) < inner[0] and inner[-1] < max(values):
         # no coinciding edges: exactly pandas.qcut's bins
         labels = pd.qcut(series, bins, labels=False).tolist()
