@@ -127,6 +127,17 @@ def test_recommend_orders_by_score_and_excludes_bought() -> None:
     assert [g.sku for g in r.recommend("u2", n=5, filter=lambda sku: sku == "c")] == ["c"]
 
 
+def test_a_segments_rule_filters_items_by_their_fields() -> None:
+    from custdata.segments import F, Rule
+
+    txs = [tx("u1", "a", cat="candles"), tx("u2", "a", "b", cat="garden"), tx("u3", "c", "d", cat="candles")]
+    txs += [tx("u4", "a", "c", "e", cat="toys")]  # the last category seen wins: a, c, e are toys
+    r = Recommender("ease", lam=0.5).fit(txs)
+    got = {x.sku for x in r.recommend("u1", n=5, filter=F.category == "toys")}
+    assert got == {"c", "e"}  # a is bought
+    assert {x.sku for x in r.recommend("u1", n=5, filter=Rule.parse("buyers >= 2"))} == {"c"}
+
+
 def test_explain_sums_to_the_score() -> None:
     for model in ("ease", "itemknn"):
         r = Recommender(model).fit(TINY)

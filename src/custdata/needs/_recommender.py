@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Collection, Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import scipy.sparse as sp
 
 from custdata._records import Customer, Transaction
 from custdata.exceptions import ConvergenceError, FieldError, NotFoundError, ValidationError
-from custdata.needs._catalogue import ItemCatalogue, _whole, item_catalogue
+from custdata.needs._catalogue import ItemCatalogue, _many, _whole, item_catalogue
 
 #: The consent purpose whose ``granted=False`` opts a customer out of profiling.
 PROFILING_PURPOSE = "profiling"
@@ -214,12 +214,14 @@ class Recommender:
         n: int = 10,
         *,
         exclude_bought: bool = True,
-        filter: Callable[[str], bool] | Collection[str] | None = None,
+        filter: Any = None,
     ) -> list[Recommendation]:
         """The ``n`` best items for ``customer_id``, best first.
 
         ``exclude_bought`` leaves out what the customer bought (net of returns) in training; ``filter``
-        keeps only the skus it accepts (a predicate on the sku, or a collection of allowed skus). Customers
+        keeps only the skus it accepts: a ``custdata.segments`` rule over the item's fields ``sku``,
+        ``category`` and ``buyers`` (customers who bought it in training), a predicate on the sku, or a
+        collection of allowed skus. Customers
         who opted out of profiling and unknown customers get the popularity list (see the class notes).
         """
         cat = self._fitted()
@@ -229,7 +231,7 @@ class Recommender:
         if exclude_bought and customer_id in self._cidx and customer_id not in self._opted_out:
             keep[cat.matrix.getrow(self._cidx[customer_id]).indices] = False
         if filter is not None:
-            accept = filter if callable(filter) else frozenset(filter).__contains__
+            accept = self._acceptor(filter)
             keep &= np.fromiter((bool(accept(s_)) for s_ in cat.skus), dtype=bool, count=len(cat.skus))
         cand = np.flatnonzero(keep)
         if cand.size == 0 or n == 0:
@@ -237,6 +239,21 @@ class Recommender:
         # best first; ties broken by sku order so the result does not depend on input order
         order = cand[np.lexsort((cand, -s[cand]))][:n]
         return [Recommendation(cat.skus[i], float(s[i])) for i in order]
+
+    def _acceptor(self, filter: Any) -> Callable[[str], bool]:
+        """A sku predicate from a segments rule (over the item's fields), a predicate or a collection."""
+        if hasattr(filter, "matches") and hasattr(filter, "to_json"):  # a custdata.segments Rule
+            cat = self._fitted()
+            assert self._pop is not None
+            buyers = np.asarray(cat.matrix.getnnz(axis=0)).ravel()
+            items = {
+                s: {"sku": s, "category": cat.categories.get(s), "buyers": int(buyers[i])}
+                for i, s in enumerate(cat.skus)
+            }
+            return lambda sku: bool(filter.matches(items[sku]))
+        if callable(filter):
+            return cast(Callable[[str], bool], filter)
+        return frozenset(_many(filter, "filter")).__contains__
 
     def _sku(self, sku: str) -> int:
         self._fitted()
