@@ -5,12 +5,13 @@ from __future__ import annotations
 import datetime as dt
 import subprocess
 import sys
+from typing import Any
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as hs
 
-from custdata import Customer, Interaction, Transaction
+from custdata import Customer, Interaction, Transaction, metrics
 from custdata.exceptions import ValidationError
 from custdata.metrics import (
     average_order_value,
@@ -185,3 +186,35 @@ def test_metrics_import_needs_neither_numpy_nor_scipy() -> None:
         "    raise AssertionError('no MissingExtraError')\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+@pytest.mark.parametrize(
+    ("call", "field"),
+    [
+        (lambda: metrics.average_order_value(None), "transactions"),
+        (lambda: metrics.retention([], tz="Asia/Shanghai"), "tz"),
+        (lambda: metrics.csat(5), "interactions"),
+        (lambda: metrics.complaint_rate([], base="10"), "base"),
+        (lambda: metrics.historical_clv([], margin=None), "margin"),
+        (lambda: metrics.conversion_rate(None), "moves"),
+        (
+            lambda: metrics.simple_clv(average_order_value=None, purchase_frequency=1, lifespan=1),
+            "average_order_value",
+        ),
+        (
+            lambda: metrics.simple_clv(average_order_value=1, purchase_frequency=1, lifespan=10**400),
+            "lifespan",
+        ),
+        (
+            lambda: metrics.simple_clv(
+                average_order_value=1, purchase_frequency=1, lifespan=1, margin=float("nan")
+            ),
+            "margin",
+        ),
+        (lambda: metrics.BetaGeoModel(penalizer=None), "penalizer"),  # type: ignore[arg-type]
+    ],
+)
+def test_a_wrong_argument_type_is_a_validation_error_naming_it(call: Any, field: str) -> None:
+    with pytest.raises(ValidationError) as info:
+        call()
+    assert field in info.value.fields

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 import warnings
 from collections.abc import Iterable, Iterator, Mapping
+from decimal import Decimal
 from typing import Any
 
 from custdata.exceptions import RowsLeftOutWarning, ValidationError
@@ -15,14 +17,42 @@ def is_dataframe(obj: object) -> bool:
     return type(obj).__module__.startswith("pandas") and hasattr(obj, "columns") and hasattr(obj, "iloc")
 
 
-def rows(data: Any) -> Iterator[Any]:
-    """Iterate over records, mappings or the rows of a DataFrame (as mappings)."""
+def rows(data: Any, name: str = "transactions") -> Iterator[Any]:
+    """Iterate over records, mappings or the rows of a DataFrame (as mappings); ``name`` is the argument
+    a :class:`ValidationError` names when ``data`` is none of these."""
     if is_dataframe(data):
         yield from data.to_dict("records")
         return
     if isinstance(data, Mapping):
-        raise ValidationError("expected an iterable of records or mappings, got a single mapping")
-    yield from data
+        raise ValidationError("expected an iterable of records or mappings, got a single mapping", field=name)
+    try:
+        it = iter(data)
+    except TypeError:
+        raise ValidationError(
+            f"expected an iterable of records or mappings, got {type(data).__name__}", field=name
+        ) from None
+    yield from it
+
+
+def number(value: object, name: str) -> float:
+    """A numeric argument (int, float or Decimal, not bool) as a finite float; anything else is a
+    :class:`ValidationError` naming ``name`` (never the ``TypeError`` or ``OverflowError`` of arithmetic)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, Decimal)):
+        raise ValidationError(f"must be a number, got {type(value).__name__}", field=name)
+    try:
+        f = float(value)
+    except OverflowError:
+        raise ValidationError("is too large", field=name) from None
+    if not math.isfinite(f):
+        raise ValidationError(f"must be a finite number, got {value!r}", field=name)
+    return f
+
+
+def zone(tz: object) -> dt.tzinfo | None:
+    """A ``tz`` argument: a ``tzinfo`` or None."""
+    if tz is not None and not isinstance(tz, dt.tzinfo):
+        raise ValidationError(f"must be a datetime.tzinfo or None, got {type(tz).__name__}", field="tz")
+    return tz
 
 
 def get(row: Any, name: str, *aliases: str, default: Any = ...) -> Any:
@@ -89,6 +119,7 @@ class Window:
     def __init__(
         self, end: dt.date | dt.datetime | None, tz: dt.tzinfo | None, name: str = "observation_end"
     ):
+        zone(tz)
         self.end = end
         self.name = name
         self.now = dt.datetime.now(dt.timezone.utc)

@@ -23,7 +23,7 @@ from custdata.exceptions import ValidationError
 if TYPE_CHECKING:
     import pandas as pd
 from custdata.metrics import _periods
-from custdata.metrics._input import Window, bound_day, cutoff, get, natural_key, rows
+from custdata.metrics._input import Window, bound_day, cutoff, get, natural_key, number, rows
 
 __all__ = [
     "CohortMatrix",
@@ -314,6 +314,7 @@ def historical_clv(transactions: Iterable[Any], *, margin: float = 1.0) -> dict[
 
     Returns ``{customer_id: value}`` ordered by customer id.
     """
+    margin = number(margin, "margin")
     totals: dict[str, Decimal] = {}
     window = Window(None, None)
     for row in rows(transactions):
@@ -345,6 +346,11 @@ def simple_clv(
     ...                  discount_rate=0.1), 2)
     124.34
     """
+    average_order_value = number(average_order_value, "average_order_value")
+    purchase_frequency = number(purchase_frequency, "purchase_frequency")
+    lifespan = number(lifespan, "lifespan")
+    margin = number(margin, "margin")
+    discount_rate = number(discount_rate, "discount_rate")
     for name, value in [("lifespan", lifespan), ("purchase_frequency", purchase_frequency)]:
         if value < 0:
             raise ValidationError(f"{name} must be >= 0, got {value}", field=name)
@@ -366,8 +372,10 @@ def _kind(row: Any) -> str:
 def complaint_rate(interactions: Iterable[Any], *, base: int | None = None) -> float | None:
     """Complaints over ``base`` (e.g. the number of orders or customers), or over all interactions when
     ``base`` is not given."""
+    if base is not None:
+        number(base, "base")
     total = complaints = 0
-    for row in rows(interactions):
+    for row in rows(interactions, "interactions"):
         total += 1
         complaints += _kind(row) == "complaint"
     return _ratio(complaints, total if base is None else base)
@@ -376,14 +384,23 @@ def complaint_rate(interactions: Iterable[Any], *, base: int | None = None) -> f
 def csat(interactions: Iterable[Any], *, satisfied: float = 4) -> float | None:
     """Customer satisfaction score: the percentage of 1-5 ratings at or above ``satisfied`` (4 = "satisfied"
     or "very satisfied"), 0-100; ``None`` without ratings."""
-    scores = [s for s in (get(r, "satisfaction", default=None) for r in rows(interactions)) if s is not None]
+    satisfied = number(satisfied, "satisfied")
+    scores = [
+        s
+        for s in (get(r, "satisfaction", default=None) for r in rows(interactions, "interactions"))
+        if s is not None
+    ]
     return _ratio(100.0 * sum(1 for s in scores if float(s) >= satisfied), len(scores))
 
 
 def nps(interactions: Iterable[Any]) -> float | None:
     """Net Promoter Score: % promoters (9-10) minus % detractors (0-6), from -100 to 100; ``None`` without
     answers."""
-    scores = [int(s) for s in (get(r, "nps", default=None) for r in rows(interactions)) if s is not None]
+    scores = [
+        int(s)
+        for s in (get(r, "nps", default=None) for r in rows(interactions, "interactions"))
+        if s is not None
+    ]
     if not scores:
         return None
     promoters = sum(1 for s in scores if s >= 9)
@@ -434,7 +451,7 @@ def conversion_rate(
     if src not in _RANK or dst not in _RANK:
         raise ValidationError("from_stage and to_stage must be funnel stages, not 'other'", field="stage")
     items: list[tuple[Any, int, str, str | None]] = []
-    for n, row in enumerate(rows(moves)):
+    for n, row in enumerate(rows(moves, "moves")):
         if isinstance(row, tuple):
             cid, stage, at = row[0], row[1], None
         else:

@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any, ClassVar, TypeVar
 
 from custdata.exceptions import BoundaryFitWarning, ConvergenceError, MissingExtraError, ValidationError
-from custdata.metrics._input import get, is_dataframe
+from custdata.metrics._input import get, is_dataframe, number
 
 try:
     import numpy as np
@@ -281,9 +281,10 @@ class FittedModel:
     _near_zero: ClassVar[Mapping[str, str]] = {}
 
     def __init__(self, *, penalizer: float = 0.0) -> None:
-        if not penalizer >= 0:
+        value = number(penalizer, "penalizer")
+        if not value >= 0:
             raise ValidationError(f"penalizer must be >= 0, got {penalizer!r}", field="penalizer")
-        self.penalizer = float(penalizer)
+        self.penalizer = value
         self._params: dict[str, float] | None = None
         self._se: dict[str, float] = {}
         self._ll: float = math.nan
