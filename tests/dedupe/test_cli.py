@@ -76,3 +76,20 @@ def test_dedupe_command_user_errors(tmp_path: Path, capsys: pytest.CaptureFixtur
     assert code == 2 and err.startswith("custdata: ") and len(err.strip().splitlines()) == 1
     code, _, err = _run(capsys, "dedupe", str(src), "-o", str(tmp_path / "o.csv"), "--threshold", "2")
     assert code == 2
+
+
+def test_dedupe_csv_output_is_written_atomically(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import os
+    import stat
+
+    src, dst = tmp_path / "in.csv", tmp_path / "out.csv"
+    write_csv(PEOPLE, src)
+    dst.write_text("old", encoding="utf-8")
+    os.chmod(dst, 0o640)
+    code, _, _ = _run(capsys, "dedupe", str(src), "-o", str(dst))
+    assert code == 0
+    assert stat.S_IMODE(os.stat(dst).st_mode) == 0o640  # a replaced file keeps its permissions
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.csv", "out.csv"]  # no temporary file left
+    code, _, err = _run(capsys, "dedupe", str(src), "-o", str(tmp_path / "nothere" / "o.csv"))
+    assert code == 2 and err.startswith("custdata: ") and ".tmp" not in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.csv", "out.csv"]

@@ -30,18 +30,19 @@ def _with_cluster(result: DedupeResult, records: list[Customer]) -> Iterator[Cus
 
 
 def _write_csv_with_cluster(result: DedupeResult, records: list[Customer], path: str) -> None:
-    """The input rows in custdata's CSV layout with ``cluster_id`` as the first column."""
+    """The input rows in custdata's CSV layout with ``cluster_id`` as the first column, written atomically
+    by custdata.io's one helper (a failed write leaves the target as it was and names it, not a
+    temporary file; a replaced file keeps its permissions)."""
     from custdata.io import guard_cell
+    from custdata.io._atomic import atomic_write
     from custdata.io._convert import customer_row
     from custdata.io._headers import CUSTOMER_COLUMNS
 
-    tmp = f"{path}.tmp-{os.getpid()}"
-    with open(tmp, "w", encoding="utf-8-sig", newline="") as fh:
+    with atomic_write(path, encoding="utf-8-sig", newline="") as fh:
         w = csv.writer(fh)
         w.writerow(["cluster_id", *CUSTOMER_COLUMNS])
         for r in records:
             w.writerow([guard_cell(x) for x in (result.cluster_ids[r.id], *customer_row(r))])
-    os.replace(tmp, path)
 
 
 @click.command("dedupe")
