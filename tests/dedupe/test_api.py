@@ -13,6 +13,7 @@ import custdata
 from custdata import Customer
 from custdata.exceptions import CustdataError, NotFoundError, ValidationError
 from custdata.matching import (
+    FSModel,
     LargeBlockWarning,
     Matcher,
     MatchSettings,
@@ -147,7 +148,29 @@ def test_matcher_match_candidates_and_store(tmp_path: Path) -> None:
     back = Matcher.load(path)
     assert back.score(PEOPLE[0], PEOPLE[1]) == matcher.score(PEOPLE[0], PEOPLE[1])
     with pytest.raises(ValidationError):
-        Matcher.from_json({"format": "something else"})
+        Matcher.from_dict({"format": "something else"})
+    with pytest.raises(ValidationError, match="not valid JSON"):
+        Matcher.from_json("{not json")
+    (tmp_path / "bad.json").write_bytes(b"\xff\xfe{")
+    with pytest.raises(ValidationError):
+        Matcher.load(tmp_path / "bad.json")
+
+
+def test_to_json_is_text_and_to_dict_the_dict() -> None:
+    matcher = dedupe(PEOPLE).matcher
+    text = matcher.to_json()
+    assert isinstance(text, str)
+    assert json.loads(text) == matcher.to_dict()
+    assert Matcher.from_json(text).to_dict() == matcher.to_dict()
+    with pytest.warns(DeprecationWarning, match="from_dict"):
+        old = Matcher.from_json(matcher.to_dict())
+    assert old.to_dict() == matcher.to_dict()
+    model = matcher.model
+    assert isinstance(model, FSModel)
+    assert isinstance(model.to_json(), str)
+    assert FSModel.from_json(model.to_json()).to_dict() == model.to_dict()
+    with pytest.warns(DeprecationWarning, match="from_dict"):
+        FSModel.from_json(model.to_dict())
 
 
 def test_refine_with_labelled_pairs() -> None:

@@ -7,6 +7,7 @@ import logging
 import math
 import os
 import random
+import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
@@ -14,6 +15,7 @@ import attrs
 
 from custdata._records import Customer
 from custdata.exceptions import ValidationError
+from custdata.io._atomic import atomic_write
 from custdata.matching._blocking import plan_blocks
 from custdata.matching._compare import DEFAULT_FIELDS, MISSING, FieldComparison, compare_pair, field_by_name
 from custdata.matching._features import Features, features_of
@@ -165,10 +167,10 @@ class Matcher:
         ]
 
     def __getstate__(self) -> dict[str, Any]:
-        return self.to_json()
+        return self.to_dict()
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        other = Matcher.from_json(state)
+        other = Matcher.from_dict(state)
         self.__dict__.update(other.__dict__)
 
     def __repr__(self) -> str:
@@ -475,11 +477,11 @@ class Matcher:
 
     # -- persistence -------------------------------------------------------------------------------------
 
-    def to_json(self) -> dict[str, Any]:
-        """A JSON-ready dict; :meth:`from_json` gives back a matcher with identical scores."""
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict; :meth:`from_dict` gives back a matcher with identical scores."""
         model: dict[str, Any]
         if isinstance(self.model, FSModel):
-            model = {"kind": "fellegi-sunter", **self.model.to_json()}
+            model = {"kind": "fellegi-sunter", **self.model.to_dict()}
         else:
             model = {"kind": "rules", "rules": [{k: list(v) for k, v in r.items()} for r in self.model.rules]}
         return {
@@ -491,9 +493,13 @@ class Matcher:
             "model": model,
         }
 
+    def to_json(self) -> str:
+        """:meth:`to_dict` as JSON text; :meth:`from_json` gives back a matcher with identical scores."""
+        return json.dumps(self.to_dict(), ensure_ascii=False)
+
     @classmethod
-    def from_json(cls, obj: Mapping[str, Any] | str) -> Matcher:
-        data = json.loads(obj) if isinstance(obj, str) else obj
+    def from_dict(cls, data: Mapping[str, Any]) -> Matcher:
+        """A matcher from :meth:`to_dict` output."""
         if isinstance(data, Mapping) and data.get("format") in _OLD_FORMATS:
             raise ValidationError(
                 f"this matcher was saved by an older custdata ({data['format']}); its comparison levels "
@@ -505,7 +511,7 @@ class Matcher:
             fields = [field_by_name(str(n)) for n in data["fields"]]
             spec = data["model"]
             model: FSModel | RuleModel
-            model = RuleModel.of(spec["rules"]) if spec.get("kind") == "rules" else FSModel.from_json(spec)
+            model = RuleModel.of(spec["rules"]) if spec.get("kind") == "rules" else FSModel.from_dict(spec)
             return cls(
                 model,
                 threshold=float(data["threshold"]),
@@ -516,14 +522,38 @@ class Matcher:
         except KeyError as exc:
             raise ValidationError(f"saved matcher is missing {exc}") from None
 
+    @classmethod
+    def from_json(cls, text: str | bytes | Mapping[str, Any]) -> Matcher:
+        """A matcher from :meth:`to_json` text (a dict still works, deprecated: use :meth:`from_dict`)."""
+        if isinstance(text, Mapping):
+            warnings.warn(
+                "Matcher.from_json(dict) is deprecated and will be removed in custdata 0.3: "
+                "use Matcher.from_dict",
+                DeprecationWarning,
+                stacklevel=2,
+            )
+            return cls.from_dict(text)
+        return cls.from_dict(_load_json(text))
+
     def save(self, path: str | os.PathLike[str]) -> None:
-        with open(path, "w", encoding="utf-8") as fh:
-            json.dump(self.to_json(), fh, ensure_ascii=False)
+        """Write :meth:`to_json` to a file (atomically: the old file stays on any error)."""
+        with atomic_write(path, encoding="utf-8") as fh:
+            fh.write(self.to_json())
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> Matcher:
-        with open(path, encoding="utf-8") as fh:
-            return cls.from_json(json.load(fh))
+        """Read a matcher written by :meth:`save`."""
+        with open(path, "rb") as fh:
+            return cls.from_json(fh.read())
+
+
+def _load_json(text: str | bytes) -> Any:
+    try:
+        return json.loads(text)
+    except (ValueError, TypeError) as exc:
+        raise ValidationError(f"not a saved custdata matcher: not valid JSON ({exc})") from None
+    except RecursionError:
+        raise ValidationError("not a saved custdata matcher: JSON nested too deeply") from None
 
 
 def _guesses(fields: Sequence[FieldComparison]) -> FSModel:

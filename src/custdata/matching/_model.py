@@ -12,8 +12,10 @@ which is zero on average and positive for rare values.
 
 from __future__ import annotations
 
+import json
 import logging
 import math
+import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -82,7 +84,8 @@ class FSModel:
         adj = math.log2(self.tf_mean[field] / freq)
         return max(-_TF_CLIP, min(_TF_CLIP, adj))
 
-    def to_json(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict; :meth:`from_dict` gives the model back."""
         return {
             "fields": list(self.fields),
             "m": self.m,
@@ -95,8 +98,30 @@ class FSModel:
             "source": self.source,
         }
 
+    def to_json(self) -> str:
+        """:meth:`to_dict` as JSON text."""
+        return json.dumps(self.to_dict(), ensure_ascii=False)
+
     @classmethod
-    def from_json(cls, obj: Mapping[str, Any]) -> FSModel:
+    def from_json(cls, text: str | bytes | Mapping[str, Any]) -> FSModel:
+        """A model from :meth:`to_json` text. A dict still works but is deprecated: use :meth:`from_dict`."""
+        if isinstance(text, Mapping):
+            warnings.warn(
+                "FSModel.from_json(dict) is deprecated and will be removed in custdata 0.3: "
+                "use FSModel.from_dict",
+                DeprecationWarning,
+                stacklevel=2,
+            )
+            return cls.from_dict(text)
+        try:
+            data = json.loads(text)
+        except (ValueError, TypeError, RecursionError) as exc:
+            raise ValidationError(f"not a saved Fellegi-Sunter model: not valid JSON ({exc})") from None
+        return cls.from_dict(data)
+
+    @classmethod
+    def from_dict(cls, obj: Mapping[str, Any]) -> FSModel:
+        """A model from :meth:`to_dict` output."""
         try:
             return cls(
                 fields=[str(f) for f in obj["fields"]],
