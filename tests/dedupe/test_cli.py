@@ -93,3 +93,35 @@ def test_dedupe_csv_output_is_written_atomically(tmp_path: Path, capsys: pytest.
     code, _, err = _run(capsys, "dedupe", str(src), "-o", str(tmp_path / "nothere" / "o.csv"))
     assert code == 2 and err.startswith("custdata: ") and ".tmp" not in err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.csv", "out.csv"]
+
+
+def test_dedupe_workers_reaches_the_library_and_changes_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from click.testing import CliRunner
+
+    import custdata.cli._dedupe as cli_dedupe
+    from custdata.cli._main import cli
+
+    seen: list[object] = []
+    real = cli_dedupe.dedupe
+
+    def spy(*args: object, **kw: object) -> object:
+        seen.append(kw.get("workers"))
+        return real(*args, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(cli_dedupe, "dedupe", spy)
+    src = tmp_path / "in.csv"
+    write_csv(PEOPLE, src)
+    outs = []
+    for workers in ("1", "2"):
+        dst = tmp_path / f"out{workers}.csv"
+        result = CliRunner().invoke(cli, ["dedupe", str(src), "-o", str(dst), "--workers", workers])
+        assert result.exit_code == 0, result.output
+        outs.append(dst.read_text(encoding="utf-8-sig"))
+    assert seen == [1, 2]
+    assert outs[0] == outs[1]
+    result = CliRunner().invoke(cli, ["dedupe", str(src), "-o", str(tmp_path / "x.csv")])
+    assert result.exit_code == 0 and seen[-1] is None  # not given: the library's default
+    bad = CliRunner().invoke(cli, ["dedupe", str(src), "-o", str(tmp_path / "y.csv"), "--workers", "0"])
+    assert bad.exit_code == 2 and "--workers" in bad.output

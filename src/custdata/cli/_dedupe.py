@@ -77,6 +77,12 @@ def _write_csv_with_cluster(result: DedupeResult, records: list[Customer], path:
     default=None,
     help="Save the fitted matcher as JSON, to reuse it for new records.",
 )
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 64),
+    default=None,
+    help="Processes for comparing pairs (default: one per core for large inputs, on Linux).",
+)
 def dedupe_command(
     src: str,
     dst: str,
@@ -86,6 +92,7 @@ def dedupe_command(
     region: str,
     encoding: str,
     save_matcher: str | None,
+    workers: int | None,
 ) -> None:
     """Find the duplicate customers in SRC and write each row with its cluster id to DST.
 
@@ -108,7 +115,7 @@ def dedupe_command(
             bar.update(1)
 
     try:
-        result = dedupe(records, threshold=threshold, region=region, progress=step)
+        result = dedupe(records, threshold=threshold, region=region, workers=workers, progress=step)
     except CustdataError as exc:
         raise UserError(str(exc)) from None
     finally:
