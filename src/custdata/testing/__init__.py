@@ -47,26 +47,54 @@ from custdata._records import (
     PhoneKind,
     Transaction,
 )
-from custdata.testing._households import TrapSet, household_records, identical_copies, names_and_dates  # noqa: F401
-from custdata.testing._needs import needs_sample  # noqa: F401 (needs)
-from custdata.testing._security import audit_events, bindings, field_values, resident_ids  # noqa: F401 (security)
-from custdata.testing._segments import profile_dicts, rules, segment_data  # noqa: F401 (segments)
+from custdata.testing._households import TrapSet, household_records, identical_copies, names_and_dates
+from custdata.testing._io import (
+    REMARKS,
+    chinese_text,
+    csv_rows,
+    encodings,
+    latin_text,
+    phone_cells,
+    plain_cells,
+)
+from custdata.testing._needs import needs_sample
+from custdata.testing._security import audit_events, bindings, field_values, resident_ids
+from custdata.testing._segments import profile_dicts, rules, segment_data
 
 R = TypeVar("R")
 
 __all__ = [
+    "REMARKS",
+    "TrapSet",
     "addresses",
+    "audit_events",
     "awkward_text",
+    "bindings",
     "birthdays",
+    "chinese_text",
+    "csv_rows",
     "customers",
     "datetimes",
     "emails",
+    "encodings",
     "field_strategy",
+    "field_values",
+    "household_records",
+    "identical_copies",
     "interactions",
     "json_values",
+    "latin_text",
+    "names_and_dates",
+    "needs_sample",
     "person_names",
+    "phone_cells",
     "phones",
+    "plain_cells",
+    "profile_dicts",
     "records",
+    "resident_ids",
+    "rules",
+    "segment_data",
     "storable_text",
     "tags",
     "transactions",

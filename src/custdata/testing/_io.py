@@ -1,6 +1,5 @@
 """Hypothesis strategies for the file readers and writers: rows of cells, text in many encodings, phone
-cells with remarks around the number. Import them from ``custdata.testing._io`` (to be re-exported from
-``custdata.testing``)."""
+cells with remarks around the number (exported from ``custdata.testing``)."""
 
 from __future__ import annotations
 

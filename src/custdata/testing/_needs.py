@@ -8,6 +8,8 @@ from decimal import Decimal
 
 from custdata._records import LineItem, Transaction
 
+__all__ = ["needs_sample"]
+
 _CATEGORIES = ("candles", "kitchen", "garden", "stationery", "toys", "textiles")
 
 
