@@ -57,6 +57,14 @@ from custdata.testing._io import (
     phone_cells,
     plain_cells,
 )
+from custdata.testing._names import (
+    AWKWARD_CITIES_CN,
+    AWKWARD_FAMILY_CN,
+    AWKWARD_FAMILY_LATIN,
+    AWKWARD_GIVEN_CN,
+    AWKWARD_GIVEN_LATIN,
+    PHONE_REGIONS,
+)
 from custdata.testing._needs import needs_sample
 from custdata.testing._security import audit_events, bindings, field_values, resident_ids
 from custdata.testing._segments import profile_dicts, rules, segment_data
@@ -98,35 +106,6 @@ __all__ = [
     "storable_text",
     "tags",
     "transactions",
-]
-
-_FAMILY_CN = [
-    "王",
-    "李",
-    "张",
-    "刘",
-    "陈",
-    "杨",
-    "黄",
-    "赵",
-    "吴",
-    "周",
-    "欧阳",
-    "司马",
-    "诸葛",
-    "上官",
-    "皇甫",
-]
-_GIVEN_CN = ["伟", "芳", "娜娜", "敏", "静", "强", "磊", "军", "洋", "䶮", "堃", "喆", "昇", "玥", "子涵"]
-_FAMILY_LATIN = ["Smith", "Müller", "García", "O'Brien", "Nguyễn", "Łukasiewicz", "van der Berg", "Dubois"]
-_GIVEN_LATIN = ["Ada", "Zoë", "José", "Chloé", "Søren", "Jean-Luc", "Åsa", "Mary Ann"]
-_REGIONS = ["CN", "US", "GB", "DE", "FR", "JP", "AU", "HK", "TW", "SG", "IN", "BR"]
-_CITIES = [
-    ("北京市", "北京市", "朝阳区"),
-    ("广东省", "深圳市", "南山区"),
-    ("上海市", "上海市", "浦东新区"),
-    ("浙江省", "杭州市", "西湖区"),
-    ("四川省", "成都市", "武侯区"),
 ]
 
 
@@ -185,10 +164,13 @@ def datetimes() -> st.SearchStrategy[dt.datetime]:
 def person_names(draw: st.DrawFn) -> PersonName:
     """Chinese names (two-character family names and rare characters included) and Latin ones."""
     if draw(st.booleans()):
-        family, given = draw(st.sampled_from(_FAMILY_CN)), draw(st.sampled_from(_GIVEN_CN))
+        family, given = draw(st.sampled_from(AWKWARD_FAMILY_CN)), draw(st.sampled_from(AWKWARD_GIVEN_CN))
         full = family + given
     else:
-        family, given = draw(st.sampled_from(_FAMILY_LATIN)), draw(st.sampled_from(_GIVEN_LATIN))
+        family, given = (
+            draw(st.sampled_from(AWKWARD_FAMILY_LATIN)),
+            draw(st.sampled_from(AWKWARD_GIVEN_LATIN)),
+        )
         full = f"{given} {family}"
     parts = draw(st.sampled_from(["all", "full", "parts", "odd"]))
     if parts == "full":
@@ -203,7 +185,7 @@ def person_names(draw: st.DrawFn) -> PersonName:
 @st.composite
 def phones(draw: st.DrawFn, *, regions: list[str] | None = None) -> Phone:
     """Valid numbers of several regions in E.164 (as a normaliser writes them), or as people type them."""
-    region = draw(st.sampled_from(regions or _REGIONS))
+    region = draw(st.sampled_from(regions or PHONE_REGIONS))
     kind = draw(
         st.sampled_from([phonenumbers.PhoneNumberType.MOBILE, phonenumbers.PhoneNumberType.FIXED_LINE])
     )
@@ -258,7 +240,7 @@ def emails(draw: st.DrawFn) -> Email:
 def addresses(draw: st.DrawFn) -> Address:
     """Chinese addresses from a few real divisions, and free-form ones."""
     if draw(st.booleans()):
-        province, city, district = draw(st.sampled_from(_CITIES))
+        province, city, district = draw(st.sampled_from(AWKWARD_CITIES_CN))
         return Address(
             country="CN",
             province=province,

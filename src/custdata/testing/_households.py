@@ -21,235 +21,17 @@ from typing import Any
 import attrs
 
 from custdata._records import Customer
+from custdata.testing._names import (
+    COMMON_CITIES_CN,
+    COMMON_FAMILY_CN,
+    COMMON_FAMILY_LATIN,
+    COMMON_GIVEN_CN,
+    COMMON_GIVEN_LATIN,
+    COMMON_STREETS,
+    COMMON_STREETS_CN,
+)
 
 __all__ = ["TrapSet", "household_records", "identical_copies", "names_and_dates"]
-
-_GIVEN_LATIN = [
-    "James",
-    "Mary",
-    "Robert",
-    "Patricia",
-    "John",
-    "Jennifer",
-    "Michael",
-    "Linda",
-    "David",
-    "Elizabeth",
-    "William",
-    "Barbara",
-    "Richard",
-    "Susan",
-    "Joseph",
-    "Jessica",
-    "Thomas",
-    "Sarah",
-    "Charles",
-    "Karen",
-    "Daniel",
-    "Lisa",
-    "Matthew",
-    "Nancy",
-    "Anthony",
-    "Betty",
-    "Mark",
-    "Sandra",
-    "Donald",
-    "Ashley",
-    "Steven",
-    "Emily",
-    "Andrew",
-    "Kimberly",
-    "Paul",
-    "Donna",
-    "Joshua",
-    "Michelle",
-    "Kenneth",
-    "Carol",
-    "Kevin",
-    "Amanda",
-    "Brian",
-    "Melissa",
-    "George",
-    "Deborah",
-    "Timothy",
-    "Stephanie",
-    "Ronald",
-    "Rebecca",
-    "Jason",
-    "Laura",
-    "Edward",
-    "Helen",
-    "Jeffrey",
-    "Sharon",
-    "Ryan",
-    "Cynthia",
-    "Jacob",
-    "Kathleen",
-    "Gary",
-    "Amy",
-    "Nicholas",
-    "Angela",
-    "Eric",
-    "Anna",
-    "Jonathan",
-    "Ruth",
-    "Stephen",
-    "Brenda",
-    "Larry",
-    "Pamela",
-]
-_FAMILY_LATIN = [
-    "Smith",
-    "Johnson",
-    "Williams",
-    "Brown",
-    "Jones",
-    "Garcia",
-    "Miller",
-    "Davis",
-    "Rodriguez",
-    "Martinez",
-    "Hernandez",
-    "Lopez",
-    "Gonzalez",
-    "Wilson",
-    "Anderson",
-    "Thomas",
-    "Taylor",
-    "Moore",
-    "Jackson",
-    "Martin",
-    "Lee",
-    "Perez",
-    "Thompson",
-    "White",
-    "Harris",
-    "Sanchez",
-    "Clark",
-    "Ramirez",
-    "Lewis",
-    "Robinson",
-    "Walker",
-    "Young",
-    "Allen",
-    "King",
-    "Wright",
-    "Scott",
-    "Torres",
-    "Nguyen",
-    "Hill",
-    "Flores",
-    "Green",
-    "Adams",
-]
-_GIVEN_CN = [
-    "伟",
-    "芳",
-    "娜",
-    "秀英",
-    "敏",
-    "静",
-    "丽",
-    "强",
-    "磊",
-    "军",
-    "洋",
-    "勇",
-    "艳",
-    "杰",
-    "娟",
-    "涛",
-    "明",
-    "超",
-    "秀兰",
-    "霞",
-    "平",
-    "刚",
-    "桂英",
-    "建华",
-    "文",
-    "华",
-    "金凤",
-    "玉兰",
-    "志强",
-    "婷",
-    "浩",
-    "宇",
-    "欣怡",
-    "子涵",
-    "梓轩",
-    "一诺",
-    "雨桐",
-    "俊杰",
-    "思远",
-    "佳怡",
-    "晨",
-    "博文",
-    "天佑",
-    "诗涵",
-    "嘉怡",
-    "子豪",
-    "雅婷",
-    "鑫",
-    "晓东",
-]
-_FAMILY_CN = [
-    "王",
-    "李",
-    "张",
-    "刘",
-    "陈",
-    "杨",
-    "黄",
-    "赵",
-    "吴",
-    "周",
-    "徐",
-    "孙",
-    "马",
-    "朱",
-    "胡",
-    "郭",
-    "何",
-    "林",
-    "高",
-    "罗",
-]
-_STREETS = [
-    "Oak",
-    "Maple",
-    "Pine",
-    "Cedar",
-    "Elm",
-    "Lake",
-    "Hill",
-    "Park",
-    "Main",
-    "Church",
-    "River",
-    "Mill",
-    "Spring",
-    "North",
-    "South",
-]
-_STREETS_CN = [
-    "中山路",
-    "人民路",
-    "解放路",
-    "建设路",
-    "和平路",
-    "长江路",
-    "黄河路",
-    "新华路",
-    "胜利路",
-    "文化路",
-]
-_CITIES = (
-    ("北京", "北京市", "10"),
-    ("上海", "上海市", "21"),
-    ("广州", "广东省", "20"),
-    ("成都", "四川省", "28"),
-)
 
 
 @attrs.frozen
@@ -318,17 +100,17 @@ def household_records(
     household: dict[str, str] = {}
     for h in range(households):
         chinese = h % 2 == 0
-        city, province, area = rng.choice(_CITIES)
+        city, province, area = rng.choice(COMMON_CITIES_CN)
         landline = f"0{area}{rng.randrange(10**7, 10**8)}"
         if chinese:
-            family = rng.choice(_FAMILY_CN)
-            street = f"{rng.choice(_STREETS_CN)}{rng.randrange(1, 300)}号{rng.randrange(1, 30)}栋"
+            family = rng.choice(COMMON_FAMILY_CN)
+            street = f"{rng.choice(COMMON_STREETS_CN)}{rng.randrange(1, 300)}号{rng.randrange(1, 30)}栋"
         else:
-            family = rng.choice(_FAMILY_LATIN)
-            street = f"{rng.randrange(1, 999)} {rng.choice(_STREETS)} Street"
+            family = rng.choice(COMMON_FAMILY_LATIN)
+            street = f"{rng.randrange(1, 999)} {rng.choice(COMMON_STREETS)} Street"
         postcode = f"{rng.randrange(100000, 999999)}"
         size = rng.choice((2, 2, 3, 3, 4, 5))
-        pool = _GIVEN_CN if chinese else _GIVEN_LATIN
+        pool = COMMON_GIVEN_CN if chinese else COMMON_GIVEN_LATIN
         givens = rng.sample(pool, size)
         for k, given in enumerate(givens):
             pid = f"h{h}p{k}"
@@ -336,7 +118,7 @@ def household_records(
             fam = (
                 family
                 if k != 1 or rng.random() < 0.5
-                else rng.choice(_FAMILY_CN if chinese else _FAMILY_LATIN)
+                else rng.choice(COMMON_FAMILY_CN if chinese else COMMON_FAMILY_LATIN)
             )
             year = rng.randrange(1955, 1980) if k < 2 else rng.randrange(1985, 2012)
             born = dt.date(year, 1, 1) + dt.timedelta(days=rng.randrange(365))
@@ -401,7 +183,7 @@ def names_and_dates(n: int = 10_000, *, duplicates: float = 0.1, seed: int = 0) 
     records: list[Customer] = []
     person: dict[str, str] = {}
     for k in range(people):
-        given, family = rng.choice(_GIVEN_LATIN), rng.choice(_FAMILY_LATIN)
+        given, family = rng.choice(COMMON_GIVEN_LATIN), rng.choice(COMMON_FAMILY_LATIN)
         born = dt.date(1930, 1, 1) + dt.timedelta(days=rng.randrange(80 * 365))
         rows = [(given, family, born.isoformat())]
         if rng.random() < duplicates and len(records) + 2 <= n:
