@@ -4,6 +4,7 @@ See docs/security.md for the threat model and key handling.
 """
 
 from custdata.security._audit import AuditLog, AuditSink, AuditVerdict, JsonlSink, MemorySink
+from custdata.security._breach import EXPOSING_ACTIONS, BreachReport, breach_report
 from custdata.security._encryptor import BlindIndex, FieldEncryptor
 from custdata.security._keyring import Key, KeyProvider, Keyring, KeyState, LocalKeyProvider
 from custdata.security._kms import AwsKmsKeyProvider
@@ -23,6 +24,7 @@ from custdata.security._subject import erase_subject, export_subject
 from custdata.security._view import StoreView
 
 __all__ = [
+    "EXPOSING_ACTIONS",
     "PII_FIELDS",
     "Access",
     "Action",
@@ -31,6 +33,7 @@ __all__ = [
     "AuditVerdict",
     "AwsKmsKeyProvider",
     "BlindIndex",
+    "BreachReport",
     "FieldEncryptor",
     "JsonlSink",
     "Key",
@@ -43,6 +46,7 @@ __all__ = [
     "Pseudonymizer",
     "RecordCipher",
     "StoreView",
+    "breach_report",
     "debug_pii",
     "encrypt_store",
     "erase_subject",

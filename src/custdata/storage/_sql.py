@@ -447,6 +447,32 @@ class SQLStore:
                     rewritten += 1
         return (rows[-1][0] if len(rows) == limit else None), len(rows), rewritten
 
+    def key_exposure(self, key_id: str) -> dict[str, list[str]]:
+        """The customers whose stored personal values a data key encrypts, each with the fields it covers
+        (body fields held, history fields changed); for :func:`custdata.security.breach_report`."""
+        from custdata.security import PII_FIELDS, FieldEncryptor
+
+        cipher = self._cipher
+        if cipher is None:
+            raise StoreError(f"{self.url} is not encrypted: no data key covers it")
+        out: dict[str, set[str]] = {}
+        with self._lock:
+            self._check()
+            for cid, body in self._all("SELECT id, body FROM cd_customers"):
+                d = read_body(body)
+                token = d.get("pii")
+                if isinstance(token, str) and FieldEncryptor.key_id_of(token) == key_id:
+                    opened = cipher.open_body(d)
+                    out.setdefault(cid, set()).update(f for f in PII_FIELDS if opened.get(f))
+            for cid, changes in self._all(
+                "SELECT customer_id, changes FROM cd_history WHERE changes IS NOT NULL"
+            ):
+                for field, old, _ in json.loads(changes):
+                    token = old.get("$enc") if isinstance(old, dict) else None
+                    if isinstance(token, str) and FieldEncryptor.key_id_of(token) == key_id:
+                        out.setdefault(cid, set()).add(str(field).split(".", 1)[0])
+        return {cid: sorted(fields) for cid, fields in sorted(out.items())}
+
     def key_usage(self) -> dict[str, int]:
         """How many stored bodies and history changes each data key encrypts (empty when not encrypted)."""
         from custdata.security import FieldEncryptor
