@@ -144,3 +144,21 @@ def test_subject_export_and_erase(tmp_path: Path) -> None:
     assert code == 2 and "c002" in err and len(err.strip().splitlines()) == 1
     code, _, err = cli("subject", "export", "c001", "--url", url)  # encrypted store, no keyring
     assert code == 2 and "keyring" in err
+
+
+def test_breach_report_command(tmp_path: Path) -> None:
+    ring_path = tmp_path / "keys.json"
+    cli("keys", "generate", str(ring_path))
+    ring = Keyring.load(ring_path)
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    fill(url, 3, ring)
+    code, out, _ = cli("breach-report", "--key-id", ring.active_id, "--url", url, "--keyring", str(ring_path))
+    assert code == 0 and json.loads(out)["customer_ids"] == ["c000", "c001", "c002"]
+    log = AuditLog(tmp_path / "a.jsonl")
+    log.record(actor="eve", action="read", record_id="c001", fields=["phones"])
+    code, out, _ = cli("breach-report", "--audit", str(tmp_path / "a.jsonl"), "--principal", "eve")
+    assert code == 0 and json.loads(out)["fields"] == {"phones": 1}
+    code, _, err = cli("breach-report", "--key-id", "k")
+    assert code == 2 and "--url" in err
+    code, _, err = cli("breach-report", "--audit", str(tmp_path / "a.jsonl"), "--since", "soon")
+    assert code == 2 and err.startswith("custdata: ")

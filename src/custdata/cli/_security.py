@@ -15,6 +15,7 @@ from custdata.exceptions import StoreError
 from custdata.security import (
     AuditLog,
     Keyring,
+    breach_report,
     encrypt_store,
     erase_subject,
     export_subject,
@@ -232,3 +233,36 @@ def register(group: click.Group) -> None:
                 click.confirm(f"erase customer {customer_id!r} and everything about them?", abort=True)
             counts: dict[str, Any] = erase_subject(s, customer_id, actor=actor, audit=log)
         click.echo("erased " + ", ".join(f"{n} {k}" for k, n in counts.items()))
+
+    @group.command("breach-report")
+    @click.option("--key-id", default=None, help="A leaked data key: needs --url and --keyring.")
+    @click.option(
+        "--url", envvar="CUSTDATA_STORE_URL", default=None, help="The encrypted store (with --key-id)."
+    )
+    @click.option(
+        "--keyring", "keyring_path", envvar="CUSTDATA_KEYRING_FILE", default=None, help="Its keyring."
+    )
+    @AUDIT
+    @click.option("--principal", default=None, help="Whose access (from the audit log).")
+    @click.option("--since", default=None, help="Window start, ISO 8601 (from the audit log).")
+    @click.option("--until", default=None, help="Window end (exclusive), ISO 8601.")
+    def breach(
+        key_id: str | None,
+        url: str | None,
+        keyring_path: str | None,
+        audit_path: str | None,
+        principal: str | None,
+        since: str | None,
+        until: str | None,
+    ) -> None:
+        """Which customers and kinds of personal data a breach exposed, with counts (JSON)."""
+        if key_id is not None:
+            if url is None or keyring_path is None:
+                raise UserError("--key-id needs --url and --keyring")
+            with _open(url, keyring_path) as s:
+                report = breach_report(s, key_id=key_id)
+        else:
+            if audit_path is None or not Path(audit_path).is_file():
+                raise UserError("give --key-id, or --audit FILE with --principal and/or --since/--until")
+            report = breach_report(audit=AuditLog(audit_path), principal=principal, since=since, until=until)
+        click.echo(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))
