@@ -24,6 +24,7 @@ from typing import Any, ClassVar
 import attrs
 
 from custdata.exceptions import ValidationError
+from custdata.segments._profiles import PROFILE_SCHEMA
 from custdata.segments._rfm import SEGMENT_GRID, Edges
 from custdata.segments._rules import (
     And,
@@ -299,40 +300,14 @@ _BODY_FIELDS = frozenset(
     {"gender", "company", "title", "owner", "channel", "lifecycle_stage", "birthday", "created_at"}
 )
 
-# column kind as SQL sees it
+#: How SQL sees a profile kind where it differs: money is stored as a scaled integer.
+_SQL_KIND = {"decimal": "scaled"}
+# column kind as SQL sees it, from the profile schema (one description): the Python-only fields left out,
+# the model fields always NULL in a store
 _KIND = {
-    "id": "text",
-    "as_of": "date",
-    "phone": "text",
-    "email": "text",
-    "gender": "text",
-    "company": "text",
-    "title": "text",
-    "owner": "text",
-    "tags": "tags",
-    "channel": "text",
-    "lifecycle_stage": "text",
-    "province": "text",
-    "city": "text",
-    "district": "text",
-    "region_source": "text",
-    "birthday": "birthday",
-    "age": "int",
-    "created_at": "datetime",
-    "orders": "int",
-    "total_spend": "scaled",
-    "first_purchase": "date",
-    "last_purchase": "date",
-    "recency_days": "int",
-    "last_contact": "date",
-    "days_since_contact": "int",
-    "rfm_r": "int",
-    "rfm_f": "int",
-    "rfm_m": "int",
-    "rfm_segment": "text",
-    "expected_purchases": "null",
-    "p_alive": "null",
-    "clv": "null",
+    name: "null" if name in MODEL_FIELDS else _SQL_KIND.get(kind, kind)
+    for name, kind in PROFILE_SCHEMA.items()
+    if name not in PYTHON_ONLY
 }
 
 
