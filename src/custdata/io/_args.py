@@ -10,11 +10,11 @@ from __future__ import annotations
 import codecs
 import os
 from collections.abc import Iterable, Iterator
-from typing import TypeVar
+from typing import IO, Any, TypeVar
 
-from custdata.exceptions import ValidationError
+from custdata.exceptions import ParseError, ValidationError
 
-__all__ = ["check_encoding", "file_name", "iterable"]
+__all__ = ["check_encoding", "file_name", "iterable", "open_file"]
 
 T = TypeVar("T")
 
@@ -57,3 +57,16 @@ def check_encoding(encoding: object) -> str:
     except LookupError:
         raise ValidationError(f"unknown encoding {encoding!r}", field="encoding") from None
     return encoding
+
+
+def open_file(name: str, mode: str = "rb", **kwargs: Any) -> IO[Any]:
+    """``open(name, mode, **kwargs)`` for reading, with a file that is missing, a folder or not readable
+    raised as :class:`~custdata.exceptions.ParseError` naming it (one wording for every reader)."""
+    try:
+        return open(name, mode, **kwargs)
+    except FileNotFoundError:
+        raise ParseError("no such file", path=name) from None
+    except IsADirectoryError:
+        raise ParseError("is a directory, not a file", path=name) from None
+    except PermissionError:
+        raise ParseError("permission denied", path=name) from None

@@ -80,14 +80,7 @@ def read_csv(
     tz = to_tzinfo(default_tz)
     name = file_name(path)
     ids = RowIds(source if source is not None else os.path.basename(name), missing_id)
-    try:
-        fh, enc = open_text(path, encoding)
-    except FileNotFoundError:
-        raise ParseError("no such file", path=name) from None
-    except IsADirectoryError:
-        raise ParseError("is a directory, not a file", path=name) from None
-    except PermissionError:
-        raise ParseError("permission denied", path=name) from None
+    fh, enc = open_text(path, encoding)  # a missing, folder or unreadable file: ParseError
     reader: RecordReader[Any] = RecordReader(iter(()), fh, enc)
     row_ids = ids if kind == "customer" else None
     reader._rows = _csv_rows(

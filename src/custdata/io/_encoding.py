@@ -16,7 +16,7 @@ import zipfile
 from typing import IO
 
 from custdata.exceptions import ParseError
-from custdata.io._args import check_encoding, file_name
+from custdata.io._args import check_encoding, file_name, open_file
 from custdata.io._problems import PathLike
 
 __all__ = ["detect_encoding", "open_text"]
@@ -104,15 +104,7 @@ def detect_encoding(path: PathLike) -> str:
     workbook or another binary file, and for text in none of these (pass ``encoding=``), or for a file
     that is missing, a folder or not readable (as :func:`read_csv`)."""
     name = file_name(path)
-    try:
-        fh = open(name, "rb")  # noqa: SIM115 - closed below
-    except FileNotFoundError:
-        raise ParseError("no such file", path=name) from None
-    except IsADirectoryError:
-        raise ParseError("is a directory, not a file", path=name) from None
-    except PermissionError:
-        raise ParseError("permission denied", path=name) from None
-    with fh:
+    with open_file(name) as fh:
         head = fh.read(1 << 16)
         for bom, name in _BOMS:
             if head.startswith(bom):
@@ -159,8 +151,8 @@ def open_text(path: PathLike, encoding: str) -> tuple[IO[str], str]:
         encoding = detect_encoding(path)
     else:
         check_encoding(encoding)
-        with open(path, "rb") as fh:
+        with open_file(file_name(path)) as fh:
             _refuse_binary(path, fh.read(8))
     if encoding.lower().replace("_", "-") in ("gbk", "gb2312", "cp936"):
         encoding = "gb18030"  # a superset: GBK loses rare name characters such as 䶮
-    return open(path, encoding=encoding, newline=""), encoding
+    return open_file(file_name(path), "r", encoding=encoding, newline=""), encoding

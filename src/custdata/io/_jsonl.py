@@ -7,7 +7,7 @@ from typing import Any
 
 from custdata._records import Customer, Interaction, Transaction
 from custdata.exceptions import FieldError, ParseError, ValidationError
-from custdata.io._args import file_name, iterable
+from custdata.io._args import file_name, iterable, open_file
 from custdata.io._atomic import atomic_write
 from custdata.io._cells import loads
 from custdata.io._convert import contact_problems
@@ -39,12 +39,7 @@ def read_jsonl(
     check_errors(errors)
     cls = record_class(kind)
     name = file_name(path)
-    try:
-        fh = open(name, encoding="utf-8-sig")  # noqa: SIM115 - closed by the reader
-    except FileNotFoundError:
-        raise ParseError("no such file", path=name) from None
-    except (IsADirectoryError, PermissionError) as exc:
-        raise ParseError(exc.strerror or str(exc), path=name) from None
+    fh = open_file(name, "r", encoding="utf-8-sig")  # closed by the reader
     reader: RecordReader[Any] = RecordReader(iter(()), fh, "utf-8")
 
     def rows() -> Iterator[Any]:
