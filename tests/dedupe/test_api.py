@@ -151,6 +151,8 @@ def test_matcher_match_candidates_and_store(tmp_path: Path) -> None:
         Matcher.from_dict({"format": "something else"})
     with pytest.raises(ValidationError, match="not valid JSON"):
         Matcher.from_json("{not json")
+    with pytest.raises(ValidationError, match="JSON object"):
+        FSModel.from_json("[1, 2]")
     (tmp_path / "bad.json").write_bytes(b"\xff\xfe{")
     with pytest.raises(ValidationError):
         Matcher.load(tmp_path / "bad.json")
@@ -162,8 +164,9 @@ def test_to_json_is_text_and_to_dict_the_dict() -> None:
     assert isinstance(text, str)
     assert json.loads(text) == matcher.to_dict()
     assert Matcher.from_json(text).to_dict() == matcher.to_dict()
-    with pytest.warns(DeprecationWarning, match="from_dict"):
+    with pytest.warns(DeprecationWarning, match="from_dict") as warned:
         old = Matcher.from_json(matcher.to_dict())
+    assert warned[0].filename == __file__  # the warning points at the caller
     assert old.to_dict() == matcher.to_dict()
     model = matcher.model
     assert isinstance(model, FSModel)

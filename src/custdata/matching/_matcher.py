@@ -7,7 +7,6 @@ import logging
 import math
 import os
 import random
-import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
@@ -19,7 +18,7 @@ from custdata.io._atomic import atomic_write
 from custdata.matching._blocking import plan_blocks
 from custdata.matching._compare import DEFAULT_FIELDS, MISSING, FieldComparison, compare_pair, field_by_name
 from custdata.matching._features import Features, features_of
-from custdata.matching._model import VETO_WEIGHT, FSModel, RuleModel, fit_em, probability_of
+from custdata.matching._model import VETO_WEIGHT, FSModel, RuleModel, fit_em, probability_of, saved_json
 from custdata.matching._pairs import ScoredPairs
 from custdata.matching._settings import DEFAULT_THRESHOLD
 
@@ -525,15 +524,7 @@ class Matcher:
     @classmethod
     def from_json(cls, text: str | bytes | Mapping[str, Any]) -> Matcher:
         """A matcher from :meth:`to_json` text (a dict still works, deprecated: use :meth:`from_dict`)."""
-        if isinstance(text, Mapping):
-            warnings.warn(
-                "Matcher.from_json(dict) is deprecated and will be removed in custdata 0.3: "
-                "use Matcher.from_dict",
-                DeprecationWarning,
-                stacklevel=2,
-            )
-            return cls.from_dict(text)
-        return cls.from_dict(_load_json(text))
+        return cls.from_dict(saved_json(text, "Matcher", "a saved custdata matcher"))
 
     def save(self, path: str | os.PathLike[str]) -> None:
         """Write :meth:`to_json` to a file (atomically: the old file stays on any error)."""
@@ -545,15 +536,6 @@ class Matcher:
         """Read a matcher written by :meth:`save`."""
         with open(path, "rb") as fh:
             return cls.from_json(fh.read())
-
-
-def _load_json(text: str | bytes) -> Any:
-    try:
-        return json.loads(text)
-    except (ValueError, TypeError) as exc:
-        raise ValidationError(f"not a saved custdata matcher: not valid JSON ({exc})") from None
-    except RecursionError:
-        raise ValidationError("not a saved custdata matcher: JSON nested too deeply") from None
 
 
 def _guesses(fields: Sequence[FieldComparison]) -> FSModel:

@@ -23,7 +23,7 @@ import attrs
 
 from custdata.exceptions import ConvergenceError, ValidationError
 
-__all__ = ["FSModel", "RuleModel", "fit_em", "probability_of"]
+__all__ = ["FSModel", "RuleModel", "fit_em", "probability_of", "saved_json"]
 
 logger = logging.getLogger(__name__)
 
@@ -105,19 +105,7 @@ class FSModel:
     @classmethod
     def from_json(cls, text: str | bytes | Mapping[str, Any]) -> FSModel:
         """A model from :meth:`to_json` text. A dict still works but is deprecated: use :meth:`from_dict`."""
-        if isinstance(text, Mapping):
-            warnings.warn(
-                "FSModel.from_json(dict) is deprecated and will be removed in custdata 0.3: "
-                "use FSModel.from_dict",
-                DeprecationWarning,
-                stacklevel=2,
-            )
-            return cls.from_dict(text)
-        try:
-            data = json.loads(text)
-        except (ValueError, TypeError, RecursionError) as exc:
-            raise ValidationError(f"not a saved Fellegi-Sunter model: not valid JSON ({exc})") from None
-        return cls.from_dict(data)
+        return cls.from_dict(saved_json(text, "FSModel", "a saved Fellegi-Sunter model"))
 
     @classmethod
     def from_dict(cls, obj: Mapping[str, Any]) -> FSModel:
@@ -258,3 +246,25 @@ class RuleModel:
 
     def matches(self, labels: Mapping[str, str | None]) -> bool:
         return any(all(labels.get(f) in allowed for f, allowed in rule.items()) for rule in self.rules)
+
+
+def saved_json(text: str | bytes | Mapping[str, Any], owner: str, what: str) -> Mapping[str, Any]:
+    """The dict a ``<owner>.from_json`` reads: ``text`` parsed (not JSON: :class:`ValidationError` saying it
+    is not ``what``), or a dict given in its place, accepted with a ``DeprecationWarning`` until 0.3."""
+    if isinstance(text, Mapping):
+        warnings.warn(
+            f"{owner}.from_json(dict) is deprecated and will be removed in custdata 0.3: "
+            f"use {owner}.from_dict",
+            DeprecationWarning,
+            stacklevel=3,  # past this function and from_json: the caller's line
+        )
+        return text
+    try:
+        data = json.loads(text)
+    except (ValueError, TypeError) as exc:
+        raise ValidationError(f"not {what}: not valid JSON ({exc})") from None
+    except RecursionError:
+        raise ValidationError(f"not {what}: JSON nested too deeply") from None
+    if not isinstance(data, Mapping):
+        raise ValidationError(f"not {what}: expected a JSON object")
+    return data
