@@ -431,6 +431,15 @@ def scan_filter(
     return lambda c: all(t(c) for t in tests)
 
 
+def select_with(store: Any, rule: Any, as_of: Any) -> list[Customer]:
+    """``Store.select``'s body for every backend: ``rule.select(store, as_of=...)``, which decides how to run
+    the rule on that store (a custdata.segments.Rule; duck-typed, so storage never imports segments)."""
+    selector = getattr(rule, "select", None)
+    if not callable(selector):
+        raise ValidationError(f"expected a custdata.segments.Rule, got {type(rule).__name__}", field="rule")
+    return list(selector(store, as_of=as_of))
+
+
 def take(
     items: Iterable[Customer], keep: Callable[[Customer], bool] | None, limit: int | None
 ) -> Iterator[Customer]:

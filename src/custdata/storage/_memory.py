@@ -28,6 +28,7 @@ from custdata.storage._core import (
     diff,
     now,
     scan_filter,
+    select_with,
     take,
 )
 from custdata.storage._protocol import BackupItem
@@ -421,12 +422,7 @@ class MemoryStore:
         """The customers ``rule`` (a :class:`custdata.segments.Rule`) selects as of ``as_of``: exactly those
         ``rule.matches`` selects over ``custdata.profiles(...)`` of this store's data, evaluated in Python
         (see docs/segments.md)."""
-        selector = getattr(rule, "select", None)
-        if not callable(selector):
-            raise ValidationError(
-                f"expected a custdata.segments.Rule, got {type(rule).__name__}", field="rule"
-            )
-        return list(selector(self, as_of=as_of))
+        return select_with(self, rule, as_of)
 
     def optimize(self) -> None:
         """Nothing to do in memory (the database backends update their statistics here); like theirs,

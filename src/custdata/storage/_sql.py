@@ -65,6 +65,7 @@ from custdata.storage._core import (
     parse_ts,
     read_body,
     scan_filter,
+    select_with,
     take,
     ts,
 )
@@ -1104,12 +1105,7 @@ class SQLStore:
         """The customers ``rule`` (a :class:`custdata.segments.Rule`) selects as of ``as_of``: exactly those
         ``rule.matches`` selects over ``custdata.profiles(...)`` of this store's data, evaluated inside the
         database (see docs/segments.md)."""
-        selector = getattr(rule, "select", None)
-        if not callable(selector):
-            raise ValidationError(
-                f"expected a custdata.segments.Rule, got {type(rule).__name__}", field="rule"
-            )
-        return list(selector(self, as_of=as_of))
+        return select_with(self, rule, as_of)
 
     def optimize(self) -> None:
         """Bring the database's statistics up to date after a bulk load, so its planner picks the index
