@@ -3,8 +3,8 @@ hostile input (None, wrong types, huge ints, NaN, lone surrogates, NUL, nested s
 checks that only documented errors come out: custdata's own tree (``CustdataError``), never a dependency's
 or Python's own exception, and from the CLI an exit code of 0, 1 or 2 with one line, never "internal error".
 
-Functions known to fail today (owned by other areas, listed in ``KNOWN``) run as non-strict xfails, so the
-sweep keeps finding new failures while the known ones are being fixed.
+A function known to fail (listed in ``KNOWN`` with the reason) runs as a strict xfail: the sweep keeps
+finding new failures, and a fix is noticed (the xfail then fails) so its line gets removed.
 """
 
 from __future__ import annotations
@@ -118,15 +118,8 @@ MODULES = [
 ]
 
 #: public function -> why it fails the sweep today (the area that owns it; see issue 17). These run as
-#: non-strict xfails until their owners fix them: remove a line when its function passes.
-KNOWN: dict[str, str] = {
-    "custdata.Matcher": "matching: AttributeError/ValueError for bad settings or model",
-    "custdata.dedupe": "matching: TypeError/ValueError for non-record input and bad settings",
-    "custdata.link": "matching: TypeError/ValueError for non-record input and bad settings",
-    "custdata.matching.MatchSettings": "matching: ValueError/TypeError for bad settings",
-    "custdata.matching.golden_record": "matching: TypeError for non-record input",
-    "custdata.matching.source_priority": "matching: TypeError for a non-list",
-}
+#: strict xfails until their owners fix them: remove a line when its function passes.
+KNOWN: dict[str, str] = {}
 
 #: Results custdata builds and hands out (plain attrs records): constructing one by hand is not an input
 #: path, so they are not swept. Everything else public that takes arguments is.
@@ -208,7 +201,7 @@ def _parameters(fn: Callable[..., Any]) -> tuple[list[str], list[str], list[str]
 def _params() -> list[Any]:
     out = []
     for qualname, fn in _public_callables():
-        marks = [pytest.mark.xfail(reason=KNOWN[qualname], strict=False)] if qualname in KNOWN else []
+        marks = [pytest.mark.xfail(reason=KNOWN[qualname], strict=True)] if qualname in KNOWN else []
         out.append(pytest.param(fn, id=qualname, marks=marks))
     return out
 

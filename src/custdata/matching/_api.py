@@ -22,7 +22,7 @@ from custdata.matching._matcher import Explanation, Matcher, _add_term_frequenci
 from custdata.matching._model import FSModel
 from custdata.matching._pairs import ScoredPairs
 from custdata.matching._parallel import resolve_jobs, run_chunks
-from custdata.matching._settings import DEFAULT_THRESHOLD, UNSET, MatchSettings, _Unset
+from custdata.matching._settings import DEFAULT_THRESHOLD, UNSET, MatchSettings, _Unset, check_entry
 
 __all__ = ["DedupeResult", "LinkResult", "ScoredPair", "dedupe", "link"]
 
@@ -113,6 +113,16 @@ class _Pairs(Sequence[ScoredPair]):
 
     def __repr__(self) -> str:
         return f"<{len(self)} scored pairs>"
+
+
+def _listed(records: Iterable[Customer], name: str) -> list[Customer]:
+    """``records`` as a list (``ValidationError`` naming the argument for something not iterable)."""
+    try:
+        return list(records)
+    except TypeError:
+        raise ValidationError(
+            f"expected an iterable of Customer records, got {type(records).__name__}", field=name
+        ) from None
 
 
 def _check_ids(records: Sequence[Customer], what: str) -> None:
@@ -330,6 +340,7 @@ def dedupe(
     then scores every candidate pair; a fit pinned at its cap on the prior (the "same name" split) is
     redone on another birthday sample.
     """
+    check_entry(settings, matcher, progress, Matcher)
     s = (settings or MatchSettings())._with(
         n_jobs,
         threshold=threshold,
@@ -349,7 +360,7 @@ def dedupe(
     nw = s.workers
     say = progress or (lambda _msg: None)
     # records are processed in id order, so the result does not depend on the input order
-    recs = list(records)
+    recs = _listed(records, "records")
     _check_ids(recs, "dedupe")
     recs.sort(key=lambda r: r.id)
     say("preparing")
@@ -464,6 +475,7 @@ def link(
     links to at most one record of the other source, the best-scoring pairs first; ``one_to_one=False``
     keeps every pair over the threshold.
     """
+    check_entry(settings, matcher, None, Matcher)
     s = (settings or MatchSettings())._with(
         n_jobs,
         threshold=threshold,
@@ -479,7 +491,7 @@ def link(
         s = attrs.evolve(s, region=matcher.region)
     threshold, region, passes, window = s.threshold, s.region, s.passes, s.window
     max_block_size, min_support, seed = s.max_block_size, s.min_support, s.seed
-    lrecs, rrecs = list(left), list(right)
+    lrecs, rrecs = _listed(left, "left"), _listed(right, "right")
     _check_ids(lrecs, "link (left)")
     _check_ids(rrecs, "link (right)")
     lrecs.sort(key=lambda r: r.id)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import attrs
@@ -83,6 +83,17 @@ def source_priority(order: Sequence[str], *, source: str = "channel", then: str 
     ``order`` lists sources, most trusted first; a record's source is its ``source`` attribute (``channel``
     by default, or a key of ``custom``). Sources not listed rank last; ties fall to the ``then`` rule.
     """
+    if isinstance(order, str) or not isinstance(order, Iterable):
+        raise ValidationError(
+            f"order must be a list of source names, got {type(order).__name__}", field="order"
+        )
+    order = list(order)
+    if not all(isinstance(s, str) for s in order):
+        raise ValidationError("order must list source names (text)", field="order")
+    if not isinstance(source, str):
+        raise ValidationError(f"source must be a field name, got {type(source).__name__}", field="source")
+    if not isinstance(then, str) or then not in BUILTIN_RULES:
+        raise ValidationError(f"then must be one of {sorted(BUILTIN_RULES)}, got {then!r}", field="then")
     rank = {s: k for k, s in enumerate(order)}
     fallback = BUILTIN_RULES[then]
 
@@ -173,12 +184,30 @@ def golden_record(
     ``"most_recent"``, ``"most_complete"``, ``"most_frequent"``, ``"longest"``, :func:`source_priority`,
     or any callable taking ``[(value, record), ...]`` (the non-empty values) and returning the value to keep.
     """
+    if isinstance(members, (str, bytes)) or not isinstance(members, Iterable):
+        raise ValidationError(
+            f"members must be Customer records, got {type(members).__name__}", field="members"
+        )
+    members = list(members)
     if not members:
-        raise ValidationError("golden_record needs at least one record")
+        raise ValidationError("golden_record needs at least one record", field="members")
+    for i, m in enumerate(members):  # one cluster: a handful of records
+        if not isinstance(m, Customer):
+            raise ValidationError(f"is a {type(m).__name__}, not a Customer", field=f"members[{i}]")
+    if rules is not None and not isinstance(rules, Mapping):
+        raise ValidationError(
+            f"rules must be a mapping of field to rule, got {type(rules).__name__}", field="rules"
+        )
+    if cluster_id is not None and not isinstance(cluster_id, str):
+        raise ValidationError(
+            f"cluster_id must be text or None, got {type(cluster_id).__name__}", field="cluster_id"
+        )
     chosen_rules: dict[str, str | RuleFn] = {**DEFAULT_RULES, "addresses": "most_complete", **(rules or {})}
     unknown = set(chosen_rules) - {*SCALAR_FIELDS, "addresses"}
     if unknown:
-        raise ValidationError(f"golden record rules: no single-valued field {sorted(unknown)[0]!r}")
+        raise ValidationError(
+            f"golden record rules: no single-valued field {sorted(map(repr, unknown))[0]}", field="rules"
+        )
     prov: dict[str, Any] = {}
     out: dict[str, Any] = {}
     chosen_by: dict[str, str] = {}

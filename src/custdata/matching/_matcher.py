@@ -20,7 +20,7 @@ from custdata.matching._compare import DEFAULT_FIELDS, MISSING, FieldComparison,
 from custdata.matching._features import Features, features_of
 from custdata.matching._model import VETO_WEIGHT, FSModel, RuleModel, fit_em, probability_of, saved_json
 from custdata.matching._pairs import ScoredPairs
-from custdata.matching._settings import DEFAULT_THRESHOLD
+from custdata.matching._settings import DEFAULT_THRESHOLD, number, probability, region_arg
 
 __all__ = ["DEFAULT_THRESHOLD", "Explanation", "FieldExplanation", "Match", "Matcher"]
 
@@ -131,13 +131,18 @@ class Matcher:
         fields: Sequence[FieldComparison] | None = None,
         min_support: float = 0.5,
     ) -> None:
-        if not 0.0 < threshold <= 1.0:
-            raise ValidationError(f"threshold must be a probability in (0, 1], got {threshold!r}")
+        if not isinstance(model, (FSModel, RuleModel)):
+            raise ValidationError(f"model must be a fitted model, got {type(model).__name__}", field="model")
         self.model = model
-        self.threshold = float(threshold)
-        self.region = region
+        self.threshold = probability(threshold)
+        self.region = region_arg(region)
+        if fields is not None and (
+            isinstance(fields, (str, bytes))
+            or not all(isinstance(f, FieldComparison) for f in _items(fields))
+        ):
+            raise ValidationError("fields must be FieldComparison values or None", field="fields")
         self.fields: tuple[FieldComparison, ...] = tuple(fields) if fields is not None else DEFAULT_FIELDS
-        self.min_support = float(min_support)
+        self.min_support = number(min_support, "min_support")
         self._prepare()
 
     def _prepare(self) -> None:
@@ -621,3 +626,12 @@ def _add_term_frequencies(
         model.tf_mean[fc.name] = p3 / p2 if p2 > 0 else 0.0
         if not math.isfinite(model.tf_mean[fc.name]) or model.tf_mean[fc.name] <= 0:
             del model.tf[fc.name]
+
+
+def _items(value: object) -> tuple[object, ...]:
+    try:
+        return tuple(value)  # type: ignore[arg-type]
+    except TypeError:
+        raise ValidationError(
+            f"fields must be FieldComparison values, got {type(value).__name__}", field="fields"
+        ) from None

@@ -238,8 +238,16 @@ class RuleModel:
     @classmethod
     def of(cls, rules: Sequence[Mapping[str, str | Sequence[str]]]) -> RuleModel:
         out = []
-        for rule in rules:
-            out.append({k: (v,) if isinstance(v, str) else tuple(v) for k, v in rule.items()})
+        if isinstance(rules, (str, bytes, Mapping)):
+            raise ValidationError("rules: give a list of rules (mappings of field to levels)", field="rules")
+        try:
+            for rule in rules:
+                out.append({k: (v,) if isinstance(v, str) else tuple(v) for k, v in rule.items()})
+        except (TypeError, AttributeError):
+            raise ValidationError(
+                "rules: give a list of rules, each a mapping of field to a level or a list of levels",
+                field="rules",
+            ) from None
         if not out:
             raise ValidationError("rules: give at least one rule")
         return cls(tuple(out))

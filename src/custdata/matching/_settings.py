@@ -5,13 +5,14 @@ from __future__ import annotations
 import enum
 import warnings
 from collections.abc import Iterable
+from decimal import Decimal
 from typing import Any
 
 import attrs
 
 from custdata.exceptions import ValidationError
 
-__all__ = ["DEFAULT_THRESHOLD", "MatchSettings"]
+__all__ = ["DEFAULT_THRESHOLD", "MatchSettings", "check_entry", "number", "probability", "region_arg"]
 
 DEFAULT_THRESHOLD = 0.9
 
@@ -28,10 +29,42 @@ class _Unset(enum.Enum):
 UNSET = _Unset.UNSET
 
 
+def number(value: object, name: str) -> float:
+    """A numeric setting (int, float or Decimal, not bool) as a float; ``ValidationError`` naming it
+    otherwise."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, Decimal)):
+        raise ValidationError(f"{name} must be a number, got {type(value).__name__}", field=name)
+    try:
+        return float(value)
+    except OverflowError:
+        raise ValidationError(f"{name} is too large", field=name) from None
+
+
+def probability(value: object, name: str = "threshold") -> float:
+    """A threshold: a number in (0, 1]."""
+    f = number(value, name)
+    if not 0.0 < f <= 1.0:
+        raise ValidationError(f"{name} must be a probability in (0, 1], got {value!r}", field=name)
+    return f
+
+
 def _threshold(value: float) -> float:
-    value = float(value)
-    if not 0.0 < value <= 1.0:
-        raise ValidationError(f"threshold must be a probability in (0, 1], got {value!r}")
+    return probability(value)
+
+
+def _min_support(value: float) -> float:
+    f = number(value, "min_support")
+    if not 0.0 <= f <= 1.0:
+        raise ValidationError(f"min_support must be in [0, 1], got {value!r}", field="min_support")
+    return f
+
+
+def region_arg(value: object) -> str | None:
+    """A default phone region: text or None."""
+    if value is not None and not isinstance(value, str):
+        raise ValidationError(
+            f"region must be a region code or None, got {type(value).__name__}", field="region"
+        )
     return value
 
 
@@ -40,13 +73,31 @@ def _passes(value: Iterable[str] | None) -> tuple[str, ...] | None:
         return None
     if isinstance(value, str):
         return (value,)
-    return tuple(value)
+    try:
+        out = tuple(value)
+    except TypeError:
+        raise ValidationError(
+            f"passes must be pass names or None, got {type(value).__name__}", field="passes"
+        ) from None
+    if not all(isinstance(p, str) for p in out):
+        raise ValidationError("passes must be pass names (text)", field="passes")
+    return out
+
+
+def _seed(value: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValidationError(f"seed must be an int, got {type(value).__name__}", field="seed")
+    return value
 
 
 def _positive(name: str) -> Any:
     def check(_inst: Any, _attr: Any, value: int | None) -> None:
-        if value is not None and value < 1:
-            raise ValidationError(f"{name} must be at least 1, got {value!r}")
+        if value is None and name == "workers":
+            return
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ValidationError(f"{name} must be a whole number, got {type(value).__name__}", field=name)
+        if value < 1:
+            raise ValidationError(f"{name} must be at least 1, got {value!r}", field=name)
 
     return check
 
@@ -68,12 +119,12 @@ class MatchSettings:
     """
 
     threshold: float = attrs.field(default=DEFAULT_THRESHOLD, converter=_threshold)
-    region: str | None = "CN"
+    region: str | None = attrs.field(default="CN", converter=region_arg)
     passes: tuple[str, ...] | None = attrs.field(default=None, converter=_passes)
     window: int = attrs.field(default=3, validator=_positive("window"))
     max_block_size: int = attrs.field(default=100, validator=_positive("max_block_size"))
-    min_support: float = 0.5
-    seed: int = 0
+    min_support: float = attrs.field(default=0.5, converter=_min_support)
+    seed: int = attrs.field(default=0, converter=_seed)
     workers: int | None = attrs.field(default=None, validator=_positive("workers"))
     fit_sample: int = attrs.field(default=100_000, validator=_positive("fit_sample"))
 
@@ -84,6 +135,10 @@ class MatchSettings:
         """These settings with the keywords a caller gave (``UNSET`` ones left as they are); ``n_jobs`` is
         the deprecated spelling of ``workers``."""
         if n_jobs is not None:
+            if isinstance(n_jobs, bool) or not isinstance(n_jobs, int):
+                raise ValidationError(
+                    f"n_jobs must be a whole number, got {type(n_jobs).__name__}", field="n_jobs"
+                )
             warnings.warn(
                 "n_jobs= is deprecated; use workers= (the same number of processes)",
                 DeprecationWarning,
@@ -93,3 +148,19 @@ class MatchSettings:
                 given["workers"] = n_jobs
         changes = {k: v for k, v in given.items() if v is not UNSET}
         return attrs.evolve(self, **changes) if changes else self
+
+
+def check_entry(settings: object, matcher: object, progress: object, matcher_type: type) -> None:
+    """The arguments :func:`dedupe` and :func:`link` share besides the settings (their types only)."""
+    if settings is not None and not isinstance(settings, MatchSettings):
+        raise ValidationError(
+            f"settings must be a MatchSettings or None, got {type(settings).__name__}", field="settings"
+        )
+    if matcher is not None and not isinstance(matcher, matcher_type):
+        raise ValidationError(
+            f"matcher must be a Matcher or None, got {type(matcher).__name__}", field="matcher"
+        )
+    if progress is not None and not callable(progress):
+        raise ValidationError(
+            f"progress must be callable or None, got {type(progress).__name__}", field="progress"
+        )
