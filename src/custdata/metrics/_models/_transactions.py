@@ -118,6 +118,23 @@ def _check_t(t: Array) -> None:
         raise ValidationError("the period length t must be a finite number >= 0", field="t")
 
 
+# The purchase process (λ ~ Gamma(r, alpha) while active) is the same in BG/NBD and Pareto/NBD: so are its
+# boundary reading and its near-zero warning.
+_PURCHASE_RATE_LIMIT = (
+    "gamma",
+    "r",
+    "alpha",
+    lambda p: (
+        "the data show no heterogeneity in purchase rates: every active customer buys at "
+        f"the same rate r/alpha = {p['r'] / p['alpha']:.4g} per time unit, and the predictions are "
+        "those of that limit"
+    ),
+)
+_R_NEAR_ZERO = (
+    "purchase rates are concentrated near 0 with a few very heavy buyers; check the summary's units"
+)
+
+
 class TransactionModel(FittedModel):
     """Shared by the purchase-count models: fitting on summaries, predictions, CLV."""
 
@@ -385,23 +402,14 @@ class BetaGeoModel(TransactionModel):
                 "predictions are those of that limit"
             ),
         ),
-        (
-            "gamma",
-            "r",
-            "alpha",
-            lambda p: (
-                "the data show no heterogeneity in purchase rates: every active customer buys at "
-                f"the same rate r/alpha = {p['r'] / p['alpha']:.4g} per time unit, and the predictions are "
-                "those of that limit"
-            ),
-        ),
+        _PURCHASE_RATE_LIMIT,
     )
     _near_zero: ClassVar[Mapping[str, str]] = {
         "a": "dropout probabilities are concentrated at 0, so almost no customer ever drops out (the "
         "model is close to an NBD without dropout)",
         "b": "dropout probabilities are concentrated at 1: nearly every customer drops out right after "
         "a purchase",
-        "r": "purchase rates are concentrated near 0 with a few very heavy buyers; check the summary's units",
+        "r": _R_NEAR_ZERO,
     }
     _modified: ClassVar[bool] = False
 
@@ -573,20 +581,11 @@ class ParetoNBDModel(TransactionModel):
                 "units), and the predictions are those of that limit"
             ),
         ),
-        (
-            "gamma",
-            "r",
-            "alpha",
-            lambda p: (
-                "the data show no heterogeneity in purchase rates: every active customer buys at "
-                f"the same rate r/alpha = {p['r'] / p['alpha']:.4g} per time unit, and the predictions are "
-                "those of that limit"
-            ),
-        ),
+        _PURCHASE_RATE_LIMIT,
     )
     _near_zero: ClassVar[Mapping[str, str]] = {
         "s": "dropout rates are concentrated at 0, so almost no customer ever drops out",
-        "r": "purchase rates are concentrated near 0 with a few very heavy buyers; check the summary's units",
+        "r": _R_NEAR_ZERO,
     }
     _has_grad = False
 
