@@ -139,15 +139,8 @@ class PostgresStore(SQLStore):
     def _lock_schema(self) -> None:
         self._exec("SELECT pg_advisory_xact_lock(hashtext(?))", (f"custdata:{self.schema or 'public'}",))
 
-    def _schema_version(self) -> int:
-        if self._all("SELECT to_regclass('cd_meta')")[0][0] is None:
-            if self._all("SELECT to_regclass('cd_customers')")[0][0] is not None:
-                raise StoreError(f"{self.url}: has custdata tables but no schema version; not opening it")
-            if not self._create:
-                raise StoreError(f"{self.url}: not a custdata store (and create=False)")
-            return 0
-        row = self._all("SELECT value FROM cd_meta WHERE key = 'schema_version'")
-        return int(row[0][0]) if row else 0
+    def _has_table(self, name: str) -> bool:
+        return self._all("SELECT to_regclass(?)", (name,))[0][0] is not None
 
     def _bulk(self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
         if not rows:

@@ -144,6 +144,8 @@ class SQLStore:
     #: database works in another process (PostgreSQL); an embedded SQLite competes with the preparing
     #: thread for the GIL at every statement, and ran slower that way than in one thread.
     write_behind: ClassVar[bool] = True
+    #: Whether opening may create the tables (each backend's ``create=``).
+    _create: bool
 
     def __init__(self, url: str, conn: Any, *, region: str | None = "CN", source: str | None = None) -> None:
         _args.optional_text("region", region)
@@ -259,8 +261,19 @@ class SQLStore:
                 self._raw(f"RELEASE SAVEPOINT cd_sp{depth}")
 
     # ------------------------------------------------------------------ schema
-    def _schema_version(self) -> int:
+    def _has_table(self, name: str) -> bool:
+        """Whether the store's schema holds a table ``name`` (each backend asks its own catalogue)."""
         raise NotImplementedError
+
+    def _schema_version(self) -> int:
+        if not self._has_table("cd_meta"):
+            if self._has_table("cd_customers"):
+                raise StoreError(f"{self.url}: has custdata tables but no schema version; not opening it")
+            if not self._create:
+                raise StoreError(f"{self.url}: not a custdata store (and create=False)")
+            return 0
+        row = self._all("SELECT value FROM cd_meta WHERE key = 'schema_version'")
+        return int(row[0][0]) if row else 0
 
     def _migrate(self) -> None:
         """Bring the schema up to date (inside a transaction); refuse a newer one."""

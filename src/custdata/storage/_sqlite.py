@@ -199,16 +199,8 @@ class SQLiteStore(SQLStore):
         self._bulk_flat("cd_lookup", LOOKUP_COLUMNS, look)
         self._bulk_flat("cd_history", HISTORY_COLUMNS, hist)
 
-    def _schema_version(self) -> int:
-        exists = self._all("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'cd_meta'")
-        if not exists:
-            if self._all("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'cd_customers'"):
-                raise StoreError(f"{self.url}: has custdata tables but no schema version; not opening it")
-            if not self._create:
-                raise StoreError(f"{self.url}: not a custdata store (and create=False)")
-            return 0
-        row = self._all("SELECT value FROM cd_meta WHERE key = 'schema_version'")
-        return int(row[0][0]) if row else 0
+    def _has_table(self, name: str) -> bool:
+        return bool(self._all("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,)))
 
 
 def _path(url: str) -> str:
