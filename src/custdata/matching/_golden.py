@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 import attrs
 from rapidfuzz.distance.JaroWinkler import similarity as _jw
@@ -21,6 +21,8 @@ from custdata.matching._features import fold
 from custdata.normalization import normalize_email, normalize_phone
 
 __all__ = ["BUILTIN_RULES", "DEFAULT_RULES", "GoldenRecord", "Rules", "golden_record", "source_priority"]
+
+C = TypeVar("C")
 
 Candidate = tuple[Any, Customer]
 RuleFn = Callable[[Sequence[Candidate]], Any]
@@ -243,27 +245,11 @@ def golden_record(
 
     newest_first = sorted(members, key=_when, reverse=True)
 
-    phones: dict[str, Phone] = {}
-    phone_prov: dict[str, list[str]] = {}
-    for c in newest_first:
-        for p in c.phones:
-            key = _phone_key(p)
-            if key not in phones:
-                phones[key] = p
-                phone_prov[p.number] = []
-            phone_prov[phones[key].number].append(c.id)
-    emails: dict[str, Email] = {}
-    email_prov: dict[str, list[str]] = {}
-    for c in newest_first:
-        for e in c.emails:
-            key = _email_key(e)
-            if key not in emails:
-                emails[key] = e
-                email_prov[e.address] = []
-            email_prov[emails[key].address].append(c.id)
+    phones, phone_prov = _first_of_each(newest_first, lambda c: c.phones, _phone_key, lambda p: p.number)
+    emails, email_prov = _first_of_each(newest_first, lambda c: c.emails, _email_key, lambda e: e.address)
     # exactly one primary phone and e-mail: the newest record's primary, else the first
-    plist = _one_primary(list(phones.values()))
-    elist = _one_primary(list(emails.values()))
+    plist = _one_primary(phones)
+    elist = _one_primary(emails)
     prov["phones"] = phone_prov
     prov["emails"] = email_prov
 
@@ -349,6 +335,26 @@ def _agreeing_names(cands: list[Candidate]) -> list[Candidate]:
 
 def _aware(t: dt.datetime) -> dt.datetime:
     return t if t.tzinfo else t.replace(tzinfo=dt.timezone.utc)
+
+
+def _first_of_each(
+    newest_first: Sequence[Customer],
+    items: Callable[[Customer], Iterable[C]],
+    key: Callable[[C], str],
+    label: Callable[[C], str],
+) -> tuple[list[C], dict[str, list[str]]]:
+    """The first item (newest record first) of each distinct ``key``, and for each kept item's ``label`` the
+    ids of the records holding that key (the phones and the e-mails of a golden record)."""
+    kept: dict[str, C] = {}
+    prov: dict[str, list[str]] = {}
+    for c in newest_first:
+        for item in items(c):
+            k = key(item)
+            if k not in kept:
+                kept[k] = item
+                prov[label(item)] = []
+            prov[label(kept[k])].append(c.id)
+    return list(kept.values()), prov
 
 
 def _one_primary(items: list[Any]) -> list[Any]:
