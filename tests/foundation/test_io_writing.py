@@ -297,5 +297,7 @@ def test_to_rows_and_from_rows_name_the_bad_item() -> None:
         list(to_rows([Customer(id="c1"), None]))
     with pytest.raises(ValidationError, match=r"rows\[0\]"):
         list(from_rows(["id,name"]))
+    with pytest.raises(ValidationError, match=r"rows\[1\]: has a header that is not text"):
+        list(from_rows([{"id": "c1"}, {0: "c2"}]))  # type: ignore[dict-item]
     with pytest.raises(ValidationError):
         list(to_rows(None))  # type: ignore[arg-type]

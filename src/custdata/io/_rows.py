@@ -82,6 +82,10 @@ def from_rows(
         values: dict[str, str] = {}
         custom: dict[str, Any] = {}
         for h, raw in cells:
+            if not isinstance(h, str):
+                raise ValidationError(
+                    f"has a header that is not text ({type(h).__name__})", field=f"rows[{i}]"
+                )
             if raw is None or raw == "" or (isinstance(raw, float) and raw != raw):
                 continue
             field = synonyms.get(header_key(h))

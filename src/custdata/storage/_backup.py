@@ -68,6 +68,8 @@ def export(store: Store, path: str | os.PathLike[str], *, plaintext: bool = Fals
     target = _path(path)
     if not target.absolute().parent.is_dir():
         raise StoreError(f"{target}: cannot write the backup: the folder does not exist")
+    if target.is_dir():
+        raise StoreError(f"{target}: cannot write the backup: it is a folder, not a file")
     if not isinstance(plaintext, bool):
         raise ValidationError("plaintext must be True or False", field="plaintext")
     try:
