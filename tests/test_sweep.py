@@ -206,11 +206,15 @@ def _params() -> list[Any]:
     return out
 
 
+# The default run (CI included) draws the same hostile inputs every time, so a red run is reproducible and
+# never depends on luck; CUSTDATA_SWEEP_RANDOM=1 explores fresh inputs (run it after changing a public
+# signature, and add what it finds as a fix plus a pinned test beside the function's own tests).
 _SWEEP = settings(
     max_examples=30,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much, HealthCheck.data_too_large],
     database=None,
+    derandomize=not os.environ.get("CUSTDATA_SWEEP_RANDOM"),
 )
 
 

@@ -72,3 +72,14 @@ def test_matcher_checks_threshold_and_min_support() -> None:
         with pytest.raises(ValidationError) as info:
             Matcher(model, **kwargs)
         assert info.value.fields == (field,)
+
+
+def test_an_absurd_number_of_workers_is_refused_before_any_work() -> None:
+    # workers=2**31-1 used to start sizing a pool of that many processes (about 17 GB before it was killed).
+    import pytest
+
+    import custdata
+    from custdata.exceptions import ValidationError
+
+    with pytest.raises(ValidationError, match="workers"):
+        custdata.dedupe([custdata.Customer(id="a"), custdata.Customer(id="b")], workers=2**31 - 1)

@@ -293,3 +293,15 @@ def test_number_type_agrees_with_phonenumbers_in_every_region(region: str) -> No
             nsn, region_code = str(num.national_number), phonenumbers.region_code_for_number(num)
             assert _region_of(num.country_code, nsn) == region_code, (region, num)
             assert _number_type(num.country_code, nsn, region_code) == expected, (region, num)
+
+
+@pytest.mark.parametrize("bad", [True, 5, ["CN"]])
+def test_a_region_that_is_not_text_is_a_validation_error(bad: object) -> None:
+    # Found by the sweep (tests/test_sweep.py): an AttributeError escaped both normalisers.
+    from custdata import normalize_address
+    from custdata.exceptions import ValidationError
+
+    with pytest.raises(ValidationError, match="region"):
+        normalize_phone("13800138000", region=bad)  # type: ignore[arg-type]
+    with pytest.raises(ValidationError, match="region"):
+        normalize_address("北京", region=bad)  # type: ignore[arg-type]

@@ -250,3 +250,12 @@ def test_normalize_refuses_what_is_not_a_customer(bad: Any) -> None:
     with pytest.raises(ValidationError) as info:
         normalize(bad)
     assert info.value.fields == ("customer",)
+
+
+def test_normalize_many_refuses_an_absurd_number_of_workers() -> None:
+    # Found by the sweep: workers=2**31-1 let an OverflowError out of the process pool.
+    import custdata
+    from custdata.exceptions import ValidationError
+
+    with pytest.raises(ValidationError, match="workers"):
+        list(custdata.normalize_many([], workers=2**31 - 1))

@@ -98,6 +98,9 @@ def _positive(name: str) -> Any:
             raise ValidationError(f"{name} must be a whole number, got {type(value).__name__}", field=name)
         if value < 1:
             raise ValidationError(f"{name} must be at least 1, got {value!r}", field=name)
+        if name == "workers" and value > 1024:
+            # a pool that size is a mistake: it would reserve memory per process before any work
+            raise ValidationError(f"workers must be at most 1024, got {value!r}", field=name)
 
     return check
 

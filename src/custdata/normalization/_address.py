@@ -359,6 +359,10 @@ def normalize_address(value: str | Address, *, region: str | None = "CN") -> Add
     """
     if not isinstance(value, (str, Address)):
         raise InvalidAddressError(value, "empty", f"expected text or an Address, got {type(value).__name__}")
+    if region is not None and not isinstance(region, str):
+        raise ValidationError(
+            f"must be a region code such as 'CN' or None, got {type(region).__name__}", field="region"
+        )
     result = _normalize_cached(value, region.upper() if region else None)
     if isinstance(result, InvalidAddressError):
         raise result._again()

@@ -20,7 +20,7 @@ from phonenumbers import PhoneMetadata, PhoneNumber, PhoneNumberFormat, PhoneNum
 
 from custdata._mask import shown
 from custdata._records import Phone, PhoneKind
-from custdata.exceptions import InvalidPhoneError
+from custdata.exceptions import InvalidPhoneError, ValidationError
 
 __all__ = ["PHONE_REASONS", "NormalizedPhone", "normalize_phone"]
 
@@ -409,6 +409,10 @@ def phone_text(text: str) -> tuple[str, str | None]:
 def _check_region(region: str | None) -> str | None:
     if region is None:
         return None
+    if not isinstance(region, str):
+        raise ValidationError(
+            f"must be a region code such as 'CN' or None, got {type(region).__name__}", field="region"
+        )
     r = region.strip().upper()
     if r in ("", "ZZ"):
         return None

@@ -452,6 +452,8 @@ def _raise_for(result: NormalizeResult) -> None:
 
 
 # ---------------------------------------------------------------------------------- process workers
+#: More processes than this is a mistake (the operating system refuses such pools with its own errors).
+_MAX_WORKERS = 1024
 # Only the distinct texts of a chunk cross the process boundary (as lists of plain strings), and only
 # the normalised values come back (plain strings and tuples). The worker normalises values; the calling
 # process puts the records together with the same code as normalize(), so the results are the same.
@@ -563,6 +565,8 @@ def normalize_many(
     for name, value in (("workers", workers), ("chunk_size", chunk_size)):
         if (value is not None or name == "chunk_size") and (type(value) is not int):
             raise ValidationError(f"must be a whole number, got {type(value).__name__}", field=name)
+    if workers is not None and workers > _MAX_WORKERS:
+        raise ValidationError(f"at most {_MAX_WORKERS} processes, got {workers}", field="workers")
     try:
         customers = iter(customers)
     except TypeError:
