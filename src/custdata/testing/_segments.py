@@ -42,7 +42,10 @@ _DAY0 = dt.date(2026, 6, 30)
 
 
 def _texts_of(extra: Sequence[str] = ()) -> st.SearchStrategy[str]:
-    pools = [st.sampled_from(_TEXTS), st.text(st.characters(blacklist_categories=["Cs"]), max_size=6)]
+    pools = [
+        st.sampled_from(_TEXTS),
+        st.text(st.characters(blacklist_categories=["Cs"], blacklist_characters="\x00"), max_size=6),
+    ]
     if extra:
         pools = [st.sampled_from(list(extra)), st.sampled_from(list(extra)), *pools]
     return st.one_of(*pools)
