@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
@@ -13,7 +14,7 @@ import pytest
 
 from custdata import Customer, Interaction, Transaction
 from custdata.exceptions import ParseError, SchemaVersionError, StoreError
-from custdata.storage import HistoryEntry, Store, StoredCustomer, export, restore
+from custdata.storage import STORE_SCHEMA_VERSION, HistoryEntry, Store, StoredCustomer, export, restore
 from tests.storage.storage_backends import Backend
 
 UTC = dt.timezone.utc
@@ -99,7 +100,7 @@ def test_export_restore_gives_identical_content(
         assert sb.get("c3").version == 3
     first = path.read_text(encoding="utf-8").splitlines()[0]
     header = json.loads(first)
-    assert header["format"] == "custdata-store-backup" and header["store_schema"] == 1
+    assert header["format"] == "custdata-store-backup" and header["store_schema"] == STORE_SCHEMA_VERSION
 
 
 @pytest.fixture
@@ -126,9 +127,21 @@ def _restore_fails(path: Path, backend: Backend, error: type[Exception], match: 
         assert s.transactions() == []
 
 
-def test_unknown_schema_version_is_refused(backup: Path, backend: Backend) -> None:
-    _rewrite(backup, lambda ls: [ls[0].replace('"store_schema":1', '"store_schema":99'), *ls[1:]])
-    _restore_fails(backup, backend, SchemaVersionError, "99")
+def _schema(version: int) -> Callable[[list[str]], list[str]]:
+    return lambda ls: [re.sub(r'"store_schema":\d+', f'"store_schema":{version}', ls[0]), *ls[1:]]
+
+
+@pytest.mark.parametrize("version", [99, 0])
+def test_unknown_schema_version_is_refused(backup: Path, backend: Backend, version: int) -> None:
+    _rewrite(backup, _schema(version))
+    _restore_fails(backup, backend, SchemaVersionError, f"schema {version}")
+
+
+def test_a_store_schema_1_backup_still_restores(backup: Path, backend: Backend) -> None:
+    # schema 2 added only the per-customer key table of encrypted stores: the line format is unchanged
+    _rewrite(backup, _schema(1))
+    with backend.open() as s:
+        assert restore(s, backup)["customer"] > 0
 
 
 def test_a_newer_record_schema_is_refused(backup: Path, backend: Backend) -> None:

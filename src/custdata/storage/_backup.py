@@ -187,13 +187,14 @@ def _items(path: Path, counts: dict[str, int], keyring: Keyring | None = None) -
         version = header.get("store_schema")
         record_version = header.get("record_schema")
         if (
-            version != STORE_SCHEMA_VERSION
+            type(version) is not int
+            or not 1 <= version <= STORE_SCHEMA_VERSION  # the line format is the same in versions 1 and 2
             or not isinstance(record_version, int)
             or record_version > SCHEMA_VERSION
         ):
             raise SchemaVersionError(
                 f"{path}: the backup has store schema {version!r} and record schema {record_version!r}; "
-                f"this custdata reads store schema {STORE_SCHEMA_VERSION} and record schemas up to "
+                f"this custdata reads store schemas 1 to {STORE_SCHEMA_VERSION} and record schemas up to "
                 f"{SCHEMA_VERSION}"
             )
         cipher = _backup_cipher(header, keyring, path)

@@ -50,6 +50,11 @@ _SCHEMA_V1 = (
     ),
 )
 
+#: Version 2: per-customer data keys of encrypted stores (crypto-shredding; see docs/security.md).
+_SCHEMA_V2 = (
+    'CREATE TABLE cd_subject_keys (customer_id TEXT COLLATE "C" PRIMARY KEY, wrapped TEXT NOT NULL)',
+)
+
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,62}")
 
 
@@ -71,11 +76,12 @@ class PostgresStore(SQLStore):
     """A store in a PostgreSQL database (optionally in its own schema)."""
 
     db_errors: ClassVar[tuple[type[BaseException], ...]] = (psycopg.Error, UnicodeEncodeError, OverflowError)
-    migrations = (_SCHEMA_V1,)
+    migrations = (_SCHEMA_V1, _SCHEMA_V2)
     placeholder = "%s"
     begin_sql = "BEGIN"
     optimize_sql = (
-        "VACUUM (ANALYZE) cd_customers, cd_lookup, cd_history, cd_transactions, cd_interactions, cd_meta",
+        "VACUUM (ANALYZE) cd_customers, cd_lookup, cd_history, cd_transactions, cd_interactions, cd_meta, "
+        "cd_subject_keys",
     )
 
     def __init__(

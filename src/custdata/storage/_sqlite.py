@@ -49,6 +49,12 @@ _SCHEMA_V1 = (
     ),
 )
 
+#: Version 2: per-customer data keys of encrypted stores, each wrapped by a keyring key (crypto-shredding:
+#: erasing a customer deletes its row; see docs/security.md).
+_SCHEMA_V2 = (
+    "CREATE TABLE cd_subject_keys (customer_id TEXT PRIMARY KEY, wrapped TEXT NOT NULL) WITHOUT ROWID",
+)
+
 _SYNC = {"off": "OFF", "normal": "NORMAL", "full": "FULL", "extra": "EXTRA"}
 
 #: Rows per multi-row ``INSERT ... VALUES (...), (...)`` of a bulk write (fewer statements to step), then
@@ -85,7 +91,7 @@ class SQLiteStore(SQLStore):
     """A store in one SQLite file (plus its ``-wal`` and ``-shm`` companions while open)."""
 
     db_errors: ClassVar[tuple[type[BaseException], ...]] = (sqlite3.Error, UnicodeEncodeError, OverflowError)
-    migrations = (_SCHEMA_V1,)
+    migrations = (_SCHEMA_V1, _SCHEMA_V2)
     placeholder = "?"
     begin_sql = "BEGIN IMMEDIATE"
     write_behind = False
