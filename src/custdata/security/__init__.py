@@ -3,7 +3,7 @@
 See docs/security.md for the threat model and key handling.
 """
 
-from custdata.security._audit import AuditLog, AuditSink, AuditVerdict, JsonlSink, MemorySink
+from custdata.security._audit import AuditLog, AuditSink, AuditVerdict, JsonlSink, MemorySink, StoreSink
 from custdata.security._breach import EXPOSING_ACTIONS, BreachReport, breach_report
 from custdata.security._encryptor import BlindIndex, FieldEncryptor
 from custdata.security._keyring import Key, KeyProvider, Keyring, KeyState, LocalKeyProvider
@@ -45,6 +45,7 @@ __all__ = [
     "Policy",
     "Pseudonymizer",
     "RecordCipher",
+    "StoreSink",
     "StoreView",
     "breach_report",
     "debug_pii",

@@ -29,7 +29,7 @@ import attrs
 
 from custdata.exceptions import ValidationError
 
-__all__ = ["AuditLog", "AuditSink", "AuditVerdict", "JsonlSink", "MemorySink"]
+__all__ = ["AuditLog", "AuditSink", "AuditVerdict", "JsonlSink", "MemorySink", "StoreSink"]
 
 GENESIS = "0" * 64
 
@@ -128,6 +128,33 @@ class JsonlSink:
                         yield line.rstrip("\n")
         except FileNotFoundError:
             return
+
+
+class StoreSink:
+    """The audit table of a store (``cd_audit`` in SQLite and PostgreSQL stores, a list in a memory
+    store): the same hash-chained entries as a JSON Lines file, kept beside the data they are about.
+
+    Each entry is written inside the store's current :meth:`transaction`, so it commits with the work it
+    records and is rolled back with it (an entry made outside a transaction commits at once). The
+    store's lock keeps the chain linear when several processes append. Backups written by
+    ``storage.export`` do not carry the audit table: back the database up to keep it.
+    """
+
+    def __init__(self, store: Any) -> None:
+        if not callable(getattr(store, "audit_append", None)) or not callable(
+            getattr(store, "audit_lines", None)
+        ):
+            raise ValidationError(
+                f"{type(store).__name__} has no audit table (SQLite, PostgreSQL and memory stores do)",
+                field="store",
+            )
+        self.store = store
+
+    def append(self, make: Callable[[str | None], str]) -> str:
+        return str(self.store.audit_append(make))
+
+    def lines(self) -> Iterator[str]:
+        return iter(self.store.audit_lines())
 
 
 @attrs.frozen

@@ -31,6 +31,7 @@ from custdata.storage._core import (
     select_with,
     take,
 )
+from custdata.storage._privacy import MemoryPrivacy
 from custdata.storage._protocol import BackupItem
 
 __all__ = ["MemoryStore"]
@@ -53,6 +54,7 @@ class _State:
         self.keys_of: dict[str, set[tuple[str, str]]] = {}
         self.history: dict[str, list[HistoryEntry]] = {}
         self.activity: dict[str, dict[object, Transaction | Interaction]] = {"t": {}, "i": {}}
+        self.audit: list[str] = []  # audit entries (storage._privacy)
 
     def copy(self) -> _State:
         """A copy deep enough to roll back to (the records themselves are immutable)."""
@@ -62,10 +64,11 @@ class _State:
         new.keys_of = {k: set(v) for k, v in self.keys_of.items()}
         new.history = {k: list(v) for k, v in self.history.items()}
         new.activity = {k: dict(v) for k, v in self.activity.items()}
+        new.audit = list(self.audit)
         return new
 
 
-class MemoryStore:
+class MemoryStore(MemoryPrivacy):
     """A store held in a Python dict. Same behaviour as the database backends; gone when closed.
 
     >>> from custdata import Customer, open_store

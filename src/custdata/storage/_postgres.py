@@ -54,6 +54,8 @@ _SCHEMA_V1 = (
 _SCHEMA_V2 = (
     'CREATE TABLE cd_subject_keys (customer_id TEXT COLLATE "C" PRIMARY KEY, wrapped TEXT NOT NULL)',
 )
+#: Version 3: the audit table (see :mod:`custdata.storage._privacy`).
+_SCHEMA_V3 = ("CREATE TABLE cd_audit (pos BIGINT PRIMARY KEY, entry TEXT NOT NULL)",)
 
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,62}")
 
@@ -76,12 +78,12 @@ class PostgresStore(SQLStore):
     """A store in a PostgreSQL database (optionally in its own schema)."""
 
     db_errors: ClassVar[tuple[type[BaseException], ...]] = (psycopg.Error, UnicodeEncodeError, OverflowError)
-    migrations = (_SCHEMA_V1, _SCHEMA_V2)
+    migrations = (_SCHEMA_V1, _SCHEMA_V2, _SCHEMA_V3)
     placeholder = "%s"
     begin_sql = "BEGIN"
     optimize_sql = (
         "VACUUM (ANALYZE) cd_customers, cd_lookup, cd_history, cd_transactions, cd_interactions, cd_meta, "
-        "cd_subject_keys",
+        "cd_subject_keys, cd_audit",
     )
 
     def __init__(

@@ -10,6 +10,7 @@ Tables (all prefixed ``cd_`` so a store can share a database or schema with an a
                      the index needs no second index on customer_id (fewer B-trees to write in bulk loads)
 ``cd_history``       one row per write, keyed (customer_id, version): at, action, source, changes (JSON)
 ``cd_transactions``  / ``cd_interactions``: id (unique when given), customer_id, at, body
+``cd_audit``         (pos, entry): an audit log's hash-chained entries (schema 3, :mod:`._privacy`)
 
 Times are fixed-width UTC text (``2026-01-02T03:04:05.000000``), which sorts like the instants it names in
 both databases. A backend subclass supplies the connection, the placeholder style, the DDL and its bulk
@@ -69,6 +70,7 @@ from custdata.storage._core import (
     take,
     ts,
 )
+from custdata.storage._privacy import SQLPrivacy
 from custdata.storage._protocol import BackupItem
 
 if TYPE_CHECKING:
@@ -131,7 +133,7 @@ def _json_rows(url: str, rows: Iterable[Sequence[Any]], cls: Any) -> list[Any]:
         raise StoreError(f"{url}: a stored {cls.__name__} is corrupt ({type(exc).__name__})") from None
 
 
-class SQLStore:
+class SQLStore(SQLPrivacy):
     """A store on a DB-API connection. Subclasses: :class:`SQLiteStore`, :class:`PostgresStore`."""
 
     #: The driver's exception classes (and the encoder's) that :meth:`_error` maps at the boundary.

@@ -54,6 +54,8 @@ _SCHEMA_V1 = (
 _SCHEMA_V2 = (
     "CREATE TABLE cd_subject_keys (customer_id TEXT PRIMARY KEY, wrapped TEXT NOT NULL) WITHOUT ROWID",
 )
+#: Version 3: the audit table (see :mod:`custdata.storage._privacy`).
+_SCHEMA_V3 = ("CREATE TABLE cd_audit (pos INTEGER PRIMARY KEY, entry TEXT NOT NULL)",)
 
 _SYNC = {"off": "OFF", "normal": "NORMAL", "full": "FULL", "extra": "EXTRA"}
 
@@ -91,7 +93,7 @@ class SQLiteStore(SQLStore):
     """A store in one SQLite file (plus its ``-wal`` and ``-shm`` companions while open)."""
 
     db_errors: ClassVar[tuple[type[BaseException], ...]] = (sqlite3.Error, UnicodeEncodeError, OverflowError)
-    migrations = (_SCHEMA_V1, _SCHEMA_V2)
+    migrations = (_SCHEMA_V1, _SCHEMA_V2, _SCHEMA_V3)
     placeholder = "?"
     begin_sql = "BEGIN IMMEDIATE"
     write_behind = False
