@@ -1,20 +1,30 @@
-"""The checks of the arguments every reader and writer makes before touching the file system or data.
+"""The checks of the arguments every reader and writer makes before touching the file system or data,
+and the one place files are opened: local paths with ``open``, URLs through fsspec.
 
 A path that the operating system could never open (not text, a NUL character, a lone surrogate that
 is not an undecodable byte) is a :class:`~custdata.exceptions.ValidationError` naming the argument, not
 the ``TypeError``/``ValueError``/``UnicodeEncodeError`` the ``os`` functions would raise.
+
+A path of the form ``scheme://…`` is a URL: ``file://`` is the local path after it; any other scheme
+(``s3://``, ``gs://``, ``abfs://``, ``memory://`` …) goes through fsspec (the ``urls`` extra, and the
+scheme's own package: s3fs, gcsfs, adlfs), and fsspec's and the cloud SDKs' exceptions are mapped here
+to custdata's: a missing file, a folder or a refused read is a
+:class:`~custdata.exceptions.ParseError`, an unknown scheme a :class:`~custdata.exceptions.ValidationError`,
+a missing package a :class:`~custdata.exceptions.MissingExtraError` naming the extra.
 """
 
 from __future__ import annotations
 
 import codecs
+import io
 import os
+import re
 from collections.abc import Iterable, Iterator
 from typing import IO, Any, TypeVar
 
-from custdata.exceptions import ParseError, ValidationError
+from custdata.exceptions import MissingExtraError, ParseError, ValidationError
 
-__all__ = ["check_encoding", "file_name", "iterable", "open_file"]
+__all__ = ["check_encoding", "file_name", "filesystem", "iterable", "open_file", "url_scheme"]
 
 T = TypeVar("T")
 
@@ -40,6 +50,18 @@ def file_name(path: object, field: str = "path") -> str:
         raise ValidationError("a file path cannot hold a NUL character", field=field)
     if not name:
         raise ValidationError("the file path is empty", field=field)
+    scheme = url_scheme(name)
+    if scheme == "file":
+        rest = name[len("file://") :]
+        if rest.startswith("localhost/"):
+            rest = rest[len("localhost") :]
+        if not rest.startswith("/"):
+            raise ValidationError(
+                "a file:// URL names an absolute path (file:///folder/name.csv)", field=field
+            )
+        name = rest
+    elif scheme is not None:
+        return name
     if not name.isascii():
         try:
             os.fsencode(name)
@@ -59,9 +81,78 @@ def check_encoding(encoding: object) -> str:
     return encoding
 
 
+_URL = re.compile(r"([A-Za-z][A-Za-z0-9+.\-]+)://")  # two letters at least: C:// is not a scheme
+
+#: The extra (and its packages) each scheme needs beyond fsspec.
+_EXTRAS = {
+    "s3": ("s3", ["fsspec", "s3fs"]),
+    "s3a": ("s3", ["fsspec", "s3fs"]),
+    "gs": ("gcs", ["fsspec", "gcsfs"]),
+    "gcs": ("gcs", ["fsspec", "gcsfs"]),
+    "abfs": ("azure", ["fsspec", "adlfs"]),
+    "abfss": ("azure", ["fsspec", "adlfs"]),
+    "az": ("azure", ["fsspec", "adlfs"]),
+}
+
+
+def url_scheme(name: str) -> str | None:
+    """The scheme of a URL (``"s3"`` for ``s3://bucket/key``), lower-cased; None for a local path."""
+    m = _URL.match(name)
+    return m.group(1).lower() if m else None
+
+
+def filesystem(url: str) -> tuple[Any, str]:
+    """The fsspec file system of a URL and the path on it."""
+    scheme = url_scheme(url) or "file"
+    extra, packages = _EXTRAS.get(scheme, ("urls", ["fsspec"]))
+    try:
+        import fsspec
+    except ImportError as exc:
+        raise MissingExtraError(extra, f"reading and writing {scheme}:// URLs", packages) from exc
+    try:
+        return fsspec.core.url_to_fs(url)  # type: ignore[no-any-return]
+    except ImportError as exc:
+        raise MissingExtraError(extra, f"reading and writing {scheme}:// URLs", packages) from exc
+    except ValueError as exc:
+        if "not known" in str(exc) or "not available" in str(exc):
+            raise ValidationError(f"no file system for {scheme}:// URLs", field="path") from None
+        raise ValidationError(f"not a usable URL ({exc})", field="path") from None
+    except Exception as exc:  # a file system that cannot start (credentials, options): its own words
+        raise ParseError(f"cannot reach the file system ({type(exc).__name__}: {exc})", path=url) from None
+
+
+def remote_error(exc: BaseException, url: str) -> ParseError:
+    """A file system's error while opening or reading ``url``, in one wording for every reader."""
+    if isinstance(exc, FileNotFoundError):
+        return ParseError("no such file", path=url)
+    if isinstance(exc, IsADirectoryError):
+        return ParseError("is a directory, not a file", path=url)
+    if isinstance(exc, PermissionError):
+        return ParseError("permission denied", path=url)
+    if isinstance(exc, OSError):
+        return ParseError(f"cannot read the file: {exc.strerror or exc}", path=url)
+    return ParseError(f"cannot read the file ({type(exc).__name__}: {exc})", path=url)
+
+
+def _open_url(name: str, mode: str, **kwargs: Any) -> IO[Any]:
+    fs, path = filesystem(name)
+    try:
+        if fs.isdir(path):
+            raise IsADirectoryError(path)
+        raw = fs.open(path, "rb")
+    except Exception as exc:
+        raise remote_error(exc, name) from None
+    if "b" in mode:
+        return raw  # type: ignore[no-any-return]
+    return io.TextIOWrapper(raw, encoding=kwargs.get("encoding"), newline=kwargs.get("newline"))
+
+
 def open_file(name: str, mode: str = "rb", **kwargs: Any) -> IO[Any]:
-    """``open(name, mode, **kwargs)`` for reading, with a file that is missing, a folder or not readable
-    raised as :class:`~custdata.exceptions.ParseError` naming it (one wording for every reader)."""
+    """``open(name, mode, **kwargs)`` for reading (a URL through fsspec), with a file that is missing, a
+    folder or not readable raised as :class:`~custdata.exceptions.ParseError` naming it (one wording
+    for every reader)."""
+    if url_scheme(name) is not None:
+        return _open_url(name, mode, **kwargs)
     try:
         return open(name, mode, **kwargs)
     except FileNotFoundError:

@@ -14,7 +14,7 @@ from typing import IO, Any, Literal
 
 from custdata._records import Customer
 from custdata.exceptions import ParseError, ValidationError
-from custdata.io._args import file_name, iterable
+from custdata.io._args import file_name, iterable, url_scheme
 from custdata.io._atomic import atomic_write
 from custdata.io._cells import to_tzinfo
 from custdata.io._convert import activity_dict, activity_row, customer_dict, customer_row
@@ -287,7 +287,9 @@ def write_csv(
     with atomic_write(path, encoding=encoding, newline="") as fh:
         w = csv.writer(fh, lineterminator="\r\n")
         if cls is Customer and layout == "flat":
-            return _write_flat(w, items, Path(path).parent)
+            return _write_flat(
+                w, items, None if url_scheme(file_name(path)) else Path(file_name(path)).parent
+            )
         w.writerow(COLUMNS[cls])
         n = 0
         for n, rec in enumerate(items, 1):
@@ -301,12 +303,12 @@ def write_csv(
 _NOTHING: Any = object()
 
 
-def _write_flat(w: Any, records: Iterator[Any], folder: Path) -> int:
+def _write_flat(w: Any, records: Iterator[Any], folder: Path | None) -> int:
     """Rows go to a spool file first: the columns are the union over all records, known at the end."""
     keys: set[str] = set()
     text_custom: dict[str, bool] = {}
     n = 0
-    with tempfile.TemporaryFile(dir=folder if str(folder) else ".") as spool:
+    with tempfile.TemporaryFile(dir=None if folder is None else folder if str(folder) else ".") as spool:
         for n, rec in enumerate(records, 1):
             if type(rec) is not Customer:
                 raise _not_a_record(n - 1, rec, Customer)

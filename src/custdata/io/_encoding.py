@@ -34,12 +34,13 @@ _CHUNK = 1 << 20
 RARE_SHARE = 0.1
 
 
-def _workbook(path: PathLike, head: bytes) -> str | None:
+def _workbook(fh: IO[bytes], head: bytes) -> str | None:
     if head.startswith(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"):
         return "an Excel 97-2003 workbook (.xls) or another OLE document"
     if head.startswith(b"PK\x03\x04"):
         try:
-            with zipfile.ZipFile(path) as z:
+            fh.seek(0)
+            with zipfile.ZipFile(fh) as z:
                 names = set(z.namelist())
         except (zipfile.BadZipFile, OSError):
             return "a ZIP archive"
@@ -109,7 +110,7 @@ def detect_encoding(path: PathLike) -> str:
         for bom, name in _BOMS:
             if head.startswith(bom):
                 return name
-        _refuse_binary(path, head)
+        _refuse_binary(path, fh, head)
         if b"\x00" in head:
             wide = _wide(head)
             if wide is not None and _decodes(fh, wide):
@@ -136,8 +137,8 @@ def detect_encoding(path: PathLike) -> str:
     return "gb18030"
 
 
-def _refuse_binary(path: PathLike, head: bytes) -> None:
-    what = _workbook(path, head)
+def _refuse_binary(path: PathLike, fh: IO[bytes], head: bytes) -> None:
+    what = _workbook(fh, head)
     if what is not None:
         raise ParseError(
             f"this is {what}, not a CSV file: save it as CSV (UTF-8), or read it with pandas and "
@@ -152,7 +153,7 @@ def open_text(path: PathLike, encoding: str) -> tuple[IO[str], str]:
     else:
         check_encoding(encoding)
         with open_file(file_name(path)) as fh:
-            _refuse_binary(path, fh.read(8))
+            _refuse_binary(path, fh, fh.read(8))
     if encoding.lower().replace("_", "-") in ("gbk", "gb2312", "cp936"):
         encoding = "gb18030"  # a superset: GBK loses rare name characters such as 䶮
     return open_file(file_name(path), "r", encoding=encoding, newline=""), encoding
