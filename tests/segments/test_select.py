@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -62,23 +61,6 @@ def test_memory_store_selects_what_python_selects(rule: Rule, data: Any) -> None
         _load(store, data)
         got = sorted(c.id for c in select(store, rule, as_of=data[3]))
     assert got == _python(rule, data)
-
-
-@pytest.fixture(scope="module")
-def pg_url() -> Iterator[str]:
-    import os
-
-    from tests.storage.storage_backends import start_server
-
-    given_url = os.environ.get("CUSTDATA_TEST_POSTGRES_URL")
-    if given_url:
-        yield given_url
-        return
-    server = start_server()
-    try:
-        yield server.url
-    finally:
-        server.stop()
 
 
 @pytest.mark.postgres

@@ -5,12 +5,16 @@ The query computes the profile columns a rule reads from the store's ``cd_custom
 :func:`custdata.profiles`, and filters on the rule. Every value of the rule travels as a query parameter;
 field names come from a fixed table (an unknown field is an error), so rule text cannot reach the SQL.
 
-Exactness: amounts are summed as whole millionths (SQLite: parsed from the decimal text into integers;
-PostgreSQL: ``numeric``), so spend comparisons are exact. Some profile values cannot be computed in SQL: the
-region from a phone number (phonenumbers' geodata), the display name and the average order value (a
-``Decimal`` division). Each predicate compiles to two conditions: *maybe* (the row may match) and *must*
-(the row certainly matches). The query returns the rows that may match; those that are not certain are
-checked again in Python with their full profile, so the answer is exactly Python's.
+The transaction figures come from the plain columns of store schema 2 (``day``, ``amount_u``,
+``currency``, written with every transaction; see :mod:`custdata.storage._sql`), never from the JSON bodies,
+and the per-customer sums read the ``(customer_id, day, amount_u, currency)`` index alone.
+
+Exactness: amounts are summed as whole millionths (integers), so spend comparisons are exact; a store holding
+an amount that is not exact in millionths is evaluated in Python. Some profile values cannot be computed in
+SQL: the region from a phone number (phonenumbers' geodata), the display name and the average order value (a
+``Decimal`` division). Each predicate compiles to two conditions: *maybe* (the row may match) and *must* (the
+row certainly matches). The query returns the rows that may match; those that are not certain are checked
+again in Python with their full profile, so the answer is exactly Python's.
 """
 
 from __future__ import annotations
@@ -184,26 +188,7 @@ class SQLiteDialect(Dialect):
         return "cd_customers c"
 
     def tx_ctes(self) -> str:
-        # MATERIALIZED: each body is parsed once (a flattened CTE repeats json_extract at every use).
-        # t2.v: the amount in millionths, parsed from its decimal text; t2.bad: it has more than six decimals,
-        # an exponent or more than twelve integer digits (then the store is not queried in SQL at all)
-        return (
-            "tx0 AS MATERIALIZED (SELECT customer_id AS cid, substr(json_extract(body, '$.at'), 1, 10) AS d, "
-            "json_extract(body, '$.amount') AS a, json_extract(body, '$.currency') AS cur "
-            "FROM cd_transactions WHERE at < ?), "
-            "tx1 AS MATERIALIZED (SELECT cid, d, a, cur, ltrim(a, '-+') AS u, "
-            "instr(ltrim(a, '-+'), '.') AS dot "
-            "FROM tx0 WHERE d <= ?), "
-            "tx2 AS (SELECT cid, d, cur, "
-            "(CASE WHEN substr(a, 1, 1) = '-' THEN -1 ELSE 1 END) * ("
-            "CAST(CASE WHEN dot > 0 THEN substr(u, 1, dot - 1) ELSE u END AS INTEGER) * 1000000 + "
-            "CAST(substr(CASE WHEN dot > 0 THEN substr(u, dot + 1) ELSE '' END || '000000', 1, 6) AS INTEGER)"
-            ") AS v, "
-            "(instr(u, 'E') > 0 OR instr(u, 'e') > 0 OR "
-            "(dot > 0 AND length(u) - dot > 6 AND rtrim(substr(u, dot + 7), '0') <> '') OR "
-            "length(CASE WHEN dot > 0 THEN substr(u, 1, dot - 1) ELSE u END) > 12 OR "
-            "u = '' OR u GLOB '*[^0-9.]*') AS bad FROM tx1)"
-        )
+        return _TX_CTE
 
     def bad_max(self) -> str:
         return "MAX(bad)"
@@ -258,17 +243,19 @@ class PostgresDialect(Dialect):
         return "(SELECT id, deleted_at, body::jsonb AS b FROM cd_customers OFFSET 0) c"
 
     def tx_ctes(self) -> str:
-        return (
-            "tx0 AS MATERIALIZED (SELECT customer_id AS cid, left(b->>'at', 10) AS d, "
-            "(b->>'amount')::numeric AS a, "
-            "b->>'currency' AS cur FROM (SELECT customer_id, body::jsonb AS b FROM cd_transactions "
-            "WHERE at < CAST(? AS text)) s), "
-            "tx2 AS (SELECT cid, d, cur, a * 1000000 AS v, (a * 1000000 <> trunc(a * 1000000)) AS bad "
-            "FROM tx0 WHERE d <= CAST(? AS text))"
-        )
+        return _TX_CTE.replace("?", "CAST(? AS text)")
 
     def bad_max(self) -> str:
         return "COALESCE(bool_or(bad), false)"
+
+
+#: The transactions up to ``as_of`` (one parameter): customer, day, currency, the amount in millionths
+#: (``v``) and whether it is NULL (``bad``: not exact in millionths, so SQL cannot sum it), read from the
+#: store's plain columns (store schema 2) through the ``(customer_id, day, amount_u, currency)`` index.
+_TX_CTE = (
+    "tx2 AS (SELECT customer_id AS cid, day AS d, currency AS cur, amount_u AS v, "
+    "(amount_u IS NULL) AS bad FROM cd_transactions WHERE day <= ?)"
+)
 
 
 def _path(path: Sequence[str | int]) -> str:
@@ -558,19 +545,16 @@ def compile_rule(rule: Rule, dialect: str, as_of: dt.date, edges: Edges | None) 
     needs_geo = bool(fields & GEO_FIELDS)
     ctes: list[Frag] = []
     if needs_tx:
-        window_end = (as_of + dt.timedelta(days=3)).isoformat()
-        ctes.append(Frag(d.tx_ctes(), (window_end, as_of.isoformat())))
-        ctes.append(Frag(_agg(d)))
+        ctes.append(_agg(d, as_of))
         ctes.append(
             Frag(f"chk AS (SELECT {d.bad_max()} AS bad, MIN(cmin) AS cmin, MAX(cmax) AS cmax FROM agg)")
         )
     if needs_contact:
-        at = "json_extract(body, '$.at')" if d.name == "sqlite" else "(body::jsonb->>'at')"
         ctes.append(
             Frag(
-                f"ia AS (SELECT cid, MAX(d) AS lc FROM (SELECT customer_id AS cid, substr({at}, 1, 10) AS d "
-                f"FROM cd_interactions WHERE at < {d.p('text')}) i WHERE d <= {d.p('text')} GROUP BY cid)",
-                ((as_of + dt.timedelta(days=3)).isoformat(), as_of.isoformat()),
+                "ia AS (SELECT customer_id AS cid, MAX(day) AS lc FROM cd_interactions "
+                f"WHERE day <= {d.p('text')} GROUP BY customer_id)",
+                (as_of.isoformat(),),
             )
         )
     cols = [Frag("c.id AS id")]
@@ -612,13 +596,18 @@ def compile_rule(rule: Rule, dialect: str, as_of: dt.date, edges: Edges | None) 
     return Compiled(query.sql, query.params, needs_tx, needs_contact, exact)
 
 
-def _agg(d: Dialect) -> str:
+def _agg(d: Dialect, as_of: dt.date) -> Frag:
     """Per customer: purchases, net spend (millionths), first and last purchase day, and for the checks
-    whether an amount cannot be summed exactly and the lowest and highest currency."""
-    return (
-        "agg AS (SELECT cid, SUM(CASE WHEN v >= 0 THEN 1 ELSE 0 END) AS n, SUM(v) AS s, "
-        "MIN(CASE WHEN v >= 0 THEN d END) AS fd, MAX(CASE WHEN v >= 0 THEN d END) AS ld, "
-        f"{d.bad_max()} AS bad, MIN(cur) AS cmin, MAX(cur) AS cmax FROM tx2 GROUP BY cid)"
+    whether an amount cannot be summed exactly and the lowest and highest currency. Straight from the
+    transactions' plain columns (not through a CTE), so the database reads the covering
+    ``(customer_id, day, amount_u, currency)`` index in customer order and groups without sorting."""
+    bad = d.bad_max().replace("(bad)", "(amount_u IS NULL)")
+    return Frag(
+        "agg AS (SELECT customer_id AS cid, SUM(CASE WHEN amount_u >= 0 THEN 1 ELSE 0 END) AS n, "
+        "SUM(amount_u) AS s, MIN(CASE WHEN amount_u >= 0 THEN day END) AS fd, "
+        f"MAX(CASE WHEN amount_u >= 0 THEN day END) AS ld, {bad} AS bad, MIN(currency) AS cmin, "
+        f"MAX(currency) AS cmax FROM cd_transactions WHERE day <= {d.p('text')} GROUP BY customer_id)",
+        (as_of.isoformat(),),
     )
 
 
@@ -626,19 +615,11 @@ def edges_query(dialect: str, as_of: dt.date) -> Frag:
     """``(last purchase day, orders, spend in millionths, bad, lowest and highest currency)`` of every
     customer with transactions (the RFM population is those with ``orders > 0``)."""
     d = DIALECTS[dialect]()
-    window_end = (as_of + dt.timedelta(days=3)).isoformat()
-    return Frag(
-        f"WITH {d.tx_ctes()}, {_agg(d)} SELECT ld, n, s, bad, cmin, cmax FROM agg",
-        (window_end, as_of.isoformat()),
-    )
+    return Frag("WITH ", ()) + _agg(d, as_of) + Frag(" SELECT ld, n, s, bad, cmin, cmax FROM agg")
 
 
 def check_query(dialect: str, as_of: dt.date) -> Frag:
     """``(any amount SQL cannot sum exactly, lowest currency, highest currency)`` of the transactions up to
     ``as_of`` (run only when a query that carries the same answer returned no rows)."""
     d = DIALECTS[dialect]()
-    window_end = (as_of + dt.timedelta(days=3)).isoformat()
-    return Frag(
-        f"WITH {d.tx_ctes()} SELECT {d.bad_max()}, MIN(cur), MAX(cur) FROM tx2",
-        (window_end, as_of.isoformat()),
-    )
+    return Frag(f"WITH {d.tx_ctes()} SELECT {d.bad_max()}, MIN(cur), MAX(cur) FROM tx2", (as_of.isoformat(),))

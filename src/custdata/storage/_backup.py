@@ -188,7 +188,7 @@ def _items(path: Path, counts: dict[str, int], keyring: Keyring | None = None) -
         record_version = header.get("record_schema")
         if (
             type(version) is not int
-            or not 1 <= version <= STORE_SCHEMA_VERSION  # the line format is the same in versions 1 to 3
+            or not 1 <= version <= STORE_SCHEMA_VERSION  # the line format is the same in versions 1 to 4
             or not isinstance(record_version, int)
             or record_version > SCHEMA_VERSION
         ):

@@ -56,6 +56,17 @@ _SCHEMA_V2 = (
 )
 #: Version 3: the audit table (see :mod:`custdata.storage._privacy`).
 _SCHEMA_V3 = ("CREATE TABLE cd_audit (pos BIGINT PRIMARY KEY, entry TEXT NOT NULL)",)
+#: Version 4: the figures segment rules read (day, amount in millionths, currency) as plain columns,
+#: backfilled from the bodies, and the indexes the per-customer sums read alone (see storage/_sql.py).
+_SCHEMA_V4 = (
+    'ALTER TABLE cd_transactions ADD COLUMN day TEXT COLLATE "C"',
+    "ALTER TABLE cd_transactions ADD COLUMN amount_u BIGINT",
+    'ALTER TABLE cd_transactions ADD COLUMN currency TEXT COLLATE "C"',
+    'ALTER TABLE cd_interactions ADD COLUMN day TEXT COLLATE "C"',
+    SQLStore._backfill_activity,
+    "CREATE INDEX cd_transactions_profile ON cd_transactions (customer_id, day, amount_u, currency)",
+    "CREATE INDEX cd_interactions_profile ON cd_interactions (customer_id, day)",
+)
 
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,62}")
 
@@ -78,7 +89,7 @@ class PostgresStore(SQLStore):
     """A store in a PostgreSQL database (optionally in its own schema)."""
 
     db_errors: ClassVar[tuple[type[BaseException], ...]] = (psycopg.Error, UnicodeEncodeError, OverflowError)
-    migrations = (_SCHEMA_V1, _SCHEMA_V2, _SCHEMA_V3)
+    migrations = (_SCHEMA_V1, _SCHEMA_V2, _SCHEMA_V3, _SCHEMA_V4)
     placeholder = "%s"
     begin_sql = "BEGIN"
     optimize_sql = (

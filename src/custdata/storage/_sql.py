@@ -9,7 +9,13 @@ Tables (all prefixed ``cd_`` so a store can share a database or schema with an a
                      A customer's rows are removed by the exact keys recorded in ``cd_customers.keys``, so
                      the index needs no second index on customer_id (fewer B-trees to write in bulk loads)
 ``cd_history``       one row per write, keyed (customer_id, version): at, action, source, changes (JSON)
-``cd_transactions``  / ``cd_interactions``: id (unique when given), customer_id, at, body
+``cd_transactions``  / ``cd_interactions``: id (unique when given), customer_id, at, body, and (store schema
+                     4) the figures rules read in SQL as plain columns: ``day`` (the calendar day written in
+                     the record's own time stamp, ``YYYY-MM-DD``), for transactions also ``amount_u`` (the
+                     amount in whole millionths; NULL when it has more than six decimals or twelve integer
+                     digits, which SQL cannot sum exactly; negative for a refund) and ``currency``. Indexed
+                     ``(customer_id, day, amount_u, currency)`` / ``(customer_id, day)``: the per-customer
+                     sums of a segment query read the index alone, in customer order
 ``cd_audit``         (pos, entry): an audit log's hash-chained entries (schema 3, :mod:`._privacy`)
 
 Times are fixed-width UTC text (``2026-01-02T03:04:05.000000``), which sorts like the instants it names in
@@ -27,6 +33,7 @@ import logging
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
+from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from custdata._records import Customer, Interaction, Transaction
@@ -81,6 +88,11 @@ __all__ = ["SQLStore"]
 log = logging.getLogger(__name__)
 
 CUSTOMER_COLUMNS = ("id", "version", "stored_at", "deleted_at", "keys", "body")
+#: Written by ``add_transactions`` / ``add_interactions`` (``id`` comes first for a keyed record).
+TRANSACTION_COLUMNS = ("customer_id", "at", "day", "amount_u", "currency", "body")
+INTERACTION_COLUMNS = ("customer_id", "at", "day", "body")
+#: The largest amount (exclusive) stored in ``amount_u``: twelve integer digits, so sums stay in 64 bits.
+AMOUNT_LIMIT = Decimal(10) ** 12
 LOOKUP_COLUMNS = ("kind", "key", "customer_id")
 HISTORY_COLUMNS = ("customer_id", "version", "at", "action", "source", "changes")
 
@@ -94,6 +106,24 @@ _FIND_SQL = (
     "SELECT c.id, c.version, c.body FROM cd_lookup l JOIN cd_customers c ON c.id = l.customer_id "
     "WHERE l.kind = ? AND l.key = ? AND c.deleted_at IS NULL ORDER BY c.id"
 )  # (id, version, body) of the live customers holding one lookup key, in id order
+
+
+def amount_u(amount: Decimal) -> int | None:
+    """An amount in whole millionths, or None when that is not exact (more than six decimals) or it has
+    more than twelve integer digits: the ``cd_transactions.amount_u`` column."""
+    if not amount.is_finite() or abs(amount) >= AMOUNT_LIMIT:
+        return None
+    x = amount.scaleb(6)
+    return int(x) if x == x.to_integral_value() else None
+
+
+def activity_row(item: Transaction | Interaction) -> tuple[Any, ...]:
+    """The values of :data:`TRANSACTION_COLUMNS` / :data:`INTERACTION_COLUMNS` for one record."""
+    body = item.to_dict()
+    day = str(body["at"])[:10]  # the day in the record's own time stamp, as custdata.profiles counts it
+    if isinstance(item, Transaction):
+        return (item.customer_id, ts(item.at), day, amount_u(item.amount), item.currency, encode(body))
+    return (item.customer_id, ts(item.at), day, encode(body))
 
 
 def _chunks(items: Iterable[Any], n: int) -> Iterator[list[Any]]:
@@ -138,8 +168,9 @@ class SQLStore(SQLPrivacy):
 
     #: The driver's exception classes (and the encoder's) that :meth:`_error` maps at the boundary.
     db_errors: ClassVar[tuple[type[BaseException], ...]] = ()
-    #: Statements that bring the schema from version i to i + 1 (index i).
-    migrations: ClassVar[Sequence[Sequence[str]]] = ()
+    #: Statements that bring the schema from version i to i + 1 (index i); a callable step runs with the
+    #: store (a backfill written in Python, so it shares the write path's definitions).
+    migrations: ClassVar[Sequence[Sequence[str | Callable[[SQLStore], None]]]] = ()
     placeholder: ClassVar[str] = "?"
     begin_sql: ClassVar[str] = "BEGIN"
     #: ``upsert_many`` writes each chunk in a helper thread while preparing the next. Worth it when the
@@ -291,7 +322,10 @@ class SQLStore(SQLPrivacy):
             for version in range(current, latest):
                 log.info("migrating %s from store schema %d to %d", self.url, version, version + 1)
                 for stmt in self.migrations[version]:
-                    self._raw(stmt)
+                    if callable(stmt):
+                        stmt(self)
+                    else:
+                        self._raw(stmt)
                 self._exec(
                     "INSERT INTO cd_meta (key, value) VALUES ('schema_version', ?) "
                     "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
@@ -301,6 +335,39 @@ class SQLStore(SQLPrivacy):
 
     def _lock_schema(self) -> None:
         """Keep two processes from migrating at once (SQLite's write lock does it already)."""
+
+    def _backfill_activity(self) -> None:
+        """Store schema 2: fill the new ``day``/``amount_u``/``currency`` columns of the transactions and
+        interactions already stored, from their bodies (what ``add_transactions`` now writes directly)."""
+        for table in ("cd_transactions", "cd_interactions"):
+            tx = table == "cd_transactions"
+            sets = "day = ?, amount_u = ?, currency = ?" if tx else "day = ?"
+            seq = -1
+            while True:
+                rows = self._all(
+                    f"SELECT seq, body FROM {table} WHERE seq > ? ORDER BY seq LIMIT {CHUNK}", (seq,)
+                )
+                if not rows:
+                    break
+                out: list[tuple[Any, ...]] = []
+                for s, body in rows:
+                    try:
+                        d = json.loads(body)
+                        day = str(d["at"])[:10]
+                        dt.date.fromisoformat(day)
+                        if tx:
+                            amount = Decimal(str(d["amount"]))
+                            cur = d.get("currency")
+                            out.append((day, amount_u(amount), cur if isinstance(cur, str) else None, s))
+                        else:
+                            out.append((day, s))
+                    except (ValueError, TypeError, KeyError, InvalidOperation, RecursionError):
+                        raise StoreError(
+                            f"{self.url}: a stored {table.removeprefix('cd_')} row (seq {s}) is corrupt: "
+                            "cannot migrate the store"
+                        ) from None
+                self._many(f"UPDATE {table} SET {sets} WHERE seq = ?", out)
+                seq = rows[-1][0]
 
     # ------------------------------------------------------------------ encryption at rest
     @property
@@ -922,6 +989,13 @@ class SQLStore(SQLPrivacy):
     def _add(self, table: str, items: Iterable[Transaction | Interaction], cls: type) -> int:
         n = 0
         items = _args.iterable(table.removeprefix("cd_"), items)
+        columns = TRANSACTION_COLUMNS if cls is Transaction else INTERACTION_COLUMNS
+        marks = ", ".join("?" * (len(columns) + 1))
+        updates = ", ".join(f"{c} = excluded.{c}" for c in columns)
+        upsert = (
+            f"INSERT INTO {table} (id, {', '.join(columns)}) VALUES ({marks}) "
+            f"ON CONFLICT (id) WHERE id IS NOT NULL DO UPDATE SET {updates}"
+        )
         with self.transaction():
             for chunk in _chunks(items, CHUNK):
                 plain: list[tuple[Any, ...]] = []
@@ -930,18 +1004,13 @@ class SQLStore(SQLPrivacy):
                 for item in chunk:
                     if not isinstance(item, cls) or not isinstance(item, (Transaction, Interaction)):
                         raise ValidationError(f"expected a {cls.__name__}, got {type(item).__name__}")
-                    row = (item.customer_id, ts(item.at), encode(item.to_dict()))
+                    row = activity_row(item)
                     if item.id is None:
                         plain.append(row)
                     else:
                         keyed.append((item.id, *row))
-                self._bulk(table, ("customer_id", "at", "body"), plain)
-                self._many(
-                    f"INSERT INTO {table} (id, customer_id, at, body) VALUES (?, ?, ?, ?) "
-                    "ON CONFLICT (id) WHERE id IS NOT NULL DO UPDATE SET customer_id = excluded.customer_id, "
-                    "at = excluded.at, body = excluded.body",
-                    keyed,
-                )
+                self._bulk(table, columns, plain)
+                self._many(upsert, keyed)
                 n += len(chunk)
         return n
 

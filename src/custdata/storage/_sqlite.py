@@ -56,6 +56,17 @@ _SCHEMA_V2 = (
 )
 #: Version 3: the audit table (see :mod:`custdata.storage._privacy`).
 _SCHEMA_V3 = ("CREATE TABLE cd_audit (pos INTEGER PRIMARY KEY, entry TEXT NOT NULL)",)
+#: Version 4: the figures segment rules read (day, amount in millionths, currency) as plain columns,
+#: backfilled from the bodies, and the indexes the per-customer sums read alone (see storage/_sql.py).
+_SCHEMA_V4 = (
+    "ALTER TABLE cd_transactions ADD COLUMN day TEXT",
+    "ALTER TABLE cd_transactions ADD COLUMN amount_u INTEGER",
+    "ALTER TABLE cd_transactions ADD COLUMN currency TEXT",
+    "ALTER TABLE cd_interactions ADD COLUMN day TEXT",
+    SQLStore._backfill_activity,
+    "CREATE INDEX cd_transactions_profile ON cd_transactions (customer_id, day, amount_u, currency)",
+    "CREATE INDEX cd_interactions_profile ON cd_interactions (customer_id, day)",
+)
 
 _SYNC = {"off": "OFF", "normal": "NORMAL", "full": "FULL", "extra": "EXTRA"}
 
@@ -93,7 +104,7 @@ class SQLiteStore(SQLStore):
     """A store in one SQLite file (plus its ``-wal`` and ``-shm`` companions while open)."""
 
     db_errors: ClassVar[tuple[type[BaseException], ...]] = (sqlite3.Error, UnicodeEncodeError, OverflowError)
-    migrations = (_SCHEMA_V1, _SCHEMA_V2, _SCHEMA_V3)
+    migrations = (_SCHEMA_V1, _SCHEMA_V2, _SCHEMA_V3, _SCHEMA_V4)
     placeholder = "?"
     begin_sql = "BEGIN IMMEDIATE"
     write_behind = False
