@@ -5,6 +5,18 @@ See docs/security.md for the threat model and key handling.
 
 from custdata.security._audit import AuditLog, AuditSink, AuditVerdict, JsonlSink, MemorySink, StoreSink
 from custdata.security._breach import EXPOSING_ACTIONS, BreachReport, breach_report
+from custdata.security._consent import (
+    CONSENT_REASONS,
+    REACHABLE,
+    ConsentSplit,
+    ConsentStatus,
+    consent_key,
+    consent_status,
+    consented,
+    contact_channel,
+    may_contact,
+    record_consent,
+)
 from custdata.security._encryptor import BlindIndex, FieldEncryptor
 from custdata.security._keyring import Key, KeyProvider, Keyring, KeyState, LocalKeyProvider
 from custdata.security._kms import AwsKmsKeyProvider
@@ -24,8 +36,10 @@ from custdata.security._subject import erase_subject, export_subject
 from custdata.security._view import StoreView
 
 __all__ = [
+    "CONSENT_REASONS",
     "EXPOSING_ACTIONS",
     "PII_FIELDS",
+    "REACHABLE",
     "Access",
     "Action",
     "AuditLog",
@@ -34,6 +48,8 @@ __all__ = [
     "AwsKmsKeyProvider",
     "BlindIndex",
     "BreachReport",
+    "ConsentSplit",
+    "ConsentStatus",
     "FieldEncryptor",
     "JsonlSink",
     "Key",
@@ -48,6 +64,10 @@ __all__ = [
     "StoreSink",
     "StoreView",
     "breach_report",
+    "consent_key",
+    "consent_status",
+    "consented",
+    "contact_channel",
     "debug_pii",
     "encrypt_store",
     "erase_subject",
@@ -57,6 +77,8 @@ __all__ = [
     "mask_name",
     "mask_phone",
     "mask_resident_id",
+    "may_contact",
+    "record_consent",
     "rotate",
     "set_debug_pii",
 ]

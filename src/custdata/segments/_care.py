@@ -14,6 +14,7 @@ import attrs
 
 from custdata._records import Customer, Interaction, Transaction
 from custdata.exceptions import ValidationError
+from custdata.security._consent import ReasonCounter, contact_channel
 from custdata.segments._profiles import Profile, ProfileBuilder, _activity, _customer, as_of_date, items_of
 from custdata.segments._rfm import CN_GROUPS, RFM_SEGMENTS, check_bins, cn_group, edges_of, segment_of
 from custdata.segments._rules import F, Rule, month_day, next_occurrence
@@ -328,43 +329,19 @@ class Reminder:
 @attrs.frozen
 class Reminders:
     """The reminders, and the customers left out for lack of consent on every usable channel (counted, by
-    kind)."""
+    kind, and by reason: ``no_consent``, ``withdrawn``, ``expired``, ``unreachable``, see
+    :func:`custdata.security.contact_channel`)."""
 
     items: tuple[Reminder, ...]
     left_out: int
     left_out_by_kind: Mapping[str, int] = attrs.field(factory=dict)
+    left_out_by_reason: Mapping[str, int] = attrs.field(factory=dict)
 
     def __iter__(self) -> Any:
         return iter(self.items)
 
     def __len__(self) -> int:
         return len(self.items)
-
-
-#: Channel -> what the customer record must hold to be reached on it.
-_REACH = {
-    "sms": lambda c: bool(c.phones),
-    "phone": lambda c: bool(c.phones),
-    "wechat": lambda c: "wechat" in c.external_ids or bool(c.phones),
-    "email": lambda c: bool(c.emails),
-}
-
-
-def _channel(c: Customer, purpose: str, channels: Sequence[str], at: dt.datetime) -> str | None:
-    """The first channel the customer can be reached on and consented to for ``purpose`` (consent key
-    ``f"{purpose}_{channel}"``, valid at ``at``)."""
-    for ch in channels:
-        reach = _REACH.get(ch)
-        if reach is not None and not reach(c):
-            continue
-        consent = c.consents.get(f"{purpose}_{ch}")
-        if consent is not None and consent.is_valid(at):
-            return ch
-    return None
-
-
-def _moment(day: dt.date) -> dt.datetime:
-    return dt.datetime.combine(day, dt.time(12), dt.timezone.utc)
 
 
 def birthday_reminders(
@@ -379,12 +356,13 @@ def birthday_reminders(
     """Birthdays (year-less ones included; 29 February on 28 February in common years) in the next
     ``days`` days, and with ``anniversaries=True`` the anniversaries of becoming a customer
     (``created_at``). Each reminder names the first of ``channels`` the customer can be reached on and
-    consented to for ``purpose`` (consent ``"marketing_sms"`` …, valid on ``as_of``); customers without such
-    a channel get no reminder and are counted in ``left_out``."""
+    consented to for ``purpose`` (consent ``"marketing_sms"`` or ``"marketing"`` for every channel, valid
+    all day on ``as_of``: the consent model of :mod:`custdata.security`); customers without such a channel
+    get no reminder and are counted in ``left_out``, by kind and by reason."""
     day = as_of_date(as_of)
-    at = _moment(day)
     items: list[Reminder] = []
     left: Counter[str] = Counter()
+    reasons = ReasonCounter(keep_ids=False)
     for item in customers:
         c = _customer(item)
         due: list[tuple[str, dt.date, str | None]] = []
@@ -400,13 +378,14 @@ def birthday_reminders(
             if (when - day).days <= days and years > 0:
                 due.append(("anniversary", when, f"{years} years"))
         for kind, when, note in due:
-            ch = _channel(c, purpose, channels, at)
+            ch, why = contact_channel(c, purpose, channels, at=day)
             if ch is None:
                 left[kind] += 1
+                reasons.add(str(why), c.id)
                 continue
             items.append(Reminder(c.id, kind, when, ch, (when - day).days, note))
     items.sort(key=lambda r: (r.on, r.customer_id, r.kind))
-    return Reminders(tuple(items), sum(left.values()), dict(left))
+    return Reminders(tuple(items), sum(left.values()), dict(left), reasons.counts())
 
 
 def care_reminders(
@@ -425,13 +404,13 @@ def care_reminders(
     Pass customers and their ``interactions`` (and transactions through ``profiles`` yourself for rules
     on spend)."""
     day = as_of_date(as_of)
-    at = _moment(day)
     builder = ProfileBuilder(day)
     if interactions is not None:
         builder.add_interactions(interactions)
     builder.finish()
     items: list[Reminder] = []
     left = 0
+    reasons = ReasonCounter(keep_ids=False)
     for item in profiles_or_customers:
         c = _customer(item)
         p: Profile = builder.profile(c)
@@ -439,11 +418,12 @@ def care_reminders(
             continue
         if p.days_since_contact is not None and p.days_since_contact < days:
             continue
-        ch = _channel(c, purpose, channels, at)
+        ch, why = contact_channel(c, purpose, channels, at=day)
         if ch is None:
             left += 1
+            reasons.add(str(why), c.id)
             continue
         note = "never contacted" if p.last_contact is None else f"last contact {p.last_contact.isoformat()}"
         items.append(Reminder(c.id, "no_contact", day, ch, 0, note))
     items.sort(key=lambda r: r.customer_id)
-    return Reminders(tuple(items), left, {"no_contact": left} if left else {})
+    return Reminders(tuple(items), left, {"no_contact": left} if left else {}, reasons.counts())

@@ -66,6 +66,7 @@ from custdata.testing._names import (
     PHONE_REGIONS,
 )
 from custdata.testing._needs import needs_sample
+from custdata.testing._privacy import consent_maps, consents, retention_policies
 from custdata.testing._security import audit_events, bindings, field_values, resident_ids
 from custdata.testing._segments import profile_dicts, rules, segment_data
 
@@ -80,6 +81,8 @@ __all__ = [
     "bindings",
     "birthdays",
     "chinese_text",
+    "consent_maps",
+    "consents",
     "csv_rows",
     "customers",
     "datetimes",
@@ -101,6 +104,7 @@ __all__ = [
     "profile_dicts",
     "records",
     "resident_ids",
+    "retention_policies",
     "rules",
     "segment_data",
     "storable_text",
