@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 
 from custdata.storage import Store
+from tests.storage.mariadb_server import MariaDBServer
+from tests.storage.mariadb_server import start_server as start_mariadb
 from tests.storage.storage_backends import (
     BACKENDS,
     PERSISTENT,
@@ -34,6 +36,23 @@ def postgres_server() -> Iterator[PostgresServer]:
     t0 = time.monotonic()
     server = start_server()
     print(f"\nstarted PostgreSQL for the tests in {time.monotonic() - t0:.1f}s")
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def mariadb_server() -> Iterator[MariaDBServer]:
+    """A running MariaDB server for the whole session (never a skip once PyMySQL is installed)."""
+    pytest.importorskip("pymysql", reason="the mariadb extra is not installed")
+    given = os.environ.get("CUSTDATA_TEST_MARIADB_URL")
+    if given:
+        yield MariaDBServer(given)
+        return
+    t0 = time.monotonic()
+    server = start_mariadb()
+    print(f"\nstarted MariaDB for the tests in {time.monotonic() - t0:.1f}s")
     try:
         yield server
     finally:

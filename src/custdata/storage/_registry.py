@@ -46,6 +46,8 @@ _STORES: dict[str, tuple[StoreFactory | str, str | None]] = {
     "sqlite": ("custdata.storage._sqlite:open_sqlite", None),
     "postgresql": ("custdata.storage._postgres:open_postgres", "custdata[postgres]"),
     "postgres": ("custdata.storage._postgres:open_postgres", "custdata[postgres]"),
+    "mariadb": ("custdata.storage._mariadb:open_mariadb", "custdata[mariadb]"),
+    "mysql": ("custdata.storage._mariadb:open_mariadb", "custdata[mariadb]"),
 }
 _BUILTIN = frozenset(_STORES)
 
@@ -131,7 +133,7 @@ def _resolve(scheme: str, target: StoreFactory | str, hint: str | None) -> Store
     except ImportError as exc:
         if hint is not None and hint.startswith("custdata["):
             extra = hint[len("custdata[") : -1]
-            packages = ["psycopg"] if extra == "postgres" else []
+            packages = {"postgres": ["psycopg"], "mariadb": ["PyMySQL"]}.get(extra, [])
             raise MissingExtraError(extra, f"the {scheme}:// store", packages) from exc
         raise StoreError(
             f"the {scheme}:// store cannot be imported ({exc})"

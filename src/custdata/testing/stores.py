@@ -602,7 +602,7 @@ class SQLHookTests:
 
     def test_query_sql_reads_the_tables(self, store: Store) -> None:
         assert isinstance(store, SQLQueryable)
-        assert store.sql_dialect in ("sqlite", "postgresql")
+        assert store.sql_dialect in ("sqlite", "postgresql", "mariadb")
         store.upsert_many([cust(i) for i in range(5)])
         store.add_transactions([Transaction(customer_id="c1", at=_AWARE, amount="9.5")])
         rows = store.query_sql("SELECT id FROM cd_customers WHERE id > ? ORDER BY id", ["c2"])

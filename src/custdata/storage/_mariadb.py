@@ -1,0 +1,427 @@
+"""``mariadb://user:password@host:port/dbname`` (or ``mysql://``): a MariaDB or MySQL server, through PyMySQL.
+
+Needs the ``mariadb`` extra (``pip install 'custdata[mariadb]'``). The tables and statements are those of
+:mod:`custdata.storage._sql`; this module holds what MariaDB does differently:
+
+- the DDL: InnoDB tables in ``utf8mb4`` (any Unicode text, emoji included), ids, lookup keys and time
+  stamps in a binary collation without trailing-space padding (``utf8mb4_nopad_bin``; MySQL 8:
+  ``utf8mb4_0900_bin``), so ids that differ only in case or a trailing space stay different customers and
+  sort bytewise as in SQLite and PostgreSQL. A customer id (and a transaction id) holds at most 255
+  characters, a lookup key 400 (longer is a ValidationError).
+- the statements: :func:`translate` turns the shared SQL's ``?`` placeholders, ``key``/``keys`` column names
+  (reserved words here) and ``ON CONFLICT`` clauses into MariaDB's (``%s``, backquotes, ``ON DUPLICATE KEY
+  UPDATE``), once per statement text.
+- bulk writes: PyMySQL folds ``executemany`` of an ``INSERT ... VALUES`` into multi-row statements;
+  ``local_infile=true`` loads each chunk with ``LOAD DATA LOCAL INFILE`` instead (faster; off by default,
+  because a client that allows it sends the server whichever local file the server asks for).
+- :func:`_error` is the one place PyMySQL's exceptions become custdata's; messages carry the server's error
+  number and never a stored value.
+
+The DDL of MariaDB commits the transaction it runs in, so a migration is not atomic: every statement is
+``CREATE ... IF NOT EXISTS`` and the schema version is written last, so an interrupted one is finished by
+the next open. Two processes never migrate at once (``GET_LOCK``).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import tempfile
+from collections.abc import Sequence
+from typing import Any, ClassVar
+from urllib.parse import unquote, urlsplit
+
+from custdata.exceptions import (
+    ConcurrencyError,
+    CustdataError,
+    MissingExtraError,
+    StoreError,
+    ValidationError,
+)
+from custdata.storage import _args
+from custdata.storage._sql import SQLStore, _Existing
+
+try:
+    import pymysql
+    import pymysql.constants.CLIENT
+except ImportError as exc:  # pragma: no cover - only without the extra
+    raise MissingExtraError("mariadb", "the mariadb:// store", ["PyMySQL"]) from exc
+
+__all__ = ["MariaDBStore", "connect_args", "open_mariadb", "translate"]
+
+log = logging.getLogger(__name__)
+
+_BIN = "utf8mb4_nopad_bin"  # exact, case- and trailing-space-sensitive text comparison (MariaDB)
+_ID = f"VARCHAR(255) CHARACTER SET utf8mb4 COLLATE {_BIN}"
+_TS = "VARCHAR(32) CHARACTER SET ascii COLLATE ascii_bin"
+_TEXT = "LONGTEXT CHARACTER SET utf8mb4 COLLATE utf8mb4_bin"
+_TABLE = "ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin"
+
+_SCHEMA_V1 = (
+    f"CREATE TABLE IF NOT EXISTS cd_meta (`key` VARCHAR(64) CHARACTER SET ascii COLLATE ascii_bin "
+    f"PRIMARY KEY, value {_TEXT} NOT NULL) {_TABLE}",
+    f"CREATE TABLE IF NOT EXISTS cd_customers (id {_ID} PRIMARY KEY, version BIGINT NOT NULL, "
+    f"stored_at {_TS} NOT NULL, deleted_at {_TS}, `keys` {_TEXT} NOT NULL, body {_TEXT} NOT NULL) {_TABLE}",
+    f"CREATE TABLE IF NOT EXISTS cd_lookup (kind VARCHAR(16) CHARACTER SET ascii COLLATE ascii_bin NOT NULL, "
+    f"`key` VARCHAR(400) CHARACTER SET utf8mb4 COLLATE {_BIN} NOT NULL, customer_id {_ID} NOT NULL, "
+    f"PRIMARY KEY (kind, `key`, customer_id)) {_TABLE}",
+    f"CREATE TABLE IF NOT EXISTS cd_history (customer_id {_ID} NOT NULL, version BIGINT NOT NULL, "
+    f"at {_TS} NOT NULL, action VARCHAR(16) CHARACTER SET ascii NOT NULL, source {_TEXT}, changes {_TEXT}, "
+    "PRIMARY KEY (customer_id, version), KEY cd_history_at (at, customer_id, version)) " + _TABLE,
+    *(
+        f"CREATE TABLE IF NOT EXISTS {table} (seq BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY, id {_ID}, "
+        f"customer_id {_ID} NOT NULL, at {_TS} NOT NULL, body {_TEXT} NOT NULL, "
+        f"UNIQUE KEY {table}_id (id), KEY {table}_customer (customer_id, at), KEY {table}_at (at)) {_TABLE}"
+        for table in ("cd_transactions", "cd_interactions")
+    ),
+)
+
+# ------------------------------------------------------------------------------------------ statements
+_QUOTED = re.compile(r"('(?:[^'\\]|\\.|'')*'|\"(?:[^\"\\]|\\.)*\"|`[^`]*`)", re.S)
+_RESERVED = re.compile(r"(?<![\w`$])(keys?)(?![\w`$])")
+_CONFLICT = re.compile(
+    r"\s+ON CONFLICT\s*\(([^)]*)\)(?:\s+WHERE\s+.+?)?\s+DO\s+(NOTHING|UPDATE\s+SET\s+(.+))$", re.S
+)
+_EXCLUDED = re.compile(r"\bexcluded\.(\w+)")
+
+
+def _conflict(m: re.Match[str]) -> str:
+    if m.group(2) == "NOTHING":
+        column = m.group(1).split(",")[0].strip()
+        return f" ON DUPLICATE KEY UPDATE {column} = {column}"  # a no-op: the row counts as not written
+    return " ON DUPLICATE KEY UPDATE " + _EXCLUDED.sub(r"VALUES(\1)", m.group(3))
+
+
+def translate(sql: str) -> str:
+    """The shared SQL (``?`` placeholders, SQLite/PostgreSQL ``ON CONFLICT``) as PyMySQL sends it to
+    MariaDB. Quoted text is left alone (but for ``%``, which PyMySQL's formatting needs doubled)."""
+    parts = _QUOTED.split(sql)
+    for i, part in enumerate(parts):
+        if i % 2:
+            parts[i] = part.replace("%", "%%")
+        else:
+            part = _RESERVED.sub(r"`\1`", part.replace("%", "%%").replace("?", "%s"))
+            parts[i] = part
+    out = "".join(parts)
+    return _CONFLICT.sub(_conflict, out) if "ON CONFLICT" in out else out
+
+
+# ------------------------------------------------------------------------------------------ errors
+_VALUE_ERRORS = {
+    1264: "a number out of the column's range",
+    1265: "a value truncated",
+    1366: "text the server cannot store",
+    1367: "a value the server cannot store",
+    1406: "a value longer than its column holds (ids: 255 characters, lookup keys: 400)",
+    1292: "a value of the wrong form",
+}
+_LOCK_ERRORS = {1205: "a lock wait timed out", 1213: "a deadlock with another writer"}
+_CONNECTION_ERRORS = {2002, 2003, 2005, 2006, 2013, 2055}
+
+
+def _error(where: str, exc: BaseException) -> CustdataError:
+    """PyMySQL's exceptions (and those of its parameter encoding) in custdata's tree: the only place they
+    are mapped. Server messages can quote a value (a duplicate key, the text near a syntax error), so those
+    of data errors are left out: the error number says what went wrong."""
+    if isinstance(exc, UnicodeEncodeError):
+        return ValidationError("text with a lone surrogate cannot be stored (not valid Unicode)")
+    if isinstance(exc, OverflowError):
+        return ValidationError("a whole number too large for the database (MariaDB holds 64 bits)")
+    code = exc.args[0] if exc.args and isinstance(exc.args[0], int) else 0
+    if code in _VALUE_ERRORS:
+        return ValidationError(f"MariaDB refused {_VALUE_ERRORS[code]} (error {code})")
+    if code in _LOCK_ERRORS:
+        return ConcurrencyError(
+            f"{where}: {_LOCK_ERRORS[code]} (error {code}); the transaction was rolled back: try again"
+        )
+    if isinstance(exc, pymysql.err.IntegrityError | pymysql.err.DataError):
+        return StoreError(f"{where}: the database refused a write ({type(exc).__name__} {code})")
+    if code == 1064:
+        return StoreError(f"{where}: an SQL syntax error (error 1064)")
+    if code in _CONNECTION_ERRORS:
+        return StoreError(f"{where}: the connection to the server failed or was lost (error {code})")
+    msg = exc.args[1] if len(exc.args) > 1 else str(exc)
+    return StoreError(f"{where}: MariaDB error {code}: {msg}")
+
+
+# ------------------------------------------------------------------------------------------ connection
+class _Connection:
+    """The PyMySQL connection with the ``execute`` shortcut the shared code uses (as sqlite3 and psycopg
+    have): a buffered cursor per statement."""
+
+    def __init__(self, raw: Any) -> None:
+        self.raw = raw
+
+    def execute(self, sql: str, params: Sequence[Any] | None = None) -> Any:
+        cur = self.raw.cursor()
+        cur.execute(sql, None if params is None else tuple(params))
+        return cur
+
+    def cursor(self) -> Any:
+        return self.raw.cursor()
+
+    def close(self) -> None:
+        self.raw.close()
+
+
+class MariaDBStore(SQLStore):
+    """A store in a MariaDB (or MySQL 8) database."""
+
+    db_errors: ClassVar[tuple[type[BaseException], ...]] = (
+        pymysql.err.MySQLError,
+        UnicodeEncodeError,
+        OverflowError,
+    )
+    migrations = (_SCHEMA_V1,)
+    placeholder = "%s"
+    begin_sql = "START TRANSACTION"
+    optimize_sql = (
+        "ANALYZE TABLE cd_customers, cd_lookup, cd_history, cd_transactions, cd_interactions, cd_meta",
+    )
+    #: Not ``"sqlite"`` or ``"postgresql"``: :meth:`select` runs a segment rule in Python over the store's
+    #: profiles, not inside the database (custdata.segments compiles no MariaDB SQL yet).
+    sql_dialect = "mariadb"
+
+    def __init__(
+        self,
+        url: str,
+        args: dict[str, Any],
+        *,
+        region: str | None = "CN",
+        source: str | None = None,
+        create: bool = True,
+        local_infile: bool = False,
+    ) -> None:
+        safe = _safe(url)
+        self._bin = _BIN
+        database = args.get("database")
+        if not database:
+            raise ValidationError(
+                f"{safe}: the URL names no database (mariadb://user@host/dbname)", field="url"
+            )
+        try:
+            raw = _connect(args, local_infile)
+        except pymysql.err.OperationalError as exc:
+            if exc.args and exc.args[0] == 1049 and create:  # unknown database: create it
+                raw = _connect({**args, "database": None}, local_infile)
+                try:
+                    with raw.cursor() as cur:
+                        cur.execute(
+                            f"CREATE DATABASE IF NOT EXISTS `{database.replace('`', '``')}` "
+                            "CHARACTER SET utf8mb4 COLLATE utf8mb4_bin"
+                        )
+                        cur.execute(f"USE `{database.replace('`', '``')}`")
+                except self.db_errors as exc2:
+                    raw.close()
+                    raise _error(safe, exc2) from exc2
+            elif exc.args and exc.args[0] == 1049:
+                raise StoreError(f"{safe}: the database does not exist (and create=False)") from None
+            else:
+                raise StoreError(f"{safe}: cannot connect: {_error(safe, exc)}") from exc
+        except self.db_errors as exc:
+            raise StoreError(f"{safe}: cannot connect: {_error(safe, exc)}") from exc
+        super().__init__(safe, _Connection(raw), region=region, source=source)
+        self.database = database
+        self._create = create
+        self._local_infile = local_infile
+        try:
+            # as PostgreSQL's default: each statement sees what was committed before it began
+            self._raw("SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED")
+            found = {
+                r[0]
+                for r in self._all(
+                    "SHOW COLLATION WHERE Collation IN ('utf8mb4_nopad_bin', 'utf8mb4_0900_bin')"
+                )
+            }
+            self._bin = _BIN if _BIN in found else "utf8mb4_0900_bin"
+            self._migrate()
+        except BaseException:
+            raw.close()
+            raise
+
+    def _q(self, sql: str) -> str:
+        out = self._sql_cache.get(sql)
+        if out is None:
+            out = translate(sql)
+            self._sql_cache[sql] = out
+        return out
+
+    def _raw(self, sql: str) -> None:
+        super()._raw(sql if self._bin == _BIN else sql.replace(_BIN, self._bin))
+
+    def _error(self, exc: BaseException) -> CustdataError:
+        return _error(self.url, exc)
+
+    def _migrate(self) -> None:
+        lock = f"custdata:{self.database}"[:64]
+        if self._all("SELECT GET_LOCK(?, 60)", (lock,))[0][0] != 1:
+            raise StoreError(f"{self.url}: another process has been migrating the store for a minute")
+        try:
+            super()._migrate()
+        finally:
+            self._all("SELECT RELEASE_LOCK(?)", (lock,))
+
+    def _has_table(self, name: str) -> bool:
+        return bool(
+            self._all(
+                "SELECT 1 FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name = ?",
+                (name,),
+            )
+        )
+
+    def _read_only(self, sql: str, params: Sequence[Any]) -> list[Any]:
+        # A READ ONLY transaction alone is not enough: DDL commits it implicitly and runs. With the
+        # session read-only too, the transaction that DDL would start is refused as well.
+        if self._depth:
+            raise StoreError(
+                f"{self.url}: query_sql cannot run inside a transaction on MariaDB (its read-only mode "
+                "cannot be switched on in the middle of one)"
+            )
+        self._raw("SET SESSION TRANSACTION READ ONLY")
+        try:
+            self._raw("START TRANSACTION READ ONLY")
+            try:
+                return self._all(sql, params)
+            finally:
+                self._raw("ROLLBACK")
+        finally:
+            self._raw("SET SESSION TRANSACTION READ WRITE")
+
+    def _existing(self, ids: Sequence[str]) -> dict[str, _Existing]:
+        if not ids:
+            return {}
+        out: dict[str, _Existing] = {}
+        for start in range(0, len(ids), 1000):
+            part = ids[start : start + 1000]
+            marks = ", ".join("?" * len(part))
+            for i, v, b, d, k in self._all(
+                f"SELECT id, version, body, deleted_at, keys FROM cd_customers WHERE id IN ({marks}) "
+                "ORDER BY id FOR UPDATE",
+                part,
+            ):
+                out[i] = (v, b, d, k)
+        return out
+
+    def _bulk(self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+        if not rows:
+            return
+        if not self._local_infile:
+            super()._bulk(table, columns, rows)
+            return
+        # LOAD DATA's text form: tab-separated, \N for NULL, backslash escapes for \, tab and newline
+        lines = []
+        for row in rows:
+            lines.append("\t".join(_field(v) for v in row))
+        fd, path = tempfile.mkstemp(prefix="custdata-", suffix=".tsv")
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8", errors="strict", newline="\n") as f:
+                f.write("\n".join(lines))
+                f.write("\n")
+            cols = ", ".join(f"`{c}`" for c in columns)
+            cur = self._exec(
+                f"LOAD DATA LOCAL INFILE ? INTO TABLE {table} CHARACTER SET utf8mb4 "
+                f"FIELDS TERMINATED BY '\\t' ESCAPED BY '\\\\' LINES TERMINATED BY '\\n' ({cols})",
+                (path,),
+            )
+            warnings = (
+                getattr(cur, "warning_count", 0) or getattr(self._conn.raw, "warning_count", lambda: 0)()
+            )
+            if cur.rowcount != len(rows) or warnings:
+                raise StoreError(
+                    f"{self.url}: LOAD DATA wrote {cur.rowcount} of {len(rows)} rows ({warnings} warnings)"
+                )
+        except UnicodeEncodeError as exc:
+            raise self._error(exc) from exc
+        finally:
+            os.unlink(path)
+
+
+def _field(value: Any) -> str:
+    if value is None:
+        return "\\N"
+    text = str(value)
+    if "\\" in text or "\t" in text or "\n" in text or "\r" in text:
+        text = text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+    return text
+
+
+def _connect(args: dict[str, Any], local_infile: bool) -> Any:
+    return pymysql.connect(
+        **{k: v for k, v in args.items() if v is not None},
+        charset="utf8mb4",
+        autocommit=True,
+        local_infile=local_infile,
+        init_command=(
+            "SET SESSION sql_mode = 'STRICT_ALL_TABLES,ERROR_FOR_DIVISION_BY_ZERO,NO_ENGINE_SUBSTITUTION', "
+            "SESSION time_zone = '+00:00'"
+        ),
+    )
+
+
+def _safe(url: str) -> str:
+    """The URL without its password, for messages and ``store.url``."""
+    scheme, sep, rest = url.partition("://")
+    if not sep or "@" not in rest.partition("/")[0]:
+        return url
+    userinfo, _, hostpart = rest.partition("/")[0].rpartition("@")
+    user = userinfo.partition(":")[0]
+    tail = rest[len(rest.partition("/")[0]) :]
+    return f"{scheme}://{user}:***@{hostpart}{tail}" if ":" in userinfo else url
+
+
+def connect_args(url: str) -> dict[str, Any]:
+    """PyMySQL's connection arguments from a ``mariadb://`` URL (host, port, user, password, database and
+    the ``unix_socket`` and ``ssl_*`` query parameters)."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError as exc:
+        raise ValidationError(f"{_safe(url)}: not a valid MariaDB URL: {exc}", field="url") from None
+    args: dict[str, Any] = {
+        "host": unquote(parts.hostname) if parts.hostname else "localhost",
+        "user": unquote(parts.username) if parts.username else None,
+        "password": unquote(parts.password) if parts.password is not None else "",
+        "database": unquote(parts.path.lstrip("/")) or None,
+    }
+    if port:
+        args["port"] = port
+    opts, _ = _args.url_options(url, {}, {**_OPTIONS, **_CONNECT}, passthrough=True)
+    for key in _CONNECT:
+        if key in opts:
+            args[key] = opts[key]
+    return args
+
+
+_CONNECT = {
+    "unix_socket": _args.option_text,
+    "ssl_ca": _args.option_text,
+    "ssl_cert": _args.option_text,
+    "ssl_key": _args.option_text,
+    "connect_timeout": _args.seconds,
+}
+_OPTIONS = {
+    "region": _args.optional_option_text,
+    "source": _args.optional_option_text,
+    "create": _args.boolean,
+    "local_infile": _args.boolean,
+}
+
+
+def open_mariadb(url: str, **options: Any) -> MariaDBStore:
+    """Open (creating the database and tables if needed) the MariaDB/MySQL store at ``url``.
+
+    Options (also as URL query parameters): ``unix_socket`` (a socket path instead of host and port),
+    ``ssl_ca``/``ssl_cert``/``ssl_key`` (TLS files), ``connect_timeout`` (seconds, default 10), ``region``
+    (default region for phone look-ups), ``source`` (default source recorded in the history), ``create``
+    (False: open an existing store only), ``local_infile`` (bulk loads through ``LOAD DATA LOCAL INFILE``;
+    use it only with a server you trust). An unknown option or a bad value is a ValidationError.
+    """
+    opts, _ = _args.url_options(url, options, {**_OPTIONS, **_CONNECT})
+    args = connect_args(url.split("?", 1)[0])
+    for key in _CONNECT:
+        if key in opts:
+            args[key] = opts.pop(key)
+    timeout = args.get("connect_timeout", 10.0)
+    args["connect_timeout"] = max(1, int(min(timeout, 31536000)))
+    return MariaDBStore(url, args, **opts)
