@@ -98,7 +98,15 @@ class MariaDBServer:
         url = self._reused[0]
         conn = self.connect(url.split("?")[0].rsplit("/", 1)[1])
         with conn.cursor() as cur:  # type: ignore[attr-defined]
-            for table in ("cd_customers", "cd_lookup", "cd_history", "cd_transactions", "cd_interactions"):
+            for table in (
+                "cd_customers",
+                "cd_lookup",
+                "cd_history",
+                "cd_transactions",
+                "cd_interactions",
+                "cd_subject_keys",
+                "cd_audit",
+            ):
                 cur.execute(f"DELETE FROM {table}")
             cur.execute("DELETE FROM cd_meta WHERE `key` <> 'schema_version'")
         conn.close()  # type: ignore[attr-defined]

@@ -305,3 +305,29 @@ def test_encrypt_in_place_and_rotate_on_mariadb(mariadb_url: str) -> None:
         assert rotate(s, page=2) == len(PEOPLE)
         assert set(key_usage(s)) == {ring.active_id}
         assert [c.id for c in s.find(phone=PEOPLE[0]["phones"][0]["number"])] == [PEOPLE[0]["id"]]
+
+
+def test_two_connections_keep_one_audit_chain(mariadb_url: str) -> None:
+    import threading
+
+    from custdata.security import AuditLog, StoreSink
+
+    stores = [custdata.open_store(mariadb_url), custdata.open_store(mariadb_url)]
+    try:
+        logs = [AuditLog(StoreSink(s)) for s in stores]
+        logs[0].record(actor="w", action="read", record_id="c0")  # the first entry: no row to lock yet
+
+        def write(log: AuditLog, who: str) -> None:
+            for i in range(25):
+                log.record(actor=who, action="read", record_id=f"c{i}")
+
+        threads = [threading.Thread(target=write, args=(log, f"w{n}")) for n, log in enumerate(logs)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        verdict = logs[0].verify()
+        assert verdict and verdict.entries == 51
+    finally:
+        for s in stores:
+            s.close()

@@ -77,6 +77,16 @@ _SCHEMA_V1 = (
     ),
 )
 
+#: Version 2: per-customer data keys of encrypted stores (crypto-shredding; see docs/security.md).
+_SCHEMA_V2 = (
+    f"CREATE TABLE IF NOT EXISTS cd_subject_keys (customer_id {_ID} PRIMARY KEY, wrapped {_TEXT} NOT NULL) "
+    + _TABLE,
+)
+#: Version 3: the audit table (see :mod:`custdata.storage._privacy`).
+_SCHEMA_V3 = (
+    f"CREATE TABLE IF NOT EXISTS cd_audit (pos BIGINT PRIMARY KEY, entry {_TEXT} NOT NULL) {_TABLE}",
+)
+
 # ------------------------------------------------------------------------------------------ statements
 _QUOTED = re.compile(r"('(?:[^'\\]|\\.|'')*'|\"(?:[^\"\\]|\\.)*\"|`[^`]*`)", re.S)
 _RESERVED = re.compile(r"(?<![\w`$])(keys?)(?![\w`$])")
@@ -173,11 +183,12 @@ class MariaDBStore(SQLStore):
         UnicodeEncodeError,
         OverflowError,
     )
-    migrations = (_SCHEMA_V1,)
+    migrations = (_SCHEMA_V1, _SCHEMA_V2, _SCHEMA_V3)
     placeholder = "%s"
     begin_sql = "START TRANSACTION"
     optimize_sql = (
-        "ANALYZE TABLE cd_customers, cd_lookup, cd_history, cd_transactions, cd_interactions, cd_meta",
+        "ANALYZE TABLE cd_customers, cd_lookup, cd_history, cd_transactions, cd_interactions, cd_meta, "
+        "cd_subject_keys, cd_audit",
     )
     #: Not ``"sqlite"`` or ``"postgresql"``: :meth:`select` runs a segment rule in Python over the store's
     #: profiles, not inside the database (custdata.segments compiles no MariaDB SQL yet).
