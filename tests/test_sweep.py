@@ -148,6 +148,7 @@ RESULTS = {
     "RecordReader",
     "RowProblem",
     "ScoredPair",
+    "StoreDedupeResult",
     "StoredCustomer",
     "UpsertProblem",
     "UpsertResult",

@@ -48,6 +48,7 @@ if TYPE_CHECKING:
         Matcher,
         ScoredPair,
         dedupe,
+        dedupe_store,
         link,
     )
     from custdata.metrics import CustomerSummary, summarize
@@ -100,6 +101,7 @@ _LAZY = {
     "LinkResult": "custdata.matching",
     "Matcher": "custdata.matching",
     "dedupe": "custdata.matching",
+    "dedupe_store": "custdata.matching",
     "link": "custdata.matching",
     "CustomerSummary": "custdata.metrics",
     "summarize": "custdata.metrics",
@@ -152,6 +154,7 @@ __all__ = [
     "UpsertResult",
     "__version__",
     "dedupe",
+    "dedupe_store",
     "exceptions",
     "link",
     "normalize",

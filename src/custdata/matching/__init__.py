@@ -25,6 +25,13 @@ from custdata.matching._golden import (
 from custdata.matching._matcher import DEFAULT_THRESHOLD, Explanation, FieldExplanation, Match, Matcher
 from custdata.matching._model import FSModel, RuleModel
 from custdata.matching._settings import MatchSettings
+from custdata.matching._store import (
+    INDEX_PASSES,
+    StoreDedupeResult,
+    block_keys,
+    dedupe_store,
+    update_block_index,
+)
 
 __all__ = [
     "BUILTIN_RULES",
@@ -32,6 +39,7 @@ __all__ = [
     "DEFAULT_PASSES",
     "DEFAULT_RULES",
     "DEFAULT_THRESHOLD",
+    "INDEX_PASSES",
     "SORTED_PASSES",
     "BlockingStats",
     "DedupeResult",
@@ -47,8 +55,12 @@ __all__ = [
     "Matcher",
     "RuleModel",
     "ScoredPair",
+    "StoreDedupeResult",
+    "block_keys",
     "dedupe",
+    "dedupe_store",
     "golden_record",
     "link",
     "source_priority",
+    "update_block_index",
 ]

@@ -448,12 +448,17 @@ class Matcher:
 
         ``candidates_or_store`` is either the candidate records themselves or a store: anything with
         ``find(*, phone=, email=, external_id=)`` (the :class:`custdata.storage.Store` protocol), which is
-        asked through its indexes for every phone, e-mail and external id of ``record``.
+        asked through its indexes for every phone, e-mail and external id of ``record``, and, when it keeps
+        a block index (:func:`custdata.matching.update_block_index`; encrypted stores too), for the
+        customers sharing one of ``record``'s other blocking keys.
         """
         cut = self.threshold if threshold is None else threshold
         fa = self.features(record)
         if hasattr(candidates_or_store, "find") and callable(candidates_or_store.find):
             candidates = self._from_store(record, fa, candidates_or_store)
+            from custdata.matching._store import block_candidates
+
+            candidates.extend(block_candidates(fa, candidates_or_store, region=self.region))
         else:
             candidates = list(candidates_or_store)
         out = []
