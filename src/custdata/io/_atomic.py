@@ -51,9 +51,10 @@ def atomic_write(
     if url_scheme(name) is not None:
         with _remote(name) as raw:
             fh = io.TextIOWrapper(raw, encoding=encoding, newline=newline)
-            yield fh
-            fh.flush()
-            fh.detach()
+            try:
+                yield fh
+            finally:
+                fh.detach()  # flushes into the object; closing it is _remote's (commit or discard)
         return
     with _local(name, "w", encoding, newline) as fh:
         yield fh
@@ -125,6 +126,7 @@ def _remote(url: str) -> Iterator[Any]:
         except BaseException as exc:
             with contextlib.suppress(Exception):
                 fh.discard()
+            fh.closed = True  # discarded: a later close() must not start an upload
             if isinstance(exc, Exception) and not _ours(exc):
                 raise _write_error(exc, url) from None
             raise

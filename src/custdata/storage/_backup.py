@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from custdata._records import SCHEMA_VERSION, Customer, Interaction, Transaction
 from custdata.exceptions import DecryptionError, ParseError, SchemaVersionError, StoreError, ValidationError
+from custdata.io._args import open_file, url_scheme
 from custdata.io._atomic import atomic_write
 from custdata.storage._core import STORE_SCHEMA_VERSION, HistoryEntry, StoredCustomer, encode, now
 from custdata.storage._protocol import BackupItem, Store
@@ -62,18 +63,21 @@ def export(store: Store, path: str | os.PathLike[str], *, plaintext: bool = Fals
     to the store it came from; ``plaintext=True`` writes them in the clear.
 
     A file that cannot be written (missing or read-only folder, full disk) raises StoreError naming
-    ``path``; the previous file of that name, if any, is left as it was.
+    ``path``; the previous file of that name, if any, is left as it was. ``path`` may be a URL
+    (``s3://bucket/backup.jsonl``; see ``docs/urls.md``), as for :func:`restore`.
     """
     _store(store)
-    target = _path(path)
-    if not target.absolute().parent.is_dir():
+    target = _url(path) or _path(path)
+    if isinstance(target, Path) and not target.absolute().parent.is_dir():
         raise StoreError(f"{target}: cannot write the backup: the folder does not exist")
-    if target.is_dir():
+    if isinstance(target, Path) and target.is_dir():
         raise StoreError(f"{target}: cannot write the backup: it is a folder, not a file")
     if not isinstance(plaintext, bool):
         raise ValidationError("plaintext must be True or False", field="plaintext")
     try:
         return _export(store, target, None if plaintext else getattr(store, "cipher", None))
+    except ParseError as exc:  # a URL's missing bucket or folder (see custdata.io._atomic)
+        raise StoreError(f"{target}: cannot write the backup: {exc}") from exc
     except OSError as exc:
         raise StoreError(f"{target}: cannot write the backup: {exc.strerror or exc}") from exc
 
@@ -81,6 +85,11 @@ def export(store: Store, path: str | os.PathLike[str], *, plaintext: bool = Fals
 def _store(store: object) -> None:
     if not isinstance(store, Store):
         raise ValidationError(f"expected a store (open_store), got {type(store).__name__}", field="store")
+
+
+def _url(path: object) -> str | None:
+    """``path`` if it is a URL (``s3://…``, ``memory://…``: written and read through fsspec)."""
+    return path if isinstance(path, str) and url_scheme(path) not in (None, "file") else None
 
 
 def _path(path: object) -> Path:
@@ -96,7 +105,7 @@ def _path(path: object) -> Path:
     return p
 
 
-def _export(store: Store, target: Path, cipher: RecordCipher | None) -> dict[str, int]:
+def _export(store: Store, target: Path | str, cipher: RecordCipher | None) -> dict[str, int]:
     counts = dict.fromkeys(_KINDS, 0)
     with atomic_write(target, encoding="utf-8", newline="\n") as out:
         header = {
@@ -128,10 +137,11 @@ def _time(value: Any) -> dt.datetime:
     return dt.datetime.fromisoformat(value)
 
 
-def _lines(path: Path) -> Generator[str, None, None]:
+def _lines(path: Path | str) -> Generator[str, None, None]:
     """The file's lines as text; a line that is not UTF-8 is a ParseError naming it."""
     try:
-        f = open(path, "rb")  # noqa: SIM115 - closed below, also when the reader stops early
+        # closed below, also when the reader stops early
+        f = open_file(path) if isinstance(path, str) else open(path, "rb")  # noqa: SIM115
     except OSError as exc:
         raise ParseError(f"cannot read the backup: {exc.strerror or exc}", path=str(path)) from None
     with f:
@@ -148,7 +158,7 @@ def _lines(path: Path) -> Generator[str, None, None]:
             ) from None
 
 
-def _backup_cipher(header: dict[str, Any], keyring: Keyring | None, path: Path) -> RecordCipher | None:
+def _backup_cipher(header: dict[str, Any], keyring: Keyring | None, path: Path | str) -> RecordCipher | None:
     """The cipher that opens an encrypted backup (None for a plaintext one)."""
     enc = header.get("encrypted")
     if enc is None:
@@ -170,7 +180,7 @@ def _backup_cipher(header: dict[str, Any], keyring: Keyring | None, path: Path) 
     return cipher
 
 
-def _items(path: Path, counts: dict[str, int], keyring: Keyring | None = None) -> Iterator[BackupItem]:
+def _items(path: Path | str, counts: dict[str, int], keyring: Keyring | None = None) -> Iterator[BackupItem]:
     lines = _lines(path)
     with contextlib.closing(lines):
         first = next(lines, "")
@@ -274,6 +284,6 @@ def restore(store: Store, path: str | os.PathLike[str], *, keyring: Keyring | No
     if keyring is None:
         own = getattr(store, "cipher", None)
         keyring = None if own is None else own.keyring
-    store.load(_items(_path(path), counts, keyring))
+    store.load(_items(_url(path) or _path(path), counts, keyring))
     log.info("restored %s into %s: %s", path, store.url, counts)
     return counts
