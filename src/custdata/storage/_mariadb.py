@@ -28,7 +28,7 @@ import logging
 import os
 import re
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, ClassVar
 from urllib.parse import unquote, urlsplit
 
@@ -86,6 +86,22 @@ _SCHEMA_V2 = (
 _SCHEMA_V3 = (
     f"CREATE TABLE IF NOT EXISTS cd_audit (pos BIGINT PRIMARY KEY, entry {_TEXT} NOT NULL) {_TABLE}",
 )
+
+#: Version 4: the figures segment rules read, as plain columns (see :mod:`custdata.storage._sql`); added by
+#: :meth:`MariaDBStore._add_activity_columns`, which checks the catalogue first (MySQL has no
+#: ``ADD COLUMN IF NOT EXISTS``, and MariaDB's DDL is not transactional: a rerun must be harmless).
+_ACTIVITY_COLUMNS = {
+    "cd_transactions": (
+        ("day", "VARCHAR(10) CHARACTER SET ascii COLLATE ascii_bin"),
+        ("amount_u", "BIGINT"),
+        ("currency", _ID),
+    ),
+    "cd_interactions": (("day", "VARCHAR(10) CHARACTER SET ascii COLLATE ascii_bin"),),
+}
+_ACTIVITY_INDEXES = {
+    "cd_transactions": ("cd_transactions_profile", "customer_id, day, amount_u, currency"),
+    "cd_interactions": ("cd_interactions_profile", "customer_id, day"),
+}
 
 # ------------------------------------------------------------------------------------------ statements
 _QUOTED = re.compile(r"('(?:[^'\\]|\\.|'')*'|\"(?:[^\"\\]|\\.)*\"|`[^`]*`)", re.S)
@@ -175,6 +191,31 @@ class _Connection:
         self.raw.close()
 
 
+def _add_activity_columns(self: SQLStore) -> None:
+    for table, columns in _ACTIVITY_COLUMNS.items():
+        have = {
+            r[0]
+            for r in self._all(
+                "SELECT column_name FROM information_schema.columns WHERE table_schema = DATABASE() "
+                "AND table_name = ?",
+                (table,),
+            )
+        }
+        missing = [f"ADD COLUMN {name} {kind}" for name, kind in columns if name not in have]
+        if missing:
+            self._raw(f"ALTER TABLE {table} {', '.join(missing)}")
+
+
+def _add_activity_indexes(self: SQLStore) -> None:
+    for table, (index, columns) in _ACTIVITY_INDEXES.items():
+        if not self._all(
+            "SELECT 1 FROM information_schema.statistics WHERE table_schema = DATABASE() "
+            "AND table_name = ? AND index_name = ?",
+            (table, index),
+        ):
+            self._raw(f"CREATE INDEX {index} ON {table} ({columns})")
+
+
 class MariaDBStore(SQLStore):
     """A store in a MariaDB (or MySQL 8) database."""
 
@@ -183,7 +224,12 @@ class MariaDBStore(SQLStore):
         UnicodeEncodeError,
         OverflowError,
     )
-    migrations = (_SCHEMA_V1, _SCHEMA_V2, _SCHEMA_V3)
+    migrations: ClassVar[Sequence[Sequence[str | Callable[[SQLStore], None]]]] = (
+        _SCHEMA_V1,
+        _SCHEMA_V2,
+        _SCHEMA_V3,
+        (_add_activity_columns, SQLStore._backfill_activity, _add_activity_indexes),
+    )
     placeholder = "%s"
     begin_sql = "START TRANSACTION"
     optimize_sql = (
