@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import random
 import warnings
 from pathlib import Path
 
@@ -294,3 +295,35 @@ def test_pairs_are_looked_up_by_two_record_ids() -> None:
     lk = link(PEOPLE[:2], PEOPLE[2:], workers=1)
     for p in lk.pairs:
         assert lk.pairs[(p.id_a, p.id_b)] == p
+
+
+def test_sort_neighbours_that_agree_on_nothing_else_are_sampled_for_the_model_not_compared() -> None:
+    from custdata.matching._blocking import SAMPLE_EVERY, corroborated, plan_blocks
+    from custdata.matching._compare import DEFAULT_FIELDS
+    from custdata.matching._features import features_of
+    from custdata.matching._pairs import ScoredPairs
+
+    # one family name and unlike given names: sort neighbours are strangers, a few share a birth year
+    rnd = random.Random(5)
+    people = [
+        c(
+            f"p{k:03d}",
+            name={"given": "".join(rnd.choice("bcdfgklmnprstvz") for _ in range(7)), "family": "li"},
+            birthday=f"{1950 + k % 40}-{1 + k % 12:02d}-{1 + k % 28:02d}",
+        )
+        for k in range(400)
+    ]
+    feats = [features_of(c) for c in people]
+    plan = plan_blocks(feats, passes=["sorted_family_given"], workers=1)
+    sample: set[int] = set()
+    codes, _ = plan.pairs(0, len(feats), sample)
+    assert codes and sample and not codes & sample
+    for code in codes:
+        assert corroborated(feats[code >> 32], feats[code & 0xFFFFFFFF])
+    for code in sample:
+        assert not corroborated(feats[code >> 32], feats[code & 0xFFFFFFFF])
+    scored, _ = ScoredPairs.block_and_compare(
+        feats, plan_blocks(feats, passes=["sorted_family_given"], workers=1), DEFAULT_FIELDS
+    )
+    assert len(scored) == len(codes)
+    assert sum(scored.unscored.values()) == SAMPLE_EVERY * len(sample)

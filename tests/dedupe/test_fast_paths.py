@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from rapidfuzz.distance import OSA, JaroWinkler
 
-from custdata.matching._compare import DEFAULT_FIELDS, _default_vector, compare_pair
+from custdata.matching._blocking import corroborated
+from custdata.matching._compare import DEFAULT_FIELDS, _default_vector, _dob, compare_pair
 from custdata.matching._features import Features
 
 # small alphabets, so that equal, nearly equal and different values all come up often
@@ -76,3 +79,62 @@ def test_default_vector_is_the_field_by_field_comparison(a: Features, b: Feature
     assert compare_pair(DEFAULT_FIELDS, a, b) == expected
     # and with the sides exchanged
     assert _default_vector(b, a) == _general(b, a)
+
+
+def _dob_reference(x: str, y: str) -> int:
+    """The birthday levels as first written: every test in order, no shortcut."""
+    import datetime as dt
+
+    if not x or not y:
+        return -1
+    if x == y:
+        return 0
+    if x[:4] == "0000" or y[:4] == "0000":
+        return 1 if x[4:] == y[4:] else 5
+    if x[:4] == y[:4] and x[4:6] == y[6:8] and x[6:8] == y[4:6]:
+        return 1
+    if OSA.distance(x, y) <= 1:
+        return 2
+    if x[4:] == y[4:] and x[:4].isdigit() and y[:4].isdigit() and abs(int(x[:4]) - int(y[:4])) == 1:
+        return 3
+    try:
+        days = abs(
+            (
+                dt.date(int(x[:4]), int(x[4:6]), int(x[6:8])) - dt.date(int(y[:4]), int(y[4:6]), int(y[6:8]))
+            ).days
+        )
+    except ValueError:
+        days = 1 << 30
+    return 4 if days <= 45 else 5
+
+
+_dates = st.dates(min_value=dt.date(1899, 11, 1), max_value=dt.date(1901, 2, 1)).map(
+    lambda d: d.strftime("%Y%m%d")
+)
+_odd_dates = st.sampled_from(["", "00000102", "18568618", "1900-1-2", "19001301", "abcd0101", "19000230"])
+
+
+@settings(max_examples=1000)
+@given(_dates | _odd_dates, _dates | _odd_dates)
+def test_birthday_level_shortcut_is_the_reference(x: str, y: str) -> None:
+    a, b = Features(), Features()
+    a.dob, b.dob = x, y
+    assert _dob(a, b) == _dob_reference(x, y)
+
+
+@settings(max_examples=300)
+@given(features(), features())
+def test_a_corroborated_pair_agrees_on_something_besides_its_sort_key(a: Features, b: Features) -> None:
+    """The sort-neighbour filter, pinned to its definition written out the slow way."""
+    agree = (
+        (bool(a.dob and b.dob) and (a.dob[:4] == b.dob[:4] or a.dob[4:] == b.dob[4:]))
+        or (bool(a.name_key and b.name_key) and JaroWinkler.similarity(a.name_key, b.name_key) >= 0.9)
+        or any(p[-8:] == q[-8:] for p in a.phones for q in b.phones)
+        or any(e.split("@")[0] == d.split("@")[0] for e in a.emails for d in b.emails)
+        or bool(a.street and a.street == b.street)
+        or bool(a.postcode and a.postcode == b.postcode)
+        or bool(set(a.ext) & set(b.ext))
+        or bool(set(a.custom) & set(b.custom))
+    )
+    assert corroborated(a, b) == agree
+    assert corroborated(b, a) == agree

@@ -14,6 +14,7 @@ from array import array
 from collections.abc import Callable, Iterable, Sequence
 
 import attrs
+from rapidfuzz.distance import JaroWinkler
 
 from custdata.matching._features import Features
 from custdata.matching._parallel import resolve_jobs, run_chunks
@@ -21,17 +22,27 @@ from custdata.matching._parallel import resolve_jobs, run_chunks
 __all__ = [
     "DEFAULT_PASSES",
     "EXTRA_PASSES",
+    "SAMPLE_EVERY",
     "BlockPlan",
     "BlockingStats",
     "LargeBlockWarning",
     "candidate_pairs",
+    "corroborated",
     "plan_blocks",
 ]
 
 logger = logging.getLogger(__name__)
 
+_jw = JaroWinkler.similarity
 _SHIFT = 32
 _MASK = (1 << _SHIFT) - 1
+# Sort neighbours that agree on nothing else are not candidates, but the model must still see them as the
+# non-matches they are (its prior and u are shares among all the pairs blocking proposes): one in
+# SAMPLE_EVERY of them is compared, and its comparison pattern counts SAMPLE_EVERY times in the fit.
+SAMPLE_EVERY = 16
+_MIX = 0x9E3779B97F4A7C15
+_MASK64 = (1 << 64) - 1
+_SAMPLE_BELOW = (1 << 64) // SAMPLE_EVERY
 
 
 class LargeBlockWarning(UserWarning):
@@ -119,6 +130,36 @@ def _qgrams(f: Features) -> Iterable[str]:
     return list({f"{key[i : i + 3]}\x1f{f.dob}" for i in range(len(key) - 2)})
 
 
+def corroborated(a: Features, b: Features) -> bool:
+    """Whether two records agree on something besides their sort key: the year or the day of birth, the
+    last eight digits of a phone, an e-mail's mailbox name, the street, the postcode, an external id, a
+    custom attribute, or the whole name within a typo or two (Jaro-Winkler 0.9).
+
+    Sort neighbours are mostly strangers with alike names; a pair of them is compared only when this holds
+    (a pair that agrees on nothing else rarely reaches the threshold; the model still learns from a sample
+    of them, see :data:`SAMPLE_EVERY`)."""
+    x, y = a.dob, b.dob
+    if x and y and (x[:4] == y[:4] or x[4:] == y[4:]):
+        return True
+    if a.name_key and b.name_key and _jw(a.name_key, b.name_key) >= 0.9:
+        return True
+    if a.phones and b.phones:
+        if len(a.phones) == 1 and len(b.phones) == 1:
+            if a.phones[0][-8:] == b.phones[0][-8:]:
+                return True
+        elif not {p[-8:] for p in a.phones}.isdisjoint([q[-8:] for q in b.phones]):
+            return True
+    if a.emails and b.emails:
+        mine = {e.partition("@")[0] for e in a.emails}
+        if any(e.partition("@")[0] in mine for e in b.emails):
+            return True
+    if (a.street and a.street == b.street) or (a.postcode and a.postcode == b.postcode):
+        return True
+    if a.ext and b.ext and not set(a.ext).isdisjoint(b.ext):
+        return True
+    return bool(a.custom and b.custom and not set(a.custom).isdisjoint(b.custom))
+
+
 def _sn_name(f: Features) -> str:
     return f"{f.family} {f.given} {f.dob}" if f.family or f.given else ""
 
@@ -189,13 +230,31 @@ def decode(code: int) -> tuple[int, int]:
 
 
 def _window(
-    order: Sequence[int], window: int, out: set[int], side: Sequence[int] | None, lo: int, hi: int
+    order: Sequence[int],
+    window: int,
+    out: set[int],
+    side: Sequence[int] | None,
+    lo: int,
+    hi: int,
+    feats: Sequence[Features] | None = None,
+    sample: set[int] | None = None,
 ) -> None:
     """Add the pairs of records at most ``window - 1`` places apart in ``order`` whose smaller index is in
-    ``[lo, hi)``."""
+    ``[lo, hi)``; with ``feats``, only those :func:`corroborated` by a second value, the others going to
+    ``sample`` one in :data:`SAMPLE_EVERY` (chosen by a hash of the pair)."""
     for offset in range(1, window):
         pairs = zip(order, order[offset:], strict=False)
-        if side is None:
+        if feats is not None:
+            for a, b in pairs:
+                first = a if a < b else b
+                if a == b or not lo <= first < hi or (side is not None and side[a] == side[b]):
+                    continue
+                code = (a << _SHIFT) | b if a < b else (b << _SHIFT) | a
+                if corroborated(feats[a], feats[b]):
+                    out.add(code)
+                elif sample is not None and (code * _MIX) & _MASK64 < _SAMPLE_BELOW:
+                    sample.add(code)
+        elif side is None:
             out.update(
                 [
                     (a << _SHIFT) | b if a < b else (b << _SHIFT) | a
@@ -240,10 +299,13 @@ class BlockPlan:
     side: Sequence[int] | None
     passes: list[tuple[str, list[Sequence[int]], list[Sequence[int]]]]
     stats: BlockingStats
+    # the records, for the sorted passes (SORTED_PASSES), whose neighbours must be corroborated
+    feats: Sequence[Features] | None = None
 
-    def pairs(self, lo: int, hi: int) -> tuple[set[int], dict[str, int]]:
+    def pairs(self, lo: int, hi: int, sample: set[int] | None = None) -> tuple[set[int], dict[str, int]]:
         """The encoded candidate pairs whose smaller record index is in ``[lo, hi)``, and how many each
-        pass added to the union."""
+        pass added to the union. ``sample`` receives the sampled sort neighbours that are not candidates
+        (see :data:`SAMPLE_EVERY`), none of them a candidate."""
         out: set[int] = set()
         added: dict[str, int] = {}
         for name, blocks, sequences in self.passes:
@@ -251,9 +313,12 @@ class BlockPlan:
             for members in blocks:
                 if members[0] < hi and members[-2] >= lo:  # else no pair of the block is in range
                     _all_pairs(members, out, self.side, lo, hi)
+            sharp = self.feats if name in SORTED_PASSES else None
             for order in sequences:
-                _window(order, self.window, out, self.side, lo, hi)
+                _window(order, self.window, out, self.side, lo, hi, sharp, sample)
             added[name] = len(out) - before
+        if sample:
+            sample -= out
         return out, added
 
     def work(self) -> int:
@@ -357,7 +422,7 @@ def plan_blocks(
             logger.warning(msg)
             warnings.warn(msg, LargeBlockWarning, stacklevel=3)
         planned.append((name, blocks, sequences))
-    return BlockPlan(len(feats), window, side, planned, stats)
+    return BlockPlan(len(feats), window, side, planned, stats, feats)
 
 
 def candidate_pairs(

@@ -241,9 +241,12 @@ def _dob(a: Features, b: Features) -> int:
         return 1
     if _osa(x, y) <= 1:
         return 2
-    if x[4:] == y[4:] and x[:4].isdigit() and y[:4].isdigit() and abs(int(x[:4]) - int(y[:4])) == 1:
+    if not (x[:4].isdigit() and y[:4].isdigit()):
+        return 5 if _days_apart(x, y) > 45 else 4
+    years = abs(int(x[:4]) - int(y[:4]))
+    if years == 1 and x[4:] == y[4:]:
         return 3
-    if _days_apart(x, y) <= 45:  # a slip of a few weeks (a day and a month off by one)
+    if years <= 1 and _days_apart(x, y) <= 45:  # a slip of a few weeks (a day and a month off by one)
         return 4
     return 5
 

@@ -228,6 +228,8 @@ class Matcher:
         for pid, n in enumerate(scored.pattern_counts()):
             if n:
                 counts[scored.patterns[pid]] = n
+        for vec, n in scored.unscored.items():  # sort neighbours that are no candidates, sampled
+            counts[vec] = counts.get(vec, 0) + n
         u_init = _random_u(feats, fields, seed=seed, side=side)
 
         def fit(fixed_m: Sequence[int] = ()) -> FSModel:

@@ -14,7 +14,7 @@ from array import array
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
-from custdata.matching._blocking import BlockingStats, BlockPlan, decode
+from custdata.matching._blocking import SAMPLE_EVERY, BlockingStats, BlockPlan, decode
 from custdata.matching._compare import FieldComparison, compare_pair
 from custdata.matching._features import Features
 from custdata.matching._model import VETO_WEIGHT, probability_of
@@ -42,6 +42,9 @@ class ScoredPairs:
         self.patterns = patterns
         self.weight: array[float] = array("d")
         self.probability: array[float] = array("d")
+        # comparison patterns of pairs seen by blocking but not candidates (sampled sort neighbours that
+        # agree on nothing else), with the number of such pairs each stands for: EM counts them too
+        self.unscored: dict[tuple[int, ...], int] = {}
 
     def __len__(self) -> int:
         return len(self.left)
@@ -91,22 +94,35 @@ class ScoredPairs:
 
         def chunk(
             start: int, stop: int
-        ) -> tuple[array[int], array[int], array[int], list[tuple[int, ...]], dict[str, int]]:
+        ) -> tuple[
+            array[int],
+            array[int],
+            array[int],
+            list[tuple[int, ...]],
+            dict[str, int],
+            dict[tuple[int, ...], int],
+        ]:
             left, right, pattern = array("I"), array("I"), array("I")
             ids: dict[tuple[int, ...], int] = {}
             patterns: list[tuple[int, ...]] = []
             added: dict[str, int] = {}
+            unscored: dict[tuple[int, ...], int] = {}
             lo_all, hi_all = bounds[start], bounds[stop]
             cuts = [lo_all + (hi_all - lo_all) * k // pieces for k in range(pieces + 1)]
             for lo, hi in itertools.pairwise(cuts):
-                codes, counts = plan.pairs(lo, hi)
+                sample: set[int] = set()
+                codes, counts = plan.pairs(lo, hi, sample)
                 for name, c in counts.items():
                     added[name] = added.get(name, 0) + c
                 ordered = sorted(codes)
                 del codes
                 _compare_codes(ordered, fields, feats, left, right, pattern, ids, patterns)
                 del ordered
-            return left, right, pattern, patterns, added
+                for code in sorted(sample):
+                    i, j = decode(code)
+                    vec = compare_pair(fields, feats[i], feats[j])
+                    unscored[vec] = unscored.get(vec, 0) + SAMPLE_EVERY
+            return left, right, pattern, patterns, added, unscored
 
         parts = run_chunks(chunk, len(bounds) - 1, len(bounds) - 1)
         scored = cls._merge([p[:4] for p in parts])
@@ -114,6 +130,8 @@ class ScoredPairs:
         for part in parts:
             for name, c in part[4].items():
                 stats.pairs_per_pass[name] = stats.pairs_per_pass.get(name, 0) + c
+            for vec, c in part[5].items():
+                scored.unscored[vec] = scored.unscored.get(vec, 0) + c
         stats.candidates = len(scored)
         logger.info("blocking: %d candidate pairs over %d records", len(scored), plan.size)
         return scored, stats
