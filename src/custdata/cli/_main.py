@@ -23,7 +23,7 @@ from custdata.io import Errors, Kind, RecordReader, read_csv, read_jsonl, write_
 log = logging.getLogger(__name__)
 
 #: The capability modules that add commands and a demo step, in demo order.
-PARTS = ("_normalize", "_dedupe", "_store", "_security", "_metrics", "_segments", "_needs")
+PARTS = ("_normalize", "_dedupe", "_store", "_security", "_privacy", "_metrics", "_segments", "_needs")
 
 KINDS = click.Choice(["customer", "transaction", "interaction"])
 ERRORS = click.Choice(["raise", "skip", "collect"])

@@ -31,6 +31,7 @@ from custdata.security._mask import (
 )
 from custdata.security._policy import Access, Action, Policy
 from custdata.security._records import PII_FIELDS, RecordCipher
+from custdata.security._retention import RETENTION_KINDS, RetentionPolicy, RetentionReport, apply_retention
 from custdata.security._rotate import encrypt_store, key_usage, rotate
 from custdata.security._subject import erase_subject, export_subject
 from custdata.security._view import StoreView
@@ -40,6 +41,7 @@ __all__ = [
     "EXPOSING_ACTIONS",
     "PII_FIELDS",
     "REACHABLE",
+    "RETENTION_KINDS",
     "Access",
     "Action",
     "AuditLog",
@@ -61,8 +63,11 @@ __all__ = [
     "Policy",
     "Pseudonymizer",
     "RecordCipher",
+    "RetentionPolicy",
+    "RetentionReport",
     "StoreSink",
     "StoreView",
+    "apply_retention",
     "breach_report",
     "consent_key",
     "consent_status",

@@ -21,7 +21,7 @@ import hmac
 import json
 import os
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
@@ -223,8 +223,11 @@ class AuditLog:
         record_id: str | None,
         fields: Iterable[str] = (),
         purpose: str | None = None,
+        details: Mapping[str, Any] | None = None,
     ) -> dict[str, Any]:
-        """Append one entry and return it (with its ``seq`` and ``hash``)."""
+        """Append one entry and return it (with its ``seq`` and ``hash``). ``details``: JSON-safe facts
+        about the operation (counts, cut-off times; never personal data), kept under ``"details"`` and
+        covered by the hash like every other key (entries without details have no such key)."""
         if not isinstance(actor, str) or not actor:
             raise ValidationError("an audit entry needs an actor", field="actor")
         if not isinstance(action, str) or not action:
@@ -232,6 +235,16 @@ class AuditLog:
         if isinstance(fields, str):
             raise ValidationError("fields is a list of field names, not one string", field="fields")
         field_list = [str(f) for f in fields]
+        extra: dict[str, Any] | None = None
+        if details is not None:
+            if not isinstance(details, Mapping):
+                raise ValidationError("details is a mapping of JSON-safe values", field="details")
+            try:
+                extra = json.loads(json.dumps(dict(details), ensure_ascii=False, allow_nan=False))
+            except (TypeError, ValueError, RecursionError):
+                raise ValidationError(
+                    "details must be JSON-safe (text keys, finite numbers)", field="details"
+                ) from None
         at = dt.datetime.now(dt.timezone.utc).isoformat(timespec="microseconds")
         made: dict[str, Any] = {}
 
@@ -256,6 +269,8 @@ class AuditLog:
                 "purpose": purpose,
                 "prev": prev,
             }
+            if extra is not None:
+                entry["details"] = extra
             entry["hash"] = self._digest(entry)
             made.update(entry)
             return json.dumps(entry, ensure_ascii=False, separators=(",", ":"))

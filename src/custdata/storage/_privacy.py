@@ -28,10 +28,10 @@ if TYPE_CHECKING:
 
     from custdata.storage._memory import _State
 
-__all__ = ["ACTIVITY_KINDS", "RETENTION_KINDS", "ActivityTimes", "MemoryPrivacy", "SQLPrivacy"]
+__all__ = ["ACTIVITY_KINDS", "ROW_KINDS", "ActivityTimes", "MemoryPrivacy", "SQLPrivacy"]
 
 #: Kinds of rows :meth:`rows_before` and :meth:`remove_before` know.
-RETENTION_KINDS = ("transactions", "interactions", "history")
+ROW_KINDS = ("transactions", "interactions", "history")
 ACTIVITY_KINDS = ("transactions", "interactions")
 
 #: (first stored, deleted at, last transaction, last interaction) of one customer; each may be None.
@@ -50,8 +50,8 @@ _AUDIT_PAGE = 1000
 
 
 def _kind(kind: object) -> str:
-    if kind not in RETENTION_KINDS:
-        raise ValidationError(f"kind must be one of {', '.join(RETENTION_KINDS)}", field="kind")
+    if kind not in ROW_KINDS:
+        raise ValidationError(f"kind must be one of {', '.join(ROW_KINDS)}", field="kind")
     return str(kind)
 
 

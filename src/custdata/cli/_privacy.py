@@ -1,0 +1,153 @@
+"""``custdata store retention``: apply a retention policy to a store, a dry run first (docs/privacy.md)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+from custdata.cli._common import UserError
+from custdata.security import AuditLog, Keyring, RetentionPolicy, StoreSink, apply_retention
+from custdata.storage import open_store
+
+__all__ = ["register"]
+
+_DAYS = {
+    "inactive_customers": ("--inactive-days", "Remove customers without activity for N days."),
+    "deleted_customers": ("--deleted-days", "Remove soft-deleted customers N days after the deletion."),
+    "transactions": ("--transactions-days", "Remove transactions older than N days."),
+    "interactions": ("--interactions-days", "Remove interactions older than N days."),
+    "history": ("--history-days", "Remove history entries older than N days."),
+}
+
+
+def _as_of(text: str | None) -> dt.datetime | dt.date | None:
+    if text is None:
+        return None
+    try:
+        if len(text) == 10:
+            return dt.date.fromisoformat(text)
+        when = dt.datetime.fromisoformat(text)
+    except ValueError:
+        raise UserError(f"--as-of {text!r}: not an ISO 8601 date or date-time") from None
+    if when.tzinfo is None:
+        raise UserError(f"--as-of {text!r}: give the offset (2026-06-30T00:00:00+08:00) or a date")
+    return when
+
+
+def _policy(path: str | None, days: dict[str, int | None]) -> RetentionPolicy:
+    given = {k: v for k, v in days.items() if v is not None}
+    if path is not None:
+        if given:
+            raise UserError("give --policy or the --*-days options, not both")
+        if not Path(path).is_file():
+            raise UserError(f"{path}: no such policy file")
+        return RetentionPolicy.load(path)
+    if not given:
+        raise UserError("no retention rule: give --policy FILE or at least one --*-days option")
+    return RetentionPolicy.from_dict(given)
+
+
+def register(group: click.Group) -> None:
+    """Add ``store retention`` to the ``store`` group."""
+    store = group.commands.get("store")
+    if not isinstance(store, click.Group):  # pragma: no cover - the store part is always there
+        return
+
+    def days_option(kind: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+        flag, text = _DAYS[kind]
+        return click.option(flag, kind, type=click.IntRange(0, 3_000_000), default=None, help=text)
+
+    @store.command("retention")
+    @click.option(
+        "--url",
+        envvar="CUSTDATA_STORE_URL",
+        required=True,
+        help="The store: sqlite:///customers.db, postgresql://user@host/db (env CUSTDATA_STORE_URL).",
+    )
+    @click.option(
+        "--keyring",
+        "keyring_path",
+        envvar="CUSTDATA_KEYRING_FILE",
+        default=None,
+        type=click.Path(dir_okay=False),
+        help="For an encrypted store (env CUSTDATA_KEYRING_FILE).",
+    )
+    @click.option(
+        "--policy",
+        "policy_path",
+        default=None,
+        type=click.Path(dir_okay=False),
+        help='A JSON policy file: {"inactive_customers": 1095, "transactions": 1825, ...} (days).',
+    )
+    @days_option("inactive_customers")
+    @days_option("deleted_customers")
+    @days_option("transactions")
+    @days_option("interactions")
+    @days_option("history")
+    @click.option("--as-of", default=None, help="Apply the policy as of this date or time (default: now).")
+    @click.option("--dry-run", is_flag=True, help="Only report what would be removed; change nothing.")
+    @click.option("--json", "as_json", is_flag=True, help="Print the whole report (every id) as JSON.")
+    @click.option(
+        "--audit",
+        "audit_path",
+        envvar="CUSTDATA_AUDIT_FILE",
+        default=None,
+        type=click.Path(dir_okay=False),
+        help="Append the audit entries to this JSON Lines log (default: the store's own audit table).",
+    )
+    @click.option("--actor", default="retention", show_default=True, help="Who runs it, for the audit log.")
+    @click.option("--yes", is_flag=True, help="Do not ask before removing.")
+    def retention(
+        url: str,
+        keyring_path: str | None,
+        policy_path: str | None,
+        inactive_customers: int | None,
+        deleted_customers: int | None,
+        transactions: int | None,
+        interactions: int | None,
+        history: int | None,
+        as_of: str | None,
+        dry_run: bool,
+        as_json: bool,
+        audit_path: str | None,
+        actor: str,
+        yes: bool,
+    ) -> None:
+        """Remove what a retention policy says is kept too long: customers inactive for N days, soft-deleted
+        customers after N days, transactions, interactions and history older than N days. Run it with
+        --dry-run first: it lists exactly what a run would remove. A run removes it all in one
+        transaction (or nothing) and leaves audit entries."""
+        policy = _policy(
+            policy_path,
+            {
+                "inactive_customers": inactive_customers,
+                "deleted_customers": deleted_customers,
+                "transactions": transactions,
+                "interactions": interactions,
+                "history": history,
+            },
+        )
+        when = _as_of(as_of)
+        if keyring_path is not None and not Path(keyring_path).is_file():
+            raise UserError(f"{keyring_path}: no such keyring file")
+        ring = Keyring.load(keyring_path) if keyring_path else None
+        with open_store(url, keyring=ring, create=False) as s:
+            plan = apply_retention(s, policy, dry_run=True, as_of=when)
+            if not dry_run and any(plan.counts.values()) and not yes:
+                click.echo(str(plan))
+                click.confirm("remove it for good?", abort=True)
+            report = plan
+            if not dry_run:
+                log = AuditLog(audit_path) if audit_path else AuditLog(StoreSink(s))
+                report = apply_retention(s, policy, dry_run=False, as_of=plan.as_of, actor=actor, audit=log)
+        if as_json:
+            click.echo(json.dumps(report.to_dict(), ensure_ascii=False, indent=1))
+        else:
+            click.echo(str(report))
+            if dry_run:
+                click.echo("dry run: nothing was removed (--json lists every id)")
