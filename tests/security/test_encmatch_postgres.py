@@ -1,0 +1,85 @@
+"""Matching on an encrypted PostgreSQL store: the clusters of ``dedupe`` on the plaintext, candidates only
+decrypted (the same checks as on SQLite, against a server the tests start)."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterator
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+
+from custdata import Customer
+from custdata.matching import dedupe, dedupe_store, update_block_index
+from tests.security.test_encmatch import (
+    KEYRING,
+    check_same_as_plaintext,
+    counting_decryptions,
+    fake_subsample,
+    households,
+    messy_people,
+)
+from tests.storage.storage_backends import PostgresServer, pg_backend, start_server
+
+pytestmark = pytest.mark.postgres
+
+
+@pytest.fixture(scope="module")
+def pg_server() -> Iterator[PostgresServer]:
+    pytest.importorskip("psycopg", reason="the postgres extra is not installed")
+    given_url = os.environ.get("CUSTDATA_TEST_POSTGRES_URL")
+    if given_url:
+        yield PostgresServer(given_url)
+        return
+    t0 = time.monotonic()
+    server = start_server()
+    print(f"\nstarted PostgreSQL for the matching tests in {time.monotonic() - t0:.1f}s")
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def _check(server: PostgresServer, records: list[Customer]) -> None:
+    backend = pg_backend(server)
+    try:
+        with backend.open(keyring=KEYRING) as store:
+            assert store.encrypted  # type: ignore[attr-defined]
+            store.upsert_many(records)
+            check_same_as_plaintext(store, records)
+    finally:
+        backend.cleanup()
+
+
+@settings(
+    max_examples=10,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+@given(records=messy_people())
+def test_generated_customers_cluster_as_on_plaintext(
+    pg_server: PostgresServer, records: list[Customer]
+) -> None:
+    _check(pg_server, records)
+
+
+@pytest.mark.parametrize("make", [households, fake_subsample], ids=["households", "fake_1000"])
+def test_fixed_sets_cluster_as_on_plaintext(pg_server: PostgresServer, make: object) -> None:
+    _check(pg_server, make())  # type: ignore[operator]
+
+
+def test_only_candidates_are_decrypted(pg_server: PostgresServer) -> None:
+    records = households()
+    backend = pg_backend(pg_server)
+    try:
+        with backend.open(keyring=KEYRING) as store:
+            store.upsert_many([*records, Customer(id="zz-lonely", name={"full": "Nobody Else"})])
+            assert update_block_index(store) == len(records) + 1
+            with counting_decryptions() as opened:
+                result = dedupe_store(store, matcher=dedupe(records).matcher)
+            assert "zz-lonely" in result.cluster_ids
+            assert opened[0] == result.opened == len({i for p in result.pairs for i in (p.id_a, p.id_b)})
+            assert result.opened <= len(records)
+    finally:
+        backend.cleanup()
