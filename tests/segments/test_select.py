@@ -206,9 +206,11 @@ def test_several_currencies_are_refused_as_profiles_refuses_them(rule: Rule) -> 
 @pytest.mark.parametrize("url", ["sqlite://", "memory://"])
 def test_store_select_is_the_rule_selection(url: str) -> None:
     from custdata.exceptions import ValidationError
+    from custdata.storage import RuleSelectable, Store
 
     people = [custdata.Customer(id="a", tags=["vip"]), custdata.Customer(id="b")]
     with custdata.open_store(url) as store:
+        assert isinstance(store, RuleSelectable) and isinstance(store, Store)
         store.upsert_many(people)
         assert [c.id for c in store.select(F.tags.contains("vip"), as_of="2026-01-01")] == ["a"]
         assert [c.id for c in store.select(Rule.parse("tags is missing"), as_of="2026-01-01")] == ["b"]

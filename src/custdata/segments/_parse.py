@@ -40,6 +40,7 @@ from custdata.segments._rules import (
     Value,
     WithinLast,
     WithinNext,
+    canonical_value,
 )
 from custdata.segments._schema import check_predicate, schema_of
 
@@ -233,11 +234,19 @@ class _Parser:
         finally:
             self.depth -= 1
 
+    def checked(self, t: Token) -> Any:
+        """The token's value, refused (pointing at it) when no store can hold it."""
+        try:
+            canonical_value(t.value)
+        except ValidationError as exc:
+            raise self.fail(str(exc), t) from None
+        return t.value
+
     def value(self) -> Value:
         t = self.tok
         if t.kind in ("string", "number"):
             self.take()
-            return t.value  # type: ignore[no-any-return]
+            return self.checked(t)  # type: ignore[no-any-return]
         if self.word("true", "false"):
             self.take()
             return t.text.lower() == "true"
@@ -248,7 +257,7 @@ class _Parser:
         if t.kind != "string":
             raise self.fail(f"{what} takes a quoted string, got {_describe(t)}")
         self.take()
-        return t.value  # type: ignore[no-any-return]
+        return self.checked(t)  # type: ignore[no-any-return]
 
     def predicate(self) -> Rule:
         ftok = self.tok

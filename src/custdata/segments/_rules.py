@@ -17,7 +17,7 @@ import math
 import operator
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from decimal import Decimal, InvalidOperation
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 from custdata._records import MonthDay
 from custdata.exceptions import RuleSyntaxError, ValidationError
@@ -44,6 +44,8 @@ __all__ = [
 #: A rule's literal value: text, a whole number, an exact decimal, or true/false.
 Value = str | int | Decimal | bool
 
+_N = TypeVar("_N", int, Decimal)
+
 COMPARISONS = ("==", "!=", "<", "<=", ">", ">=")
 #: Words the text form reserves; they cannot be field names.
 RESERVED = frozenset({"and", "or", "not", "true", "false"})
@@ -56,15 +58,17 @@ def canonical_value(value: Any, *, what: str = "value") -> Value:
     if isinstance(value, (bool, int, str)) and not isinstance(value, MonthDay):
         if isinstance(value, str):
             _check_text(value)
+        elif not isinstance(value, bool):
+            _check_number(value, what)
         return value
     if isinstance(value, float):
         if not math.isfinite(value):
             raise ValidationError(f"a rule {what} must be finite, got {value!r}")
-        return Decimal(repr(value))
+        return _check_number(Decimal(repr(value)), what)
     if isinstance(value, Decimal):
         if not value.is_finite():
             raise ValidationError(f"a rule {what} must be finite, got {value!r}")
-        return value
+        return _check_number(value, what)
     if isinstance(value, (dt.date, MonthDay)):
         return value.isoformat()
     raise ValidationError(
@@ -72,11 +76,28 @@ def canonical_value(value: Any, *, what: str = "value") -> Value:
     )
 
 
+#: The largest number (in magnitude) a rule may hold: the stores compare amounts as whole millionths in
+#: 64 bits, so every number, whole or not, stays within (2**63 - 1) / 10**6.
+MAX_NUMBER = Decimal(2**63 - 1).scaleb(-6)
+
+
+def _check_number(value: _N, what: str) -> _N:
+    if abs(value) > MAX_NUMBER:
+        raise ValidationError(
+            f"a rule {what} must be within ±{MAX_NUMBER:,} (the stores compare amounts as millionths in "
+            "64 bits)"
+        )
+    return value
+
+
 def _check_text(text: str) -> None:
+    """Rule text must be text every store can hold: valid Unicode, without NUL characters."""
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:
         raise ValidationError("rule text values must be valid Unicode (no lone surrogates)") from None
+    if "\x00" in text:
+        raise ValidationError("rule text values cannot hold a NUL character (no store can hold it)")
 
 
 def _days(days: Any) -> int:

@@ -25,6 +25,7 @@ from custdata.storage._protocol import (
     CustomerLookup,
     CustomerReader,
     CustomerWriter,
+    RuleSelectable,
     SQLQueryable,
     Store,
 )
@@ -41,6 +42,7 @@ __all__ = [
     "FieldChange",
     "HistoryEntry",
     "KeyDeriver",
+    "RuleSelectable",
     "SQLQueryable",
     "Store",
     "StoreFactory",

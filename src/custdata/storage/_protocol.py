@@ -9,7 +9,9 @@ or plug-in) implements, and what ``custdata.testing.stores`` tests.
     └── CustomerReader  get, get_many, scan, count, history
     CustomerWriter      put, upsert_many, delete, purge
     ActivityStore       add_transactions, transactions, add_interactions, interactions
-    Store = CustomerReader + CustomerWriter + ActivityStore + url, transaction, dump, load, optimize, close
+    RuleSelectable      select (a segment rule's members as of a date)
+    Store = CustomerReader + CustomerWriter + ActivityStore + RuleSelectable + url, transaction, dump, load,
+            optimize, close
     SQLQueryable        sql_dialect, query_sql (the SQLite and PostgreSQL stores)
 """
 
@@ -29,6 +31,7 @@ __all__ = [
     "CustomerLookup",
     "CustomerReader",
     "CustomerWriter",
+    "RuleSelectable",
     "SQLQueryable",
     "Store",
 ]
@@ -153,7 +156,22 @@ class ActivityStore(Protocol):
 
 
 @runtime_checkable
-class Store(CustomerReader, CustomerWriter, ActivityStore, Protocol):
+class RuleSelectable(Protocol):
+    """Selects customers with a segment rule: what a campaign or a report that works on one segment needs.
+
+    The SQLite and PostgreSQL stores evaluate the rule inside the database; the memory store (and any store
+    that has only the other protocols) in Python over ``custdata.profiles(...)`` of its data. Either way the
+    answer is exactly the customers ``rule.matches`` selects (docs/segments.md).
+    """
+
+    def select(self, rule: Any, *, as_of: Any) -> list[Customer]:
+        """The customers ``rule`` (a :class:`custdata.segments.Rule`) selects as of ``as_of`` (a date or
+        ISO ``YYYY-MM-DD`` text), in id order."""
+        ...
+
+
+@runtime_checkable
+class Store(CustomerReader, CustomerWriter, ActivityStore, RuleSelectable, Protocol):
     """A place customers live. Open one with :func:`custdata.open_store`.
 
     Versions: :meth:`get` returns a record with the ``version`` it was stored at. :meth:`put` succeeds only
