@@ -327,3 +327,33 @@ def test_sort_neighbours_that_agree_on_nothing_else_are_sampled_for_the_model_no
     )
     assert len(scored) == len(codes)
     assert sum(scored.unscored.values()) == SAMPLE_EVERY * len(sample)
+
+
+def test_a_phone_many_people_share_weighs_less_than_one_two_records_share() -> None:
+    rnd = random.Random(3)
+    recs = []
+    for k in range(40):  # forty people, each twice, each with their own mobile
+        given = "".join(rnd.choice("bcdfgklmnprstvz") for _ in range(6))
+        for copy in range(2):
+            recs.append(
+                c(
+                    f"p{k:02d}-{copy}",
+                    name={"given": given, "family": "wang"},
+                    phones=[{"number": f"139{k:08d}"}],
+                    birthday=f"{1960 + k}-03-0{1 + copy}",
+                )
+            )
+    for k in range(8):  # eight more people on one number
+        recs.append(c(f"s{k}", name={"given": f"x{k}yz", "family": "li"}, phones=[{"number": "13800138000"}]))
+    res = dedupe(recs, workers=1)
+
+    def phone_tf(a: str, b: str) -> float:
+        row = next(f for f in res.explain(a, b).fields if f.field == "phone")
+        assert row.level == "exact"
+        return row.tf_adjustment
+
+    crowded, own = phone_tf("s0", "s1"), phone_tf("p00-0", "p00-1")
+    assert crowded < -1.0 < own
+    assert "(tf " in str(res.explain("s0", "s1"))
+    saved = res.matcher.to_json()
+    assert "13800138000" not in saved  # the table keys are hashed

@@ -7,6 +7,7 @@ either side: a missing value is neutral (it adds no weight), never a mismatch.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import importlib.util
 import re
 from collections.abc import Callable, Sequence
@@ -36,13 +37,30 @@ class FieldComparison:
     name: str
     levels: tuple[str, ...]
     compare: Callable[[Features, Features], int] = attrs.field(eq=False, repr=False)
-    tf: bool = False  # term-frequency adjustment on level 0
+    tf: bool = False  # term-frequency adjustment on the exact levels (tf_levels)
     m_default: tuple[float, ...] = ()  # prior guesses of m and u per level, used as EM's weak prior
     u_default: tuple[float, ...] = ()
+    tf_levels: tuple[int, ...] = (0,)  # the levels that mean "the same value": term frequencies apply there
 
     def value(self, f: Features) -> str:
         """The value of this field used for term frequencies."""
         return _TF_VALUE[self.name](f) if self.name in _TF_VALUE else ""
+
+    def tf_keys(self, f: Features) -> tuple[str, ...]:
+        """Every value of a record counted for term frequencies (a record's phones, its custom attributes)."""
+        many = _TF_KEYS.get(self.name)
+        if many is not None:
+            return many(f)
+        v = self.value(f)
+        return (v,) if v else ()
+
+    def shared_keys(self, a: Features, b: Features) -> tuple[str, ...]:
+        """The term-frequency keys two records have in common (on an exact level: the value they share)."""
+        if self.name not in _TF_KEYS:
+            v = self.value(a)
+            return (v,) if v else ()
+        theirs = self.tf_keys(b)
+        return tuple(k for k in self.tf_keys(a) if k in theirs)
 
 
 def _name_level(a: str, b: str, pa: str, pb: str, cjk: bool) -> int:
@@ -387,6 +405,21 @@ _TF_VALUE: dict[str, Callable[[Features], str]] = {
     "city": lambda f: f.city,
 }
 
+
+def _tf_hash(text: str) -> str:
+    """A contact point's key in the term-frequency table: a short hash, so a saved model does not list
+    phone numbers, streets or attribute values in clear (a hash of a phone number can be reversed by trying
+    every number: this keeps them out of sight, it does not make them secret)."""
+    return hashlib.blake2b(text.encode(), digest_size=8).hexdigest()
+
+
+# fields whose term frequencies count several values per record, kept hashed
+_TF_KEYS: dict[str, Callable[[Features], tuple[str, ...]]] = {
+    "phone": lambda f: tuple(_tf_hash(p) for p in f.phones),
+    "street": lambda f: (_tf_hash(f"{f.street}\x1f{f.postcode or f.city}"),) if f.street else (),
+    "custom": lambda f: tuple(_tf_hash(f"{k}\x1f{v}") for k, v in f.custom),
+}
+
 DEFAULT_FIELDS: tuple[FieldComparison, ...] = (
     FieldComparison(
         "given_name",
@@ -416,9 +449,10 @@ DEFAULT_FIELDS: tuple[FieldComparison, ...] = (
         "phone",
         ("exact", "exact_shared_line", "same_last_8_digits", "one_typo_or_transposed", "different"),
         _phone,
-        False,
+        True,
         (0.8, 0.05, 0.03, 0.04, 0.08),
         (0.001, 0.003, 0.0005, 0.001, 0.9945),
+        (0, 1),
     ),
     FieldComparison(
         "email",
@@ -440,7 +474,7 @@ DEFAULT_FIELDS: tuple[FieldComparison, ...] = (
         "street",
         ("exact", "very_similar", "similar", "different"),
         _street,
-        False,
+        True,
         (0.6, 0.2, 0.1, 0.1),
         (0.001, 0.002, 0.02, 0.977),
     ),
@@ -464,7 +498,7 @@ DEFAULT_FIELDS: tuple[FieldComparison, ...] = (
         "custom",
         ("all_agree", "some_agree", "different"),
         _custom,
-        False,
+        True,
         (0.7, 0.15, 0.15),
         (0.05, 0.1, 0.85),
     ),

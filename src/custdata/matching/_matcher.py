@@ -383,8 +383,8 @@ class Matcher:
             return 0.0
         adj = 0.0
         for k, fc in self._tf_index:
-            if vec[k] == 0:
-                adj += model.tf_adjustment(fc.name, fc.value(a))
+            if vec[k] in fc.tf_levels:
+                adj += _tf_of(model, fc, a, b)
         return adj
 
     def _score_features(self, a: Features, b: Features) -> tuple[float, float]:
@@ -412,8 +412,8 @@ class Matcher:
                 rows.append(FieldExplanation(fc.name, "missing", va, vb, 0.0))
                 continue
             tf = (
-                model.tf_adjustment(fc.name, fc.value(fa))
-                if isinstance(model, FSModel) and lvl == 0 and fc.tf
+                _tf_of(model, fc, fa, fb)
+                if isinstance(model, FSModel) and lvl in fc.tf_levels and fc.tf and fc.name in model.tf
                 else 0.0
             )
             rows.append(
@@ -619,8 +619,7 @@ def _add_term_frequencies(
             continue
         counts: dict[str, int] = {}
         for f in feats:
-            v = fc.value(f)
-            if v:
+            for v in fc.tf_keys(f):
                 counts[v] = counts.get(v, 0) + 1
         total = sum(counts.values())
         if total == 0:
@@ -633,6 +632,15 @@ def _add_term_frequencies(
         model.tf_mean[fc.name] = p3 / p2 if p2 > 0 else 0.0
         if not math.isfinite(model.tf_mean[fc.name]) or model.tf_mean[fc.name] <= 0:
             del model.tf[fc.name]
+
+
+def _tf_of(model: FSModel, fc: FieldComparison, a: Features, b: Features) -> float:
+    """The term-frequency adjustment of an exact agreement: of the value the two records share, the most
+    common one when they share several (a shared household line weighs less than a personal mobile)."""
+    shared = fc.shared_keys(a, b)
+    if not shared:
+        return 0.0
+    return min(model.tf_adjustment(fc.name, v) for v in shared)
 
 
 def _items(value: object) -> tuple[object, ...]:

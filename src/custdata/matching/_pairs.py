@@ -163,7 +163,7 @@ class ScoredPairs:
 
     def score(self, matcher: Matcher, feats: Sequence[Features]) -> None:
         base = [matcher._pattern_weight(p) for p in self.patterns]
-        tf_needed = [any(p[k] == 0 for k, _ in matcher._tf_index) for p in self.patterns]
+        tf_needed = [any(p[k] in fc.tf_levels for k, fc in matcher._tf_index) for p in self.patterns]
         vetoed = [matcher._vetoed(p) for p in self.patterns]
         weight, prob = array("d"), array("d")
         for i, j, pid in zip(self.left, self.right, self.pattern, strict=True):
