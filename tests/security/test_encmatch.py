@@ -310,3 +310,28 @@ def test_matcher_match_finds_block_partners_in_an_encrypted_store(tmp_path: Path
     assert hits == matcher.match(newcomer, partners, limit=None)
     assert base.id in {h.record_id for h in hits}
     assert base.id not in {h.record_id for h in before}  # without the block index only find() was asked
+
+
+def test_an_index_of_fewer_passes_reveals_less_and_blocks_on_those(tmp_path: Path) -> None:
+    from custdata.matching import indexed_passes
+
+    records = households()
+    chosen = ["phone", "name_birth_year"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        reference = dedupe(records, passes=chosen)
+    with sqlite_store(tmp_path / "s.db", records) as store:
+        assert update_block_index(store, passes=["name_birth_year", "phone"]) == len(records)
+        assert indexed_passes(store) == chosen
+        kinds = {
+            k for (k,) in store.query_sql("SELECT DISTINCT kind FROM cd_lookup WHERE kind LIKE 'block:%'")
+        }  # type: ignore[attr-defined]
+        assert kinds <= {"block:phone", "block:name_birth_year"} and kinds
+        assert update_block_index(store) == 0  # keeps the passes it holds
+        result = dedupe_store(store, matcher=reference.matcher)
+        assert result.settings.passes == tuple(chosen)
+        assert clusters(result) == clusters(reference)
+        with pytest.raises(ValidationError, match="not in the store's block index"):
+            dedupe_store(store, passes=["name"])
+        assert update_block_index(store, passes=list(INDEX_PASSES)) == len(records)  # rebuilt with them all
+        assert indexed_passes(store) == list(INDEX_PASSES)

@@ -30,6 +30,7 @@ from custdata.matching._store import (
     StoreDedupeResult,
     block_keys,
     dedupe_store,
+    indexed_passes,
     update_block_index,
 )
 
@@ -60,6 +61,7 @@ __all__ = [
     "dedupe",
     "dedupe_store",
     "golden_record",
+    "indexed_passes",
     "link",
     "source_priority",
     "update_block_index",

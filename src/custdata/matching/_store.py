@@ -29,7 +29,14 @@ from custdata.matching._golden import GoldenRecord, Rules, golden_record
 from custdata.matching._matcher import Explanation, Matcher
 from custdata.matching._settings import UNSET, MatchSettings, _Unset, check_entry, region_arg
 
-__all__ = ["INDEX_PASSES", "StoreDedupeResult", "block_keys", "dedupe_store", "update_block_index"]
+__all__ = [
+    "INDEX_PASSES",
+    "StoreDedupeResult",
+    "block_keys",
+    "dedupe_store",
+    "indexed_passes",
+    "update_block_index",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -50,11 +57,11 @@ def block_keys(record: Customer, *, region: str | None = "CN") -> list[tuple[str
     """
     if not isinstance(record, Customer):
         raise ValidationError(f"expected a Customer, got {type(record).__name__}", field="record")
-    return _keys_of(features_of(record, region=region_arg(region)))
+    return _keys_of(features_of(record, region=region_arg(region)), INDEX_PASSES.items())
 
 
-def _keys_of(f: Features) -> list[tuple[str, str]]:
-    return sorted({(name, key) for name, fn in INDEX_PASSES.items() for key in fn(f)})
+def _keys_of(f: Features, fns: Iterable[tuple[str, KeyFn]]) -> list[tuple[str, str]]:
+    return sorted({(name, key) for name, fn in fns for key in fn(f)})
 
 
 _PROBES = (
@@ -93,6 +100,7 @@ def update_block_index(
     store: Any,
     *,
     region: str | None = "CN",
+    passes: Iterable[str] | None = None,
     progress: Callable[[int], None] | None = None,
     limit: int | None = None,
 ) -> int:
@@ -100,28 +108,31 @@ def update_block_index(
     (new or changed ones; all of them the first time) and keep them in the store's lookup index, a keyed
     HMAC per blocking pass on an encrypted store. Each customer indexed is read (decrypted) once.
 
-    Resumable: it works in batches, each in its own transaction, so an interrupted run loses at most one
-    batch and the next call carries on. ``limit`` stops after about that many customers; ``progress`` is
-    called with the running count after each batch. Index entries built under another ``region`` or by a
-    custdata that computes blocking keys differently are dropped and rebuilt. Returns how many customers it
-    indexed. SQL stores and memory stores keep a block index; other stores have none (ValidationError)."""
+    ``passes`` chooses the blocking passes the index holds (default: those it holds already, or every pass
+    of :data:`INDEX_PASSES` for a new index); fewer passes reveal less (docs/security.md) and
+    :func:`dedupe_store` then blocks on those only. Resumable: it works in batches, each in its own
+    transaction, so an interrupted run loses at most one batch and the next call carries on. ``limit``
+    stops after about that many customers; ``progress`` is called with the running count after each
+    batch. An index built under another ``region``, with other passes, or by a custdata that computes
+    blocking keys differently is dropped and rebuilt. Returns how many customers it indexed. SQL stores
+    and memory stores keep a block index; other stores have none (ValidationError)."""
     region = region_arg(region)
     if progress is not None and not callable(progress):
         raise ValidationError("progress must be callable or None", field="progress")
     if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 1):
         raise ValidationError("limit must be a whole number of at least 1, or None", field="limit")
+    chosen = None if passes is None else _check_passes(MatchSettings(passes=passes).passes)[0]
     index = _index(store)
     if index is None:
         raise ValidationError(
             f"{type(store).__name__} keeps no block index (SQL and memory stores do)", field="store"
         )
-    want = {
-        "format": _FORMAT,
-        "region": region,
-        "fingerprint": fingerprint(region),
-        "passes": list(INDEX_PASSES),
-    }
     have = index.meta()
+    want: dict[str, Any] = {"format": _FORMAT, "region": region, "fingerprint": fingerprint(region)}
+    if chosen is None:
+        same = have is not None and all(have.get(k) == v for k, v in want.items())
+        chosen = list(have["passes"]) if same and have is not None else list(INDEX_PASSES)
+    want["passes"] = [p for p in INDEX_PASSES if p in chosen]
     if have != want:
         if have is not None:
             logger.warning(
@@ -129,6 +140,7 @@ def update_block_index(
             )
             index.drop()
         index.set_meta(want)
+    fns = [(name, INDEX_PASSES[name]) for name in want["passes"]]
     done = 0
     after = ""
     while limit is None or done < limit:
@@ -136,15 +148,27 @@ def update_block_index(
         if not batch:
             break
         after = batch[-1].id
-        done += index.attach([(c, block_keys(c, region=region)) for c in batch])
+        done += index.attach([(c, _keys_of(features_of(c, region=region), fns)) for c in batch])
         if progress is not None:
             progress(done)
     return done
 
 
+def indexed_passes(store: Any) -> list[str]:
+    """The blocking passes ``store``'s block index holds (empty: no index yet, or a store without one)."""
+    try:
+        index = _index(store)
+    except ValidationError:
+        return []
+    meta = index.meta() if index is not None else None
+    return list(meta.get("passes", ())) if meta else []
+
+
 def _why(have: Mapping[str, Any], want: Mapping[str, Any]) -> str:
     if have.get("region") != want["region"]:
         return f"region {have.get('region')!r}, now {want['region']!r}"
+    if have.get("passes") != want["passes"]:
+        return f"passes {have.get('passes')}, now {want['passes']}"
     return "an older custdata's blocking keys"
 
 
@@ -169,8 +193,9 @@ def block_candidates(record: Features, store: Any, *, region: str | None) -> lis
     if not meta or meta.get("region") != region or meta.get("fingerprint") != fingerprint(region):
         return []
     ids: set[str] = set()
-    for name, fn in INDEX_PASSES.items():
-        if name in _FOUND_BY_FIND:
+    for name in meta.get("passes", ()):
+        fn = INDEX_PASSES.get(name)
+        if fn is None or name in _FOUND_BY_FIND:
             continue
         kind = f"block:{name}"
         for key in set(fn(record)):
@@ -338,6 +363,17 @@ def dedupe_store(
         return StoreDedupeResult._wrap(result, store, [], len(records), 0)
     say("indexing")
     indexed = update_block_index(store, region=s.region)
+    held = indexed_passes(store)
+    if s.passes is None:
+        names = [n for n in names if n in held]
+    else:
+        missing = [n for n in names if n not in held]
+        if missing:
+            raise ValidationError(
+                f"blocking pass {missing[0]!r} is not in the store's block index (it holds {held}): add it "
+                "with update_block_index(store, passes=[...])",
+                field="passes",
+            )
     say("grouping")
     size = int(store.count())
     ran: list[str] = []
