@@ -38,7 +38,16 @@ from custdata._version import __version__
 
 if TYPE_CHECKING:
     from custdata._sample import sample_path
-    from custdata.io import RecordReader, RowProblem, read_csv, read_jsonl, write_csv, write_jsonl
+    from custdata.io import (
+        RecordReader,
+        RowProblem,
+        read_csv,
+        read_excel,
+        read_jsonl,
+        write_csv,
+        write_excel,
+        write_jsonl,
+    )
     from custdata.matching import (
         DedupeResult,
         Explanation,
@@ -76,8 +85,10 @@ _LAZY = {
     "RecordReader": "custdata.io",
     "RowProblem": "custdata.io",
     "read_csv": "custdata.io",
+    "read_excel": "custdata.io",
     "read_jsonl": "custdata.io",
     "write_csv": "custdata.io",
+    "write_excel": "custdata.io",
     "write_jsonl": "custdata.io",
     "Issue": "custdata.normalization",
     "NormalizeResult": "custdata.normalization",
@@ -168,10 +179,12 @@ __all__ = [
     "profiles",
     "quality_report",
     "read_csv",
+    "read_excel",
     "read_jsonl",
     "sample_path",
     "summarize",
     "write_csv",
+    "write_excel",
     "write_jsonl",
 ]
 

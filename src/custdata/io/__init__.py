@@ -19,14 +19,17 @@ from __future__ import annotations
 from custdata.io._cells import set_default_tz
 from custdata.io._csv import read_csv, write_csv
 from custdata.io._encoding import detect_encoding
+from custdata.io._excel import read_excel, write_excel
 from custdata.io._guard import guard_cell, unguard_cell
 from custdata.io._ids import MissingId
 from custdata.io._jsonl import read_jsonl, write_jsonl
 from custdata.io._parquet import from_arrow, pseudonymize_record, read_parquet, to_arrow, write_parquet
 from custdata.io._problems import Errors, Kind, RecordReader, RowProblem
+from custdata.io._profiles import IMPORT_PROFILES, register_import_profile
 from custdata.io._rows import from_rows, to_rows
 
 __all__ = [
+    "IMPORT_PROFILES",
     "Errors",
     "Kind",
     "MissingId",
@@ -38,13 +41,16 @@ __all__ = [
     "guard_cell",
     "pseudonymize_record",
     "read_csv",
+    "read_excel",
     "read_jsonl",
     "read_parquet",
+    "register_import_profile",
     "set_default_tz",
     "to_arrow",
     "to_rows",
     "unguard_cell",
     "write_csv",
+    "write_excel",
     "write_jsonl",
     "write_parquet",
 ]

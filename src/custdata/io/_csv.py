@@ -8,20 +8,21 @@ import itertools
 import os
 import pickle
 import tempfile
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
-from typing import IO, Any, Literal
+from typing import IO, Any, Literal, Protocol
 
 from custdata._records import Customer
 from custdata.exceptions import ParseError, ValidationError
 from custdata.io._args import file_name, iterable, url_scheme
 from custdata.io._atomic import atomic_write
+from custdata.io._build import RowBuilder
 from custdata.io._cells import to_tzinfo
-from custdata.io._convert import activity_dict, activity_row, customer_dict, customer_row
+from custdata.io._convert import activity_row, customer_row
 from custdata.io._encoding import open_text
-from custdata.io._flat import CUSTOM_KEY, FLAT_PREFIX, flat_column, flat_header, flat_row, flat_values
-from custdata.io._guard import guard, unguard
-from custdata.io._headers import COLUMNS, SYNONYMS, header_key
+from custdata.io._flat import CUSTOM_KEY, flat_header, flat_row, flat_values
+from custdata.io._guard import guard
+from custdata.io._headers import COLUMNS, header_key
 from custdata.io._ids import MissingId, RowIds
 from custdata.io._problems import (
     Errors,
@@ -34,8 +35,9 @@ from custdata.io._problems import (
     handle,
     record_class,
 )
+from custdata.io._profiles import profile_headers
 
-__all__ = ["Layout", "read_csv", "write_csv"]
+__all__ = ["Layout", "RowWriter", "read_csv", "record_rows", "write_csv", "write_rows"]
 
 
 def read_csv(
@@ -50,6 +52,7 @@ def read_csv(
     missing_id: MissingId = "derive",
     source: str | None = None,
     check_contacts: bool = True,
+    profile: str | Mapping[str, str | None] | None = None,
 ) -> RecordReader[Any]:
     """Stream records from a CSV file.
 
@@ -74,9 +77,14 @@ def read_csv(
     ``wang#qq.com``) is a problem of its row, and a remark around a number (``13800138000（微信同号）``)
     is kept in ``custom["phone_note"]``. ``default_tz=None`` reads naive times in the reader-wide
     default (see :func:`set_default_tz`; UTC unless set).
+
+    ``profile`` names a CRM's contact export (``"zoho"``, ``"fxiaoke"``, ``"hubspot"``,
+    ``"salesforce"``, or one added with :func:`register_import_profile`), or is a header map of its
+    own: its headers are matched before the built-in synonyms, and ``mapping`` still overrides it.
     """
     check_errors(errors)
     cls = record_class(kind)
+    headers = profile_headers(profile, kind)
     tz = to_tzinfo(default_tz)
     name = file_name(path)
     ids = RowIds(source if source is not None else os.path.basename(name), missing_id)
@@ -84,7 +92,7 @@ def read_csv(
     reader: RecordReader[Any] = RecordReader(iter(()), fh, enc)
     row_ids = ids if kind == "customer" else None
     reader._rows = _csv_rows(
-        reader, fh, cls, kind, mapping or {}, errors, tz, name, delimiter, row_ids, check_contacts
+        reader, fh, cls, kind, mapping or {}, errors, tz, name, delimiter, row_ids, check_contacts, headers
     )
     return reader
 
@@ -101,6 +109,7 @@ def _csv_rows(
     delimiter: str,
     ids: RowIds | None,
     check: bool,
+    profile: Mapping[str, str | None] | None = None,
 ) -> Iterator[Any]:
     consumed: list[str] = []  # the physical lines of the record being parsed
 
@@ -110,8 +119,6 @@ def _csv_rows(
             yield line
 
     rows = csv.reader(feed(()), delimiter=delimiter)
-    synonyms = SYNONYMS[kind]
-    user_map = {header_key(k): v for k, v in mapping.items()}
     try:
         header = next(rows)
     except StopIteration:
@@ -120,27 +127,7 @@ def _csv_rows(
         raise ParseError(f"cannot read the header: {exc}", path=name, row=1) from None
     width = len(header)
     header_keys = [header_key(h) for h in header]
-    fields: list[str | None] = []
-    seen: set[str] = set()
-    for h, k in zip(header, header_keys, strict=True):
-        plain = h.lstrip("\ufeff")
-        if k in user_map:
-            field = user_map[k]
-        elif kind == "customer" and flat_column(plain):
-            field = FLAT_PREFIX + plain
-        else:
-            field = synonyms.get(k)
-        if field in seen and field is not None:
-            field = None  # a second column for the same field is kept as custom
-        if field is not None:
-            seen.add(field)
-        fields.append(field)
-        reader.columns[h.lstrip("\ufeff")] = field
-    if kind != "customer" and "customer_id" not in seen:
-        raise ParseError(
-            f"no customer id column among {header!r}; pass mapping={{'<header>': 'customer_id'}}", path=name
-        )
-    ignored = {header_key(k) for k, v in mapping.items() if v is None}
+    builder = RowBuilder(reader, header, cls, kind, mapping, errors, tz, name, ids, check, profile)
     rownum = 1
     while True:
         consumed.clear()
@@ -191,39 +178,9 @@ def _csv_rows(
             again = RowProblem(rownum, "", "the header row again (two files joined?)")
             handle(reader, [again], errors, name)
             continue
-        values: dict[str, str] = {}
-        custom: dict[str, Any] = {}
-        for h, field, raw in zip(header, fields, cells, strict=False):
-            if raw == "":
-                continue
-            raw = unguard(raw)
-            if field is None:
-                if header_key(h) not in ignored and kind == "customer":
-                    custom[h.lstrip("\ufeff")] = raw
-                continue
-            values[field] = raw
-        if ids is not None and "id" not in values:
-            try:
-                row_id = ids.id_for(cells)
-            except ValueError as exc:
-                handle(reader, [RowProblem(rownum, "id", str(exc))], errors, name)
-                continue
-            if row_id is not None:
-                values["id"] = row_id
-        try:
-            d = (
-                customer_dict(values, custom, tz, check)
-                if kind == "customer"
-                else activity_dict(kind, values, tz)
-            )
-            yield cls.from_dict(d)
-        except ValidationError as exc:
-            problems = [
-                RowProblem(rownum, e.field, e.reason, values.get(e.field.split(".")[0])) for e in exc.errors
-            ]
-            handle(reader, problems, errors, name)
-        except RecursionError:
-            handle(reader, [RowProblem(rownum, "", "a value nested too deeply")], errors, name)
+        record = builder.build(rownum, cells)
+        if record is not None:
+            yield record
 
 
 def _runaway_quote(lines: list[str], cells: list[str], width: int, delimiter: str) -> bool:
@@ -273,8 +230,23 @@ def write_csv(
     """
     if layout not in ("flat", "json"):
         raise ValidationError(f"layout must be 'flat' or 'json', got {layout!r}", field="layout")
-    rest = iterable(records)
-    first = next(rest, _NOTHING)
+    cls, items = record_rows(iterable(records), kind)
+    name = file_name(path)
+    with atomic_write(path, encoding=encoding, newline="") as fh:
+        w = csv.writer(fh, lineterminator="\r\n")
+        return write_rows(cls, items, w, None if url_scheme(name) else Path(name).parent, layout=layout)
+
+
+class RowWriter(Protocol):
+    """Where :func:`write_rows` puts the header and the rows (a ``csv.writer``, a worksheet …)."""
+
+    def writerow(self, row: list[str], /) -> object: ...
+
+
+def record_rows(records: Iterator[Any], kind: Kind | None) -> tuple[type[Record], Iterator[Any]]:
+    """The record class of what is to be written (``kind``, else the first item's) and the items;
+    a first item that is not a record is refused before anything is written."""
+    first = next(records, _NOTHING)
     if kind:
         cls: type[Record] = record_class(kind)
     elif first is _NOTHING:
@@ -283,27 +255,36 @@ def write_csv(
         cls = type(first)
         if cls not in COLUMNS:
             raise _not_a_record(0, first, Customer)
-    items: Iterator[Any] = rest if first is _NOTHING else itertools.chain([first], rest)
-    with atomic_write(path, encoding=encoding, newline="") as fh:
-        w = csv.writer(fh, lineterminator="\r\n")
-        if cls is Customer and layout == "flat":
-            return _write_flat(
-                w, items, None if url_scheme(file_name(path)) else Path(file_name(path)).parent
-            )
-        w.writerow(COLUMNS[cls])
-        n = 0
-        for n, rec in enumerate(items, 1):
-            if type(rec) is not cls:
-                raise _not_a_record(n - 1, rec, cls)
-            row = customer_row(rec) if isinstance(rec, Customer) else activity_row(rec)
-            w.writerow([guard(c) for c in row])
+    return cls, records if first is _NOTHING else itertools.chain([first], records)
+
+
+def write_rows(
+    cls: type[Record],
+    items: Iterator[Any],
+    w: RowWriter,
+    folder: Path | None,
+    *,
+    layout: Layout = "flat",
+    cell: Callable[[str], str] = guard,
+) -> int:
+    """Write the header and the rows of ``items`` to ``w``, each cell passed through ``cell`` (the
+    formula guard by default): the one path from records to rows for every tabular writer."""
+    if cls is Customer and layout == "flat":
+        return _write_flat(w, items, folder, cell)
+    w.writerow(COLUMNS[cls])
+    n = 0
+    for n, rec in enumerate(items, 1):
+        if type(rec) is not cls:
+            raise _not_a_record(n - 1, rec, cls)
+        row = customer_row(rec) if isinstance(rec, Customer) else activity_row(rec)
+        w.writerow([cell(c) for c in row])
     return n
 
 
 _NOTHING: Any = object()
 
 
-def _write_flat(w: Any, records: Iterator[Any], folder: Path | None) -> int:
+def _write_flat(w: RowWriter, records: Iterator[Any], folder: Path | None, cell: Callable[[str], str]) -> int:
     """Rows go to a spool file first: the columns are the union over all records, known at the end."""
     keys: set[str] = set()
     text_custom: dict[str, bool] = {}
@@ -324,5 +305,5 @@ def _write_flat(w: Any, records: Iterator[Any], folder: Path | None) -> int:
         spool.seek(0)
         for _ in range(n):
             cells = flat_values(pickle.load(spool), custom)
-            w.writerow([guard(cells[h]) if h in cells else "" for h in header])
+            w.writerow([cell(cells[h]) if h in cells else "" for h in header])
     return n

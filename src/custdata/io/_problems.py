@@ -34,19 +34,22 @@ KINDS: dict[str, type[Record]] = {
 @attrs.frozen
 class RowProblem:
     """One problem in one row. ``row`` counts like a spreadsheet (the header is row 1) for CSV, and
-    lines (from 1) for JSON Lines. ``field`` is the record field (or column) concerned."""
+    lines (from 1) for JSON Lines. ``field`` is the record field (or column) concerned; ``sheet`` the
+    worksheet of a workbook (None for other files)."""
 
     row: int
     field: str
     reason: str
     value: str | None = None
+    sheet: str | None = None
 
     def __attrs_post_init__(self) -> None:
         # the raw value of a personal field (phone, e-mail, name, address) is kept masked unless debugging
         object.__setattr__(self, "value", mask_field(self.field, self.value))
 
     def __str__(self) -> str:
-        where = f"row {self.row}" + (f", {self.field}" if self.field else "")
+        where = (f"sheet {self.sheet!r}, " if self.sheet is not None else "") + f"row {self.row}"
+        where += f", {self.field}" if self.field else ""
         return f"{where}: {self.reason}"
 
 
