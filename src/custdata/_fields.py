@@ -511,15 +511,15 @@ def opt_text(*, synonyms: Iterable[str] = ()) -> Spec:
     )
 
 
-def flag() -> Spec:
-    return Spec(to_bool, json_code='("true" if {v} else "false")', kind="bool")
+def flag(*, synonyms: Iterable[str] = ()) -> Spec:
+    return Spec(to_bool, json_code='("true" if {v} else "false")', kind="bool", synonyms=synonyms)
 
 
-def whole(lo: int = INT_MIN, hi: int = INT_MAX, *, kind: str = "int") -> Spec:
-    return Spec(lambda v: to_int(v, lo, hi), json_code="str({v})", kind=kind)
+def whole(lo: int = INT_MIN, hi: int = INT_MAX, *, kind: str = "int", synonyms: Iterable[str] = ()) -> Spec:
+    return Spec(lambda v: to_int(v, lo, hi), json_code="str({v})", kind=kind, synonyms=synonyms)
 
 
-def choice(cls: type[enum.Enum]) -> Spec:
+def choice(cls: type[enum.Enum], *, synonyms: Iterable[str] = ()) -> Spec:
     return Spec(
         to_enum(cls),
         dump=lambda v: v.value,
@@ -527,6 +527,7 @@ def choice(cls: type[enum.Enum]) -> Spec:
         json_code="_q({v}.value)",
         kind="enum",
         arg=cls,
+        synonyms=synonyms,
     )
 
 
@@ -543,13 +544,14 @@ def opt_choice(cls: type[enum.Enum], *, synonyms: Iterable[str] = ()) -> Spec:
     )
 
 
-def when() -> Spec:
+def when(*, synonyms: Iterable[str] = ()) -> Spec:
     return Spec(
         to_datetime,
         dump=lambda v: v.isoformat(),
         dict_code="{v}.isoformat()",
         json_code="('\"' + {v}.isoformat() + '\"')",
         kind="datetime",
+        synonyms=synonyms,
     )
 
 
@@ -565,13 +567,16 @@ def opt_when(*, synonyms: Iterable[str] = ()) -> Spec:
     )
 
 
-def number(convert: Callable[[Any], Decimal] = to_decimal, *, kind: str = "decimal") -> Spec:
+def number(
+    convert: Callable[[Any], Decimal] = to_decimal, *, kind: str = "decimal", synonyms: Iterable[str] = ()
+) -> Spec:
     return Spec(
         convert,
         dump=str,
         dict_code="str({v})",
         json_code="('\"' + str({v}) + '\"')",
         kind=kind,
+        synonyms=synonyms,
     )
 
 
@@ -586,7 +591,9 @@ def opt_number(convert: Callable[[Any], Decimal] = to_decimal) -> Spec:
     )
 
 
-def one(cls: type, convert: Callable[[Any], Any] | None = None, *, kind: str = "") -> Spec:
+def one(
+    cls: type, convert: Callable[[Any], Any] | None = None, *, kind: str = "", synonyms: Iterable[str] = ()
+) -> Spec:
     """A nested record."""
     return Spec(
         convert or to_record(cls),
@@ -596,10 +603,13 @@ def one(cls: type, convert: Callable[[Any], Any] | None = None, *, kind: str = "
         empty_code="not {v}",
         kind=kind or "record",
         arg=cls,
+        synonyms=synonyms,
     )
 
 
-def many(cls: type, item: Callable[[Any], Any] | None = None, *, kind: str = "") -> Spec:
+def many(
+    cls: type, item: Callable[[Any], Any] | None = None, *, kind: str = "", synonyms: Iterable[str] = ()
+) -> Spec:
     """A tuple of nested records."""
     return Spec(
         to_tuple_of(item or to_record(cls)),
@@ -609,6 +619,7 @@ def many(cls: type, item: Callable[[Any], Any] | None = None, *, kind: str = "")
         empty_code="not {v}",
         kind=kind or "records",
         arg=cls,
+        synonyms=synonyms,
     )
 
 

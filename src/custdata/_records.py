@@ -497,28 +497,107 @@ class Customer(_DictMixin):
     ('欧阳娜娜', '+8613800138000')
     """
 
-    id: str = attrs.field(factory=_new_id, converter=text())
-    name: PersonName = attrs.field(factory=PersonName, converter=one(PersonName, _name, kind="person_names"))
+    id: str = attrs.field(
+        factory=_new_id,
+        converter=text(
+            synonyms=(
+                "customer id",
+                "customer_id",
+                "cust id",
+                "客户编号",
+                "客户id",
+                "客户号",
+                "会员号",
+                "会员编号",
+                "编号",
+                "uid",
+            )
+        ),
+    )
+    name: PersonName = attrs.field(
+        factory=PersonName,
+        converter=one(
+            PersonName,
+            _name,
+            kind="person_names",
+            synonyms=(
+                "full name",
+                "customer name",
+                "contact",
+                "contact name",
+                "姓名",
+                "名字",
+                "客户名称",
+                "客户姓名",
+                "联系人",
+                "会员姓名",
+            ),
+        ),
+    )
     phones: tuple[Phone, ...] = attrs.field(default=(), converter=many(Phone, _phone, kind="phones"))
     emails: tuple[Email, ...] = attrs.field(default=(), converter=many(Email, _email, kind="emails"))
     addresses: tuple[Address, ...] = attrs.field(
         default=(), converter=many(Address, _address, kind="addresses")
     )
-    birthday: dt.date | MonthDay | None = attrs.field(default=None, converter=birthday())
-    gender: str | None = attrs.field(default=None, converter=opt_text())
-    company: str | None = attrs.field(default=None, converter=opt_text())
-    title: str | None = attrs.field(default=None, converter=opt_text())
-    tags: frozenset[str] = attrs.field(default=frozenset(), converter=tag_set())
-    channel: Channel | None = attrs.field(default=None, converter=opt_choice(Channel))
-    lifecycle_stage: LifecycleStage | None = attrs.field(default=None, converter=opt_choice(LifecycleStage))
-    owner: str | None = attrs.field(default=None, converter=opt_text())
+    birthday: dt.date | MonthDay | None = attrs.field(
+        default=None,
+        converter=birthday(
+            synonyms=("birth date", "birthdate", "date of birth", "dob", "生日", "出生日期", "出生年月日")
+        ),
+    )
+    gender: str | None = attrs.field(default=None, converter=opt_text(synonyms=("sex", "性别")))
+    company: str | None = attrs.field(
+        default=None,
+        converter=opt_text(
+            synonyms=(
+                "organization",
+                "organisation",
+                "employer",
+                "company name",
+                "公司",
+                "单位",
+                "公司名称",
+                "工作单位",
+            )
+        ),
+    )
+    title: str | None = attrs.field(
+        default=None, converter=opt_text(synonyms=("job title", "position", "role", "职位", "职务", "头衔"))
+    )
+    tags: frozenset[str] = attrs.field(
+        default=frozenset(), converter=tag_set(synonyms=("labels", "tag", "标签"))
+    )
+    channel: Channel | None = attrs.field(
+        default=None,
+        converter=opt_choice(
+            Channel, synonyms=("source", "lead source", "来源", "渠道", "来源渠道", "获客渠道")
+        ),
+    )
+    lifecycle_stage: LifecycleStage | None = attrs.field(
+        default=None,
+        converter=opt_choice(
+            LifecycleStage, synonyms=("stage", "lifecycle", "lifecycle stage", "阶段", "生命周期", "客户阶段")
+        ),
+    )
+    owner: str | None = attrs.field(
+        default=None,
+        converter=opt_text(synonyms=("account owner", "sales rep", "负责人", "客户经理", "销售", "归属人")),
+    )
     consents: FrozenMap[str, Consent] = attrs.field(
         factory=FrozenMap, converter=record_map(Consent, _consents, kind="consents")
     )
     external_ids: FrozenMap[str, str] = attrs.field(factory=FrozenMap, converter=text_map())
     custom: FrozenMap[str, JSON] = attrs.field(factory=FrozenMap, converter=json_map())
-    created_at: dt.datetime | None = attrs.field(default=None, converter=opt_when())
-    updated_at: dt.datetime | None = attrs.field(default=None, converter=opt_when())
+    created_at: dt.datetime | None = attrs.field(
+        default=None,
+        converter=opt_when(
+            synonyms=("created", "created on", "signup date", "创建时间", "注册时间", "注册日期")
+        ),
+    )
+    updated_at: dt.datetime | None = attrs.field(
+        default=None,
+        converter=opt_when(synonyms=("updated", "modified", "last modified", "更新时间", "修改时间")),
+    )
     version: int = attrs.field(default=0, converter=whole(0, 2**63 - 2, kind="version"))
 
     @property
@@ -575,16 +654,68 @@ class LineItem(_DictMixin):
 class Transaction(_DictMixin):
     """A purchase (or, with a negative amount, a refund) by one customer."""
 
-    customer_id: str = attrs.field(converter=text())
-    at: dt.datetime = attrs.field(converter=when())
-    amount: Decimal = attrs.field(converter=number())
-    currency: str | None = attrs.field(
-        default=None, converter=Spec(_currency, empty_code="{v} is None", kind="currency")
+    customer_id: str = attrs.field(
+        converter=text(
+            synonyms=(
+                "customer",
+                "cust id",
+                "member id",
+                "客户编号",
+                "客户id",
+                "会员号",
+                "会员编号",
+                "客户号",
+            )
+        )
     )
-    order_id: str | None = attrs.field(default=None, converter=opt_text())
-    channel: str | None = attrs.field(default=None, converter=opt_text())
+    at: dt.datetime = attrs.field(
+        converter=when(
+            synonyms=(
+                "date",
+                "time",
+                "datetime",
+                "timestamp",
+                "order date",
+                "purchase date",
+                "日期",
+                "时间",
+                "下单时间",
+                "交易时间",
+                "订单时间",
+                "购买日期",
+                "消费时间",
+            )
+        )
+    )
+    amount: Decimal = attrs.field(
+        converter=number(
+            synonyms=(
+                "total",
+                "value",
+                "revenue",
+                "sales",
+                "金额",
+                "消费金额",
+                "订单金额",
+                "交易金额",
+                "实付金额",
+            )
+        )
+    )
+    currency: str | None = attrs.field(
+        default=None,
+        converter=Spec(_currency, empty_code="{v} is None", kind="currency", synonyms=("币种", "货币")),
+    )
+    order_id: str | None = attrs.field(
+        default=None, converter=opt_text(synonyms=("order", "order no", "order number", "订单号", "订单编号"))
+    )
+    channel: str | None = attrs.field(
+        default=None, converter=opt_text(synonyms=("source", "store", "渠道", "来源", "门店"))
+    )
     items: tuple[LineItem, ...] = attrs.field(default=(), converter=many(LineItem, kind="line_items"))
-    id: str | None = attrs.field(default=None, converter=opt_text())
+    id: str | None = attrs.field(
+        default=None, converter=opt_text(synonyms=("transaction id", "txn id", "交易编号", "流水号"))
+    )
 
 
 def _score(lo: int, hi: int, whole: bool) -> Callable[[Any], Any]:
@@ -610,15 +741,37 @@ class Interaction(_DictMixin):
     ``satisfaction`` is a CSAT score from 1 to 5; ``nps`` the 0–10 answer to "would you recommend us?".
     """
 
-    customer_id: str = attrs.field(converter=text())
-    at: dt.datetime = attrs.field(converter=when())
-    kind: InteractionKind = attrs.field(default=InteractionKind.OTHER, converter=choice(InteractionKind))
-    channel: str | None = attrs.field(default=None, converter=opt_text())
+    customer_id: str = attrs.field(
+        converter=text(synonyms=("customer", "cust id", "客户编号", "客户id", "会员号", "客户号"))
+    )
+    at: dt.datetime = attrs.field(
+        converter=when(synonyms=("date", "time", "datetime", "timestamp", "日期", "时间", "联系时间"))
+    )
+    kind: InteractionKind = attrs.field(
+        default=InteractionKind.OTHER,
+        converter=choice(InteractionKind, synonyms=("type", "interaction type", "类型", "方式", "联系方式")),
+    )
+    channel: str | None = attrs.field(default=None, converter=opt_text(synonyms=("source", "渠道")))
     satisfaction: float | None = attrs.field(
-        default=None, converter=Spec(_score(1, 5, False), empty_code="{v} is None", kind="csat")
+        default=None,
+        converter=Spec(
+            _score(1, 5, False),
+            empty_code="{v} is None",
+            kind="csat",
+            synonyms=("csat", "satisfaction score", "满意度", "满意度评分"),
+        ),
     )
     nps: int | None = attrs.field(
-        default=None, converter=Spec(_score(0, 10, True), empty_code="{v} is None", kind="nps")
+        default=None,
+        converter=Spec(
+            _score(0, 10, True),
+            empty_code="{v} is None",
+            kind="nps",
+            synonyms=("nps score", "recommend", "推荐度", "净推荐值"),
+        ),
     )
-    note: str | None = attrs.field(default=None, converter=opt_text())
-    id: str | None = attrs.field(default=None, converter=opt_text())
+    note: str | None = attrs.field(
+        default=None,
+        converter=opt_text(synonyms=("notes", "comment", "comments", "remark", "备注", "内容", "记录")),
+    )
+    id: str | None = attrs.field(default=None, converter=opt_text(synonyms=("interaction id", "编号")))

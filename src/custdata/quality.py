@@ -26,6 +26,7 @@ from typing import Any
 
 import attrs
 
+from custdata._bulk import items_of
 from custdata._records import Customer
 from custdata.exceptions import ValidationError
 from custdata.normalization import normalize, normalize_email
@@ -177,12 +178,7 @@ def quality_report(
         raise ValidationError("must be a whole number of days, 0 or more", field="stale_after_days")
     if region is not None and not isinstance(region, str):
         raise ValidationError(f"must be a region code or None, got {type(region).__name__}", field="region")
-    try:
-        customers = iter(customers)
-    except TypeError:
-        raise ValidationError(
-            f"must be an iterable of Customers, got {type(customers).__name__}", field="customers"
-        ) from None
+    customers = items_of(customers, "customers", "Customers")
     when = now or dt.datetime.now(dt.timezone.utc)
     try:
         cutoff = when - dt.timedelta(days=stale_after_days)

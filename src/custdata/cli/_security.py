@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import click
 
@@ -26,14 +27,25 @@ from custdata.storage import Store, open_store
 
 __all__ = ["register"]
 
-KEYRING = click.option(
-    "--keyring",
-    "keyring_path",
-    envvar="CUSTDATA_KEYRING_FILE",
-    required=True,
-    type=click.Path(dir_okay=False),
-    help="The keyring file (written by `custdata keys generate`; env CUSTDATA_KEYRING_FILE).",
-)
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _keyring_option(*, required: bool) -> Callable[[F], F]:
+    """The one ``--keyring`` option: the keyring file, also from the environment."""
+    return click.option(
+        "--keyring",
+        "keyring_path",
+        envvar="CUSTDATA_KEYRING_FILE",
+        required=required,
+        default=None,
+        type=click.Path(dir_okay=False),
+        help="The keyring file (written by `custdata keys generate`; env CUSTDATA_KEYRING_FILE)"
+        + ("." if required else "; for an encrypted store."),
+    )
+
+
+KEYRING = _keyring_option(required=True)
+OPTIONAL_KEYRING = _keyring_option(required=False)
 URL = click.option(
     "--url",
     envvar="CUSTDATA_STORE_URL",
@@ -176,13 +188,7 @@ def register(group: click.Group) -> None:
     @subject.command("export")
     @click.argument("customer_id")
     @URL
-    @click.option(
-        "--keyring",
-        "keyring_path",
-        envvar="CUSTDATA_KEYRING_FILE",
-        default=None,
-        help="For an encrypted store.",
-    )
+    @OPTIONAL_KEYRING
     @AUDIT
     @click.option(
         "-o",
@@ -212,13 +218,7 @@ def register(group: click.Group) -> None:
     @subject.command("erase")
     @click.argument("customer_id")
     @URL
-    @click.option(
-        "--keyring",
-        "keyring_path",
-        envvar="CUSTDATA_KEYRING_FILE",
-        default=None,
-        help="For an encrypted store.",
-    )
+    @OPTIONAL_KEYRING
     @AUDIT
     @click.option("--actor", required=True, help="Who erases (recorded in the audit log).")
     @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
@@ -239,9 +239,7 @@ def register(group: click.Group) -> None:
     @click.option(
         "--url", envvar="CUSTDATA_STORE_URL", default=None, help="The encrypted store (with --key-id)."
     )
-    @click.option(
-        "--keyring", "keyring_path", envvar="CUSTDATA_KEYRING_FILE", default=None, help="Its keyring."
-    )
+    @OPTIONAL_KEYRING
     @AUDIT
     @click.option("--principal", default=None, help="Whose access (from the audit log).")
     @click.option("--since", default=None, help="Window start, ISO 8601 (from the audit log).")

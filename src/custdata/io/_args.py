@@ -22,6 +22,7 @@ import re
 from collections.abc import Iterable, Iterator
 from typing import IO, Any, TypeVar
 
+from custdata._bulk import items_of
 from custdata.exceptions import MissingExtraError, ParseError, ValidationError
 
 __all__ = ["check_encoding", "file_name", "filesystem", "iterable", "open_file", "url_scheme"]
@@ -31,12 +32,7 @@ T = TypeVar("T")
 
 def iterable(items: Iterable[T], field: str = "records") -> Iterator[T]:
     """An iterator over ``items`` (``ValidationError`` naming ``field`` for something not iterable)."""
-    try:
-        return iter(items)
-    except TypeError:
-        raise ValidationError(
-            f"must be an iterable of records, got {type(items).__name__}", field=field
-        ) from None
+    return items_of(items, field)
 
 
 def file_name(path: object, field: str = "path") -> str:

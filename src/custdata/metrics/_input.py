@@ -9,6 +9,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from decimal import Decimal
 from typing import Any
 
+from custdata._bulk import items_of
 from custdata.exceptions import RowsLeftOutWarning, ValidationError
 
 
@@ -23,15 +24,7 @@ def rows(data: Any, name: str = "transactions") -> Iterator[Any]:
     if is_dataframe(data):
         yield from data.to_dict("records")
         return
-    if isinstance(data, Mapping):
-        raise ValidationError("expected an iterable of records or mappings, got a single mapping", field=name)
-    try:
-        it = iter(data)
-    except TypeError:
-        raise ValidationError(
-            f"expected an iterable of records or mappings, got {type(data).__name__}", field=name
-        ) from None
-    yield from it
+    yield from items_of(data, name, "records or mappings")
 
 
 def number(value: object, name: str) -> float:

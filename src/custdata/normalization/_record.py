@@ -22,7 +22,7 @@ from typing import Any, NamedTuple, TypeVar
 
 import attrs
 
-from custdata._bulk import DEFAULT_ERRORS, Errors, check_errors
+from custdata._bulk import DEFAULT_ERRORS, Errors, check_errors, items_of
 from custdata._records import Address, Customer, Email, PersonName, Phone, PhoneKind
 from custdata.exceptions import FieldError, ValidationError
 from custdata.exceptions import _ReasonError as ReasonError
@@ -567,12 +567,7 @@ def normalize_many(
             raise ValidationError(f"must be a whole number, got {type(value).__name__}", field=name)
     if workers is not None and workers > _MAX_WORKERS:
         raise ValidationError(f"at most {_MAX_WORKERS} processes, got {workers}", field="workers")
-    try:
-        customers = iter(customers)
-    except TypeError:
-        raise ValidationError(
-            f"must be an iterable of Customers, got {type(customers).__name__}", field="customers"
-        ) from None
+    customers = items_of(customers, "customers", "Customers")
     if workers is not None and workers > 1:
         results: Iterator[NormalizeResult] = _in_processes(
             customers, region, drop_invalid, workers, chunk_size

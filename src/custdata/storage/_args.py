@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any, TypeVar
 from urllib.parse import parse_qsl, urlsplit
 
+from custdata._bulk import items_of
 from custdata.exceptions import ValidationError
 
 __all__ = [
@@ -90,9 +91,7 @@ def callable_arg(name: str, value: object) -> Any:
 
 def iterable(name: str, value: object) -> Iterable[Any]:
     """An iterable of items (a str or a mapping is refused: it is one item, not many)."""
-    if isinstance(value, (str, bytes, Mapping)) or not isinstance(value, Iterable):
-        raise ValidationError(f"must be an iterable of items, got {_kind(value)}", field=name)
-    return value
+    return items_of(value, name, "items")  # type: ignore[arg-type]
 
 
 def ids(value: object) -> list[str]:

@@ -20,7 +20,7 @@ import attrs
 
 from custdata._bulk import Errors
 from custdata._bulk import check_errors as check_errors  # the one check, used by the backends
-from custdata._fields import compact_dict_writer, compact_writer
+from custdata._fields import compact_dict_writer, compact_writer, fields_of
 from custdata._records import Customer
 from custdata.exceptions import FieldError, InvalidEmailError, InvalidPhoneError, ValidationError
 
@@ -245,24 +245,31 @@ def diff(old: Mapping[str, Any] | None, new: Mapping[str, Any]) -> tuple[FieldCh
     )
 
 
-def _empty(value: Any) -> bool:
+def _empty_forms() -> dict[str, Any]:
+    """Each customer field's dict form when it holds its default (no value), from the field description."""
+    out: dict[str, Any] = {}
+    for f in fields_of(Customer):
+        if f.factory is not None:
+            out[f.name] = f.spec.dump(f.factory())
+        elif f.default is not attrs.NOTHING:
+            out[f.name] = f.spec.dump(f.default)
+    return out
+
+
+_EMPTY_FORMS = _empty_forms()
+
+
+def _empty(field: str, value: Any) -> bool:
     return (
-        value is None
-        or value == []
-        or value == {}
-        or value == ""
-        or value
-        == {
-            "full": None,
-            "family": None,
-            "given": None,
-        }
+        value is None or value == [] or value == {} or value == "" or value == _EMPTY_FORMS.get(field, None)
     )
 
 
 def creation_changes(state: Mapping[str, Any]) -> tuple[FieldChange, ...]:
     """The fields a customer was created with, as changes from nothing."""
-    return tuple(FieldChange(k, None, v) for k, v in state.items() if k not in _UNTRACKED and not _empty(v))
+    return tuple(
+        FieldChange(k, None, v) for k, v in state.items() if k not in _UNTRACKED and not _empty(k, v)
+    )
 
 
 def changes_to_json(changes: Iterable[FieldChange]) -> str:
