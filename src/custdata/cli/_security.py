@@ -32,15 +32,17 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 def _keyring_option(*, required: bool) -> Callable[[F], F]:
     """The one ``--keyring`` option: the keyring file, also from the environment."""
+    extra: dict[str, Any] = (
+        {"required": True} if required else {"default": None}
+    )  # click: no default if required
     return click.option(
         "--keyring",
         "keyring_path",
         envvar="CUSTDATA_KEYRING_FILE",
-        required=required,
-        default=None,
         type=click.Path(dir_okay=False),
         help="The keyring file (written by `custdata keys generate`; env CUSTDATA_KEYRING_FILE)"
         + ("." if required else "; for an encrypted store."),
+        **extra,
     )
 
 
