@@ -18,6 +18,7 @@ from custdata.security._consent import (
     record_consent,
 )
 from custdata.security._encryptor import BlindIndex, FieldEncryptor
+from custdata.security._export import EXPORT_FORMATS, ExportReport, export_customers
 from custdata.security._keyring import Key, KeyProvider, Keyring, KeyState, LocalKeyProvider
 from custdata.security._kms import AwsKmsKeyProvider
 from custdata.security._mask import (
@@ -38,6 +39,7 @@ from custdata.security._view import StoreView
 
 __all__ = [
     "CONSENT_REASONS",
+    "EXPORT_FORMATS",
     "EXPOSING_ACTIONS",
     "PII_FIELDS",
     "REACHABLE",
@@ -52,6 +54,7 @@ __all__ = [
     "BreachReport",
     "ConsentSplit",
     "ConsentStatus",
+    "ExportReport",
     "FieldEncryptor",
     "JsonlSink",
     "Key",
@@ -76,6 +79,7 @@ __all__ = [
     "debug_pii",
     "encrypt_store",
     "erase_subject",
+    "export_customers",
     "export_subject",
     "key_usage",
     "mask_email",

@@ -108,6 +108,15 @@ class StoreView:
         self._log("history", customer_id, sorted(seen))
         return out
 
+    def export(self, path: Any = None, **options: Any) -> Any:
+        """Export customers as this principal may (the ``export`` action; a marketing export with
+        ``purpose=`` and ``channel=`` leaves out customers without consent): see
+        :func:`custdata.security.export_customers`, which takes the same arguments and returns the
+        :class:`~custdata.security.ExportReport`."""
+        from custdata.security._export import export_customers
+
+        return export_customers(self, path, **options)
+
     # ------------------------------------------------------------------------------------------ writes
     def put(self, customer: Any) -> Any:
         """Write a record (the ``write`` action); returns the stored record's id and version."""
