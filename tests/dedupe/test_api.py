@@ -357,3 +357,38 @@ def test_a_phone_many_people_share_weighs_less_than_one_two_records_share() -> N
     assert "(tf " in str(res.explain("s0", "s1"))
     saved = res.matcher.to_json()
     assert "13800138000" not in saved  # the table keys are hashed
+
+
+def test_traditional_and_simplified_chinese_names_compare_as_one() -> None:
+    pytest.importorskip("opencc")
+    trad = c(
+        "t", name={"family": "歐陽", "given": "娜娜"}, birthday="1990-05-06", emails=[{"address": "x@qq.com"}]
+    )
+    simp = c("s", name={"family": "欧阳", "given": "娜娜"}, birthday="1990-05-06")
+    other = c("o", name={"family": "張", "given": "偉"}, birthday="1990-05-07")
+    res = dedupe([trad, simp, other, c("z", name={"family": "张", "given": "伟"}, birthday="1990-05-07")])
+    levels = {f.field: f.level for f in res.explain("t", "s").fields}
+    assert levels["family_name"] == "exact" and levels["given_name"] == "exact"
+    assert {f.field: f.level for f in res.explain("o", "z").fields}["family_name"] == "exact"
+
+
+def test_without_opencc_chinese_names_are_compared_as_written_and_a_warning_says_so(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from custdata.exceptions import CustdataWarning
+    from custdata.matching import _features
+
+    monkeypatch.setattr(_features, "_t2s", [None])
+    monkeypatch.setattr(_features, "_t2s_cache", {})
+    recs = [
+        c("t", name={"family": "歐陽", "given": "娜娜"}),
+        c("s", name={"family": "欧阳", "given": "娜娜"}),
+    ]
+    with pytest.warns(CustdataWarning, match=r"custdata\[names\]"):
+        res = dedupe(recs, workers=1)
+    assert {f.field: f.level for f in res.explain("t", "s").fields}["family_name"] != "exact"
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        dedupe(
+            [c("a", name={"full": "Ann Lee"}), c("b", name={"full": "Ann Lee"})], workers=1
+        )  # no CJK: quiet

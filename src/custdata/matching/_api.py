@@ -5,6 +5,7 @@ from __future__ import annotations
 import bisect
 import functools
 import logging
+import warnings
 import zlib
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
@@ -12,11 +13,11 @@ from typing import Any
 import attrs
 
 from custdata._records import Customer
-from custdata.exceptions import NotFoundError, ValidationError
+from custdata.exceptions import CustdataWarning, MissingExtraError, NotFoundError, ValidationError
 from custdata.matching._blocking import BlockingStats, plan_blocks
 from custdata.matching._cluster import cluster
 from custdata.matching._compare import DEFAULT_FIELDS
-from custdata.matching._features import Features, features_of
+from custdata.matching._features import Features, features_of, han_variants_available
 from custdata.matching._golden import GoldenRecord, Rules, golden_record
 from custdata.matching._matcher import Explanation, Matcher, _add_term_frequencies
 from custdata.matching._model import FSModel
@@ -304,7 +305,13 @@ def _features(recs: Sequence[Customer], region: str | None, workers: int | None)
         return [features_of(recs[k], region=region, intern=intern) for k in range(start, stop)]
 
     parts = run_chunks(chunk, len(recs), resolve_jobs(workers, len(recs)))
-    return parts[0] if len(parts) == 1 else [f for part in parts for f in part]
+    feats = parts[0] if len(parts) == 1 else [f for part in parts for f in part]
+    if not han_variants_available() and any(f.script == "cjk" for f in feats):
+        hint = MissingExtraError("names", "matching traditional and simplified Chinese names", ["opencc"])
+        msg = f"Chinese names are compared as written (張偉 and 张伟 differ): {hint}"
+        logger.warning(msg)
+        warnings.warn(msg, CustdataWarning, stacklevel=3)
+    return feats
 
 
 def dedupe(

@@ -16,7 +16,7 @@ from custdata._records import Customer, MonthDay, PhoneKind
 from custdata.exceptions import ValidationError
 from custdata.normalization import normalize_email, normalize_name, normalize_phone, script_of
 
-__all__ = ["Features", "features_of", "phonetic"]
+__all__ = ["Features", "features_of", "han_variants_available", "phonetic", "simplified"]
 
 _SOUNDEX = {}
 for _chars, _code in (("bfpv", "1"), ("cgjkqsxz", "2"), ("dt", "3"), ("l", "4"), ("mn", "5"), ("r", "6")):
@@ -43,6 +43,36 @@ def phonetic(word: str) -> str:
         if ch not in "hw":
             last = code
     return "".join(out)
+
+
+_t2s: list[Any] = []  # the OpenCC converter, once loaded (None when the names extra is missing)
+_t2s_cache: dict[str, str] = {}
+
+
+def han_variants_available() -> bool:
+    """Whether traditional Chinese names can be folded to simplified (``opencc``, the ``names`` extra)."""
+    if not _t2s:
+        try:
+            import opencc  # type: ignore[import-not-found, unused-ignore]
+
+            _t2s.append(opencc.OpenCC("t2s"))
+        except (ImportError, OSError, RuntimeError):
+            _t2s.append(None)
+    return _t2s[0] is not None
+
+
+def simplified(text: str) -> str:
+    """A Chinese name in simplified characters (張偉 gives 张伟), by OpenCC's maintained conversion tables;
+    unchanged without the ``names`` extra or when it holds no traditional character."""
+    if not text or text.isascii():
+        return text
+    hit = _t2s_cache.get(text)
+    if hit is not None:
+        return hit
+    out = str(_t2s[0].convert(text)) if han_variants_available() else text
+    if len(_t2s_cache) < 200_000:
+        _t2s_cache[text] = out
+    return out
 
 
 def fold(text: str | None) -> str:
@@ -275,8 +305,8 @@ def _features_of(c: Customer, region: str | None) -> Features:
     f.raw_name = display.strip()
     if script in ("cjk", "kana", "hangul"):
         f.script = "cjk"
-        f.given = _letters(given)
-        f.family = _letters(family)
+        f.given = simplified(_letters(given))
+        f.family = simplified(_letters(family))
         f.given_ph = f.given
         f.family_ph = f.family
         f.name_key = f.family + f.given
