@@ -230,6 +230,39 @@ def _cluster_f1(clusters: Any, truth: dict[str, str]) -> dict[str, float]:
     return _f1(pred, true)
 
 
+def _components(res: Any) -> list[set[str]]:
+    """Plain connected components over the pairs ``res`` accepted (at or above its threshold): the
+    clustering custdata's support-guarded merging is measured against."""
+    parent: dict[str, str] = {}
+
+    def find(x: str) -> str:
+        while parent.get(x, x) != x:
+            parent[x] = parent.get(parent[x], parent[x])
+            x = parent[x]
+        return x
+
+    for p in res.pairs:
+        if p.probability >= res.threshold:
+            a, b = find(p.id_a), find(p.id_b)
+            if a != b:
+                parent[max(a, b)] = min(a, b)
+    groups: dict[str, set[str]] = {}
+    for c in res.clusters:
+        for rid in c:
+            groups.setdefault(find(rid), set()).add(rid)
+    return list(groups.values())
+
+
+def _versus_components(res: Any, score: Any) -> dict[str, float]:
+    """F1/precision/recall of connected components over the same accepted pairs, and clusters counts."""
+    cc = _components(res)
+    return {
+        **{f"cc_{k}": v for k, v in score(cc).items() if k in ("f1", "precision", "recall")},
+        "clusters": len(res.clusters),
+        "cc_clusters": len(cc),
+    }
+
+
 def run_custdata_hard() -> dict[str, Any]:
     import warnings
 
@@ -245,6 +278,13 @@ def run_custdata_hard() -> dict[str, Any]:
             res = dedupe(ds.records)
         took = time.perf_counter() - t
         out[name] = {**_cluster_f1(res.clusters, ds.truth), "seconds": round(took, 2)}
+        truth = ds.truth
+        out[name].update(
+            {
+                k: round(v, 4) if isinstance(v, float) else v
+                for k, v in _versus_components(res, lambda cl, t=truth: _cluster_f1(cl, t)).items()
+            }
+        )
     return out
 
 
@@ -272,7 +312,12 @@ def run_custdata_traps(sets: dict[str, Any]) -> dict[str, Any]:
             "recall": round(s["recall"], 4),
             "f1": round(s["f1"], 4),
             "false_pairs": s["false_pairs"],
+            "cc_false_pairs": trap.score(_components(res))["false_pairs"],
             "seconds": round(took, 2),
+            **{
+                k: round(v, 4) if isinstance(v, float) else v
+                for k, v in _versus_components(res, trap.score).items()
+            },
         }
     return out
 
