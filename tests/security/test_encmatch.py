@@ -81,9 +81,30 @@ def check_same_as_plaintext(store: Store, records: list[Customer], **kw: Any) ->
     }
     in_pairs = {i for p in pair_ids(result) for i in p}
     assert result.opened == len(in_pairs)
+    check_index_groups(store, records, kw.get("region", "CN"))
     if getattr(store, "encrypted", False):
         assert opened[0] == len(in_pairs)  # only the customers of candidate pairs were decrypted
     return result
+
+
+def check_index_groups(store: Store, records: list[Customer], region: str | None) -> None:
+    """Pass by pass, the customers the store's index groups are those sharing a key in the plaintext."""
+    from custdata.matching._features import features_of
+    from custdata.storage._blocks import block_index_of
+
+    index = block_index_of(store)
+    assert index is not None
+    holders: dict[tuple[str, str], set[str]] = {}
+    for r in records:  # dedupe's own key functions, not the index's path through block_keys
+        f = features_of(r, region=region)
+        for name, fn in INDEX_PASSES.items():
+            for key in fn(f):
+                holders.setdefault((name, key), set()).add(r.id)
+    for name in INDEX_PASSES:
+        plain = {i for (n, _), ids in holders.items() if n == name and len(ids) > 1 for i in ids}
+        assert index.members([f"block:{name}"]) == plain, name
+        sizes = sorted(len(ids) for (n, _), ids in holders.items() if n == name and len(ids) > 1)
+        assert sorted(k for _, k in index.groups(f"block:{name}")) == sizes, name
 
 
 # ---------------------------------------------------------------------------------------------- generated
@@ -111,6 +132,19 @@ def test_generated_customers_cluster_as_on_plaintext(records: list[Customer]) ->
         with open_store("memory://") as mem:
             mem.upsert_many(records)
             check_same_as_plaintext(mem, records)
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.integers(0, 2**32 - 1), st.sampled_from(["households", "names_and_dates"]))
+def test_generated_duplicates_cluster_as_on_plaintext(seed: int, kind: str) -> None:
+    # custdata.testing's generators with real duplicates: typos, swapped day and month, shared landlines
+    if kind == "households":
+        records = cst.household_records(6, seed=seed).records
+    else:
+        records = cst.names_and_dates(60, duplicates=0.3, seed=seed).records
+    with tempfile.TemporaryDirectory() as tmp, sqlite_store(Path(tmp) / "s.db", records) as store:
+        result = check_same_as_plaintext(store, records)
+    assert any(len(c) > 1 for c in result.clusters)
 
 
 # ---------------------------------------------------------------------------------------------- fixed sets
