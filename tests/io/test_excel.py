@@ -233,6 +233,16 @@ def test_header_row_can_be_given(tmp_path: Path) -> None:
     assert c.id == "m6"
     with pytest.raises(ValidationError, match="header_row"):
         read_excel(path, header_row=0)
+    with pytest.raises(ValidationError, match="region"):
+        read_excel(path, region="XX")
+
+
+def test_urls_read_and_write(tmp_path: Path) -> None:
+    c = Customer(id="u1", name="张三", phones=["13800138000"])
+    assert write_excel([c], "memory://excel/c.xlsx") == 1
+    assert list(read_excel("memory://excel/c.xlsx")) == [c]
+    with pytest.raises(ParseError, match="no such file"):
+        read_excel("memory://excel/missing.xlsx")
 
 
 @pytest.mark.parametrize(

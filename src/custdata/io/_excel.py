@@ -127,6 +127,41 @@ def _date1904(fh: IO[bytes], fmt: str) -> bool:
     return False
 
 
+_TABLE = "{urn:oasis:names:tc:opendocument:xmlns:table:1.0}"
+
+
+def _ods_merges(fh: IO[bytes], name: str) -> dict[str, list[tuple[tuple[int, int], tuple[int, int]]]]:
+    """The merged ranges of each sheet of an OpenDocument file (python-calamine reports them for
+    .xlsx and .xls only), from the spans of content.xml's cells, as ((row, col), (last row, last col))."""
+    from xml.etree.ElementTree import ParseError as XMLParseError
+    from xml.etree.ElementTree import iterparse
+
+    out: dict[str, list[tuple[tuple[int, int], tuple[int, int]]]] = {}
+    sheet, row, col = "", 0, 0
+    try:
+        fh.seek(0)
+        with zipfile.ZipFile(fh) as z, z.open("content.xml") as xml:
+            for event, el in iterparse(xml, events=("start", "end")):
+                tag = el.tag
+                if event == "start":
+                    if tag == _TABLE + "table":
+                        sheet, row = el.get(_TABLE + "name", ""), 0
+                    elif tag == _TABLE + "table-row":
+                        col = 0
+                    elif tag in (_TABLE + "table-cell", _TABLE + "covered-table-cell"):
+                        rows = int(el.get(_TABLE + "number-rows-spanned", "1"))
+                        cols = int(el.get(_TABLE + "number-columns-spanned", "1"))
+                        if rows > 1 or cols > 1:
+                            out.setdefault(sheet, []).append(((row, col), (row + rows - 1, col + cols - 1)))
+                        col += int(el.get(_TABLE + "number-columns-repeated", "1"))
+                elif tag == _TABLE + "table-row":
+                    row += int(el.get(_TABLE + "number-rows-repeated", "1"))
+                    el.clear()
+    except (KeyError, ValueError, zipfile.BadZipFile, XMLParseError, OSError):
+        raise ParseError("a damaged workbook (content.xml)", path=name) from None
+    return out
+
+
 class _Book:
     """An open workbook and its file (closed together)."""
 
@@ -157,9 +192,13 @@ class _Book:
         pc = _calamine()
         try:
             s = self.book.get_sheet_by_name(sheet)
-            return s.to_python(skip_empty_area=False), list(s.merged_cell_ranges or [])
+            rows = s.to_python(skip_empty_area=False)
+            merged = s.merged_cell_ranges
         except pc.CalamineError as exc:
             raise _book_error(exc, self.name) from None
+        if merged is None and self.format == "ods" and self._fh is not None:
+            merged = _ods_merges(self._fh, self.name).get(sheet, [])
+        return rows, list(merged or [])
 
     def close(self) -> None:
         if self._fh is not None:
@@ -433,10 +472,12 @@ def read_excel(
         isinstance(header_row, bool) or not isinstance(header_row, int) or header_row < 1
     ):
         raise ValidationError("must be a row number from 1, or None to find it", field="header_row")
-    if region is not None and not isinstance(region, str):
-        raise ValidationError(
-            f"must be a region code such as 'CN' or None, got {type(region).__name__}", field="region"
-        )
+    if region is not None:
+        import phonenumbers
+
+        if not isinstance(region, str) or region.strip().upper() not in phonenumbers.SUPPORTED_REGIONS:
+            shown = repr(region) if isinstance(region, str) else type(region).__name__
+            raise ValidationError(f"must be a region code such as 'CN' or None, got {shown}", field="region")
     if not isinstance(missing_id, str) or missing_id not in ("derive", "random", "error"):
         RowIds("", missing_id)  # the one check and message
     name = file_name(path)
