@@ -290,6 +290,30 @@ def test_a_phone_number_that_is_not_certain_is_a_problem(
     assert reason in reader.problems[0].reason
 
 
+@pytest.mark.parametrize(
+    ("value", "region", "expected"),
+    [
+        (2134, "US", "02134"),
+        (10010, "CN", "010010"),
+        (200000, "CN", "200000"),
+        (2134, "GB", None),
+        (123456, "US", None),
+    ],
+)
+def test_postal_codes_stored_as_numbers(
+    tmp_path: Path, value: int, region: str, expected: str | None
+) -> None:
+    path = tmp_path / "z.xlsx"
+    wb = openpyxl.Workbook()
+    wb.active.append(["id", "zip"])
+    wb.active.append(["a", value])
+    wb.save(path)
+    reader = read_excel(path, region=region, errors="collect")
+    got = [c.addresses[0].postal_code for c in reader]
+    assert got == ([expected] if expected else [])
+    assert bool(reader.problems) is (expected is None)
+
+
 def test_ids_and_amounts_stored_as_numbers(tmp_path: Path) -> None:
     path = tmp_path / "orders.xlsx"
     wb = openpyxl.Workbook()

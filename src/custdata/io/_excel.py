@@ -38,6 +38,29 @@ Sheet = str | int
 _PHONE_FIELDS = frozenset({"phone", "mobile", "home_phone", "work_phone", "fax", "phones"})
 _DATE_FIELDS = frozenset({"birthday", "created_at", "updated_at", "at"})
 _FLAT_PHONE = re.compile(r"#phone_\d{1,4}")
+_FLAT_POSTCODE = re.compile(r"#address_\d{1,4}_postal_code")
+#: Countries whose postal codes are all digits of one length: a code stored as a number that lost its
+#: leading zeros (02134 → 2134) gets them back there; elsewhere it is a problem of its row.
+POSTCODE_DIGITS = {
+    "CN": 6,
+    "IN": 6,
+    "RU": 6,
+    "SG": 6,
+    "US": 5,
+    "DE": 5,
+    "FR": 5,
+    "IT": 5,
+    "ES": 5,
+    "MX": 5,
+    "KR": 5,
+    "JP": 7,
+    "AU": 4,
+    "AT": 4,
+    "BE": 4,
+    "CH": 4,
+    "DK": 4,
+    "NO": 4,
+}
 _FLAT_DATE = re.compile(r"#(?:phone|email)_\d{1,4}_verified_at|#consents\..+\.(?:at|expires)")
 _SCIENTIFIC = re.compile(r"\s*(\d)(?:\.(\d+))?[eE]\+?(\d{1,2})\s*")
 _CFB = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
@@ -290,6 +313,23 @@ def _phone_number(v: float, region: str | None) -> str:
     return _restore_zero(digits, region)
 
 
+def _postcode(v: float, region: str | None) -> str:
+    """A postal code stored as a number: its digits, with lost leading zeros put back where the
+    region's codes are all digits of one length; a problem where that cannot be told."""
+    if not v.is_integer() or v < 0 or v >= 1e15:
+        raise _CellProblem("a postal code stored as a number that is not a whole number")
+    digits = str(int(v))
+    length = POSTCODE_DIGITS.get(region or "")
+    if length is None:
+        raise _CellProblem(
+            "a postal code stored as a number: whether it lost leading zeros cannot be told in this region; "
+            "store the column as text"
+        )
+    if len(digits) > length:
+        raise _CellProblem(f"a postal code of {len(digits)} digits where {region}'s have {length}")
+    return digits.zfill(length)
+
+
 def _restore_zero(digits: str, region: str | None) -> str:
     import phonenumbers
 
@@ -346,6 +386,8 @@ class _Cells:
         for f in fields:
             if f is not None and (f in _PHONE_FIELDS or _FLAT_PHONE.fullmatch(f)):
                 self.kinds.append("phone")
+            elif f is not None and (f == "postal_code" or _FLAT_POSTCODE.fullmatch(f)):
+                self.kinds.append("postcode")
             elif f is not None and (f in _DATE_FIELDS or _FLAT_DATE.fullmatch(f)):
                 self.kinds.append("birthday" if f == "birthday" else "date")
             else:
@@ -363,6 +405,8 @@ class _Cells:
             v = float(value)
             if kind == "phone":
                 return _phone_number(v, self.region)
+            if kind == "postcode":
+                return _postcode(v, self.region)
             if kind and not (v.is_integer() and 10_000_000 <= v <= 99_991_231):  # 20240306 is a date too
                 return _serial(v, self.date1904, kind == "birthday")
             return _number_text(v)
