@@ -19,6 +19,7 @@ from custdata.storage._core import (
     UpsertProblem,
     UpsertResult,
 )
+from custdata.storage._events import EVENT_TYPES, ChangeEvent, change_events, record_merge
 from custdata.storage._protocol import (
     ActivityStore,
     BackupItem,
@@ -33,9 +34,11 @@ from custdata.storage._registry import StoreFactory, known_schemes, open_store, 
 
 __all__ = [
     "BACKUP_FORMAT",
+    "EVENT_TYPES",
     "STORE_SCHEMA_VERSION",
     "ActivityStore",
     "BackupItem",
+    "ChangeEvent",
     "CustomerLookup",
     "CustomerReader",
     "CustomerWriter",
@@ -49,9 +52,11 @@ __all__ = [
     "StoredCustomer",
     "UpsertProblem",
     "UpsertResult",
+    "change_events",
     "export",
     "known_schemes",
     "open_store",
+    "record_merge",
     "register_store",
     "restore",
 ]
