@@ -203,10 +203,8 @@ def _erasures_after(store: Any, seq: int) -> list[tuple[int, str, dt.datetime, s
     return out
 
 
-def _check_store(store: object) -> None:
-    from custdata.storage._protocol import Store
-
-    if not isinstance(store, Store):
+def _check_store(store: object, *methods: str) -> None:
+    if not all(callable(getattr(store, m, None)) for m in methods):
         raise ValidationError(f"expected a store, got {type(store).__name__}", field="store")
 
 
@@ -268,7 +266,7 @@ def change_events(
     stamped when it begins and becomes visible when it commits, so a consumer should stay ``settle``
     behind the longest write that can be under way elsewhere (0 suits a store one process writes).
     """
-    _check_store(store)
+    _check_store(store, "history", "dump")
     pos: Position = _START if after is None else _decode_cursor(after)
     if limit is not None and (type(limit) is not int or limit < 0):
         raise ValidationError("limit must be a whole number >= 0 or None", field="limit")
@@ -335,7 +333,7 @@ def record_merge(store: Any, survivor: Any, merged_ids: list[str]) -> Any:
     """Write a merge: ``survivor`` (a customer, e.g. a golden record) is stored and each of
     ``merged_ids`` soft-deleted, in one transaction, with history sources that make their change events
     ``merged`` (``merged_into`` names the survivor). Returns the stored survivor."""
-    _check_store(store)
+    _check_store(store, "transaction", "put", "delete")
     ids = _args.ids(merged_ids)
     with store.transaction():
         stored = store.put(survivor, source=MERGE_SOURCE)
