@@ -26,6 +26,7 @@ from custdata.matching import INDEX_PASSES, Matcher, dedupe, dedupe_store, updat
 from custdata.security import Keyring
 from custdata.security._records import RecordCipher
 from custdata.storage import Store
+from custdata.storage._blocks import kind_of
 
 KEYRING = Keyring.generate()
 
@@ -102,9 +103,9 @@ def check_index_groups(store: Store, records: list[Customer], region: str | None
                 holders.setdefault((name, key), set()).add(r.id)
     for name in INDEX_PASSES:
         plain = {i for (n, _), ids in holders.items() if n == name and len(ids) > 1 for i in ids}
-        assert index.members([f"block:{name}"]) == plain, name
+        assert index.members([kind_of(name)]) == plain, name
         sizes = sorted(len(ids) for (n, _), ids in holders.items() if n == name and len(ids) > 1)
-        assert sorted(k for _, k in index.groups(f"block:{name}")) == sizes, name
+        assert sorted(k for _, k in index.groups(kind_of(name))) == sizes, name
 
 
 # ---------------------------------------------------------------------------------------------- generated
@@ -360,7 +361,7 @@ def test_an_index_of_fewer_passes_reveals_less_and_blocks_on_those(tmp_path: Pat
         kinds = {
             k for (k,) in store.query_sql("SELECT DISTINCT kind FROM cd_lookup WHERE kind LIKE 'block:%'")
         }  # type: ignore[attr-defined]
-        assert kinds <= {"block:phone", "block:name_birth_year"} and kinds
+        assert kinds <= {kind_of("phone"), kind_of("name_birth_year")} and kinds
         assert update_block_index(store) == 0  # keeps the passes it holds
         result = dedupe_store(store, matcher=reference.matcher)
         assert result.settings.passes == tuple(chosen)
@@ -369,3 +370,9 @@ def test_an_index_of_fewer_passes_reveals_less_and_blocks_on_those(tmp_path: Pat
             dedupe_store(store, passes=["name"])
         assert update_block_index(store, passes=list(INDEX_PASSES)) == len(records)  # rebuilt with them all
         assert indexed_passes(store) == list(INDEX_PASSES)
+
+
+def test_index_kinds_are_distinct_and_fit_every_backend() -> None:
+    kinds = [kind_of(name) for name in INDEX_PASSES]
+    assert len(set(kinds)) == len(kinds)
+    assert all(k.startswith("block:") and len(k) <= 16 for k in kinds)  # MariaDB's kind column: 16

@@ -43,7 +43,7 @@ logger = logging.getLogger(__name__)
 #: The blocking passes a store's block index holds: every keyed pass of :func:`dedupe` (the sorted
 #: neighbourhood passes need the records in plaintext order, which a blind index hides by design).
 INDEX_PASSES: dict[str, KeyFn] = {**DEFAULT_PASSES, **EXTRA_PASSES}
-_FORMAT = 1
+_FORMAT = 2  # 2: short index kinds (kind_of)
 _BATCH = 500
 
 
@@ -88,6 +88,12 @@ def fingerprint(region: str | None) -> str:
     for probe in _PROBES:
         h.update(repr(block_keys(Customer.from_dict(probe), region=region)).encode())
     return h.hexdigest()[:16]
+
+
+def kind_of(name: str) -> str:
+    from custdata.storage._blocks import kind_of as kind
+
+    return kind(name)
 
 
 def _index(store: object) -> Any:
@@ -197,7 +203,7 @@ def block_candidates(record: Features, store: Any, *, region: str | None) -> lis
         fn = INDEX_PASSES.get(name)
         if fn is None or name in _FOUND_BY_FIND:
             continue
-        kind = f"block:{name}"
+        kind = kind_of(name)
         for key in set(fn(record)):
             holders = index.holders(kind, index.derive(kind, key))
             if len(holders) <= _MATCH_BLOCK_CAP:
@@ -380,7 +386,7 @@ def dedupe_store(
     skipped: dict[str, int] = {}
     for name in names:
         if name in optional:
-            sizes = [n for _, n in index.groups(f"block:{name}")]
+            sizes = [n for _, n in index.groups(kind_of(name))]
             full = sum(n * (n - 1) // 2 for n in sizes if n <= s.max_block_size)
             capped = [n for n in sizes if n > s.max_block_size]
             work = full + (s.window - 1) * sum(capped)
@@ -388,7 +394,7 @@ def dedupe_store(
                 skipped[name] = work
                 continue
         ran.append(name)
-    ids = sorted(index.members([f"block:{n}" for n in ran]))
+    ids = sorted(index.members([kind_of(n) for n in ran]))
     say("reading")
     found = store.get_many(ids)
     if len(found) != len(ids):

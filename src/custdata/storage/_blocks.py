@@ -1,7 +1,8 @@
 """Block keys in a store's lookup index: what lets dedupe run on an encrypted store.
 
 A layer above storage (``custdata.matching.dedupe_store``) computes each customer's blocking keys and
-attaches them here as extra lookup entries: kind ``block:<pass>``, key the blocking key through the
+attaches them here as extra lookup entries: kind :func:`kind_of` the pass (``block:`` and a short code),
+key the blocking key through the
 store's *block deriver* (a keyed HMAC on an encrypted store, the key itself on a plain one), plus one
 marker entry (kind ``block``, key the customer id) saying the customer's keys are in. The entries are
 listed in the customer's stored lookup keys, so any later write of the customer drops them together with
@@ -14,6 +15,7 @@ Storage never imports matching: the keys arrive already computed (see :func:`att
 
 from __future__ import annotations
 
+import hashlib
 import json
 import weakref
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -22,17 +24,23 @@ from typing import Any
 from custdata._records import Customer
 from custdata.exceptions import ValidationError
 
-__all__ = ["BLOCK_BITS", "MARK", "PREFIX", "BlockIndexStore", "block_index_of"]
+__all__ = ["BLOCK_BITS", "MARK", "PREFIX", "BlockIndexStore", "block_index_of", "kind_of"]
 
 #: Kind of the marker entry of an indexed customer (key: the customer id).
 MARK = "block"
-#: Kinds of block keys: ``block:<pass name>``.
+#: Kinds of block keys start with this (see :func:`kind_of`).
 PREFIX = "block:"
 #: Bits of an HMAC block key on an encrypted store (see docs/security.md, leakage of block indexes).
 BLOCK_BITS = 64
 _META = "block_index"
 
 Keys = list[tuple[str, str]]
+
+
+def kind_of(name: str) -> str:
+    """The index kind of a blocking pass: ``block:`` and 8 hex digits of the pass name's SHA-256 (short
+    enough for every backend's kind column: MariaDB's holds 16 characters)."""
+    return PREFIX + hashlib.sha256(name.encode("utf-8")).hexdigest()[:8]
 
 
 def _deriver(store: Any) -> Callable[[str, str], str]:
@@ -102,7 +110,11 @@ class BlockIndexStore:
     # ------------------------------------------------------------------ shared
     def entries(self, customer_id: str, keys: Iterable[tuple[str, str]]) -> Keys:
         d = self.derive
-        out = {(f"{PREFIX}{name}", d(f"{PREFIX}{name}", key)) for name, key in keys}
+        kinds: dict[str, str] = {}
+        out = set()
+        for name, key in keys:
+            kind = kinds.get(name) or kinds.setdefault(name, kind_of(name))
+            out.add((kind, d(kind, key)))
         out.add((MARK, customer_id))
         return sorted(out)
 
