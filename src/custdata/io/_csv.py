@@ -37,7 +37,10 @@ from custdata.io._problems import (
 )
 from custdata.io._profiles import profile_headers
 
-__all__ = ["Layout", "RowWriter", "read_csv", "record_rows", "write_csv", "write_rows"]
+__all__ = ["Engine", "Layout", "RowWriter", "read_csv", "record_rows", "write_csv", "write_rows"]
+
+#: How :func:`read_csv` reads a file (see its ``engine`` argument).
+Engine = Literal["auto", "rows", "columnar"]
 
 
 def read_csv(
@@ -53,6 +56,7 @@ def read_csv(
     source: str | None = None,
     check_contacts: bool = True,
     profile: str | Mapping[str, str | None] | None = None,
+    engine: Engine = "auto",
 ) -> RecordReader[Any]:
     """Stream records from a CSV file.
 
@@ -81,7 +85,15 @@ def read_csv(
     ``profile`` names a CRM's contact export (``"zoho"``, ``"fxiaoke"``, ``"hubspot"``,
     ``"salesforce"``, or one added with :func:`register_import_profile`), or is a header map of its
     own: its headers are matched before the built-in synonyms, and ``mapping`` still overrides it.
+
+    ``engine``: ``"auto"`` (the default) reads a customer file by columns with pyarrow when the
+    ``parquet`` extra is installed and the file is one this path reads exactly (see ``docs/io.md``), else
+    row by row; ``"rows"`` always reads row by row; ``"columnar"`` is ``"auto"`` that raises
+    :class:`~custdata.exceptions.MissingExtraError` without pyarrow. Every engine gives the same records
+    and the same problems.
     """
+    if engine not in ("auto", "rows", "columnar"):
+        raise ValidationError(f"engine must be 'auto', 'rows' or 'columnar', got {engine!r}", field="engine")
     check_errors(errors)
     cls = record_class(kind)
     headers = profile_headers(profile, kind)
@@ -91,6 +103,31 @@ def read_csv(
     fh, enc = open_text(path, encoding)  # a missing, folder or unreadable file: ParseError
     reader: RecordReader[Any] = RecordReader(iter(()), fh, enc)
     row_ids = ids if kind == "customer" else None
+    if engine != "rows" and kind == "customer":
+        from custdata.io._columnar import columnar_rows
+
+        try:
+            fast = columnar_rows(
+                reader,
+                name,
+                enc,
+                mapping or {},
+                errors,
+                tz,
+                ids,
+                check_contacts,
+                delimiter,
+                engine == "columnar",
+                headers,
+            )
+        except BaseException:
+            fh.close()
+            raise
+        if fast is not None:
+            fh.close()
+            reader._fh = None
+            reader._rows = fast
+            return reader
     reader._rows = _csv_rows(
         reader, fh, cls, kind, mapping or {}, errors, tz, name, delimiter, row_ids, check_contacts, headers
     )

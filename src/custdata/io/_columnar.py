@@ -1,0 +1,487 @@
+"""The columnar path of :func:`read_csv` (the ``parquet`` extra: pyarrow's CSV reader).
+
+pyarrow parses the file into columns of text, block by block; each column is checked and converted on its
+own (a date, a phone kind, a tag list is parsed once per distinct cell text), and the records are built
+at the end of each block directly from the converted values. The answer is always the row reader's:
+
+* a file is read this way only when every line is one row: no quote character, no NUL byte, no blank
+  line, no lone carriage return, no cell longer than the csv module takes, every line with exactly the
+  header's number of cells, UTF-8 text (checked in a first pass over the bytes); the header maps to
+  fields this path knows. Anything else is read by the row reader, for the whole file;
+* within such a file, a row with a cell this path does not take as plain (an empty id, a phone with a
+  remark, an e-mail or date that does not parse, a channel word kept as ``channel_raw`` …) goes through
+  the row reader's own code for that one row (same record, same problems, same row number).
+
+Hypothesis pins this path to the row reader (``tests/io/test_columnar.py``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import Any
+
+from custdata._fields import FrozenMap, fields_of, to_tags
+from custdata._records import Address, Customer, Email, PersonName, Phone
+from custdata.exceptions import MissingExtraError
+from custdata.io._args import open_file
+from custdata.io._build import RowBuilder, header_fields
+from custdata.io._cells import (
+    CHANNEL_WORDS,
+    PHONE_SPLIT,
+    SPLIT,
+    STAGE_WORDS,
+    list_cell,
+    parse_birthday,
+    parse_when,
+    word,
+)
+from custdata.io._flat import FLAT_PREFIX
+from custdata.io._guard import unguard
+from custdata.io._headers import header_key
+from custdata.io._ids import RowIds
+from custdata.io._problems import RecordReader, RowProblem, handle
+
+__all__ = ["columnar_rows"]
+
+_BLOCK = 1 << 22
+_FIELD_LIMIT = 131_072  # the csv module's default field_size_limit
+_PLAIN = object()  # a cache entry for a cell this path does not take
+
+
+class _NotPlain(Exception):
+    """A cell this path does not take: the row goes through the row reader's code."""
+
+
+def _pyarrow(required: bool) -> Any:
+    try:
+        import pyarrow as pa
+        import pyarrow.csv
+    except ImportError as exc:
+        if required:
+            raise MissingExtraError("parquet", "read_csv(engine='columnar')", ["pyarrow"]) from exc
+        return None
+    return pa
+
+
+# ---------------------------------------------------------------------------------------------- record makers
+def _maker(cls: type) -> Callable[[dict[str, Any]], Any]:
+    """Build a record from converted field values (the defaults for the rest), as ``from_dict`` stores
+    them once its converters have run: generated, one store per field. A default made by a factory is
+    made once (they are immutable: an empty ``FrozenMap``, an empty ``PersonName``); a factory that
+    makes a new value each time (a random id) is called each time."""
+    ns: dict[str, Any] = {"_new": object.__new__, "_cls": cls, "_M": object()}
+    lines = ["def make(values):", "    obj = _new(_cls)", "    get = values.get"]
+    for n, f in enumerate(fields_of(cls)):
+        ns[f"_s{n}"] = getattr(cls, f.name).__set__
+        if f.factory is None:
+            ns[f"_d{n}"] = f.default
+            lines.append(f"    _s{n}(obj, get({f.name!r}, _d{n}))")
+        elif f.factory() == f.factory():  # the same value each time: made once
+            ns[f"_d{n}"] = f.factory()
+            lines.append(f"    _s{n}(obj, get({f.name!r}, _d{n}))")
+        else:
+            ns[f"_f{n}"] = f.factory
+            lines += [f"    v = get({f.name!r}, _M)", f"    _s{n}(obj, _f{n}() if v is _M else v)"]
+    lines.append("    return obj")
+    exec(compile("\n".join(lines) + "\n", f"<custdata columnar {cls.__name__}>", "exec"), ns)
+    make: Callable[[dict[str, Any]], Any] = ns["make"]
+    return make
+
+
+_CUSTOMER = _maker(Customer)
+_PHONE = _maker(Phone)
+_EMAIL = _maker(Email)
+_ADDRESS = _maker(Address)
+_PERSON = _maker(PersonName)
+
+
+# ---------------------------------------------------------------------------------------------- header plan
+_PHONE_COLUMNS = {
+    "phone": "other",
+    "mobile": "mobile",
+    "home_phone": "home",
+    "work_phone": "work",
+    "fax": "fax",
+}
+_EMAIL_COLUMNS = {"email": "other", "work_email": "work"}
+_ADDRESS_COLUMNS = {"country", "province", "city", "district", "street", "postal_code", "address"}
+_TEXT = {"gender", "company", "title", "owner"}
+_CACHED = {"birthday", "tags", "channel", "lifecycle_stage", "created_at", "updated_at", "version"}
+_NAME = {"name": "full", "family_name": "family", "given_name": "given"}
+_FLAT_KEYS = {"phone": ("kind", "primary", "verified_at"), "email": ("kind", "primary", "verified_at")}
+
+
+def supported(fields: Sequence[str | None]) -> bool:
+    """Whether every column maps to a field this path builds (else the row reader reads the file)."""
+    for f in fields:
+        if f is None or f == "id" or f in _NAME or f in _TEXT or f in _CACHED:
+            continue
+        if f in _PHONE_COLUMNS or f in _EMAIL_COLUMNS or f in _ADDRESS_COLUMNS:
+            continue
+        if f[0] == FLAT_PREFIX and not f[1:].startswith(("custom.", "external_ids.", "consents.")):
+            continue
+        return False
+    return True
+
+
+# ---------------------------------------------------------------------------------------------- first pass
+def plain_lines(name: str, width: int, delimiter: str) -> bool:
+    """Whether every line of the file is one row of ``width`` cells that the csv module splits exactly
+    as a plain split does (see the module notes)."""
+    sep = delimiter.encode("utf-8")
+    want = width - 1
+    with open_file(name, "rb") as fh:
+        rest = b""
+        first = True
+        while True:
+            chunk = fh.read(_BLOCK)
+            data = rest + chunk
+            if not chunk:
+                if not data:
+                    return True
+                lines = [data]
+                rest = b""
+            else:
+                cut = data.rfind(b"\n")
+                if cut < 0:
+                    rest = data
+                    continue
+                lines = data[: cut + 1].split(b"\n")
+                lines.pop()  # the empty text after the last newline
+                rest = data[cut + 1 :]
+            block = data if not chunk else data[: len(data) - len(rest)]
+            if b'"' in block or b"\x00" in block or block.count(b"\r") != block.count(b"\r\n"):
+                return False
+            try:
+                block.decode("utf-8")
+            except UnicodeDecodeError:
+                return False
+            for line in lines[1:] if first else lines:
+                if line.count(sep) != want or line in (b"", b"\r") or len(line) > _FIELD_LIMIT:
+                    return False
+            first = False
+            if not chunk:
+                return True
+
+
+# ---------------------------------------------------------------------------------------------- the rows
+def columnar_rows(
+    reader: RecordReader[Any],
+    name: str,
+    encoding: str,
+    mapping: Mapping[str, str | None],
+    errors: str,
+    tz: dt.tzinfo,
+    ids: RowIds,
+    check: bool,
+    delimiter: str,
+    required: bool,
+    profile: Mapping[str, str | None] | None = None,
+) -> Iterator[Any] | None:
+    """The records of a customer CSV file read by columns, or None when the row reader must read it."""
+    pa = _pyarrow(required)
+    if pa is None or encoding not in ("utf-8", "utf-8-sig") or len(delimiter) != 1 or delimiter in '\r\n"':
+        return None
+    with open_file(name, "rb") as fh:
+        start = fh.read(_FIELD_LIMIT + 1)
+    cut = start.find(b"\n")
+    head = start[: cut + 1] if cut >= 0 else b""
+    if not head or b'"' in head or b"\x00" in head:
+        return None
+    try:
+        header = head.decode(encoding).rstrip("\n").rstrip("\r").split(delimiter)
+    except UnicodeDecodeError:
+        return None
+    if not any(header):
+        return None
+    if not supported(header_fields(header, "customer", mapping, profile)) or not plain_lines(
+        name, len(header), delimiter
+    ):
+        return None
+    rows = RowBuilder(reader, header, Customer, "customer", mapping, errors, tz, name, ids, check, profile)
+    return _rows(pa, reader, name, header, rows, errors, tz, check, delimiter)
+
+
+def _rows(
+    pa: Any,
+    reader: RecordReader[Any],
+    name: str,
+    header: list[str],
+    rows: RowBuilder,
+    errors: str,
+    tz: dt.tzinfo,
+    check: bool,
+    delimiter: str,
+) -> Iterator[Any]:
+    width = len(header)
+    names = [f"c{i}" for i in range(width)]
+    fh = open_file(name, "rb")
+    reader._fh = fh  # closed with the reader
+    stream = pa.csv.open_csv(
+        fh,
+        read_options=pa.csv.ReadOptions(column_names=names, skip_rows=1, block_size=_BLOCK),
+        parse_options=pa.csv.ParseOptions(
+            delimiter=delimiter, quote_char=False, double_quote=False, newlines_in_values=False
+        ),
+        convert_options=pa.csv.ConvertOptions(
+            column_types=dict.fromkeys(names, pa.string()), strings_can_be_null=False, null_values=[]
+        ),
+    )
+    build = _Builder(header, rows.fields, rows.keep, tz, check)
+    header_keys = [header_key(h) for h in header]
+    first_header = header[0]
+    rownum = 1
+    for batch in stream:
+        columns = [batch.column(i).to_pylist() for i in range(width)]
+        for cells in zip(*columns, strict=True):
+            rownum += 1
+            if not any(cells):
+                continue  # a row of empty cells: skipped, as the row reader skips it
+            reader.rows += 1
+            first = cells[0]
+            if (first[:1] == "\ufeff" or first == first_header) and [
+                header_key(c) for c in cells
+            ] == header_keys:
+                handle(
+                    reader, [RowProblem(rownum, "", "the header row again (two files joined?)")], errors, name
+                )
+                continue
+            try:
+                yield build.fast(cells)
+                continue
+            except _NotPlain:
+                pass
+            record = _general(rows, rownum, cells)
+            if record is not None:
+                yield record
+
+
+def _general(rows: RowBuilder, rownum: int, cells: Sequence[str]) -> Any:
+    """One row by the row reader's own steps (custdata.io._build)."""
+    return rows.build(rownum, list(cells))
+
+
+# ---------------------------------------------------------------------------------------------- the fast row
+class _Builder:
+    """Builds a customer from a row of plain cells, raising ``_NotPlain`` for any other cell."""
+
+    def __init__(
+        self, header: list[str], fields: list[str | None], keep: list[bool], tz: dt.tzinfo, check: bool
+    ) -> None:
+        from custdata.normalization import normalize_email
+        from custdata.normalization._phone import phone_text
+
+        self.phone_text = phone_text
+        self.normalize_email = normalize_email
+        self.check = check
+        self.tz = tz
+        conv = Customer._CONVERTERS
+        self.conv = conv
+        self.caches: dict[str, dict[str, Any]] = {}
+        self.kinds: dict[str, Any] = {}
+        # column jobs, in header order: (index, what, key)
+        self.jobs: list[tuple[int, str, Any]] = []
+        flat: dict[tuple[str, int], dict[str, int]] = {}
+        self.address_parts: list[tuple[int, str]] = []
+        for i, (h, f) in enumerate(zip(header, fields, strict=True)):
+            plain = h.lstrip("\ufeff")
+            if f is None:
+                if keep[i]:
+                    self.jobs.append((i, "custom", plain))
+            elif f == "id":
+                self.jobs.append((i, "id", None))
+            elif f in _NAME:
+                self.jobs.append((i, "name", _NAME[f]))
+            elif f in _TEXT:
+                self.jobs.append((i, "text", f))
+            elif f in _CACHED:
+                self.jobs.append((i, "cached", f))
+            elif f in _PHONE_COLUMNS:
+                self.jobs.append((i, "phone_col", _PHONE_COLUMNS[f]))
+            elif f in _EMAIL_COLUMNS:
+                self.jobs.append((i, "email_col", _EMAIL_COLUMNS[f]))
+            elif f in _ADDRESS_COLUMNS:
+                self.address_parts.append((i, "raw" if f == "address" else f))
+            else:  # a flat column: phone_N[_key], email_N[_key], address_N_part
+                col = f[1:]
+                group, _, rest = col.partition("_")
+                index_text, _, key = rest.partition("_")
+                flat.setdefault((group, int(index_text)), {})[key] = i
+        # flat groups in the order parse_flat gives them: by group, then index
+        self.flat_phones = [flat[k] for k in sorted(k for k in flat if k[0] == "phone")]
+        self.flat_emails = [flat[k] for k in sorted(k for k in flat if k[0] == "email")]
+        self.flat_addresses = [flat[k] for k in sorted(k for k in flat if k[0] == "address")]
+        self.has_name = any(j[1] == "name" for j in self.jobs)
+
+    # cells -------------------------------------------------------------------------------------
+    def _cached(self, field: str, raw: str) -> Any:
+        cache = self.caches.setdefault(field, {})
+        v = cache.get(raw, None)
+        if v is None:
+            try:
+                v = self._convert(field, raw)
+            except Exception:
+                v = _PLAIN
+            if len(cache) < 100_000:
+                cache[raw] = v
+        if v is _PLAIN:
+            raise _NotPlain
+        return v
+
+    def _convert(self, field: str, raw: str) -> Any:
+        conv = self.conv
+        if field == "birthday":
+            return conv["birthday"](parse_birthday(raw))
+        if field == "tags":
+            return to_tags(list_cell(raw))
+        if field == "channel":
+            v = word(raw, CHANNEL_WORDS)
+            return conv["channel"](
+                v
+            )  # a word that is no channel raises: kept as channel_raw by the row reader
+        if field == "lifecycle_stage":
+            return conv["lifecycle_stage"](word(raw, STAGE_WORDS))
+        if field in ("created_at", "updated_at"):
+            return conv[field](parse_when(raw, self.tz))
+        if field == "version":
+            return conv["version"](int(raw.strip()))
+        raise AssertionError(field)  # pragma: no cover
+
+    def _kind(self, group: str, raw: str) -> Any:
+        key = group + "\x00" + raw
+        v = self.kinds.get(key)
+        if v is None:
+            try:
+                v = (Phone if group == "phone" else Email)._CONVERTERS["kind"](raw)
+            except Exception:
+                v = _PLAIN
+            self.kinds[key] = v
+        if v is _PLAIN:
+            raise _NotPlain
+        return v
+
+    def _phone_ok(self, text: str) -> None:
+        if not text.strip():
+            raise _NotPlain
+        if self.check:
+            try:
+                _number, note = self.phone_text(text)
+            except Exception:
+                raise _NotPlain from None
+            if note is not None:
+                raise _NotPlain
+
+    def _email_ok(self, text: str) -> None:
+        if not text.strip():
+            raise _NotPlain
+        if self.check:
+            try:
+                self.normalize_email(text)
+            except Exception:
+                raise _NotPlain from None
+
+    def _contact(self, cells: Sequence[str], cols: dict[str, int], group: str) -> Any:
+        main = cols.get("")
+        text = cells[main] if main is not None else ""
+        if text == "":
+            if any(cells[i] for i in cols.values()):
+                raise _NotPlain  # details without a number or address: the row reader reports it
+            return None
+        text = unguard(text)
+        values: dict[str, Any] = {"number" if group == "phone" else "address": text}
+        for key, i in cols.items():
+            raw = cells[i]
+            if not key or raw == "":
+                continue
+            raw = unguard(raw)
+            if key == "kind":
+                values["kind"] = self._kind(group, raw)
+            elif key == "primary":
+                t = raw.strip().lower()
+                if t not in ("true", "false"):
+                    raise _NotPlain
+                values["primary"] = t == "true"
+            else:  # verified_at
+                try:
+                    values["verified_at"] = Phone._CONVERTERS["verified_at"](raw)
+                except Exception:
+                    raise _NotPlain from None
+        return values
+
+    # the row -----------------------------------------------------------------------------------
+    def fast(self, cells: Sequence[str]) -> Any:
+        d: dict[str, Any] = {}
+        name: dict[str, str] | None = None
+        custom: dict[str, Any] | None = None
+        phones: list[Any] = []
+        emails: list[Any] = []
+        for i, what, key in self.jobs:
+            raw = cells[i]
+            if raw == "":
+                if what == "id":
+                    raise _NotPlain  # a derived id: the row reader's
+                continue
+            raw = unguard(raw)
+            if what == "id":
+                if not raw.strip():
+                    raise _NotPlain
+                d["id"] = raw
+            elif what == "name":
+                if name is None:
+                    name = {}
+                name[key] = raw
+            elif what == "text":
+                d[key] = raw
+            elif what == "cached":
+                d[key] = self._cached(key, raw)
+            elif what == "custom":
+                if custom is None:
+                    custom = {}
+                custom[key] = raw
+            elif what == "phone_col":
+                n = raw.strip()
+                if n != raw or PHONE_SPLIT.search(n):
+                    raise _NotPlain
+                self._phone_ok(n)
+                phones.append(_PHONE({"number": n, "kind": self._kind("phone", key)}))
+            else:  # email_col
+                e = raw.strip()
+                if e != raw or SPLIT.search(e):
+                    raise _NotPlain
+                self._email_ok(e)
+                emails.append(_EMAIL({"address": e, "kind": self._kind("email", key)}))
+        if "id" not in d:
+            raise _NotPlain
+        flat_phones = []
+        for cols in self.flat_phones:
+            v = self._contact(cells, cols, "phone")
+            if v is not None:
+                self._phone_ok(v["number"])
+                flat_phones.append(_PHONE(v))
+        flat_emails = []
+        for cols in self.flat_emails:
+            v = self._contact(cells, cols, "email")
+            if v is not None:
+                self._email_ok(v["address"])
+                flat_emails.append(_EMAIL(v))
+        addresses = []
+        if self.address_parts:
+            part = {k: unguard(cells[i]) for i, k in self.address_parts if cells[i] != ""}
+            if part:
+                addresses.append(_ADDRESS(part))
+        for cols in self.flat_addresses:
+            part = {k: unguard(cells[i]) for k, i in cols.items() if cells[i] != ""}
+            if part:
+                addresses.append(_ADDRESS(part))
+        if flat_phones or phones:
+            d["phones"] = (*flat_phones, *phones)
+        if flat_emails or emails:
+            d["emails"] = (*flat_emails, *emails)
+        if addresses:
+            d["addresses"] = tuple(addresses)
+        if name is not None:
+            d["name"] = _PERSON(name)
+        if custom is not None:
+            d["custom"] = FrozenMap(custom)
+        return _CUSTOMER(d)
