@@ -11,8 +11,8 @@ process, so its peak memory is that process's maximum resident set (worker proce
 - ``store``: the records are written to an encrypted SQLite store first (not timed: ``load_s``), the block
   index is built (``index_s``, each customer decrypted once), then ``dedupe_store`` runs (``dedupe_s``:
   grouping inside SQLite, decrypting the candidates, matching them); ``opened`` counts decryptions;
-- ``memory``: ``dedupe`` on the same records with the same keyed passes ``dedupe_store`` runs (the same
-  candidate pairs: equal work);
+- ``memory``: ``dedupe`` on the same records with the keyed passes ``dedupe_store`` ran (handed over from
+  the store side's run: the same candidate pairs, equal work);
 - ``memory-default``: ``dedupe`` at its defaults (the sorted-neighbourhood passes too), for reference.
 
 CPU time (the process and its workers) and wall time are medians over ``--repeat`` runs; pairwise
@@ -53,7 +53,7 @@ def _scores(result: Any, truth: list[int], ids: list[str]) -> dict[str, float]:
     return {"f1": round(f, 4), "precision": round(p, 4), "recall": round(r, 4)}
 
 
-def run_side(side: str, n: int) -> dict[str, Any]:
+def run_side(side: str, n: int, passes: list[str] | None = None) -> dict[str, Any]:
     import warnings
 
     from custdata import Customer, open_store
@@ -99,9 +99,7 @@ def run_side(side: str, n: int) -> dict[str, Any]:
     else:
         kw: dict[str, Any] = {}
         if side == "memory":
-            probe = dedupe(records)  # not timed: which optional passes dedupe keeps, as dedupe_store decides
-            kw["passes"] = [p for p in INDEX_PASSES if p not in probe.blocking.skipped_passes]
-            del probe
+            kw["passes"] = passes if passes is not None else list(INDEX_PASSES)
         cpu0 = _usage()[0]
         t0 = time.perf_counter()
         result = dedupe(records, **kw)
@@ -158,22 +156,26 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true", help="5,000 records, once")
     ap.add_argument("--leakage", action="store_true", help="print the block index leakage table")
     ap.add_argument("--side", default=None, help=argparse.SUPPRESS)
+    ap.add_argument("--passes", default=None, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.quick:
         args.sizes, args.repeat = [5_000], 1
     if args.side is not None:
-        print(json.dumps(run_side(args.side, args.sizes[0])))
+        passes = None if args.passes is None else [p for p in args.passes.split(",") if p]
+        print(json.dumps(run_side(args.side, args.sizes[0], passes)))
         return
     if args.leakage:
         for n in args.sizes:
             leakage(n)
         return
     for n in args.sizes:
+        ran: list[str] | None = None  # the passes dedupe_store ran: the memory side runs the same
         for side in ("store", "memory", "memory-default"):
             runs = []
             for _ in range(args.repeat):
+                extra = ["--passes", ",".join(ran)] if side == "memory" and ran is not None else []
                 proc = subprocess.run(
-                    [sys.executable, __file__, "--side", side, "--sizes", str(n)],
+                    [sys.executable, __file__, "--side", side, "--sizes", str(n), *extra],
                     capture_output=True,
                     text=True,
                     check=False,
@@ -184,6 +186,8 @@ def main() -> None:
                 runs.append(json.loads(proc.stdout))
             if not runs:
                 continue
+            if side == "store":
+                ran = list(runs[-1]["passes"])
             summary = dict(runs[-1])
             for key in ("dedupe_s", "cpu_s", "load_s", "index_s", "peak_mb", "peak_worker_mb"):
                 if key in summary:
