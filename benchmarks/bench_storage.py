@@ -1,7 +1,7 @@
-"""Storage throughput and look-up latency: custdata's SQLite and PostgreSQL stores beside bare peers.
+"""Storage throughput and look-up latency: custdata's SQLite, PostgreSQL and MariaDB stores beside bare peers.
 
-Run: python benchmarks/bench_storage.py [--n 1000000] [--runs 3] [--backends sqlite,postgres]
-                                        [--postgres-url URL]
+Run: python benchmarks/bench_storage.py [--n 1000000] [--runs 3] [--backends sqlite,postgres,mariadb]
+                                        [--postgres-url URL] [--mariadb-url URL]
 
 For each backend, in the same run on the same records:
 
@@ -24,6 +24,14 @@ For each backend, in the same run on the same records:
 
 PostgreSQL: ``--postgres-url`` or ``CUSTDATA_BENCH_POSTGRES_URL``; otherwise a private server is started
 with its default durability settings (fsync on) in a temporary folder, as the test suite does.
+
+MariaDB (``mariadb``): ``--mariadb-url`` or ``CUSTDATA_BENCH_MARIADB_URL``; otherwise a private server is
+started as the test suite does but durable (InnoDB's defaults: the log flushed at each commit, doublewrite
+on) with a 1 GiB buffer pool. custdata is timed twice: with its default bulk path (PyMySQL's multi-row
+``INSERT``) and with ``local_infile=true`` (``LOAD DATA LOCAL INFILE``); the peer is PyMySQL's
+``executemany``, which folds the rows into multi-row ``INSERT`` statements (its documented bulk path).
+The look-ups compare custdata (default store), the peer's ``SELECT`` and ``SELECT 1`` on a connection of its
+own.
 """
 
 from __future__ import annotations
@@ -253,6 +261,97 @@ def bench_postgres(cs: list[Customer], runs: int, phones: list[str], url: str) -
     return out
 
 
+# ------------------------------------------------------------------------------------------ MariaDB
+def bench_mariadb(cs: list[Customer], runs: int, phones: list[str], server: Any) -> list[dict[str, Any]]:
+    import pymysql
+
+    from custdata.storage._mariadb import connect_args
+
+    results: list[dict[str, Any]] = []
+    stores: list[Any] = []
+    drops: list[Callable[[], None]] = []
+    ours: dict[bool, list[float]] = {False: [], True: []}
+    ours_cpu: dict[bool, list[float]] = {False: [], True: []}
+    peer: list[float] = []
+    peer_cpu: list[float] = []
+    args = connect_args(server.url)
+    con = pymysql.connect(
+        **{k: v for k, v in args.items() if v is not None}, charset="utf8mb4", autocommit=True
+    )
+    cur = con.cursor()
+    for r in range(runs):
+        for infile in (False, True):
+            url, drop = server.database()
+            drops.append(drop)
+            store = custdata.open_store(url, local_infile=infile)
+            ours[infile].append(timed(lambda s=store: s.upsert_many(cs)))
+            ours_cpu[infile].append(LAST_CPU[-1])
+            if r < runs - 1 or infile:
+                store.close()
+                drop()
+            else:
+                stores.append(store)
+        cur.execute("DROP TABLE IF EXISTS bench_peer")
+        cur.execute(
+            "CREATE TABLE bench_peer (id VARCHAR(255) PRIMARY KEY, phone VARCHAR(64), body LONGTEXT NOT NULL, "
+            "KEY bench_peer_phone (phone)) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4"
+        )
+
+        def many() -> None:
+            cur.execute("START TRANSACTION")
+            cur.executemany(
+                "INSERT INTO bench_peer (id, phone, body) VALUES (%s, %s, %s)",
+                [(c.id, c.phones[0].number, c.to_json()) for c in cs],
+            )
+            cur.execute("COMMIT")
+
+        peer.append(timed(many))
+        peer_cpu.append(LAST_CPU[-1])
+    (store,) = stores
+    t = time.perf_counter()
+    store.optimize()
+    optimize_s = time.perf_counter() - t
+    cur.execute("ANALYZE TABLE bench_peer")
+    cur.fetchall()
+    assert [c.id for c in store.find(phone=phones[0])] == [f"c{int(phones[0][6:]):07d}"]
+    bare = pymysql.connect(**{k: v for k, v in args.items() if v is not None}, autocommit=True)
+    bare_cur = bare.cursor()
+
+    def peer_find(p: str) -> object:
+        cur.execute("SELECT body FROM bench_peer WHERE phone = %s", (p,))
+        return cur.fetchall()
+
+    def select1(p: str) -> object:
+        bare_cur.execute("SELECT 1")
+        return bare_cur.fetchall()
+
+    ours_lat, peer_lat, floor = latencies([lambda p: store.find(phone=p), peer_find, select1], phones)
+    bare.close()
+    store.close()
+    cur.execute("DROP TABLE IF EXISTS bench_peer")
+    con.close()
+    for drop in drops:
+        drop()
+    for infile in (False, True):
+        out = report(
+            "mariadb" + (" (local_infile)" if infile else ""),
+            len(cs),
+            ours[infile],
+            peer,
+            ours_cpu[infile],
+            peer_cpu,
+            ours_lat,
+            peer_lat,
+            "PyMySQL executemany",
+            None,
+            optimize_s,
+        )
+        out["select1_p50_us"] = round(pct(floor, 50), 1)
+        out["select1_p99_us"] = round(pct(floor, 99), 1)
+        results.append(out)
+    return results
+
+
 def report(
     name: str,
     n: int,
@@ -297,6 +396,7 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--backends", default="sqlite,postgres")
     ap.add_argument("--postgres-url", default=os.environ.get("CUSTDATA_BENCH_POSTGRES_URL"))
+    ap.add_argument("--mariadb-url", default=os.environ.get("CUSTDATA_BENCH_MARIADB_URL"))
     args = ap.parse_args()
     t = time.perf_counter()
     cs = customers(args.n)
@@ -320,6 +420,22 @@ def main() -> None:
             finally:
                 if stop is not None:
                     stop()
+        elif backend == "mariadb":
+            sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+            from tests.storage.mariadb_server import MariaDBServer
+            from tests.storage.mariadb_server import start_server as start_mariadb
+
+            maria = (
+                MariaDBServer(args.mariadb_url)
+                if args.mariadb_url
+                else start_mariadb(durable=True, buffer_pool="1G")
+            )
+            try:
+                results.extend(bench_mariadb(cs, args.runs, phones, maria))
+            finally:
+                maria.stop()
+        else:
+            raise SystemExit(f"unknown backend {backend!r} (sqlite, postgres, mariadb)")
         print(json.dumps(results[-1]), file=sys.stderr)
     print(
         "\n| backend | N | upsert_many | custdata records/s | peer | peer records/s | peer time / custdata time "

@@ -130,7 +130,7 @@ class MariaDBServer:
         return f"{base.rsplit('/', 1)[0]}/{name}" + (f"?{query}" if query else ""), drop
 
 
-def start_server(*, durable: bool = False) -> MariaDBServer:
+def start_server(*, durable: bool = False, buffer_pool: str = "256M") -> MariaDBServer:
     """Start a private server. ``durable=False`` (the tests) lets InnoDB skip the flush at each commit: that
     only matters if the machine itself crashes, never when a client process dies."""
     found = _binaries()
@@ -177,7 +177,7 @@ def start_server(*, durable: bool = False) -> MariaDBServer:
         "--skip-log-bin",
         "--character-set-server=utf8mb4",
         "--collation-server=utf8mb4_unicode_ci",  # not the store's: the store must set its own collations
-        "--innodb-buffer-pool-size=256M",
+        f"--innodb-buffer-pool-size={buffer_pool}",
         "--innodb-log-file-size=256M",
         "--max-connections=100",
         "--local-infile=1",
