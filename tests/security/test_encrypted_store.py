@@ -65,6 +65,25 @@ PEOPLE = [
     },
 ]
 NEW_PHONE, NEW_EMAIL, NEW_STREET = "+8613700001111", "new.address@example.com", "隆中路 88 号"
+#: Free text of transactions and interactions (encrypted too).
+NOTE, ITEM_NAME = "客户说她住在卧龙岗旁边", "Engraving: for Kongming"
+
+
+def activity() -> tuple[list[custdata.Transaction], list[custdata.Interaction]]:
+    at = "2026-03-04T05:06:07+00:00"
+    txns = [
+        custdata.Transaction.from_dict(
+            {
+                "customer_id": "p1",
+                "at": at,
+                "amount": "88.00",
+                "currency": "CNY",
+                "items": [{"sku": "pen-1", "name": ITEM_NAME, "category": "gifts"}, {"sku": "ink"}],
+            }
+        )
+    ]
+    inters = [custdata.Interaction.from_dict({"customer_id": "p2", "at": at, "note": NOTE, "id": "i1"})]
+    return txns, inters
 
 
 def forms(secret: str) -> set[bytes]:
@@ -77,7 +96,7 @@ def forms(secret: str) -> set[bytes]:
 
 
 def secrets_in(people: list[dict]) -> list[str]:
-    out = [NEW_PHONE, NEW_PHONE[3:], NEW_EMAIL, NEW_STREET]
+    out = [NEW_PHONE, NEW_PHONE[3:], NEW_EMAIL, NEW_STREET, NOTE, ITEM_NAME, "Engraving"]
     for p in people:
         out += [p["name"]["full"], *p["name"]["full"].split()]
         for ph in p["phones"]:
@@ -105,6 +124,9 @@ def test_the_files_hold_no_personal_data_in_any_encoding(tmp_path):
         )
     )
     store.delete("p3")
+    txns, inters = activity()
+    store.add_transactions(txns)
+    store.add_interactions(inters)
     assert list(path.parent.glob(path.name + "-wal")), "the WAL is part of what is checked"
     blobs = {"open (WAL)": raw_files(path)}
     store.close()
@@ -124,6 +146,19 @@ def test_the_files_hold_no_personal_data_in_any_encoding(tmp_path):
         phones = {ch.field: ch for ch in update.changes}["phones"]
         assert phones.old[0]["number"] == "+8613912345678" and phones.new[0]["number"] == NEW_PHONE
         assert s.history("p1")[0].changes  # the creation entry is filled in from the decrypted record
+        assert s.transactions("p1") == txns and s.interactions() == inters
+        assert s.transactions("p1")[0].items[0].name == ITEM_NAME
+
+
+def test_activity_guard_fails_on_plaintext(tmp_path):
+    # without a keyring the free text is in the file: the check above can fail
+    path = tmp_path / "plain.db"
+    with custdata.open_store(url_of(path)) as s:
+        txns, inters = activity()
+        s.add_transactions(txns)
+        s.add_interactions(inters)
+    blob = raw_files(path)
+    assert any(form in blob for form in forms(NOTE)) and any(form in blob for form in forms(ITEM_NAME))
 
 
 def test_a_guard_test_that_fails_on_plaintext(tmp_path):
@@ -194,6 +229,10 @@ def test_a_body_moved_to_another_customer_is_refused(tmp_path):
             s.get("p2")
 
 
+def copy_again(tmp_path: Path) -> Store:
+    return custdata.open_store(url_of(tmp_path / "other.db"), keyring=KEYRING)
+
+
 def test_backups_of_an_encrypted_store_stay_encrypted(tmp_path):
     from custdata.storage import export, restore
 
@@ -213,17 +252,22 @@ def test_backups_of_an_encrypted_store_stay_encrypted(tmp_path):
             assert form not in blob, f"{secret!r} in the encrypted backup"
     # into another encrypted store with the same keyring: readable, findable, history intact
     with custdata.open_store(url_of(tmp_path / "copy.db"), keyring=KEYRING) as copy:
-        assert restore(copy, backup) == counts
+        with pytest.raises(DecryptionError, match="subject_keys="):
+            restore(copy, backup)  # the customers' own keys are in the source store only
+        assert copy.count(include_deleted=True) == 0
+        assert restore(copy, backup, subject_keys=src) == {**counts, "shredded": 0}
         assert copy.get("p1").phones[0].number == NEW_PHONE
         assert [c.id for c in copy.find(email="jane.smithers@example.org")] == ["p2"]
         assert copy.history("p1") == src.history("p1")
     # into a plaintext store only with the keyring; a wrong keyring is refused
     with custdata.open_store("memory://") as mem:
-        with pytest.raises(DecryptionError, match="encrypted"):
-            restore(mem, backup)
+        with pytest.raises(DecryptionError, match="subject_keys="):
+            restore(mem, backup, keyring=KEYRING)
         with pytest.raises(DecryptionError, match="keyring"):
-            restore(mem, backup, keyring=Keyring.generate())
-        restore(mem, backup, keyring=KEYRING)
+            restore(mem, backup, keyring=Keyring.generate(), subject_keys=src)
+        with pytest.raises(DecryptionError, match="another store"):
+            restore(mem, backup, subject_keys=copy_again(tmp_path))
+        restore(mem, backup, subject_keys=src)  # the keyring comes with the store
         assert mem.get("p3").name.full == "Zoë Ångström"
     # plaintext=True is the explicit way out
     export(src, tmp_path / "plain.jsonl", plaintext=True)

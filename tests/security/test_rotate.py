@@ -1,4 +1,6 @@
-"""Key rotation: every body and history change ends under the active key; a killed rotation resumes."""
+"""Key rotation: every customer's data key ends wrapped by the active key (and values a store from
+before per-customer keys holds under a keyring key end under the customer's own key); a killed rotation
+resumes."""
 
 from __future__ import annotations
 
@@ -17,8 +19,13 @@ from custdata.security import FieldEncryptor, Keyring, key_usage, rotate
 
 
 def key_ids(path: Path) -> dict[str, int]:
+    """Keyring key id -> how many stored values it encrypts directly (wrapped customer keys, or values
+    stored before per-customer keys); ``*``: values under a customer's own key."""
     con = sqlite3.connect(path)
     out: dict[str, int] = {}
+    for (wrapped,) in con.execute("SELECT wrapped FROM cd_subject_keys"):
+        kid = FieldEncryptor.key_id_of(wrapped)
+        out[kid] = out.get(kid, 0) + 1
     for (body,) in con.execute("SELECT body FROM cd_customers"):
         kid = FieldEncryptor.key_id_of(json.loads(body)["pii"])
         out[kid] = out.get(kid, 0) + 1
@@ -49,16 +56,17 @@ def test_rotate_moves_everything_to_the_active_key(tmp_path):
     new = ring.add()
     ring.promote(new)
     seen: list[tuple[int, int]] = []
+    assert key_ids(path) == {old: 120, "*": 120 + 18}
     with custdata.open_store("sqlite:///" + str(path), keyring=ring) as s:
-        assert key_usage(s) == {old: 138}
+        assert key_usage(s) == {old: 120}
         with pytest.raises(ValidationError, match="rotate"):
             ring.retire(old, stores=[s])
-        assert rotate(s, progress=lambda a, b: seen.append((a, b)), page=50) == 120 + 18
-        assert seen[-1] == (120, 138)
+        assert rotate(s, progress=lambda a, b: seen.append((a, b)), page=50) == 120
+        assert seen[-1] == (120, 120)
         assert rotate(s) == 0  # nothing left to do
-        assert key_usage(s) == {new: 138}
+        assert key_usage(s) == {new: 120}
         ring.retire(old, stores=[s])
-    assert key_ids(path) == {new: 138}
+    assert key_ids(path) == {new: 120, "*": 138}  # the data itself was not re-encrypted
     with custdata.open_store("sqlite:///" + str(path), keyring=ring) as s:
         assert s.get("c0007").phones[0].number == "+8613900000007"
         assert s.history("c0007")[-1].changes[0].old[0]["number"] == "+8613800000007"
@@ -108,7 +116,63 @@ def test_a_killed_rotation_resumes_and_loses_nothing(tmp_path):
     with custdata.open_store("sqlite:///" + str(path), keyring=ring) as s:
         rotate(s)
         assert {c.id: c for c in s.scan()} == before
-    assert key_ids(path) == {new: sum(half.values())}
+    assert key_ids(path) == {new: half[new] + half[ring.key_ids[0]], "*": half["*"]}
+
+
+def make_legacy(path: Path, ring: Keyring) -> None:
+    """Turn a store into what stores encrypted before per-customer keys hold: every value under the
+    keyring's active key, no customer keys, no ``subject_keys`` mark."""
+    from custdata.security import RecordCipher
+
+    con = sqlite3.connect(path)
+    meta = json.loads(con.execute("SELECT value FROM cd_meta WHERE key = 'encryption'").fetchone()[0])
+    cipher = RecordCipher(ring, store=meta["store"], index_bits=meta["index_bits"])
+    keys = {
+        cid: cipher.subjects.open(cid, w)
+        for cid, w in con.execute("SELECT customer_id, wrapped FROM cd_subject_keys")
+    }
+    for cid, body in list(con.execute("SELECT id, body FROM cd_customers")):
+        sealed = cipher.seal_body(cipher.open_body(json.loads(body), keys[cid]))
+        con.execute("UPDATE cd_customers SET body = ? WHERE id = ?", (json.dumps(sealed), cid))
+    for cid, v, ch in list(
+        con.execute("SELECT customer_id, version, changes FROM cd_history WHERE changes IS NOT NULL")
+    ):
+        opened = cipher.open_changes(cid, json.loads(ch), keys[cid])
+        con.execute(
+            "UPDATE cd_history SET changes = ? WHERE customer_id = ? AND version = ?",
+            (json.dumps(cipher.seal_changes(cid, opened)), cid, v),
+        )
+    con.execute("DELETE FROM cd_subject_keys")
+    del meta["subject_keys"]
+    con.execute("UPDATE cd_meta SET value = ? WHERE key = 'encryption'", (json.dumps(meta),))
+    con.commit()
+    con.close()
+
+
+def test_rotation_moves_a_store_from_before_customer_keys_to_them(tmp_path):
+    ring = Keyring.generate()
+    old = ring.active_id
+    path = tmp_path / "r.db"
+    fill(path, ring, 60)
+    with custdata.open_store("sqlite:///" + str(path), keyring=ring) as s:
+        before = {c.id: c for c in s.scan()}
+        hist = s.history("c0007")
+    make_legacy(path, ring)
+    assert key_ids(path) == {old: 60 + 9}
+    with custdata.open_store("sqlite:///" + str(path), keyring=ring) as s:
+        assert {c.id: c for c in s.scan()} == before  # still readable as it is
+        assert key_usage(s) == {old: 69}
+        new = ring.add()
+        ring.promote(new)
+        assert rotate(s, page=25) == 60 + 9  # every body and history change, under new customer keys
+        assert key_usage(s) == {new: 60}
+        assert {c.id: c for c in s.scan()} == before and s.history("c0007") == hist
+    assert key_ids(path) == {new: 60, "*": 69}
+    con = sqlite3.connect(path)
+    assert json.loads(con.execute("SELECT value FROM cd_meta WHERE key = 'encryption'").fetchone()[0])[
+        "subject_keys"
+    ]
+    con.close()
 
 
 def test_rotate_refuses_other_stores():

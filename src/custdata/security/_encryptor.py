@@ -18,9 +18,10 @@ Token layout (all URL-safe ASCII, so it fits any text column)::
 
 from __future__ import annotations
 
+import base64
 import binascii
 import hmac
-import secrets
+import os
 import struct
 
 from cryptography.exceptions import InvalidTag
@@ -31,7 +32,14 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDFExpand
 from custdata.exceptions import DecryptionError, ValidationError
 from custdata.security._keyring import Keyring
 
-__all__ = ["BlindIndex", "FieldEncryptor"]
+__all__ = ["SUBJECT", "BlindIndex", "FieldEncryptor", "SubjectKey", "SubjectKeys"]
+
+#: An AES-GCM object and the key's 32-byte commitment.
+SubjectKey = tuple[AESGCM, bytes]
+#: The key id of tokens under a customer's own data key (not a valid keyring key id, so never confused).
+SUBJECT = "*"
+_urandom = os.urandom
+_b2a = binascii.b2a_base64
 
 VERSION = "v1"
 _NONCE = 12
@@ -77,7 +85,7 @@ class FieldEncryptor:
         self.keyring = keyring
         self.store = _text(store, "store")
         self._store_lp = _lp(store)
-        self._keys: dict[str, tuple[AESGCM, bytes]] = {}
+        self._keys: dict[str, SubjectKey] = {}
         self._aads: dict[tuple[str, str], bytes] = {}
         self._active = ""
         self._generation = -1
@@ -87,7 +95,7 @@ class FieldEncryptor:
         self._active = ""
         self._generation = self.keyring.generation
 
-    def _key(self, key_id: str) -> tuple[AESGCM, bytes]:
+    def _key(self, key_id: str) -> SubjectKey:
         if self._generation != self.keyring.generation:
             self._sync()
         hit = self._keys.get(key_id)
@@ -108,35 +116,58 @@ class FieldEncryptor:
 
     def encrypt(self, value: str, *, record_id: str, field: str) -> str:
         """The token for ``value`` under the active key, bound to (store, record_id, field, key id)."""
-        if type(value) is not str or type(record_id) is not str or type(field) is not str:
-            _text(value, "value")
-            _text(record_id, "record_id")
-            _text(field, "field")
         if self._generation != self.keyring.generation or not self._active:
             self._sync()
             self._active = self.keyring.active_id
         key_id = self._active
-        aead, commit = self._key(key_id)
-        nonce = secrets.token_bytes(_NONCE)
+        return self._seal(key_id, self._key(key_id), value, record_id, field)
+
+    def encrypt_under(self, key: SubjectKey, value: str, *, record_id: str, field: str) -> str:
+        """The token for ``value`` under a customer's own data key (:class:`SubjectKeys`): key id ``*``."""
+        return self._seal(SUBJECT, key, value, record_id, field)
+
+    def _seal(self, key_id: str, key: SubjectKey, value: str, record_id: str, field: str) -> str:
+        if type(value) is not str or type(record_id) is not str or type(field) is not str:
+            _text(value, "value")
+            _text(record_id, "record_id")
+            _text(field, "field")
+        aead, commit = key
+        nonce = _urandom(_NONCE)
         rid = record_id.encode("utf-8", "surrogatepass")
-        aad = self._aad_head(field, key_id) + len(rid).to_bytes(4, "big") + rid
-        ct = aead.encrypt(nonce, value.encode("utf-8", "surrogatepass"), aad)
-        body = binascii.b2a_base64(nonce + commit + ct, newline=False).translate(_TO_URL).rstrip(b"=")
+        head = self._aads.get((field, key_id)) or self._aad_head(field, key_id)
+        ct = aead.encrypt(
+            nonce, value.encode("utf-8", "surrogatepass"), head + len(rid).to_bytes(4, "big") + rid
+        )
+        body = _b2a(nonce + commit + ct, newline=False).translate(_TO_URL).rstrip(b"=")
         return f"{VERSION}.{key_id}.{body.decode('ascii')}"
 
     def decrypt(self, token: str, *, record_id: str, field: str) -> str:
         """The value of a token made by :meth:`encrypt` with the same binding; else DecryptionError."""
+        key_id, raw = self._parse(token)
+        if key_id == SUBJECT:
+            raise DecryptionError("the token is under a customer's own data key, which is not given here")
+        return self._open(key_id, self._key(key_id), raw, record_id, field)
+
+    def decrypt_under(self, key: SubjectKey, token: str, *, record_id: str, field: str) -> str:
+        """The value of a token made by :meth:`encrypt_under` with the same key and binding."""
+        key_id, raw = self._parse(token)
+        if key_id != SUBJECT:
+            raise DecryptionError("the token is not under a customer's own data key")
+        return self._open(key_id, key, raw, record_id, field)
+
+    def _open(self, key_id: str, key: SubjectKey, raw: bytes, record_id: str, field: str) -> str:
         if type(record_id) is not str or type(field) is not str:
             _text(record_id, "record_id")
             _text(field, "field")
-        key_id, raw = self._parse(token)
-        aead, commit = self._key(key_id)
+        aead, commit = key
         if not hmac.compare_digest(raw[_NONCE : _NONCE + _COMMIT], commit):
             raise DecryptionError("the token was not made with this key (key commitment differs)")
         rid = record_id.encode("utf-8", "surrogatepass")
-        aad = self._aad_head(field, key_id) + len(rid).to_bytes(4, "big") + rid
+        head = self._aads.get((field, key_id)) or self._aad_head(field, key_id)
         try:
-            plain = aead.decrypt(raw[:_NONCE], raw[_NONCE + _COMMIT :], aad)
+            plain = aead.decrypt(
+                raw[:_NONCE], raw[_NONCE + _COMMIT :], head + len(rid).to_bytes(4, "big") + rid
+            )
         except InvalidTag:
             raise DecryptionError(
                 "the token does not authenticate: tampered with, or bound to another record, field or store"
@@ -214,3 +245,80 @@ class BlindIndex:
     def expected_false_positives(self, n: int) -> float:
         """Expected unrelated candidates per exact look-up among ``n`` stored values of one kind."""
         return float(n) / float(2**self.bits)
+
+
+_LABEL_SUBJECT_COMMIT = b"custdata subject key commitment v1"
+_SUBJECT_FIELD = "subject-key"
+
+
+class SubjectKeys:
+    """Per-customer data keys ("subject keys") for crypto-shredding.
+
+    Each customer's personal data (body, history values, transactions' and interactions' free text) is
+    encrypted under a data key of its own: 32 random bytes, used directly as the AES-256-GCM key (with a
+    commitment, HMAC-SHA256 of the key under its own label). A store keeps the key only *wrapped*: a
+    token of :class:`FieldEncryptor` under the keyring's active key, bound to the store and the customer.
+    Deleting that one stored row destroys the customer's data for good, in every copy that does not
+    carry the key itself (backups written by ``storage.export`` never do).
+
+    Unwrapped keys are cached by their wrapped text (so a key rewrapped or deleted is looked up anew).
+
+    >>> from custdata.security import FieldEncryptor, Keyring
+    >>> keys = SubjectKeys(FieldEncryptor(Keyring.generate(), store="s1"))
+    >>> wrapped, key = keys.create("c1")
+    >>> keys.open("c1", wrapped)[1] == key[1]
+    True
+    """
+
+    _CACHE = 65536
+
+    def __init__(self, encryptor: FieldEncryptor) -> None:
+        self.encryptor = encryptor
+        self._cache: dict[tuple[str, str], SubjectKey] = {}
+
+    @staticmethod
+    def _key(material: bytes) -> SubjectKey:
+        return AESGCM(material), hmac.digest(material, _LABEL_SUBJECT_COMMIT, "sha256")
+
+    def create(self, customer_id: str) -> tuple[str, SubjectKey]:
+        """A new key for ``customer_id``: (its wrapped form to store, the key)."""
+        material = _urandom(32)
+        wrapped = self.encryptor.encrypt(
+            base64.b64encode(material).decode("ascii"), record_id=customer_id, field=_SUBJECT_FIELD
+        )
+        key = self._key(material)
+        self._remember((customer_id, wrapped), key)
+        return wrapped, key
+
+    def open(self, customer_id: str, wrapped: str) -> SubjectKey:
+        """The key a stored wrapped key holds (DecryptionError: wrong keyring, moved or damaged)."""
+        hit = self._cache.get((customer_id, wrapped))
+        if hit is None:
+            hit = self._key(self._unwrap(customer_id, wrapped))
+            self._remember((customer_id, wrapped), hit)
+        return hit
+
+    def _unwrap(self, customer_id: str, wrapped: str) -> bytes:
+        text = self.encryptor.decrypt(wrapped, record_id=customer_id, field=_SUBJECT_FIELD)
+        material = base64.b64decode(text.encode("ascii"))
+        if len(material) != 32:  # pragma: no cover - only our own tokens authenticate
+            raise DecryptionError("a wrapped customer key is damaged")
+        return material
+
+    def rewrap(self, customer_id: str, wrapped: str) -> str | None:
+        """The key wrapped again under the keyring's active key, or None when it already is."""
+        if FieldEncryptor.key_id_of(wrapped) == self.encryptor.keyring.active_id:
+            return None
+        material = self._unwrap(customer_id, wrapped)
+        return self.encryptor.encrypt(
+            base64.b64encode(material).decode("ascii"), record_id=customer_id, field=_SUBJECT_FIELD
+        )
+
+    def _remember(self, where: tuple[str, str], key: SubjectKey) -> None:
+        if len(self._cache) >= self._CACHE:
+            self._cache.clear()
+        self._cache[where] = key
+
+    def forget(self) -> None:
+        """Drop the cache of unwrapped keys."""
+        self._cache.clear()

@@ -15,7 +15,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from custdata.exceptions import DecryptionError, ValidationError
-from custdata.security._encryptor import BlindIndex, FieldEncryptor
+from custdata.security._encryptor import SUBJECT, BlindIndex, FieldEncryptor, SubjectKey, SubjectKeys
 from custdata.security._keyring import Keyring
 
 __all__ = ["PII_FIELDS", "RecordCipher"]
@@ -24,6 +24,7 @@ __all__ = ["PII_FIELDS", "RecordCipher"]
 PII_FIELDS = ("name", "phones", "emails", "addresses", "birthday")
 _SEALED = "pii"
 _CHANGE = "$enc"
+_UNDER_SUBJECT = f"v1.{SUBJECT}."
 
 
 _dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
@@ -47,14 +48,31 @@ class RecordCipher:
     ) -> None:
         self.keyring = keyring
         self.encryptor = FieldEncryptor(keyring, store=store)
+        #: Per-customer data keys (crypto-shredding): a store passes each customer's key to the methods.
+        self.subjects = SubjectKeys(self.encryptor)
         self.index = BlindIndex(keyring, bits=index_bits, store=store)
         self.sensitive_custom = frozenset(sensitive_custom)
         if not all(isinstance(k, str) for k in self.sensitive_custom):
             raise ValidationError("sensitive_custom names custom attributes (str)", field="sensitive_custom")
 
     # ------------------------------------------------------------------------------------------ bodies
-    def seal_body(self, body: Mapping[str, Any]) -> dict[str, Any]:
-        """The body with its personal fields replaced by one token under ``"pii"`` (none: unchanged)."""
+    def _seal(self, key: SubjectKey | None, value: str, record_id: str, field: str) -> str:
+        if key is None:
+            return self.encryptor.encrypt(value, record_id=record_id, field=field)
+        return self.encryptor.encrypt_under(key, value, record_id=record_id, field=field)
+
+    def _open(self, key: SubjectKey | None, token: object, record_id: str, field: str) -> str:
+        if type(token) is str and token.startswith(_UNDER_SUBJECT):
+            if key is None:
+                raise DecryptionError(
+                    "the customer's own data key is gone (the customer was erased: crypto-shredded)"
+                )
+            return self.encryptor.decrypt_under(key, token, record_id=record_id, field=field)
+        return self.encryptor.decrypt(token, record_id=record_id, field=field)  # type: ignore[arg-type]
+
+    def seal_body(self, body: Mapping[str, Any], key: SubjectKey | None = None) -> dict[str, Any]:
+        """The body with its personal fields replaced by one token under ``"pii"`` (none: unchanged):
+        under the customer's own data key ``key``, or under the keyring's active key without one."""
         out = dict(body)
         pii = {k: out.pop(k) for k in PII_FIELDS if k in out}
         custom = out.get("custom")
@@ -70,18 +88,17 @@ class RecordCipher:
         if _SEALED in out:
             raise ValidationError(f"a body cannot carry a {_SEALED!r} key of its own", field=_SEALED)
         if pii:
-            out[_SEALED] = self.encryptor.encrypt(
-                _dumps(pii), record_id=str(body.get("id")), field="customer"
-            )
+            out[_SEALED] = self._seal(key, _dumps(pii), str(body.get("id")), "customer")
         return out
 
-    def open_body(self, body: Mapping[str, Any]) -> dict[str, Any]:
-        """:meth:`seal_body` undone (DecryptionError for a tampered or moved token)."""
+    def open_body(self, body: Mapping[str, Any], key: SubjectKey | None = None) -> dict[str, Any]:
+        """:meth:`seal_body` undone (DecryptionError for a tampered or moved token, or one under a
+        customer key that is not given: the customer was erased)."""
         out = dict(body)
         token = out.pop(_SEALED, None)
         if token is None:
             return out
-        pii = json.loads(self.encryptor.decrypt(token, record_id=str(body.get("id")), field="customer"))
+        pii = json.loads(self._open(key, token, str(body.get("id")), "customer"))
         hidden = pii.pop("custom", None)
         out.update(pii)
         if hidden:
@@ -96,45 +113,96 @@ class RecordCipher:
     def _secret(self, field: str) -> bool:
         return field in PII_FIELDS or (field == "custom" and bool(self.sensitive_custom))
 
-    def seal_changes(self, record_id: str, changes: Sequence[Sequence[Any]]) -> list[list[Any]]:
+    def seal_changes(
+        self, record_id: str, changes: Sequence[Sequence[Any]], key: SubjectKey | None = None
+    ) -> list[list[Any]]:
         """``[field, old, new]`` triples with the old and new values of personal fields encrypted."""
         out: list[list[Any]] = []
         for field, old, new in changes:
             if self._secret(field):
-                token = self.encryptor.encrypt(
-                    _dumps([old, new]), record_id=record_id, field=f"history.{field}"
-                )
+                token = self._seal(key, _dumps([old, new]), record_id, f"history.{field}")
                 out.append([field, {_CHANGE: token}, None])
             else:
                 out.append([field, old, new])
         return out
 
-    def open_changes(self, record_id: str, changes: Sequence[Sequence[Any]]) -> list[list[Any]]:
+    def open_changes(
+        self, record_id: str, changes: Sequence[Sequence[Any]], key: SubjectKey | None = None
+    ) -> list[list[Any]]:
         out: list[list[Any]] = []
         for field, old, new in changes:
             if isinstance(old, Mapping) and set(old) == {_CHANGE}:
-                text = self.encryptor.decrypt(old[_CHANGE], record_id=record_id, field=f"history.{field}")
+                text = self._open(key, old[_CHANGE], record_id, f"history.{field}")
                 old, new = json.loads(text)
             elif self._secret(field) and (old is not None or new is not None):
                 raise DecryptionError(f"a history change of {field!r} is stored in the clear")
             out.append([field, old, new])
         return out
 
+    # ------------------------------------------------------------------------------------------ activity
+    def seal_activity(self, body: Mapping[str, Any], key: SubjectKey | None = None) -> dict[str, Any]:
+        """A transaction's or interaction's dict form with its free text (an interaction's ``note``, the
+        ``name`` of each line item) taken out and encrypted as one token under ``"pii"``; amounts, times,
+        currencies, channels, kinds, skus and categories stay readable for queries."""
+        out = dict(body)
+        secret: dict[str, Any] = {}
+        if out.get("note") is not None:
+            secret["note"] = out.pop("note")
+        items = out.get("items")
+        if items:
+            names = {}
+            plain_items = []
+            for i, item in enumerate(items):
+                if isinstance(item, Mapping) and item.get("name") is not None:
+                    item = dict(item)
+                    names[str(i)] = item.pop("name")
+                plain_items.append(item)
+            if names:
+                secret["items"] = names
+                out["items"] = plain_items
+        if _SEALED in out:
+            raise ValidationError(f"a record cannot carry a {_SEALED!r} key of its own", field=_SEALED)
+        if secret:
+            out[_SEALED] = self._seal(key, _dumps(secret), str(body.get("customer_id")), "activity")
+        return out
+
+    def open_activity(self, body: Mapping[str, Any], key: SubjectKey | None = None) -> dict[str, Any]:
+        """:meth:`seal_activity` undone."""
+        out = dict(body)
+        token = out.pop(_SEALED, None)
+        if token is None:
+            return out
+        secret = json.loads(self._open(key, token, str(body.get("customer_id")), "activity"))
+        if "note" in secret:
+            out["note"] = secret["note"]
+        names = secret.get("items")
+        if names:
+            items = [dict(item) for item in out.get("items", [])]
+            for i, name in names.items():
+                items[int(i)]["name"] = name
+            out["items"] = items
+        return out
+
     # ------------------------------------------------------------------------------------------ rotation
-    def _stale(self, token: object) -> bool:
-        return isinstance(token, str) and FieldEncryptor.key_id_of(token) != self.keyring.active_id
+    @staticmethod
+    def _legacy(token: object) -> bool:
+        # under a keyring key (stores before per-customer keys), not under the customer's own key
+        return isinstance(token, str) and not token.startswith(_UNDER_SUBJECT)
 
-    def reseal_body(self, body: Mapping[str, Any]) -> dict[str, Any] | None:
-        """The body sealed again under the active key, or None when it already is (or holds nothing)."""
-        if not self._stale(body.get(_SEALED)):
+    def reseal_body(self, body: Mapping[str, Any], key: SubjectKey) -> dict[str, Any] | None:
+        """The body sealed again under the customer's own key ``key``, or None when it already is (or
+        holds nothing)."""
+        if not self._legacy(body.get(_SEALED)):
             return None
-        return self.seal_body(self.open_body(body))
+        return self.seal_body(self.open_body(body), key)
 
-    def reseal_changes(self, record_id: str, changes: Sequence[Sequence[Any]]) -> list[list[Any]] | None:
-        """History changes sealed again under the active key, or None when none needs it."""
-        if not any(isinstance(o, Mapping) and self._stale(o.get(_CHANGE)) for _, o, _ in changes):
+    def reseal_changes(
+        self, record_id: str, changes: Sequence[Sequence[Any]], key: SubjectKey
+    ) -> list[list[Any]] | None:
+        """History changes sealed again under the customer's own key, or None when none needs it."""
+        if not any(isinstance(o, Mapping) and self._legacy(o.get(_CHANGE)) for _, o, _ in changes):
             return None
-        return self.seal_changes(record_id, self.open_changes(record_id, changes))
+        return self.seal_changes(record_id, self.open_changes(record_id, changes), key)
 
     # ------------------------------------------------------------------------------------------ lookups
     def derive(self, kind: str, value: str) -> str:

@@ -37,6 +37,9 @@ def rotate(store: Any, *, progress: Callable[[int, int], object] | None = None, 
         total += rewritten
         if progress is not None:
             progress(seen, total)
+    finished = getattr(store, "rotation_finished", None)
+    if callable(finished):
+        finished()  # nothing is left under a keyring key directly: later rotations only rewrap keys
     return total
 
 

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import functools
 import json
 import logging
 import os
-from collections.abc import Generator, Iterator
+from collections.abc import Callable, Generator, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -27,6 +28,7 @@ from custdata.storage._protocol import BackupItem, Store
 
 if TYPE_CHECKING:
     from custdata.security import Keyring, RecordCipher
+    from custdata.security._encryptor import SubjectKey
 
 __all__ = ["BACKUP_FORMAT", "export", "restore"]
 
@@ -36,31 +38,50 @@ BACKUP_FORMAT = "custdata-store-backup"
 _KINDS = ("customer", "history", "transaction", "interaction")
 
 
-def _line(item: BackupItem, cipher: RecordCipher | None = None) -> tuple[str, dict[str, Any]]:
+_Keys = Callable[[str], "SubjectKey | None"]
+
+
+def _line(
+    item: BackupItem, cipher: RecordCipher | None = None, key_of: _Keys | None = None
+) -> tuple[str, dict[str, Any]] | None:
+    """The backup line of one item (None: its customer's data key is gone, erased meanwhile)."""
+    key = None
+    if cipher is not None and key_of is not None:
+        if isinstance(item, StoredCustomer):
+            key = key_of(item.record.id)
+        elif isinstance(item, HistoryEntry | Transaction | Interaction):
+            key = key_of(item.customer_id)
+        if key is None:
+            return None
     if isinstance(item, StoredCustomer):
         record = item.record.to_dict()
         return "customer", {
-            "customer": record if cipher is None else cipher.seal_body(record),
+            "customer": record if cipher is None else cipher.seal_body(record, key),
             "stored_at": item.stored_at.isoformat(),
             "deleted_at": None if item.deleted_at is None else item.deleted_at.isoformat(),
         }
     if isinstance(item, HistoryEntry):
         entry = item.to_dict()
         if cipher is not None:
-            entry["changes"] = cipher.seal_changes(item.customer_id, entry["changes"])
+            entry["changes"] = cipher.seal_changes(item.customer_id, entry["changes"], key)
         return "history", {"history": entry}
     if isinstance(item, Transaction):
-        return "transaction", {"transaction": item.to_dict()}
+        d = item.to_dict()
+        return "transaction", {"transaction": d if cipher is None else cipher.seal_activity(d, key)}
     if isinstance(item, Interaction):
-        return "interaction", {"interaction": item.to_dict()}
+        d = item.to_dict()
+        return "interaction", {"interaction": d if cipher is None else cipher.seal_activity(d, key)}
     raise ValidationError(f"not a backup item: {type(item).__name__}")
 
 
 def export(store: Store, path: str | os.PathLike[str], *, plaintext: bool = False) -> dict[str, int]:
     """Write everything in ``store`` to the JSON Lines file ``path``; returns the counts by kind.
 
-    From an encrypted store the personal fields (and their history) stay encrypted in the backup, bound
-    to the store it came from; ``plaintext=True`` writes them in the clear.
+    From an encrypted store the personal fields (their history, and transactions' and interactions'
+    free text) stay encrypted in the backup, bound to the store it came from and under each customer's
+    own data key, which the backup does not hold: restoring it needs that store (``subject_keys=``), and
+    a customer erased there since cannot be read from the backup any more (crypto-shredding).
+    ``plaintext=True`` writes everything in the clear.
 
     A file that cannot be written (missing or read-only folder, full disk) raises StoreError naming
     ``path``; the previous file of that name, if any, is left as it was. ``path`` may be a URL
@@ -115,15 +136,24 @@ def _export(store: Store, target: Path | str, cipher: RecordCipher | None) -> di
             "exported_at": now().isoformat(),
             "source": store.url,
         }
+        key_of: _Keys | None = None
         if cipher is not None:
-            header["encrypted"] = {
+            enc: dict[str, Any] = {
                 "store": cipher.encryptor.store,
                 "index_bits": cipher.index.bits,
                 "check": cipher.derive("keyring", "check"),
             }
+            lookup = getattr(store, "subject_key", None)
+            if callable(lookup):
+                enc["subject_keys"] = True
+                key_of = functools.lru_cache(maxsize=4096)(lookup)
+            header["encrypted"] = enc
         out.write(encode(header) + "\n")
         for item in store.dump():
-            kind, data = _line(item, cipher)
+            line = _line(item, cipher, key_of)
+            if line is None:
+                continue
+            kind, data = line
             counts[kind] += 1
             out.write(encode(data) + "\n")
         out.write(encode({"end": True, "counts": counts}) + "\n")
@@ -158,12 +188,29 @@ def _lines(path: Path | str) -> Generator[str, None, None]:
             ) from None
 
 
-def _backup_cipher(header: dict[str, Any], keyring: Keyring | None, path: Path | str) -> RecordCipher | None:
-    """The cipher that opens an encrypted backup (None for a plaintext one)."""
+def _backup_cipher(
+    header: dict[str, Any], keyring: Keyring | None, path: Path | str, subject_keys: Any
+) -> tuple[RecordCipher | None, _Keys | None]:
+    """The cipher that opens an encrypted backup (None for a plaintext one), and where the customers'
+    own data keys come from."""
     enc = header.get("encrypted")
     if enc is None:
-        return None
+        return None, None
     from custdata.security import RecordCipher
+
+    key_of: _Keys | None = None
+    if enc.get("subject_keys"):
+        own = getattr(subject_keys, "cipher", None)
+        if subject_keys is None or not callable(getattr(subject_keys, "subject_key", None)) or own is None:
+            raise DecryptionError(
+                f"{path}: the backup's personal data is under each customer's own data key, which only "
+                "the store it came from holds: pass subject_keys=<that store, opened with its keyring>"
+            )
+        if own.encryptor.store != enc.get("store"):
+            raise DecryptionError(f"{path}: subject_keys= is another store than the one the backup came from")
+        key_of = subject_keys.subject_key
+        if keyring is None:
+            keyring = own.keyring
 
     if keyring is None:
         raise DecryptionError(
@@ -177,10 +224,20 @@ def _backup_cipher(header: dict[str, Any], keyring: Keyring | None, path: Path |
         raise ParseError("the backup's encryption header is damaged", path=str(path), row=1) from None
     if cipher.derive("keyring", "check") != check:
         raise DecryptionError(f"{path}: this keyring is not the backup's (its index key differs)")
-    return cipher
+    return cipher, key_of
 
 
-def _items(path: Path | str, counts: dict[str, int], keyring: Keyring | None = None) -> Iterator[BackupItem]:
+def _items(
+    path: Path | str,
+    counts: dict[str, int],
+    keyring: Keyring | None = None,
+    subject_keys: Any = None,
+    shredded: dict[str, Any] | None = None,
+) -> Iterator[BackupItem]:
+    """The backup's items; ``counts`` counts the lines read by kind. Items of customers whose own data
+    key is gone (erased since the backup) are left out: ``shredded["ids"]`` gets their ids,
+    ``shredded[kind]`` counts their lines."""
+    gone = {"ids": set()} if shredded is None else shredded
     lines = _lines(path)
     with contextlib.closing(lines):
         first = next(lines, "")
@@ -207,7 +264,9 @@ def _items(path: Path | str, counts: dict[str, int], keyring: Keyring | None = N
                 f"this custdata reads store schemas 1 to {STORE_SCHEMA_VERSION} and record schemas up to "
                 f"{SCHEMA_VERSION}"
             )
-        cipher = _backup_cipher(header, keyring, path)
+        cipher, key_of = _backup_cipher(header, keyring, path, subject_keys)
+        if key_of is not None:
+            gone["keys"] = True
         footer: dict[str, Any] | None = None
         for row, text in enumerate(lines, 2):
             if footer is not None:
@@ -220,11 +279,23 @@ def _items(path: Path | str, counts: dict[str, int], keyring: Keyring | None = N
                 if "end" in data:
                     footer = data
                     continue
+                kind = next((k for k in _KINDS if k in data), None)
+                if key_of is not None and kind is not None:
+                    body = data[kind]
+                    cid = body["id"] if kind == "customer" else body["customer_id"]
+                    key = key_of(str(cid))
+                    if key is None:
+                        counts[kind] += 1
+                        gone["ids"].add(str(cid))
+                        gone[kind] = gone.get(kind, 0) + 1
+                        continue
+                else:
+                    key = None
                 if "customer" in data:
                     deleted = data.get("deleted_at")
                     record = data["customer"]
                     if cipher is not None:
-                        record = cipher.open_body(record)
+                        record = cipher.open_body(record, key)
                     item = StoredCustomer(
                         Customer.from_dict(record),
                         _time(data["stored_at"]),
@@ -236,15 +307,17 @@ def _items(path: Path | str, counts: dict[str, int], keyring: Keyring | None = N
                     if cipher is not None:
                         entry = {
                             **entry,
-                            "changes": cipher.open_changes(entry["customer_id"], entry["changes"]),
+                            "changes": cipher.open_changes(entry["customer_id"], entry["changes"], key),
                         }
                     item = HistoryEntry.from_dict(entry)
                     counts["history"] += 1
                 elif "transaction" in data:
-                    item = Transaction.from_dict(data["transaction"])
+                    d = data["transaction"]
+                    item = Transaction.from_dict(d if cipher is None else cipher.open_activity(d, key))
                     counts["transaction"] += 1
                 elif "interaction" in data:
-                    item = Interaction.from_dict(data["interaction"])
+                    d = data["interaction"]
+                    item = Interaction.from_dict(d if cipher is None else cipher.open_activity(d, key))
                     counts["interaction"] += 1
                 else:
                     raise ValueError(f"unknown line kind {sorted(data)!r}")
@@ -269,21 +342,37 @@ def _reason(exc: BaseException) -> str:
     return str(exc)
 
 
-def restore(store: Store, path: str | os.PathLike[str], *, keyring: Keyring | None = None) -> dict[str, int]:
+def restore(
+    store: Store,
+    path: str | os.PathLike[str],
+    *,
+    keyring: Keyring | None = None,
+    subject_keys: Store | None = None,
+) -> dict[str, int]:
     """Load the backup at ``path`` into the empty ``store``; all or nothing. Returns the counts by kind.
 
     An encrypted backup opens with ``keyring`` or, without one, with the keyring ``store`` was opened with
-    (a wrong one raises :class:`~custdata.exceptions.DecryptionError`); where the records go, they are
-    stored as that store stores them (encrypted in an encrypted store).
+    (a wrong one raises :class:`~custdata.exceptions.DecryptionError`); its customers' own data keys come
+    from ``subject_keys``, the encrypted store the backup was written from (DecryptionError without it).
+    A customer erased there since the backup was written cannot be read: it is left out, with its
+    history, transactions and interactions, and counted under ``"shredded"`` (present for backups
+    under per-customer keys). Where the records go, they
+    are stored as that store stores them (encrypted in an encrypted store, under new data keys).
 
     An unknown schema version raises :class:`~custdata.exceptions.SchemaVersionError`; a corrupt or
     truncated file raises :class:`~custdata.exceptions.ParseError` naming the line.
     """
     _store(store)
+    if subject_keys is not None:
+        _store(subject_keys)
     counts = dict.fromkeys(_KINDS, 0)
     if keyring is None:
         own = getattr(store, "cipher", None)
         keyring = None if own is None else own.keyring
-    store.load(_items(_url(path) or _path(path), counts, keyring))
-    log.info("restored %s into %s: %s", path, store.url, counts)
-    return counts
+    shredded: dict[str, Any] = {"ids": set()}
+    store.load(_items(_url(path) or _path(path), counts, keyring, subject_keys, shredded))
+    out = {kind: n - shredded.get(kind, 0) for kind, n in counts.items()}
+    if shredded.get("keys"):
+        out["shredded"] = len(shredded["ids"])
+    log.info("restored %s into %s: %s", path, store.url, out)
+    return out

@@ -82,6 +82,7 @@ from custdata.storage._protocol import BackupItem
 
 if TYPE_CHECKING:
     from custdata.security import Keyring, RecordCipher
+    from custdata.security._encryptor import SubjectKey
 
 __all__ = ["SQLStore"]
 
@@ -95,6 +96,7 @@ INTERACTION_COLUMNS = ("customer_id", "at", "day", "body")
 AMOUNT_LIMIT = Decimal(10) ** 12
 LOOKUP_COLUMNS = ("kind", "key", "customer_id")
 HISTORY_COLUMNS = ("customer_id", "version", "at", "action", "source", "changes")
+SUBJECT_KEY_COLUMNS = ("customer_id", "wrapped")
 
 #: Rows fetched or written per round trip.
 CHUNK = 2000
@@ -117,9 +119,10 @@ def amount_u(amount: Decimal) -> int | None:
     return int(x) if x == x.to_integral_value() else None
 
 
-def activity_row(item: Transaction | Interaction) -> tuple[Any, ...]:
-    """The values of :data:`TRANSACTION_COLUMNS` / :data:`INTERACTION_COLUMNS` for one record."""
-    body = item.to_dict()
+def activity_row(item: Transaction | Interaction, sealed: dict[str, Any] | None = None) -> tuple[Any, ...]:
+    """The values of :data:`TRANSACTION_COLUMNS` / :data:`INTERACTION_COLUMNS` for one record (``sealed``:
+    its dict form with the free text encrypted, in an encrypted store)."""
+    body = item.to_dict() if sealed is None else sealed
     day = str(body["at"])[:10]  # the day in the record's own time stamp, as custdata.profiles counts it
     if isinstance(item, Transaction):
         return (item.customer_id, ts(item.at), day, amount_u(item.amount), item.currency, encode(body))
@@ -138,15 +141,21 @@ def _chunks(items: Iterable[Any], n: int) -> Iterator[list[Any]]:
 
 
 def _decode_rows(
-    url: str, rows: Iterable[Sequence[Any]], cipher: RecordCipher | None = None
+    url: str,
+    rows: Iterable[Sequence[Any]],
+    cipher: RecordCipher | None = None,
+    keys: dict[str, SubjectKey] | None = None,
 ) -> list[Customer]:
-    """Customers from (id, version, body) rows; a body that no longer decodes is a StoreError (one that
-    does not decrypt, a DecryptionError)."""
+    """Customers from (id, version, body) rows (``keys``: the customers' own data keys); a body that no
+    longer decodes is a StoreError (one that does not decrypt, a DecryptionError)."""
     rows = list(rows)
     try:
         if cipher is None:
             return [decode_customer(b, v) for _, v, b in rows]
-        return [Customer.from_dict({**cipher.open_body(read_body(b)), "version": v}) for _, v, b in rows]
+        got = (keys or {}).get
+        return [
+            Customer.from_dict({**cipher.open_body(read_body(b), got(i)), "version": v}) for i, v, b in rows
+        ]
     except DecryptionError:
         raise
     except (ValueError, TypeError, KeyError, RecursionError) as exc:
@@ -155,10 +164,17 @@ def _decode_rows(
         raise StoreError(f"{url}: a stored customer record is corrupt ({type(exc).__name__})") from None
 
 
-def _json_rows(url: str, rows: Iterable[Sequence[Any]], cls: Any) -> list[Any]:
-    """Records of ``cls`` from rows whose first value is the JSON body."""
+def _json_rows(
+    url: str, rows: Iterable[Sequence[Any]], cls: Any, opener: Callable[[Any], Any] | None = None
+) -> list[Any]:
+    """Records of ``cls`` from rows whose first value is the JSON body (``opener``: decrypts a body's
+    dict form)."""
     try:
+        if opener is not None:
+            return [cls.from_dict(d) for d in opener([json.loads(r[0]) for r in rows])]
         return [cls.from_dict(json.loads(r[0])) for r in rows]
+    except DecryptionError:
+        raise
     except (ValueError, TypeError, KeyError, RecursionError) as exc:
         raise StoreError(f"{url}: a stored {cls.__name__} is corrupt ({type(exc).__name__})") from None
 
@@ -187,6 +203,10 @@ class SQLStore(SQLPrivacy):
         self._conn = conn
         self._lookup = Lookup(region=region)
         self._cipher: RecordCipher | None = None
+        #: The customers' own data keys claimed by the write under way (empty outside a transaction).
+        self._keys_now: dict[str, SubjectKey] = {}
+        #: An encrypted store from before per-customer keys may still hold tokens under keyring keys.
+        self._legacy_tokens = False
         self._half_encrypted = False  # an in-place encryption is under way (see encrypt_page)
         self._encrypting_now = False
         self._source = source
@@ -269,10 +289,14 @@ class SQLStore(SQLPrivacy):
             depth = self._depth
             self._raw(self.begin_sql if depth == 0 else f"SAVEPOINT cd_sp{depth}")
             self._depth += 1
+            if depth == 0:
+                self._keys_now = {}
             try:
                 yield self
             except BaseException:
                 self._depth = depth
+                if depth == 0:
+                    self._keys_now = {}
                 try:
                     if depth == 0:
                         self._raw("ROLLBACK")
@@ -284,6 +308,7 @@ class SQLStore(SQLPrivacy):
                 raise
             self._depth = depth
             if depth == 0:
+                self._keys_now = {}
                 try:
                     self._raw("COMMIT")
                 except StoreError:
@@ -407,7 +432,7 @@ class SQLStore(SQLPrivacy):
                     )
                 import secrets
 
-                meta = {"format": 1, "store": secrets.token_hex(8), "index_bits": 32}
+                meta = {"format": 1, "store": secrets.token_hex(8), "index_bits": 32, "subject_keys": 1}
                 meta["check"] = RecordCipher(keyring, store=meta["store"]).derive("keyring", "check")
                 self._exec("INSERT INTO cd_meta (key, value) VALUES ('encryption', ?)", (encode(meta),))
         cipher = RecordCipher(keyring, store=str(meta["store"]), index_bits=int(meta["index_bits"]))
@@ -416,6 +441,102 @@ class SQLStore(SQLPrivacy):
         self._cipher = cipher
         self._lookup = Lookup(region=self._lookup.region, derive=cipher.derive)
         self._half_encrypted = "pending_after" in meta
+        self._legacy_tokens = "subject_keys" not in meta
+
+    # ------------------------------------------------------------------ per-customer data keys
+    def _vault(self, ids: Sequence[str]) -> dict[str, str]:
+        """The stored (wrapped) data keys of those of ``ids`` that have one."""
+        out: dict[str, str] = {}
+        for part in _chunks(ids, 500):
+            marks = ", ".join("?" * len(part))
+            out.update(
+                self._all(
+                    f"SELECT customer_id, wrapped FROM cd_subject_keys WHERE customer_id IN ({marks})", part
+                )
+            )
+        return out
+
+    def _read_keys(self, ids: Iterable[str]) -> dict[str, SubjectKey]:
+        """The data keys of those of ``ids`` that have one (an erased customer has none)."""
+        cipher = self._cipher
+        if cipher is None:
+            return {}
+        wanted = list(dict.fromkeys(ids))
+        now = self._keys_now
+        out = {i: now[i] for i in wanted if i in now}
+        rest = [i for i in wanted if i not in out]
+        if rest:
+            opened = cipher.subjects.open
+            out.update((i, opened(i, w)) for i, w in self._vault(rest).items())
+        return out
+
+    def _claim_keys(self, ids: Iterable[str], *, look: bool = True) -> list[tuple[str, str]]:
+        """Make :attr:`_keys_now` hold the data key of every id (inside a write transaction): the stored
+        one (when ``look``), else a new one. Returns the (customer id, wrapped key) rows of the new keys,
+        which the caller writes to ``cd_subject_keys``."""
+        cipher = self._cipher
+        assert cipher is not None
+        now = self._keys_now
+        wanted = [i for i in dict.fromkeys(ids) if i not in now]
+        stored = self._vault(wanted) if look and wanted else {}
+        opened, create = cipher.subjects.open, cipher.subjects.create
+        new: list[tuple[str, str]] = []
+        for i in wanted:
+            w = stored.get(i)
+            if w is None:
+                w, now[i] = create(i)
+                new.append((i, w))
+            else:
+                now[i] = opened(i, w)
+        return new
+
+    def _claim(self, ids: Iterable[str]) -> None:
+        """:meth:`_claim_keys` with the new keys written (no-op for a plaintext store)."""
+        if self._cipher is not None:
+            self._bulk("cd_subject_keys", SUBJECT_KEY_COLUMNS, self._claim_keys(ids))
+
+    def _key(self, customer_id: str, *, create: bool) -> SubjectKey | None:
+        key = self._keys_now.get(customer_id)
+        if key is None:
+            if create:
+                self._claim([customer_id])
+                return self._keys_now[customer_id]
+            key = self._read_keys([customer_id]).get(customer_id)
+        return key
+
+    def subject_key(self, customer_id: str) -> SubjectKey | None:
+        """The data key of one customer of an encrypted store (None: none, or erased); for backups."""
+        _args.text("customer_id", customer_id)
+        with self._lock:
+            self._check()
+            return self._read_keys([customer_id]).get(customer_id)
+
+    def rotation_finished(self) -> None:
+        """Record that a whole rotation ran: no token under a keyring key is left (see ``rotate``)."""
+        if self._cipher is None or not self._legacy_tokens:
+            return
+        with self.transaction():
+            row = self._all("SELECT value FROM cd_meta WHERE key = 'encryption'")
+            meta = json.loads(row[0][0])
+            meta["subject_keys"] = 1
+            self._exec("UPDATE cd_meta SET value = ? WHERE key = 'encryption'", (encode(meta),))
+        self._legacy_tokens = False
+
+    def _decode(self, rows: list[Any]) -> list[Customer]:
+        """Customers from (id, version, body) rows, with their data keys looked up."""
+        keys = self._read_keys(r[0] for r in rows) if self._cipher is not None and rows else None
+        return _decode_rows(self.url, rows, self._cipher, keys)
+
+    def _activity_opener(self) -> Callable[[list[dict[str, Any]]], list[dict[str, Any]]] | None:
+        cipher = self._cipher
+        if cipher is None:
+            return None
+
+        def opener(bodies: list[dict[str, Any]]) -> list[dict[str, Any]]:
+            keys = self._read_keys(str(b.get("customer_id")) for b in bodies if "pii" in b)
+            return [cipher.open_activity(b, keys.get(str(b.get("customer_id")))) for b in bodies]
+
+        return opener
 
     def encrypt_page(self, keyring: Keyring, limit: int = 500) -> tuple[bool, int]:
         """Encrypt in place the next ``limit`` plaintext customers (bodies, lookup keys, history changes)
@@ -428,6 +549,7 @@ class SQLStore(SQLPrivacy):
         if not isinstance(keyring, Keyring):
             raise ValidationError(f"expected a Keyring, got {type(keyring).__name__}", field="keyring")
         with self._lock:
+            before = self._cipher
             self._encrypting_now = True
             try:
                 with self.transaction():
@@ -439,7 +561,12 @@ class SQLStore(SQLPrivacy):
                     else:
                         import secrets
 
-                        meta = {"format": 1, "store": secrets.token_hex(8), "index_bits": 32}
+                        meta = {
+                            "format": 1,
+                            "store": secrets.token_hex(8),
+                            "index_bits": 32,
+                            "subject_keys": 1,
+                        }
                         meta["check"] = RecordCipher(keyring, store=meta["store"]).derive("keyring", "check")
                         meta["pending_after"] = ""
                         self._exec(
@@ -459,6 +586,23 @@ class SQLStore(SQLPrivacy):
                         f"LIMIT {int(limit)}",
                         (after,),
                     )
+                    done = len(rows) < limit
+                    # the customer ids this page covers: (after, last id], or everything after at the end
+                    # (transactions and interactions of ids with no customer record included)
+                    span, span_args = (
+                        ("customer_id > ?", [after])
+                        if done
+                        else ("customer_id > ? AND customer_id <= ?", [after, rows[-1][0]])
+                    )
+                    self._cipher = cipher  # for the data keys claimed below (reset when this fails)
+                    activity = {
+                        table: self._all(
+                            f"SELECT seq, customer_id, body FROM {table} WHERE {span}", span_args
+                        )
+                        for table in ("cd_transactions", "cd_interactions")
+                    }
+                    self._claim([r[0] for r in rows] + [r[1] for t in activity.values() for r in t])
+                    now = self._keys_now
                     for cid, version, body, keys_json in rows:
                         d = read_body(body)
                         c = Customer.from_dict({**d, "version": version})
@@ -466,40 +610,52 @@ class SQLStore(SQLPrivacy):
                         keys = blind.sorted_keys(c)
                         self._exec(
                             "UPDATE cd_customers SET body = ?, keys = ? WHERE id = ?",
-                            (encode(cipher.seal_body(d)), encode_keys(keys), cid),
+                            (encode(cipher.seal_body(d, now[cid])), encode_keys(keys), cid),
                         )
                         self._bulk("cd_lookup", LOOKUP_COLUMNS, [(k, v, cid) for k, v in keys])
-                    if rows:
-                        hist = self._all(
-                            "SELECT customer_id, version, changes FROM cd_history "
-                            "WHERE customer_id > ? AND customer_id <= ? AND changes IS NOT NULL",
-                            (after, rows[-1][0]),
+                    hist = self._all(
+                        f"SELECT customer_id, version, changes FROM cd_history WHERE {span} "
+                        "AND changes IS NOT NULL",
+                        span_args,
+                    )
+                    for cid, version, changes in hist:
+                        triples = [[f, o, n] for f, o, n in json.loads(changes)]
+                        self._exec(
+                            "UPDATE cd_history SET changes = ? WHERE customer_id = ? AND version = ?",
+                            (
+                                encode(cipher.seal_changes(cid, triples, self._key(cid, create=True))),
+                                cid,
+                                version,
+                            ),
                         )
-                        for cid, version, changes in hist:
-                            triples = [[f, o, n] for f, o, n in json.loads(changes)]
-                            self._exec(
-                                "UPDATE cd_history SET changes = ? WHERE customer_id = ? AND version = ?",
-                                (encode(cipher.seal_changes(cid, triples)), cid, version),
-                            )
-                    done = len(rows) < limit
+                    for table, found in activity.items():
+                        for seq, cid, body in found:
+                            sealed = cipher.seal_activity(json.loads(body), now[cid])
+                            self._exec(f"UPDATE {table} SET body = ? WHERE seq = ?", (encode(sealed), seq))
                     if done:
                         meta.pop("pending_after")
                     else:
                         meta["pending_after"] = rows[-1][0]
                     self._exec("UPDATE cd_meta SET value = ? WHERE key = 'encryption'", (encode(meta),))
+            except BaseException:
+                self._cipher = before
+                raise
             finally:
                 self._encrypting_now = False
             self._cipher = cipher
             self._lookup = blind
             self._half_encrypted = not done
+            self._legacy_tokens = "subject_keys" not in meta
         return done, len(rows)
 
     def reencrypt_page(self, after: str, limit: int = 500) -> tuple[str | None, int, int]:
-        """Re-encrypt under the keyring's active key the customers (and their history) after id
-        ``after``, ``limit`` of them, in one transaction. Returns the last id looked at (None at the end),
-        how many customers were looked at and how many rows were rewritten. Rows already under the active
-        key are left alone, so running it again after an interruption loses nothing and redoes nothing
-        (see :func:`custdata.security.rotate`)."""
+        """Rotate the customers after id ``after``, ``limit`` of them, in one transaction: their data keys
+        wrapped again under the keyring's active key (the data itself stays under the customer's own
+        key), and values a store from before per-customer keys still holds under a keyring key sealed
+        again under the customer's own key. Returns the last id looked at (None at the end), how many
+        customers were looked at and how many rows were rewritten. Rows already done are left alone, so
+        running it again after an interruption loses nothing and redoes nothing (see
+        :func:`custdata.security.rotate`)."""
         cipher = self._cipher
         if cipher is None:
             raise StoreError(f"{self.url} is not encrypted: there is nothing to re-encrypt")
@@ -508,31 +664,55 @@ class SQLStore(SQLPrivacy):
             rows = self._all(
                 f"SELECT id, body FROM cd_customers WHERE id > ? ORDER BY id LIMIT {int(limit)}", (after,)
             )
-            if not rows:
-                return None, 0, 0
-            for cid, body in rows:
-                fresh = cipher.reseal_body(read_body(body))
-                if fresh is not None:
-                    self._exec("UPDATE cd_customers SET body = ? WHERE id = ?", (encode(fresh), cid))
-                    rewritten += 1
-            hist = self._all(
-                "SELECT customer_id, version, changes FROM cd_history "
-                "WHERE customer_id > ? AND customer_id <= ? AND changes IS NOT NULL",
-                (after, rows[-1][0]),
+            last = rows[-1][0] if len(rows) == limit else None
+            span, span_args = (
+                ("customer_id > ?", [after])
+                if last is None
+                else ("customer_id > ? AND customer_id <= ?", [after, last])
             )
-            for cid, version, changes in hist:
-                fresh_changes = cipher.reseal_changes(cid, json.loads(changes))
-                if fresh_changes is not None:
-                    self._exec(
-                        "UPDATE cd_history SET changes = ? WHERE customer_id = ? AND version = ?",
-                        (encode(fresh_changes), cid, version),
-                    )
-                    rewritten += 1
-        return (rows[-1][0] if len(rows) == limit else None), len(rows), rewritten
+            rewrap = cipher.subjects.rewrap
+            fresh_keys = []
+            for cid, wrapped in self._all(
+                f"SELECT customer_id, wrapped FROM cd_subject_keys WHERE {span}", span_args
+            ):
+                fresh = rewrap(cid, wrapped)
+                if fresh is not None:
+                    fresh_keys.append((fresh, cid))
+            self._many("UPDATE cd_subject_keys SET wrapped = ? WHERE customer_id = ?", fresh_keys)
+            rewritten += len(fresh_keys)
+            if self._legacy_tokens:
+                for cid, body in rows:
+                    d = read_body(body)
+                    if "pii" in d and not str(d["pii"]).startswith("v1.*."):
+                        key = self._key(cid, create=True)
+                        assert key is not None
+                        sealed = cipher.reseal_body(d, key)
+                        self._exec("UPDATE cd_customers SET body = ? WHERE id = ?", (encode(sealed), cid))
+                        rewritten += 1
+                hist = self._all(
+                    "SELECT customer_id, version, changes FROM cd_history "
+                    f"WHERE {span} AND changes IS NOT NULL",
+                    span_args,
+                )
+                for cid, version, changes in hist:
+                    if '"$enc"' not in changes:
+                        continue
+                    key = self._key(cid, create=True)
+                    assert key is not None
+                    fresh_changes = cipher.reseal_changes(cid, json.loads(changes), key)
+                    if fresh_changes is not None:
+                        self._exec(
+                            "UPDATE cd_history SET changes = ? WHERE customer_id = ? AND version = ?",
+                            (encode(fresh_changes), cid, version),
+                        )
+                        rewritten += 1
+        return last, len(rows), rewritten
 
     def key_exposure(self, key_id: str) -> dict[str, list[str]]:
-        """The customers whose stored personal values a data key encrypts, each with the fields it covers
-        (body fields held, history fields changed); for :func:`custdata.security.breach_report`."""
+        """The customers whose stored personal values a data key of the keyring protects, each with the
+        fields it covers (body fields held, history fields changed, ``activity`` for transactions' and
+        interactions' free text): through the customers' own keys it wraps, or directly for values stored
+        before per-customer keys; for :func:`custdata.security.breach_report`."""
         from custdata.security import PII_FIELDS, FieldEncryptor
 
         cipher = self._cipher
@@ -541,23 +721,38 @@ class SQLStore(SQLPrivacy):
         out: dict[str, set[str]] = {}
         with self._lock:
             self._check()
+            wrapped = {
+                cid
+                for cid, w in self._all("SELECT customer_id, wrapped FROM cd_subject_keys")
+                if w.split(".", 2)[1] == key_id
+            }
+
+            def covered(token: object) -> bool:
+                if not isinstance(token, str):
+                    return False
+                kid = FieldEncryptor.key_id_of(token)
+                return kid == key_id or (kid == "*" and cid in wrapped)
+
             for cid, body in self._all("SELECT id, body FROM cd_customers"):
                 d = read_body(body)
-                token = d.get("pii")
-                if isinstance(token, str) and FieldEncryptor.key_id_of(token) == key_id:
-                    opened = cipher.open_body(d)
+                if covered(d.get("pii")):
+                    opened = cipher.open_body(d, self._key(cid, create=False))
                     out.setdefault(cid, set()).update(f for f in PII_FIELDS if opened.get(f))
             for cid, changes in self._all(
                 "SELECT customer_id, changes FROM cd_history WHERE changes IS NOT NULL"
             ):
                 for field, old, _ in json.loads(changes):
-                    token = old.get("$enc") if isinstance(old, dict) else None
-                    if isinstance(token, str) and FieldEncryptor.key_id_of(token) == key_id:
+                    if covered(old.get("$enc") if isinstance(old, dict) else None):
                         out.setdefault(cid, set()).add(str(field).split(".", 1)[0])
+            for table in ("cd_transactions", "cd_interactions"):
+                for cid, body in self._all(f"SELECT customer_id, body FROM {table}"):
+                    if covered(json.loads(body).get("pii")):
+                        out.setdefault(cid, set()).add("activity")
         return {cid: sorted(fields) for cid, fields in sorted(out.items())}
 
     def key_usage(self) -> dict[str, int]:
-        """How many stored bodies and history changes each data key encrypts (empty when not encrypted)."""
+        """How many stored values each data key of the keyring encrypts (empty when not encrypted): the
+        customers' own keys it wraps, plus values stored under it directly before per-customer keys."""
         from custdata.security import FieldEncryptor
 
         if self._cipher is None:
@@ -567,38 +762,48 @@ class SQLStore(SQLPrivacy):
         def count(token: object) -> None:
             if isinstance(token, str):
                 kid = FieldEncryptor.key_id_of(token)
-                out[kid] = out.get(kid, 0) + 1
+                if kid != "*":
+                    out[kid] = out.get(kid, 0) + 1
 
         with self._lock:
             self._check()
-            for (body,) in self._all("SELECT body FROM cd_customers"):
-                count(read_body(body).get("pii"))
-            for (changes,) in self._all("SELECT changes FROM cd_history WHERE changes IS NOT NULL"):
-                for _, old, _ in json.loads(changes):
-                    if isinstance(old, dict):
-                        count(old.get("$enc"))
+            for (wrapped,) in self._all("SELECT wrapped FROM cd_subject_keys"):
+                kid = wrapped.split(".", 2)[1]
+                out[kid] = out.get(kid, 0) + 1
+            if self._legacy_tokens:
+                for (body,) in self._all("SELECT body FROM cd_customers"):
+                    count(read_body(body).get("pii"))
+                for (changes,) in self._all("SELECT changes FROM cd_history WHERE changes IS NOT NULL"):
+                    for _, old, _ in json.loads(changes):
+                        if isinstance(old, dict):
+                            count(old.get("$enc"))
         return out
 
     def _body(self, c: Customer) -> str:
         """The stored body of ``c``: :func:`body_text`, or with its personal fields sealed."""
         if self._cipher is None:
             return body_text(c)
-        return encode(self._cipher.seal_body(compact_dict(c)))
+        return encode(self._cipher.seal_body(compact_dict(c), self._key(c.id, create=True)))
 
     def _open(self, body: str | bytes) -> dict[str, Any]:
         """A stored body as the compact dict form (decrypted)."""
         d = read_body(body)
-        return d if self._cipher is None else self._cipher.open_body(d)
+        if self._cipher is None:
+            return d
+        return self._cipher.open_body(d, self._key(str(d.get("id")), create=False) if "pii" in d else None)
 
     def _changes_out(self, customer_id: str, changes: Iterable[FieldChange]) -> str:
         if self._cipher is None:
             return changes_to_json(changes)
-        return encode(self._cipher.seal_changes(customer_id, [[c.field, c.old, c.new] for c in changes]))
+        key = self._key(customer_id, create=True)
+        return encode(self._cipher.seal_changes(customer_id, [[c.field, c.old, c.new] for c in changes], key))
 
-    def _changes_in(self, customer_id: str, text: str | None) -> tuple[FieldChange, ...]:
+    def _changes_in(
+        self, customer_id: str, text: str | None, key: SubjectKey | None = None
+    ) -> tuple[FieldChange, ...]:
         if self._cipher is None or not text:
             return changes_from_json(text)
-        opened = self._cipher.open_changes(customer_id, json.loads(text))
+        opened = self._cipher.open_changes(customer_id, json.loads(text), key)
         return tuple(FieldChange(f, o, n) for f, o, n in opened)
 
     def _exact(
@@ -636,7 +841,8 @@ class SQLStore(SQLPrivacy):
                         f"SELECT id, version, body FROM cd_customers WHERE id IN ({marks}){alive}", part
                     )
                 )
-        found = {r[0]: c for r, c in zip(rows, _decode_rows(self.url, rows, self._cipher), strict=True)}
+            decoded = self._decode(rows)
+        found = {r[0]: c for r, c in zip(rows, decoded, strict=True)}
         for i in ids:
             if i in found:
                 out[i] = found[i]
@@ -660,6 +866,7 @@ class SQLStore(SQLPrivacy):
         keys, keys_json = self._keys(c)
         with self.transaction():
             old = self._existing([c.id]).get(c.id)
+            self._claim([c.id])
             if old is None:
                 version = c.version + 1
                 d, body = compact_dict(c), self._body(c)
@@ -715,6 +922,7 @@ class SQLStore(SQLPrivacy):
             if not self.write_behind:
                 for batch in self._batches(customers, errors, problems):
                     existing = self._existing(list(batch))
+                    self._claim(batch)
                     if not existing:
                         self._insert_new(batch, at, src)
                         inserted += len(batch)
@@ -734,13 +942,26 @@ class SQLStore(SQLPrivacy):
             try:
                 for batch in self._batches(customers, errors, problems):
                     # Everything a chunk of new customers needs is built before waiting for the previous
-                    # chunk's writes (only the body text: an update builds the dict form it diffs below)
+                    # chunk's writes (only the body text: an update builds the dict form it diffs below);
+                    # an encrypted store gives each a new data key, replaced below by a stored one
+                    fresh = self._claim_keys(batch, look=False) if self._cipher is not None else []
                     prepared = self._prepare(batch)
                     rows = self._rows(prepared, {}, at, src, errors, check_versions, problems)
                     if pending is not None:
                         pending.result()
                         pending = None
                     existing = self._existing(list(batch))
+                    if self._cipher is not None:
+                        stored = self._vault(list(batch))
+                        if stored:
+                            for cid in stored:
+                                del self._keys_now[cid]
+                            self._claim_keys(stored)
+                            prepared = self._prepare(batch)
+                            rows = self._rows(prepared, {}, at, src, errors, check_versions, problems)
+                        self._bulk(
+                            "cd_subject_keys", SUBJECT_KEY_COLUMNS, [r for r in fresh if r[0] not in stored]
+                        )
                     if existing:
                         rows = self._rows(prepared, existing, at, src, errors, check_versions, problems)
                     pending = pool.submit(self._write_chunk, *rows)
@@ -881,7 +1102,7 @@ class SQLStore(SQLPrivacy):
                 raise NotFoundError(f"no customer with id {customer_id!r} in {self.url}")
             self._unindex(customer_id, old[3])
             self._exec("DELETE FROM cd_customers WHERE id = ?", (customer_id,))
-            for table in ("cd_history", "cd_transactions", "cd_interactions"):
+            for table in ("cd_history", "cd_transactions", "cd_interactions", "cd_subject_keys"):
                 self._exec(f"DELETE FROM {table} WHERE customer_id = ?", (customer_id,))
 
     def find(
@@ -907,7 +1128,7 @@ class SQLStore(SQLPrivacy):
                     )
                 }
                 rows = [r for r in rows if r[0] in ids]
-        out = _decode_rows(self.url, rows, self._cipher)
+            out = self._decode(rows)
         if self._cipher is not None:
             out = [c for c in out if self._exact(c, phone, email, external_id)]
         return out if extra is None else [c for c in out if extra(c)]
@@ -957,7 +1178,8 @@ class SQLStore(SQLPrivacy):
             with self._lock:
                 self._check()
                 rows = self._all(sql, [last, *extra])
-            yield from _decode_rows(self.url, rows, self._cipher)
+                decoded = self._decode(rows)
+            yield from decoded
             if len(rows) < PAGE:
                 return
             last = rows[-1][0]
@@ -979,11 +1201,12 @@ class SQLStore(SQLPrivacy):
                 (customer_id,),
             )
             cur = self._all("SELECT body FROM cd_customers WHERE id = ?", (customer_id,)) if rows else []
-        entries = [
-            HistoryEntry(customer_id, v, parse_ts(a), act, s, self._changes_in(customer_id, ch))
-            for v, a, act, s, ch in rows
-        ]
-        return fill_creation(entries, expand(self._open(cur[0][0])) if cur else None)
+            key = self._key(customer_id, create=False) if rows and self._cipher is not None else None
+            entries = [
+                HistoryEntry(customer_id, v, parse_ts(a), act, s, self._changes_in(customer_id, ch, key))
+                for v, a, act, s, ch in rows
+            ]
+            return fill_creation(entries, expand(self._open(cur[0][0])) if cur else None)
 
     # ------------------------------------------------------------------ activity
     def _add(self, table: str, items: Iterable[Transaction | Interaction], cls: type) -> int:
@@ -996,6 +1219,7 @@ class SQLStore(SQLPrivacy):
             f"INSERT INTO {table} (id, {', '.join(columns)}) VALUES ({marks}) "
             f"ON CONFLICT (id) WHERE id IS NOT NULL DO UPDATE SET {updates}"
         )
+        cipher = self._cipher
         with self.transaction():
             for chunk in _chunks(items, CHUNK):
                 plain: list[tuple[Any, ...]] = []
@@ -1004,7 +1228,13 @@ class SQLStore(SQLPrivacy):
                 for item in chunk:
                     if not isinstance(item, cls) or not isinstance(item, (Transaction, Interaction)):
                         raise ValidationError(f"expected a {cls.__name__}, got {type(item).__name__}")
-                    row = activity_row(item)
+                if cipher is not None:
+                    self._claim(x.customer_id for x in chunk)
+                for item in chunk:
+                    sealed = None
+                    if cipher is not None:
+                        sealed = cipher.seal_activity(item.to_dict(), self._keys_now[item.customer_id])
+                    row = activity_row(item, sealed)
                     if item.id is None:
                         plain.append(row)
                     else:
@@ -1040,7 +1270,7 @@ class SQLStore(SQLPrivacy):
         with self._lock:
             self._check()
             rows = self._all(f"SELECT body FROM {table}{where} ORDER BY at, seq", params)
-        return _json_rows(self.url, rows, cls)
+            return _json_rows(self.url, rows, cls, self._activity_opener())
 
     def add_transactions(self, transactions: Iterable[Transaction]) -> int:
         return self._add("cd_transactions", transactions, Transaction)
@@ -1086,15 +1316,18 @@ class SQLStore(SQLPrivacy):
                     if rows
                     else []
                 )
-            by_id: dict[str, list[HistoryEntry]] = {}
-            for cid, v, a, act, s, ch in hist:
-                by_id.setdefault(cid, []).append(
-                    HistoryEntry(cid, v, parse_ts(a), act, s, self._changes_in(cid, ch))
+                keys = self._read_keys(r[0] for r in rows) if self._cipher is not None and rows else {}
+                by_id: dict[str, list[HistoryEntry]] = {}
+                for cid, v, a, act, s, ch in hist:
+                    by_id.setdefault(cid, []).append(
+                        HistoryEntry(cid, v, parse_ts(a), act, s, self._changes_in(cid, ch, keys.get(cid)))
+                    )
+                records = _decode_rows(
+                    self.url, [(cid, v, b) for cid, v, b, _, _ in rows], self._cipher, keys
                 )
-            records = _decode_rows(self.url, [(cid, v, b) for cid, v, b, _, _ in rows], self._cipher)
-            for (cid, _, b, st, de), record in zip(rows, records, strict=True):
+            for (cid, _, _b, st, de), record in zip(rows, records, strict=True):
                 yield StoredCustomer(record, parse_ts(st), None if de is None else parse_ts(de))
-                yield from fill_creation(by_id.get(cid, []), expand(self._open(b)))
+                yield from fill_creation(by_id.get(cid, []), expand(compact_dict(record)))
             if len(rows) < PAGE:
                 break
             last = rows[-1][0]
@@ -1106,7 +1339,8 @@ class SQLStore(SQLPrivacy):
                     page = self._all(
                         f"SELECT seq, body FROM {table} WHERE seq > ? ORDER BY seq LIMIT {PAGE}", (seq,)
                     )
-                yield from _json_rows(self.url, [(b,) for _, b in page], cls)
+                    done = _json_rows(self.url, [(b,) for _, b in page], cls, self._activity_opener())
+                yield from done
                 if len(page) < PAGE:
                     break
                 seq = page[-1][0]
