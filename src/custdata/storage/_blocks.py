@@ -139,8 +139,6 @@ class _SQLBlocks(BlockIndexStore):
             )
 
     def pending(self, after: str, limit: int) -> list[Customer]:
-        from custdata.storage._sql import _decode_rows
-
         s = self.store
         with s._lock:
             s._check()
@@ -150,7 +148,7 @@ class _SQLBlocks(BlockIndexStore):
                 f"AND l.customer_id = c.id) ORDER BY c.id LIMIT {int(limit)}",
                 (after, MARK),
             )
-        return _decode_rows(s.url, rows, s.cipher)
+            return s._decode(rows)  # with the customers' own data keys of an encrypted store
 
     def attach(self, items: Sequence[tuple[Customer, Iterable[tuple[str, str]]]]) -> int:
         from custdata.storage._core import decode_keys, encode_keys
