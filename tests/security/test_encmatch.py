@@ -37,9 +37,9 @@ def counting_decryptions() -> Iterator[list[int]]:
     count = [0]
     original = RecordCipher.open_body
 
-    def counted(self: RecordCipher, body: Any) -> Any:
+    def counted(self: RecordCipher, body: Any, key: Any = None) -> Any:
         count[0] += 1
-        return original(self, body)
+        return original(self, body, key)
 
     with mock.patch.object(RecordCipher, "open_body", counted):
         yield count

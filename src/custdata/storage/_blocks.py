@@ -148,7 +148,8 @@ class _SQLBlocks(BlockIndexStore):
                 f"AND l.customer_id = c.id) ORDER BY c.id LIMIT {int(limit)}",
                 (after, MARK),
             )
-            return s._decode(rows)  # with the customers' own data keys of an encrypted store
+            out: list[Customer] = s._decode(rows)  # with the customers' own data keys when encrypted
+            return out
 
     def attach(self, items: Sequence[tuple[Customer, Iterable[tuple[str, str]]]]) -> int:
         from custdata.storage._core import decode_keys, encode_keys
