@@ -285,8 +285,8 @@ def test_a_plain_store_keeps_the_keys_in_clear(tmp_path: Path) -> None:
     assert stored == {k for r in records for _, k in block_keys(r)}
 
 
-def test_an_optional_pass_that_is_not_selective_is_left_out_as_dedupe_does(tmp_path: Path) -> None:
-    records = [
+def smiths_of_leeds() -> list[Customer]:
+    return [
         Customer.from_dict(
             {
                 "id": f"r{k:03d}",
@@ -297,6 +297,10 @@ def test_an_optional_pass_that_is_not_selective_is_left_out_as_dedupe_does(tmp_p
         )
         for k in range(130)
     ]
+
+
+def test_an_optional_pass_that_is_not_selective_is_left_out_as_dedupe_does(tmp_path: Path) -> None:
+    records = smiths_of_leeds()
     with sqlite_store(tmp_path / "s.db", records) as store:
         result = check_same_as_plaintext(store, records)
     assert "phonetic_family_city" in result.blocking.skipped_passes
@@ -376,3 +380,30 @@ def test_index_kinds_are_distinct_and_fit_every_backend() -> None:
     kinds = [kind_of(name) for name in INDEX_PASSES]
     assert len(set(kinds)) == len(kinds)
     assert all(k.startswith("block:") and len(k) <= 16 for k in kinds)  # MariaDB's kind column: 16
+
+
+def test_a_plug_in_store_without_a_block_index_is_read_whole() -> None:
+    from tests.storage.dict_store import DictStore
+
+    records = _people()
+    store = DictStore("dict://test")
+    store.upsert_many(records)
+    default, reference = plaintext_reference(records)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        result = dedupe_store(store, matcher=default.matcher)
+    assert clusters(result) == clusters(reference)
+    assert pair_ids(result) == pair_ids(reference)
+    assert result.opened == len(records) and result.indexed == 0
+    with pytest.raises(ValidationError, match="keeps no block index"):
+        update_block_index(store)
+    assert reference.matcher.match(records[0], store)  # find() still works; no block index asked
+    smiths = DictStore("dict://smiths")
+    smiths.upsert_many(smiths_of_leeds())
+    default, reference = plaintext_reference(smiths_of_leeds())
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        result = dedupe_store(smiths, matcher=default.matcher)
+    assert "phonetic_family_city" in result.blocking.skipped_passes
+    assert result.blocking.skipped_passes == default.blocking.skipped_passes
+    assert clusters(result) == clusters(reference)

@@ -235,6 +235,31 @@ def _check_passes(passes: Sequence[str] | None) -> tuple[list[str], set[str]]:
     return list(dict.fromkeys(passes)), set()
 
 
+def _choose(
+    names: Sequence[str],
+    optional: set[str],
+    shared: Callable[[str], list[int]],
+    size: int,
+    s: MatchSettings,
+) -> tuple[list[str], dict[str, int]]:
+    """The passes to run and the optional ones left out (with their pair count), by :func:`dedupe`'s rule:
+    an optional pass runs only if it gives at most ``_EXTRA_BUDGET`` pairs per record and caps no block.
+    ``shared(name)`` gives the sizes of the pass's keys shared by two or more customers."""
+    ran: list[str] = []
+    skipped: dict[str, int] = {}
+    for name in names:
+        if name in optional:
+            sizes = shared(name)
+            full = sum(n * (n - 1) // 2 for n in sizes if n <= s.max_block_size)
+            capped = [n for n in sizes if n > s.max_block_size]
+            work = full + (s.window - 1) * sum(capped)
+            if work > _EXTRA_BUDGET * size or capped:
+                skipped[name] = work
+                continue
+        ran.append(name)
+    return ran, skipped
+
+
 class StoreDedupeResult(DedupeResult):
     """What :func:`dedupe_store` found: a :class:`DedupeResult` over every live customer of the store.
 
@@ -359,13 +384,23 @@ def dedupe_store(
     if index is None:
         say("reading")
         records = list(store.scan())
+
+        def shared(name: str) -> list[int]:
+            groups: dict[str, set[str]] = {}
+            for r in records:
+                for key in INDEX_PASSES[name](features_of(r, region=s.region)):
+                    groups.setdefault(key, set()).add(r.id)
+            return [len(ids) for ids in groups.values() if len(ids) > 1]
+
+        ran, skipped = _choose(names, optional, shared, len(records), s)
         result = dedupe(
             records,
-            settings=attrs.evolve(s, passes=tuple(names)),
+            settings=attrs.evolve(s, passes=tuple(ran)),
             matcher=matcher,
             rules=rules,
             progress=progress,
         )
+        result.blocking.skipped_passes.update(skipped)
         return StoreDedupeResult._wrap(result, store, [], len(records), 0)
     say("indexing")
     indexed = update_block_index(store, region=s.region)
@@ -382,18 +417,7 @@ def dedupe_store(
             )
     say("grouping")
     size = int(store.count())
-    ran: list[str] = []
-    skipped: dict[str, int] = {}
-    for name in names:
-        if name in optional:
-            sizes = [n for _, n in index.groups(kind_of(name))]
-            full = sum(n * (n - 1) // 2 for n in sizes if n <= s.max_block_size)
-            capped = [n for n in sizes if n > s.max_block_size]
-            work = full + (s.window - 1) * sum(capped)
-            if work > _EXTRA_BUDGET * size or capped:
-                skipped[name] = work
-                continue
-        ran.append(name)
+    ran, skipped = _choose(names, optional, lambda name: [n for _, n in index.groups(kind_of(name))], size, s)
     ids = sorted(index.members([kind_of(n) for n in ran]))
     say("reading")
     found = store.get_many(ids)
