@@ -217,3 +217,31 @@ def test_bad_arguments_are_validation_errors(call: Any, field: str) -> None:
 def test_docstring_examples() -> None:
     result = doctest.testmod(consent_module, optionflags=doctest.ELLIPSIS)
     assert result.attempted > 0 and result.failed == 0
+
+
+def test_custdata_remind_says_why(tmp_path: Any) -> None:
+    from click.testing import CliRunner
+
+    from custdata import write_jsonl
+    from custdata.cli._main import _register_parts, cli
+
+    _register_parts()
+    people = [
+        Customer(
+            id="ok", birthday="--07-02", phones=["13800138000"], consents={"marketing_sms": {"granted": True}}
+        ),
+        Customer(id="no", birthday="--07-02", phones=["13800138000"]),
+        Customer(
+            id="off",
+            birthday="--07-02",
+            phones=["13800138000"],
+            consents={"marketing_sms": {"granted": False}},
+        ),
+    ]
+    path = str(tmp_path / "c.jsonl")
+    write_jsonl(people, path)
+    result = CliRunner().invoke(cli, ["remind", path, "--as-of", "2026-06-30"])
+    assert result.exit_code == 0, result.output
+    assert "1 reminders; 2 left out for lack of consent on a usable channel (1 no consent, 1 withdrawn)" in (
+        result.output
+    )

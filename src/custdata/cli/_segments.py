@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import json
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -202,11 +203,13 @@ def register(group: click.Group) -> None:
         found = birthday_reminders(people, as_of=day, days=days, anniversaries=anniversaries)
         items = list(found.items)
         left = found.left_out
+        why = Counter(found.left_out_by_reason)
         if interactions is not None:
             contacts: list[Interaction] = _read(interactions, "interaction", encoding)
             care = care_reminders(people, contacts, as_of=day, days=no_contact_days)
             items += care.items
             left += care.left_out
+            why.update(care.left_out_by_reason)
         rows = [
             {"customer_id": r.customer_id, "kind": r.kind, "on": r.on.isoformat(), "channel": r.channel,
              "days_until": r.days_until, "note": r.note}
@@ -218,7 +221,11 @@ def register(group: click.Group) -> None:
         else:
             for r in rows:
                 click.echo(f"{r['on']}  {r['kind']:<12} {r['customer_id']}  via {r['channel']}")
-        click.echo(f"{len(rows)} reminders; {left} left out for lack of consent on a usable channel")
+        reasons = ", ".join(f"{n} {r.replace('_', ' ')}" for r, n in why.items())
+        click.echo(
+            f"{len(rows)} reminders; {left} left out for lack of consent on a usable channel"
+            + (f" ({reasons})" if reasons else "")
+        )
 
 
 def demo(ctx: DemoContext) -> None:

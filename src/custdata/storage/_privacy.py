@@ -5,7 +5,8 @@ never imports storage).
 Audit table: one row per audit entry, ``(pos, entry)``: ``pos`` counts from 0 in append order and
 ``entry`` is the JSON line :class:`custdata.security.AuditLog` made (the same hash-chained text a JSON
 Lines file would hold). :meth:`audit_append` takes the table's lock (SQLite: the write transaction;
-PostgreSQL: ``LOCK TABLE``), so concurrent writers never fork the chain; an entry is written inside the
+PostgreSQL: ``LOCK TABLE``; another backend names its statement in an ``audit_lock_sql`` class
+attribute), so concurrent writers never fork the chain; an entry is written inside the
 caller's :meth:`transaction`, so it commits (or rolls back) with the work it records.
 
 Retention primitives: :meth:`activity_times` (when each customer was first stored, deleted, last bought,
@@ -84,7 +85,7 @@ class SQLPrivacy:
     def audit_append(self, make: Callable[[str | None], str]) -> str:
         """Append the line ``make(last_line)`` returns to the audit table, holding its lock."""
         with self.transaction():
-            lock = _AUDIT_LOCK.get(self.sql_dialect)
+            lock = getattr(self, "audit_lock_sql", None) or _AUDIT_LOCK.get(self.sql_dialect)
             if lock is not None:
                 self._raw(lock)
             last = self._all("SELECT pos, entry FROM cd_audit ORDER BY pos DESC LIMIT 1")
