@@ -110,8 +110,9 @@ def test_chinese_names_and_emoji_round_trip(mariadb_url: str) -> None:
         assert s.get("客户-😀").name == c.name
 
 
-def test_an_id_longer_than_the_column_is_a_validation_error(mariadb_url: str) -> None:
-    with custdata.open_store(mariadb_url) as s:
+@pytest.mark.parametrize("local_infile", [False, True])
+def test_an_id_longer_than_the_column_is_a_validation_error(mariadb_url: str, local_infile: bool) -> None:
+    with custdata.open_store(mariadb_url, local_infile=local_infile) as s:
         s.put(Customer(id="x" * 255))
         with pytest.raises(ValidationError, match="255"):
             s.put(Customer(id="y" * 256))

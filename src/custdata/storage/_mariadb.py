@@ -381,12 +381,16 @@ class MariaDBStore(SQLStore):
                 f"FIELDS TERMINATED BY '\\t' ESCAPED BY '\\\\' LINES TERMINATED BY '\\n' ({cols})",
                 (path,),
             )
-            warnings = (
-                getattr(cur, "warning_count", 0) or getattr(self._conn.raw, "warning_count", lambda: 0)()
-            )
-            if cur.rowcount != len(rows) or warnings:
+            # LOAD DATA LOCAL turns refused values into warnings (the server cannot stop the client's
+            # upload): any warning, or a row count short of the rows sent, fails the write
+            if cur.warning_count or cur.rowcount != len(rows):
+                shown = self._all("SHOW WARNINGS")
+                code = int(shown[0][1]) if shown else 0
+                if code in _VALUE_ERRORS:
+                    raise _error(self.url, pymysql.err.DataError(code, ""))
                 raise StoreError(
-                    f"{self.url}: LOAD DATA wrote {cur.rowcount} of {len(rows)} rows ({warnings} warnings)"
+                    f"{self.url}: LOAD DATA wrote {cur.rowcount} of {len(rows)} rows "
+                    f"({cur.warning_count} warnings, the first error {code})"
                 )
         except UnicodeEncodeError as exc:
             raise self._error(exc) from exc
