@@ -141,8 +141,8 @@ def _refuse_binary(path: PathLike, fh: IO[bytes], head: bytes) -> None:
     what = _workbook(fh, head)
     if what is not None:
         raise ParseError(
-            f"this is {what}, not a CSV file: save it as CSV (UTF-8), or read it with pandas and "
-            "custdata.pandas.from_dataframe",
+            f"this is {what}, not a CSV file: read it with custdata.read_excel (the 'excel' extra), "
+            "or save it as CSV (UTF-8)",
             path=str(path),
         )
 
