@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import collections
 import hmac
 import os
 import struct
@@ -40,6 +41,31 @@ SubjectKey = tuple[AESGCM, bytes]
 SUBJECT = "*"
 _urandom = os.urandom
 _b2a = binascii.b2a_base64
+_a2b = binascii.a2b_base64
+# Nonces come from the operating system's generator in blocks (one system call per 1,024 tokens instead
+# of one each). deque.popleft is atomic, so two threads never take the same nonce; a forked child drops
+# the block it inherited, so parent and child never reuse one either.
+_NONCES: collections.deque[bytes] = collections.deque()
+_BLOCK = 1024
+
+
+def _nonce() -> bytes:
+    try:
+        return _NONCES.popleft()
+    except IndexError:
+        block = _urandom(12 * _BLOCK)
+        _NONCES.extend(block[i : i + 12] for i in range(12, len(block), 12))
+        return block[:12]
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_NONCES.clear)
+# The value of each standard base64 character (255: not one), to check that a token's last character has
+# its unused low bits zero (the only way two spellings can decode to the same bytes)
+_B64 = bytes(
+    b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".find(bytes([c])) % 256
+    for c in range(256)
+)
 
 VERSION = "v1"
 _NONCE = 12
@@ -132,7 +158,7 @@ class FieldEncryptor:
             _text(record_id, "record_id")
             _text(field, "field")
         aead, commit = key
-        nonce = _urandom(_NONCE)
+        nonce = _nonce()
         rid = record_id.encode("utf-8", "surrogatepass")
         head = self._aads.get((field, key_id)) or self._aad_head(field, key_id)
         ct = aead.encrypt(
@@ -187,12 +213,17 @@ class FieldEncryptor:
         if len(parts) != 3 or parts[0] != VERSION:
             raise DecryptionError("not a custdata field token (or an unknown token version)")
         key_id, body = parts[1], parts[2]
+        n = len(body)
         try:
-            data = body.encode("ascii")
-            raw = binascii.a2b_base64(data.translate(_FROM_URL) + b"=" * (-len(data) % 4))
+            data = body.encode("ascii").translate(_FROM_URL)
+            raw = _a2b(data + b"=" * (-n % 4))
         except (UnicodeEncodeError, binascii.Error, ValueError):
             raise DecryptionError("the token's body is not base64") from None
-        if binascii.b2a_base64(raw, newline=False).translate(_TO_URL).rstrip(b"=") != data:
+        # canonical: no character skipped by the decoder (a "+", "/", "=" or anything else outside the
+        # URL-safe alphabet makes the bytes fewer) and the last character's unused low bits zero, i.e.
+        # exactly the text encoding these bytes gives (pinned to that re-encoding by a property test)
+        tail = n % 4
+        if len(raw) != n * 3 // 4 or tail == 1 or (tail and _B64[data[-1]] & (0x0F if tail == 2 else 0x03)):
             raise DecryptionError("the token's body is not canonical base64 (altered)")
         if len(raw) < _NONCE + _COMMIT + _TAG:
             raise DecryptionError("the token is truncated")
