@@ -11,7 +11,7 @@ from rapidfuzz.distance import OSA, JaroWinkler
 
 from custdata.matching._blocking import corroborated
 from custdata.matching._compare import DEFAULT_FIELDS, _default_vector, _dob, compare_pair
-from custdata.matching._features import Features
+from custdata.matching._features import Features, fold, folded
 
 # small alphabets, so that equal, nearly equal and different values all come up often
 _short = st.text(alphabet="abz 1", max_size=6)
@@ -138,3 +138,14 @@ def test_a_corroborated_pair_agrees_on_something_besides_its_sort_key(a: Feature
     )
     assert corroborated(a, b) == agree
     assert corroborated(b, a) == agree
+
+
+@settings(max_examples=300)
+@given(
+    st.lists(
+        st.text(max_size=8) | st.sampled_from(["北京市", "Zürich", "ÅSA", "o'brien", "  a  b "]), max_size=6
+    )
+)
+def test_remembered_fold_is_fold(texts: list[str]) -> None:
+    for t in texts + texts:  # the second time from the cache
+        assert folded(t) == fold(t)

@@ -16,7 +16,7 @@ from custdata._records import Customer, MonthDay, PhoneKind
 from custdata.exceptions import ValidationError
 from custdata.normalization import normalize_email, normalize_name, normalize_phone, script_of
 
-__all__ = ["Features", "features_of", "han_variants_available", "phonetic", "simplified"]
+__all__ = ["Features", "features_of", "folded", "han_variants_available", "phonetic", "simplified"]
 
 _SOUNDEX = {}
 for _chars, _code in (("bfpv", "1"), ("cgjkqsxz", "2"), ("dt", "3"), ("l", "4"), ("mn", "5"), ("r", "6")):
@@ -85,6 +85,22 @@ def fold(text: str | None) -> str:
     if t.isalnum():
         return t
     return " ".join("".join(ch if ch.isalnum() else " " for ch in t).split())
+
+
+_fold_cache: dict[str, str] = {}
+
+
+def folded(text: str | None) -> str:
+    """:func:`fold`, remembered for values that repeat across records (names, cities, provinces,
+    countries): most of them are folded once per process."""
+    if not text:
+        return ""
+    hit = _fold_cache.get(text)
+    if hit is None:
+        hit = fold(text)
+        if len(_fold_cache) < 200_000:
+            _fold_cache[text] = hit
+    return hit
 
 
 _GENDER = {"male": "m", "man": "m", "男": "m", "female": "f", "woman": "f", "女": "f"}
@@ -312,8 +328,8 @@ def _features_of(c: Customer, region: str | None) -> Features:
         f.name_key = f.family + f.given
     else:
         f.script = "latin"
-        f.given = fold(given)
-        f.family = fold(family)
+        f.given = folded(given)
+        f.family = folded(family)
         f.given_ph = phonetic(f.given.replace(" ", ""))
         f.family_ph = phonetic(f.family.replace(" ", ""))
         f.name_key = " ".join(sorted((f.given + " " + f.family).split()))
@@ -333,12 +349,12 @@ def _features_of(c: Customer, region: str | None) -> Features:
     custom = c.custom
     if a is not None:
         f.street = fold(a.street or a.raw)
-        f.city = fold(a.city or a.district)
+        f.city = folded(a.city or a.district)
         f.postcode = (
             _digits(a.postal_code) if a.postal_code and a.postal_code.isdigit() else fold(a.postal_code)
         )
-        f.province = fold(a.province)
-        f.country = fold(a.country)
+        f.province = folded(a.province)
+        f.country = folded(a.country)
     else:
         f.street = f.city = f.postcode = f.province = f.country = ""
     if not f.street and isinstance(custom.get("street"), str):
@@ -348,7 +364,7 @@ def _features_of(c: Customer, region: str | None) -> Features:
     if not f.postcode and isinstance(custom.get("postal_code"), str):
         f.postcode = fold(str(custom["postal_code"]))
     f.ext = tuple(sorted((k, fold(v).replace(" ", "")) for k, v in c.external_ids.items() if v))
-    g = fold(c.gender)
+    g = folded(c.gender)
     f.gender = _GENDER.get(g, g)
     f.company = fold(c.company)
     extra = []
