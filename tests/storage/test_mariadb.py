@@ -6,6 +6,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 
@@ -332,3 +333,39 @@ def test_two_connections_keep_one_audit_chain(mariadb_url: str) -> None:
     finally:
         for s in stores:
             s.close()
+
+
+def test_retention_primitives_agree_with_sqlite(mariadb_url: str, tmp_path: Any) -> None:
+    """The privacy module's SQL (activity times, rows before a cut-off, removing them) on MariaDB gives what
+    it gives on SQLite for the same data."""
+    import datetime as dt
+
+    from custdata import Interaction, Transaction
+
+    day = dt.datetime(2026, 3, 1, tzinfo=dt.timezone.utc)
+    out = []
+    for url in (mariadb_url, "sqlite:///" + str(tmp_path / "r.db")):
+        with custdata.open_store(url) as s:
+            s.upsert_many([cust(i) for i in range(4)])
+            s.delete("c3")
+            s.add_transactions(
+                [
+                    Transaction(customer_id=f"c{i}", at=day + dt.timedelta(days=i), amount="5")
+                    for i in range(3)
+                ]
+            )
+            s.add_interactions([Interaction(customer_id="c1", at=day, channel="phone")])
+            times = s.activity_times(["c0", "c1", "c3", "nobody"])  # type: ignore[attr-defined]
+            cut = day + dt.timedelta(days=1, hours=1)
+            old = s.rows_before("transactions", cut)  # type: ignore[attr-defined]
+            removed = s.remove_before("transactions", cut)  # type: ignore[attr-defined]
+            out.append(
+                (
+                    {k: (v[1] is not None, v[2], v[3]) for k, v in times.items()},
+                    [(cid, at) for cid, _, at in old],
+                    removed,
+                    len(s.transactions()),
+                )
+            )
+    assert out[0] == out[1]
+    assert out[0][2] == 2

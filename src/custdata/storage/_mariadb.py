@@ -239,6 +239,8 @@ class MariaDBStore(SQLStore):
     #: Not ``"sqlite"`` or ``"postgresql"``: :meth:`select` runs a segment rule in Python over the store's
     #: profiles, not inside the database (custdata.segments compiles no MariaDB SQL yet).
     sql_dialect = "mariadb"
+    #: Audit appends take a fixed row's lock as their mutex (the last entry's would not do: it changes).
+    audit_lock_sql: ClassVar[str] = "SELECT value FROM cd_meta WHERE `key` = 'schema_version' FOR UPDATE"
 
     def __init__(
         self,

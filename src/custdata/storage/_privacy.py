@@ -44,8 +44,6 @@ OldRow = tuple[str, "str | int | None", dt.datetime]
 _TABLES = {"transactions": "cd_transactions", "interactions": "cd_interactions", "history": "cd_history"}
 _AUDIT_LOCK = {
     "postgresql": "LOCK TABLE cd_audit IN SHARE ROW EXCLUSIVE MODE",
-    # a fixed row's lock as the appenders' mutex (the last entry's would not do: it changes)
-    "mariadb": "SELECT value FROM cd_meta WHERE `key` = 'schema_version' FOR UPDATE",
 }
 _AUDIT_PAGE = 1000
 
