@@ -407,3 +407,14 @@ def test_a_plug_in_store_without_a_block_index_is_read_whole() -> None:
     assert "phonetic_family_city" in result.blocking.skipped_passes
     assert result.blocking.skipped_passes == default.blocking.skipped_passes
     assert clusters(result) == clusters(reference)
+
+
+def test_an_index_built_by_code_computing_other_keys_is_rebuilt(tmp_path: Path) -> None:
+    from custdata.matching import _store
+
+    with sqlite_store(tmp_path / "s.db", _people()) as store:
+        update_block_index(store)
+        assert update_block_index(store) == 0
+        with mock.patch.object(_store, "fingerprint", return_value="another custdata"):
+            assert update_block_index(store) == 5  # never trusted stale: dropped and rebuilt
+    assert _store.fingerprint("CN") == _store.fingerprint("CN") != _store.fingerprint("US")

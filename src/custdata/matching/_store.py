@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import inspect
 import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
@@ -82,9 +83,21 @@ _PROBES = (
 
 @functools.lru_cache(maxsize=16)
 def fingerprint(region: str | None) -> str:
-    """A digest of the block keys of fixed probe records under ``region``: changes when a newer custdata
-    computes blocking keys differently, so a block index built before is rebuilt, never trusted stale."""
+    """A digest of the code computing blocking keys and of the keys of fixed probe records under ``region``:
+    changes when a newer custdata computes blocking keys differently, so a block index built before is
+    rebuilt, never trusted stale."""
     h = hashlib.sha256(repr(region).encode())
+    # the code that computes the keys: any change to it rebuilds the index, even one the probes miss
+    from custdata.matching import _features
+
+    parts: list[Any] = [_features, *INDEX_PASSES.values()]
+    for part in parts:
+        try:
+            h.update(inspect.getsource(part).encode())
+        except (OSError, TypeError):  # no source shipped: the version stands in for it
+            from custdata import __version__
+
+            h.update(__version__.encode())
     for probe in _PROBES:
         h.update(repr(block_keys(Customer.from_dict(probe), region=region)).encode())
     return h.hexdigest()[:16]
