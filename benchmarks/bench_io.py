@@ -1,16 +1,29 @@
-"""Records and I/O throughput: custdata's CSV reader/writer beside the bare stdlib csv module and pandas.
+"""Records and I/O throughput: custdata's CSV and Parquet readers and writers beside the stdlib csv module,
+pandas and pyarrow, on the same files in the same run.
 
-Run: python benchmarks/bench_io.py [N]   (default N = 200_000 customers; medians of 3 runs)
+Run:  python benchmarks/bench_io.py [N] [--repeat R] [--quick]
+      (default N = 1,000,000 customers, R = 3; --quick: N = 20,000, R = 1, to check the script)
+
+Each operation runs R times, each time in a fresh process (so peak memory is that operation's own); the
+table shows the median wall time, records/s, the median CPU time of the process and its peak resident
+memory (ru_maxrss). The files are written once, by custdata, before the timed runs.
 
 The peers do less work than custdata (no validation, no typed records, no header mapping, no formula
-guard), so the ratios show what that work costs, not a like-for-like race.
+guard): ``pandas.read_csv(dtype=str)`` gives a DataFrame of strings, ``pyarrow.parquet.read_table`` an
+Arrow table. ``read_csv`` is timed with ``engine="rows"`` (the row reader) and ``engine="columnar"``
+(pyarrow's CSV reader, then the records), which give the same records.
 """
 
 from __future__ import annotations
 
+import argparse
+import contextlib
 import csv
+import json
 import os
+import resource
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -41,79 +54,147 @@ def _customers(n: int) -> list[custdata.Customer]:
     return out
 
 
-def _median(fn: Callable[[], object], repeat: int = 3) -> float:
-    times = []
-    for _ in range(repeat):
+# ------------------------------------------------------------------------------------------ operations
+def _ops(folder: str) -> dict[str, Callable[[], int]]:
+    """name -> a function doing the work once and returning the number of records it handled."""
+    flat = os.path.join(folder, "flat.csv")
+    layout_json = os.path.join(folder, "json.csv")
+    raw = os.path.join(folder, "raw.csv")
+    parquet = os.path.join(folder, "c.parquet")
+    dicts = os.path.join(folder, "dicts.jsonl")
+
+    def count(it: object) -> int:
+        n = 0
+        for _ in it:  # type: ignore[attr-defined]
+            n += 1
+        return n
+
+    def records() -> list[custdata.Customer]:
+        return list(custdata.read_jsonl(dicts))
+
+    def from_dict() -> int:
+        with open(dicts, encoding="utf-8") as fh:
+            data = [json.loads(line) for line in fh]
         t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return statistics.median(times)
+        for d in data:
+            custdata.Customer.from_dict(d)
+        return -int((time.perf_counter() - t) * 1e9) or -1  # timed inside: the load is not counted
+
+    def pandas_csv() -> int:
+        import pandas as pd
+
+        return len(pd.read_csv(flat, dtype=str, keep_default_na=False))
+
+    def pandas_parquet() -> int:
+        import pandas as pd
+
+        return len(pd.read_parquet(parquet))
+
+    def arrow_parquet() -> int:
+        import pyarrow.parquet as pq
+
+        return int(pq.read_table(parquet).num_rows)
+
+    def stdlib_csv() -> int:
+        with open(raw, encoding="utf-8-sig", newline="") as fh:
+            return count(csv.reader(fh)) - 1
+
+    return {
+        "read_csv(engine='rows')": lambda: count(custdata.read_csv(flat, engine="rows")),
+        "read_csv(engine='columnar')": lambda: count(custdata.read_csv(flat, engine="columnar")),
+        "pandas.read_csv(dtype=str)": pandas_csv,
+        "stdlib csv.reader (lists of str)": stdlib_csv,
+        "read_csv (json-layout file)": lambda: count(custdata.read_csv(layout_json, engine="rows")),
+        "read_parquet": lambda: count(custdata.io.read_parquet(parquet)),
+        "pandas.read_parquet": pandas_parquet,
+        "pyarrow.parquet.read_table": arrow_parquet,
+        "write_csv (flat, from records)": lambda: custdata.write_csv(
+            records(), os.path.join(folder, "w.csv")
+        ),
+        "write_parquet (from records)": lambda: custdata.io.write_parquet(
+            records(), os.path.join(folder, "w.parquet")
+        ),
+        "Customer.from_dict": from_dict,
+    }
+
+
+def _child(folder: str, name: str) -> None:
+    op = _ops(folder)[name]
+    for module in ("pandas", "pyarrow.csv", "pyarrow.parquet", "custdata.normalization"):
+        with contextlib.suppress(ImportError):  # imported before the clock starts, for every operation
+            __import__(module)
+    wall0, cpu0 = time.perf_counter(), time.process_time()
+    n = op()
+    wall, cpu = time.perf_counter() - wall0, time.process_time() - cpu0
+    if n < 0:  # an operation that timed its own inner loop
+        wall = cpu = -n / 1e9
+        n = -1
+    print(json.dumps({"wall": wall, "cpu": cpu, "peak_mib": _peak_kib() / 1024, "n": n}))
+
+
+def _peak_kib() -> int:
+    """This process's peak resident memory: VmHWM (reset by exec, unlike ru_maxrss, which a process
+    started by a large parent inherits), else ru_maxrss."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+
+
+def _prepare(folder: str, n: int) -> None:
+    cs = _customers(n)
+    custdata.write_csv(cs, os.path.join(folder, "flat.csv"))
+    custdata.write_csv(cs, os.path.join(folder, "json.csv"), layout="json")
+    custdata.write_jsonl(cs, os.path.join(folder, "dicts.jsonl"))
+    custdata.io.write_parquet(cs, os.path.join(folder, "c.parquet"))
+    with open(os.path.join(folder, "raw.csv"), "w", encoding="utf-8-sig", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(CUSTOMER_COLUMNS)
+        w.writerows(customer_row(c) for c in cs)
 
 
 def main() -> None:
-    n = int(sys.argv[1]) if len(sys.argv) > 1 else 200_000
-    cs = _customers(n)
-    tmp = tempfile.mkdtemp()
-    ours = os.path.join(tmp, "ours.csv")
-    ours_json = os.path.join(tmp, "ours-json.csv")
-    raw = os.path.join(tmp, "raw.csv")
-    rows = [customer_row(c) for c in cs]
-
-    def write_ours() -> None:
-        custdata.write_csv(cs, ours)
-
-    def write_ours_json() -> None:
-        custdata.write_csv(cs, ours_json, layout="json")
-
-    def write_raw() -> None:
-        with open(raw, "w", encoding="utf-8-sig", newline="") as fh:
-            w = csv.writer(fh)
-            w.writerow(CUSTOMER_COLUMNS)
-            w.writerows(rows)
-
-    def read_ours() -> None:
-        for _ in custdata.read_csv(ours):
-            pass
-
-    def read_ours_json() -> None:
-        for _ in custdata.read_csv(ours_json):
-            pass
-
-    def read_raw() -> None:
-        with open(raw, encoding="utf-8-sig", newline="") as fh:
-            for _ in csv.reader(fh):
-                pass
-
-    def from_dict() -> None:
-        for d in dicts:
-            custdata.Customer.from_dict(d)
-
-    dicts = [c.to_dict() for c in cs]
-    results = {
-        "write_csv (flat layout, the default)": _median(write_ours),
-        "write_csv(layout='json')": _median(write_ours_json),
-        "stdlib csv.writer (pre-built rows)": _median(write_raw),
-        "read_csv (typed, validated records)": _median(read_ours),
-        "read_csv (the json-layout file)": _median(read_ours_json),
-        "stdlib csv.reader (lists of str)": _median(read_raw),
-        "Customer.from_dict": _median(from_dict),
-    }
-    try:
-        import pandas as pd
-
-        results["pandas.read_csv (all columns as str)"] = _median(lambda: pd.read_csv(raw, dtype=str))
-        frame = pd.read_csv(raw, dtype=str)
-        results["pandas DataFrame.to_csv (same cells)"] = _median(
-            lambda: frame.to_csv(os.path.join(tmp, "pd.csv"), index=False, encoding="utf-8-sig")
-        )
-    except ImportError:
-        pass
-    print(f"N = {n} customers, medians of 3 runs")
-    for name, secs in results.items():
-        print(f"{name:40s} {secs:7.2f} s  {n / secs:10,.0f} records/s")
-    print(
-        f"read_csv / csv.reader time ratio: {results['read_csv (typed, validated records)'] / results['stdlib csv.reader (lists of str)']:.1f}x"
-    )
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("n", nargs="?", type=int, default=1_000_000)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--quick", action="store_true", help="20,000 customers, one run each")
+    parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        _child(*args.child)
+        return
+    n, repeat = (20_000, 1) if args.quick else (args.n, args.repeat)
+    folder = tempfile.mkdtemp(prefix="custdata-bench-io-")
+    _prepare(folder, n)
+    first = list(custdata.read_csv(os.path.join(folder, "flat.csv"), engine="rows"))
+    second = list(custdata.read_csv(os.path.join(folder, "flat.csv"), engine="columnar"))
+    assert first == second, "the two engines disagree"
+    del first, second
+    print(f"N = {n:,} customers; medians of {repeat} runs, each in a fresh process")
+    print(f"{'operation':36s} {'wall s':>8s} {'records/s':>12s} {'CPU s':>8s} {'peak MiB':>9s}")
+    for name in _ops(folder):
+        runs = []
+        for _ in range(repeat):
+            done = subprocess.run(
+                [sys.executable, __file__, "--child", folder, name],
+                capture_output=True,
+                text=True,
+                check=False,
+            )
+            if done.returncode != 0:
+                print(f"{name:36s} failed: {done.stderr.strip().splitlines()[-1:]}")
+                break
+            runs.append(json.loads(done.stdout))
+        if len(runs) != repeat:
+            continue
+        wall = statistics.median(r["wall"] for r in runs)
+        cpu = statistics.median(r["cpu"] for r in runs)
+        peak = statistics.median(r["peak_mib"] for r in runs)
+        print(f"{name:36s} {wall:8.2f} {n / wall:12,.0f} {cpu:8.2f} {peak:9.0f}")
 
 
 if __name__ == "__main__":

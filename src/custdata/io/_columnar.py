@@ -47,6 +47,11 @@ __all__ = ["columnar_rows"]
 _BLOCK = 1 << 22
 _FIELD_LIMIT = 131_072  # the csv module's default field_size_limit
 _PLAIN = object()  # a cache entry for a cell this path does not take
+_GUARDED = frozenset("'=")  # the first characters unguard changes anything after
+
+
+def _unguard(raw: str) -> str:
+    return unguard(raw) if raw[0] in _GUARDED else raw
 
 
 class _NotPlain(Exception):
@@ -388,13 +393,15 @@ class _Builder:
             if any(cells[i] for i in cols.values()):
                 raise _NotPlain  # details without a number or address: the row reader reports it
             return None
-        text = unguard(text)
+        if text[0] in _GUARDED:
+            text = unguard(text)
         values: dict[str, Any] = {"number" if group == "phone" else "address": text}
         for key, i in cols.items():
             raw = cells[i]
             if not key or raw == "":
                 continue
-            raw = unguard(raw)
+            if raw[0] in _GUARDED:
+                raw = unguard(raw)
             if key == "kind":
                 values["kind"] = self._kind(group, raw)
             elif key == "primary":
@@ -422,7 +429,8 @@ class _Builder:
                 if what == "id":
                     raise _NotPlain  # a derived id: the row reader's
                 continue
-            raw = unguard(raw)
+            if raw[0] in _GUARDED:
+                raw = unguard(raw)
             if what == "id":
                 if not raw.strip():
                     raise _NotPlain
@@ -467,11 +475,11 @@ class _Builder:
                 flat_emails.append(_EMAIL(v))
         addresses = []
         if self.address_parts:
-            part = {k: unguard(cells[i]) for i, k in self.address_parts if cells[i] != ""}
+            part = {k: _unguard(cells[i]) for i, k in self.address_parts if cells[i] != ""}
             if part:
                 addresses.append(_ADDRESS(part))
         for cols in self.flat_addresses:
-            part = {k: unguard(cells[i]) for k, i in cols.items() if cells[i] != ""}
+            part = {k: _unguard(cells[i]) for k, i in cols.items() if cells[i] != ""}
             if part:
                 addresses.append(_ADDRESS(part))
         if flat_phones or phones:
