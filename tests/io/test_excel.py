@@ -382,3 +382,70 @@ def test_missing_extra_names_the_install(monkeypatch: pytest.MonkeyPatch, tmp_pa
     monkeypatch.setitem(sys.modules, "openpyxl", None)
     with pytest.raises(MissingExtraError, match=r"custdata\[excel\]"):
         write_excel([], tmp_path / "x.xlsx")
+
+
+# ------------------------------------------------------------------------------------ properties of the cell readers
+_REGIONS = ["CN", "GB", "DE", "FR", "US", "JP", "AU", "IN", "BR", "IT"]
+
+
+@st.composite
+def _national_numbers(draw: st.DrawFn) -> tuple[str, str, str]:
+    """(region, the national digits as dialled at home, E.164) of a valid number, varied from the
+    region's example numbers."""
+    import phonenumbers
+
+    region = draw(st.sampled_from(_REGIONS))
+    kind = draw(
+        st.sampled_from([phonenumbers.PhoneNumberType.MOBILE, phonenumbers.PhoneNumberType.FIXED_LINE])
+    )
+    example = phonenumbers.example_number_for_type(region, kind) or phonenumbers.example_number(region)
+    nsn = phonenumbers.national_significant_number(example)
+    tail = draw(st.integers(0, 10**4 - 1))
+    candidate = nsn[:-4] + f"{tail:04d}"
+    number = phonenumbers.parse(candidate, region)
+    if not phonenumbers.is_valid_number(number):
+        number = example
+    national = "".join(
+        ch
+        for ch in phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)
+        if ch.isdigit()
+    )
+    return region, national, phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+@settings(max_examples=60, deadline=None)
+@given(_national_numbers())
+def test_property_a_phone_stored_as_a_number_is_never_silently_wrong(case: tuple[str, str, str]) -> None:
+    """A number typed at home (0 and all) and stored by a spreadsheet as a number reads back as the same
+    number (what normalize_phone makes of it in the region), or as a problem of its row: never another."""
+    from custdata import normalize_phone
+    from custdata.io._excel import _CellProblem, _phone_number
+
+    region, national, e164 = case
+    try:
+        text = _phone_number(float(int(national)), region)
+    except _CellProblem:
+        return
+    assert normalize_phone(text, region=region).e164 == e164
+    if national.startswith("0") and region == "CN":
+        assert text == national  # China's plan makes the trunk 0 certain
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    when=st.datetimes(min_value=dt.datetime(1900, 3, 1), max_value=dt.datetime(9999, 12, 30)),
+    system1904=st.booleans(),
+)
+def test_property_date_serials_read_back_as_written(when: dt.datetime, system1904: bool) -> None:
+    """An Excel serial (days since the epoch of the workbook's date system, the time as a fraction of a
+    day) reads back as the date-time it stands for, to the millisecond Excel keeps."""
+    from custdata.io._excel import _serial
+
+    when = when.replace(microsecond=when.microsecond // 1000 * 1000)
+    epoch = dt.datetime(1904, 1, 1) if system1904 else dt.datetime(1899, 12, 30)
+    if when < epoch:
+        return
+    delta = when - epoch
+    serial = delta.days + (delta.seconds + delta.microseconds / 1e6) / 86400
+    got = dt.datetime.fromisoformat(_serial(serial, system1904, birthday=False))
+    assert got == when

@@ -279,7 +279,8 @@ def _serial(v: float, date1904: bool, birthday: bool) -> str:
     if not 0 <= v < 2_958_466:
         raise _CellProblem("a number that is not a date serial of the workbook")
     days = math.floor(v)
-    micro = round((v - days) * 86_400_000_000)
+    micro = round((v - days) * 86_400_000) * 1000  # to the millisecond Excel keeps: a serial's double
+    # carries the time of day of a date in year 9999 to about 40 µs only
     if date1904:
         base = dt.datetime(1904, 1, 1)
     elif days == 60:
