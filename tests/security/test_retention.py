@@ -25,7 +25,7 @@ from custdata.security import (
     StoreSink,
     apply_retention,
 )
-from tests.storage.conftest import backend, postgres_server, store  # noqa: F401  (fixtures)
+from tests.storage.conftest import backend, mariadb_server, postgres_server, store  # noqa: F401  (fixtures)
 from tests.storage.dict_store import DictStore
 
 UTC = dt.timezone.utc
@@ -116,6 +116,16 @@ def test_dry_run_then_run_on_every_backend(store: Any) -> None:  # noqa: F811
     assert log.verify()
     again = apply_retention(store, POLICY, dry_run=False, as_of=AS_OF)
     assert sum(again.counts.values()) == 0
+
+
+@pytest.mark.mariadb
+def test_dry_run_then_run_on_mariadb(mariadb_server: Any) -> None:  # noqa: F811
+    url, drop = mariadb_server.database()
+    try:
+        with custdata.open_store(url) as s:
+            test_dry_run_then_run_on_every_backend(s)
+    finally:
+        drop()
 
 
 def test_a_failing_run_removes_nothing(store: Any, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: F811

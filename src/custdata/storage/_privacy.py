@@ -45,6 +45,9 @@ _TABLES = {"transactions": "cd_transactions", "interactions": "cd_interactions",
 _AUDIT_LOCK = {
     "postgresql": "LOCK TABLE cd_audit IN SHARE ROW EXCLUSIVE MODE",
 }
+#: MariaDB (InnoDB, repeatable read): read the last entry with a locking read, which sees the latest
+#: committed row even inside a transaction whose snapshot is older.
+_AUDIT_LAST_SUFFIX = {"mariadb": " FOR UPDATE"}
 _AUDIT_PAGE = 1000
 
 
@@ -86,7 +89,10 @@ class SQLPrivacy:
             lock = getattr(self, "audit_lock_sql", None) or _AUDIT_LOCK.get(self.sql_dialect)
             if lock is not None:
                 self._raw(lock)
-            last = self._all("SELECT pos, entry FROM cd_audit ORDER BY pos DESC LIMIT 1")
+            last = self._all(
+                "SELECT pos, entry FROM cd_audit ORDER BY pos DESC LIMIT 1"
+                + _AUDIT_LAST_SUFFIX.get(self.sql_dialect, "")
+            )
             line = make(last[0][1] if last else None)
             if not isinstance(line, str):
                 raise ValidationError("an audit entry is one line of text", field="make")
