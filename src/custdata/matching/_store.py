@@ -374,7 +374,9 @@ def dedupe_store(
     Blocking runs the keyed passes only (:data:`INDEX_PASSES`; a sorted-neighbourhood pass is a
     ValidationError). With the same ``matcher`` the clusters are exactly those of ``dedupe`` on the
     plaintext records with those passes; without one the model is learned from the candidates.
-    A store other than an SQL or memory store has no block index: its customers are all read.
+    A store other than an SQL or memory store has no block index: its customers are all read. The result
+    is that of the index when it was grouped: a customer written meanwhile may come out a singleton (run
+    it again), one deleted meanwhile is a StoreError.
     """
     check_entry(settings, matcher, progress, Matcher)
     s = (settings or MatchSettings())._with(
@@ -397,12 +399,15 @@ def dedupe_store(
     if index is None:
         say("reading")
         records = list(store.scan())
+        feats: list[Features] = []
 
         def shared(name: str) -> list[int]:
+            if not feats:
+                feats.extend(features_of(r, region=s.region) for r in records)
             groups: dict[str, set[str]] = {}
-            for r in records:
-                for key in INDEX_PASSES[name](features_of(r, region=s.region)):
-                    groups.setdefault(key, set()).add(r.id)
+            for f in feats:
+                for key in INDEX_PASSES[name](f):
+                    groups.setdefault(key, set()).add(f.id)
             return [len(ids) for ids in groups.values() if len(ids) > 1]
 
         ran, skipped = _choose(names, optional, shared, len(records), s)
