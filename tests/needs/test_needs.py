@@ -110,8 +110,10 @@ def test_ease_matches_an_independent_dense_computation(lam: float) -> None:
     b = _dense_ease(x, lam)
     np.testing.assert_allclose(np.diag(b), 0.0, atol=1e-12)
     assert r._w is not None
-    np.testing.assert_allclose(r._w, b, rtol=1e-9, atol=1e-12)
-    np.testing.assert_allclose(r.scores("u2"), x[1] @ b, rtol=1e-9, atol=1e-12)
+    # the closed form runs in single precision (fast on thousands of items): agreement to float32's ~1e-7
+    # per operation, a few units in the sixth digit after the solve
+    np.testing.assert_allclose(r._w, b, rtol=2e-5, atol=1e-6)
+    np.testing.assert_allclose(r.scores("u2"), x[1] @ b, rtol=2e-5, atol=1e-6)
 
 
 def test_recommend_orders_by_score_and_excludes_bought() -> None:
@@ -292,10 +294,10 @@ def test_half_life_weights_older_purchases_down() -> None:
     b = _dense_ease(x.matrix.toarray(), 0.5)
     row = x.matrix.getrow(x.customer_index()["u1"]).toarray().ravel()
     row[x.sku_index()["a"]] = 0.25  # two half-lives old
-    np.testing.assert_allclose(decayed.scores("u1"), row @ b, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(decayed.scores("u1"), row @ b, rtol=2e-5, atol=1e-6)  # float32 solve
     assert not np.allclose(plain.scores("u1"), decayed.scores("u1"))
     parts = {p.sku: p.weight for p in decayed.explain("u1", "b")}
-    assert math.isclose(parts["a"], 0.25 * b[x.sku_index()["a"], x.sku_index()["b"]], rel_tol=1e-9)
+    assert math.isclose(parts["a"], 0.25 * b[x.sku_index()["a"], x.sku_index()["b"]], rel_tol=2e-5)
     with pytest.raises(ValidationError):
         Recommender("ease", half_life_days=0).fit(txs)
     with pytest.raises(ValidationError):

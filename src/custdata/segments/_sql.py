@@ -146,7 +146,7 @@ class Dialect:
     def tags_col(self) -> str:
         raise NotImplementedError
 
-    def customers_from(self) -> str:
+    def customers_from(self, needs_body: bool = True) -> str:
         raise NotImplementedError
 
     def bad_max(self) -> str:
@@ -184,8 +184,8 @@ class SQLiteDialect(Dialect):
     def tags_col(self) -> str:
         return "json_extract(c.body, '$.tags')"
 
-    def customers_from(self) -> str:
-        return "cd_customers c"
+    def customers_from(self, needs_body: bool = True) -> str:
+        return "cd_customers c"  # json_extract parses a body only where a column reads it
 
     def tx_ctes(self) -> str:
         return _TX_CTE
@@ -239,7 +239,10 @@ class PostgresDialect(Dialect):
     def tags_col(self) -> str:
         return "CASE WHEN jsonb_typeof(c.b->'tags') = 'array' THEN c.b->'tags' ELSE '[]'::jsonb END"
 
-    def customers_from(self) -> str:
+    def customers_from(self, needs_body: bool = True) -> str:
+        # OFFSET 0: each body is parsed once, not at every use; not at all for a rule that reads no body field
+        if not needs_body:
+            return "cd_customers c"
         return "(SELECT id, deleted_at, body::jsonb AS b FROM cd_customers OFFSET 0) c"
 
     def tx_ctes(self) -> str:
@@ -543,6 +546,7 @@ def compile_rule(rule: Rule, dialect: str, as_of: dt.date, edges: Edges | None) 
     needs_tx = bool(fields & TX_FIELDS)
     needs_contact = bool(fields & CONTACT_FIELDS)
     needs_geo = bool(fields & GEO_FIELDS)
+    needs_body = bool(fields - TX_FIELDS - CONTACT_FIELDS - MODEL_FIELDS - {"id", "as_of"})
     ctes: list[Frag] = []
     if needs_tx:
         ctes.append(_agg(d, as_of))
@@ -577,7 +581,7 @@ def compile_rule(rule: Rule, dialect: str, as_of: dt.date, edges: Edges | None) 
     profile = (
         Frag("p AS (SELECT ", ())
         + _join(", ", cols)
-        + Frag(f" FROM {d.customers_from()}{joins} WHERE c.deleted_at IS NULL)")
+        + Frag(f" FROM {d.customers_from(needs_body)}{joins} WHERE c.deleted_at IS NULL)")
     )
     ctes.append(profile)
     maybe, must = comp.both(rule)
