@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterable
+import functools
+import operator
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -97,6 +99,72 @@ def knn_weights(x: sp.csr_matrix, neighbours: int) -> np.ndarray:
         cut = np.argpartition(-s, neighbours, axis=0)[neighbours:]
         np.put_along_axis(s, cut, 0.0, axis=0)
     return s
+
+
+#: The fields of an item a filter rule may read.
+ITEM_FIELDS = frozenset({"sku", "category", "buyers"})
+
+
+def _is_rule(obj: Any) -> bool:
+    return hasattr(obj, "matches") and hasattr(obj, "to_json") and hasattr(obj, "fields")
+
+
+def _split_filter(filter: Any) -> tuple[Any, Any]:
+    """``(item filter, customer rule)`` of a ``filter=``: a rule over item fields, over profile fields, or
+    an ``&`` of both kinds at its top; anything else is an item filter (a predicate or a set of skus)."""
+    if filter is None or not _is_rule(filter):
+        return filter, None
+    from custdata.segments._profiles import PROFILE_SCHEMA
+
+    def kind(rule: Any) -> str:
+        fields = rule.fields()
+        if fields <= ITEM_FIELDS:
+            return "item"
+        if fields <= PROFILE_SCHEMA.keys():
+            return "customer"
+        unknown = sorted(fields - ITEM_FIELDS - PROFILE_SCHEMA.keys())
+        if unknown:
+            raise ValidationError(
+                f"filter reads {', '.join(unknown)}: neither an item field "
+                f"({', '.join(sorted(ITEM_FIELDS))}) nor a profile field",
+                field="filter",
+            )
+        return "mixed"
+
+    k = kind(filter)
+    if k == "item":
+        return filter, None
+    if k == "customer":
+        return None, filter
+    parts = tuple(filter.rules) if getattr(filter, "op", None) == "and" else ()
+    kinds = [kind(r) for r in parts]
+    if not parts or "mixed" in kinds:
+        raise ValidationError(
+            "filter mixes item and customer fields inside one clause: join an item rule and a customer rule "
+            "with & at the top",
+            field="filter",
+        )
+    items = [r for r, k_ in zip(parts, kinds, strict=True) if k_ == "item"]
+    people = [r for r, k_ in zip(parts, kinds, strict=True) if k_ == "customer"]
+    return functools.reduce(operator.and_, items), functools.reduce(operator.and_, people)
+
+
+def _in_segment(rule: Any, customer_id: str, profile: Any) -> bool:
+    if profile is None:
+        raise ValidationError(
+            f"filter reads customer fields ({', '.join(sorted(rule.fields()))}): pass profile=, the "
+            "customer's profile from custdata.profiles(...)",
+            field="profile",
+        )
+    if not isinstance(profile, Mapping):
+        raise ValidationError(
+            f"profile must be a Profile or a mapping of profile fields, got {type(profile).__name__}",
+            field="profile",
+        )
+    pid = profile.get("id")
+    if pid is not None and pid != customer_id:
+        raise ValidationError("profile= is another customer's profile", field="profile")
+    return bool(rule.matches(profile))
 
 
 class Recommender:
@@ -223,23 +291,31 @@ class Recommender:
         *,
         exclude_bought: bool = True,
         filter: Any = None,
+        profile: Any = None,
     ) -> list[Recommendation]:
         """The ``n`` best items for ``customer_id``, best first.
 
         ``exclude_bought`` leaves out what the customer bought (net of returns) in training; ``filter``
         keeps only the skus it accepts: a ``custdata.segments`` rule over the item's fields ``sku``,
         ``category`` and ``buyers`` (customers who bought it in training), a predicate on the sku, or a
-        collection of allowed skus. Customers
-        who opted out of profiling and unknown customers get the popularity list (see the class notes).
+        collection of allowed skus. A rule over the customer's profile fields (``custdata.PROFILE_SCHEMA``:
+        ``F.city == "上海市"``, ``F.top_category == "garden"`` …) is a customer filter: a customer outside
+        it gets no recommendations (an empty list); it needs ``profile=``, the customer's
+        :class:`~custdata.segments.Profile` (or a mapping of its fields). One rule may hold both kinds when
+        they are joined by ``&`` at its top. Customers who opted out of profiling and unknown customers get
+        the popularity list (see the class notes).
         """
         cat = self._fitted()
         _whole(n, "n", 0)
+        item_filter, customer_rule = _split_filter(filter)
+        if customer_rule is not None and not _in_segment(customer_rule, customer_id, profile):
+            return []
         s = self.scores(customer_id).astype(np.float64)
         keep = np.ones(len(cat.skus), dtype=bool)
         if exclude_bought and customer_id in self._cidx and customer_id not in self._opted_out:
             keep[cat.matrix.getrow(self._cidx[customer_id]).indices] = False
-        if filter is not None:
-            accept = self._acceptor(filter)
+        if item_filter is not None:
+            accept = self._acceptor(item_filter)
             keep &= np.fromiter((bool(accept(s_)) for s_ in cat.skus), dtype=bool, count=len(cat.skus))
         cand = np.flatnonzero(keep)
         if cand.size == 0 or n == 0:

@@ -19,6 +19,11 @@ Definitions (the SQL in :mod:`custdata.segments._sql` computes the same):
 * ``age`` is the age in whole years on ``as_of`` (birthdays with a year only; someone born on 29 February
   turns a year older on 1 March in common years).
 * ``phone`` and ``email`` are the primary phone number and e-mail address as stored.
+* Interests, from the transactions' line items up to ``as_of`` (as :func:`custdata.needs.interests`
+  computes them): a line's spend is ``quantity × unit_price``, subtracted for a refund; lines without a
+  category or a unit price are not placed in any category; categories with a net spend of zero or less
+  are dropped. ``top_category`` is the category with the largest share of the rest (ties: the first name),
+  ``top_category_share`` its share (0–1, a float) and ``top_categories`` the three leading categories.
 """
 
 from __future__ import annotations
@@ -84,6 +89,9 @@ class Profile(Mapping[str, Any]):
     rfm_f: int | None = None
     rfm_m: int | None = None
     rfm_segment: str | None = None
+    top_category: str | None = None
+    top_category_share: float | None = None
+    top_categories: frozenset[str] = frozenset()
     expected_purchases: float | None = None
     p_alive: float | None = None
     clv: float | None = None
@@ -146,6 +154,9 @@ PROFILE_SCHEMA: dict[str, str] = {
     "rfm_f": "int",
     "rfm_m": "int",
     "rfm_segment": "text",
+    "top_category": "text",
+    "top_category_share": "float",
+    "top_categories": "tags",
     "expected_purchases": "float",
     "p_alive": "float",
     "clv": "float",
@@ -255,6 +266,8 @@ class ProfileBuilder:
         # customer id -> {purchase day: spend} (only with a model)
         self.days: dict[str, dict[dt.date, Decimal]] = {}
         self.contact: dict[str, dt.date] = {}
+        # customer id -> {category: net spend of its line items} (only customers with categorised lines)
+        self.categories: dict[str, dict[str, Decimal]] = {}
         self.currencies: set[str] = set()
         self.edges: Edges | None = None
 
@@ -276,6 +289,8 @@ class ProfileBuilder:
             if cell is None:
                 cell = tx[t.customer_id] = [0, Decimal(0), None, None]
             cell[1] += amount
+            if t.items:
+                self._add_lines(t)
             if amount >= 0:
                 cell[0] += 1
                 if cell[2] is None or day < cell[2]:
@@ -291,6 +306,27 @@ class ProfileBuilder:
                 "first",
                 field="currency",
             )
+
+    def _add_lines(self, t: Transaction) -> None:
+        sign = -1 if t.amount < 0 else 1
+        per: dict[str, Decimal] | None = None
+        for line in t.items:
+            if line.category is None or line.unit_price is None:
+                continue
+            if per is None:
+                per = self.categories.setdefault(t.customer_id, {})
+            per[line.category] = per.get(line.category, Decimal(0)) + sign * line.quantity * line.unit_price
+
+    def interests(self, cid: str) -> tuple[str | None, float | None, frozenset[str]]:
+        """``(top_category, top_category_share, top_categories)`` of one customer."""
+        per = self.categories.get(cid)
+        if not per:
+            return None, None, frozenset()
+        pos = sorted(((-v, c) for c, v in per.items() if v > 0))
+        total = sum((-v for v, _ in pos), Decimal(0))
+        if total <= 0:
+            return None, None, frozenset()
+        return pos[0][1], float(-pos[0][0] / total), frozenset(c for _, c in pos[:3])
 
     def add_interactions(self, interactions: Iterable[Any]) -> None:
         interactions = items_of(interactions, "interactions")
@@ -340,6 +376,7 @@ class ProfileBuilder:
             age = as_of.year - b.year - ((as_of.month, as_of.day) < (b.month, b.day))
         ph = c.primary_phone
         em = c.primary_email
+        top, top_share, tops = self.interests(cid) if self.categories else (None, None, frozenset())
         return Profile(
             id=cid,
             as_of=as_of,
@@ -372,6 +409,9 @@ class ProfileBuilder:
             rfm_f=f,
             rfm_m=m,
             rfm_segment=segment,
+            top_category=top,
+            top_category_share=top_share,
+            top_categories=tops,
         )
 
     def predict(self, batch: list[Profile]) -> list[Profile]:

@@ -15,7 +15,15 @@ from custdata.segments._profiles import PROFILE_SCHEMA, ProfileBuilder, as_of_da
 from custdata.segments._rfm import Edges, check_bins
 from custdata.segments._rules import Rule
 from custdata.segments._schema import check_predicate
-from custdata.segments._sql import DIALECTS, RFM_FIELDS, TX_FIELDS, check_query, compile_rule, edges_query
+from custdata.segments._sql import (
+    DIALECTS,
+    NOT_PUSHED,
+    RFM_FIELDS,
+    TX_FIELDS,
+    check_query,
+    compile_rule,
+    edges_query,
+)
 
 __all__ = ["RuleNotPushedWarning", "select"]
 
@@ -46,10 +54,11 @@ def select(
     geodata, the display name, the average order value) are checked again in Python. Any other store, and a
     store whose amounts SQL cannot sum exactly (more than six decimals), is evaluated in Python over
     ``profiles(...)`` of its data (with a :class:`RuleNotPushedWarning` for a SQL store; also for a store that
-    encrypts personal fields at rest, whose bodies SQL cannot read). The rule is checked
-    against the profile fields first: an unknown field raises :class:`~custdata.exceptions.RuleSyntaxError`.
-    In SQL, a rule that reads no transaction figure does not read the transactions (so it does not see a
-    mix of currencies, which :func:`custdata.profiles` refuses).
+    encrypts personal fields at rest, whose bodies SQL cannot read, and for a rule that reads an interest
+    field, ``top_category``, ``top_category_share`` or ``top_categories``, which come from line items). The
+    rule is checked against the profile fields first: an unknown field raises
+    :class:`~custdata.exceptions.RuleSyntaxError`. In SQL, a rule that reads no transaction figure does not
+    read the transactions (so it does not see a mix of currencies, which :func:`custdata.profiles` refuses).
     """
     if not isinstance(rule, Rule):
         raise ValidationError(f"expected a rule, got {type(rule).__name__}", field="rule")
@@ -59,7 +68,15 @@ def select(
         check_predicate(p, PROFILE_SCHEMA)
     dialect = getattr(store, "sql_dialect", None)
     if dialect in DIALECTS and callable(getattr(store, "query_sql", None)):
-        if getattr(store, "encrypted", False):
+        unpushed = rule.fields() & NOT_PUSHED
+        if unpushed:
+            warnings.warn(
+                f"{store.url}: {', '.join(sorted(unpushed))} cannot be pushed down to SQL (interests come "
+                "from the transactions' line items); the rule ran in Python",
+                RuleNotPushedWarning,
+                stacklevel=2,
+            )
+        elif getattr(store, "encrypted", False):
             warnings.warn(
                 f"{store.url}: the store encrypts personal fields at rest, which SQL cannot read; the rule "
                 "ran in Python",

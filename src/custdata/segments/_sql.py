@@ -48,7 +48,7 @@ from custdata.segments._rules import (
     next_occurrence,
 )
 
-__all__ = ["SCALE", "Compiled", "Frag", "compile_rule", "month_days_within"]
+__all__ = ["NOT_PUSHED", "SCALE", "Compiled", "Frag", "compile_rule", "month_days_within"]
 
 #: Amounts are compared as whole multiples of 10**-6 (millionths).
 SCALE = 10**6
@@ -274,6 +274,9 @@ DIALECTS: dict[str, Callable[[], Dialect]] = {"sqlite": SQLiteDialect, "postgres
 # --------------------------------------------------------------------------------------------- columns
 #: Profile fields SQL cannot compute; predicates on them are checked in Python for every candidate row.
 PYTHON_ONLY = frozenset({"name", "average_order_value"})
+#: Fields SQL cannot compute at all: the interests come from the transactions' line items, which stay in the
+#: JSON bodies. A rule reading one is not pushed down; it runs in Python (see _select.select).
+NOT_PUSHED = frozenset({"top_category", "top_category_share", "top_categories"})
 #: Fields whose value SQL knows except on rows flagged ``geo_u`` (region from the phone's geodata).
 GEO_FIELDS = frozenset({"province", "city", "region_source"})
 #: Fields that need the transactions.
@@ -297,7 +300,7 @@ _SQL_KIND = {"decimal": "scaled"}
 _KIND = {
     name: "null" if name in MODEL_FIELDS else _SQL_KIND.get(kind, kind)
     for name, kind in PROFILE_SCHEMA.items()
-    if name not in PYTHON_ONLY
+    if name not in PYTHON_ONLY and name not in NOT_PUSHED
 }
 
 
@@ -543,6 +546,12 @@ def compile_rule(rule: Rule, dialect: str, as_of: dt.date, edges: Edges | None) 
     d = DIALECTS[dialect]()
     comp = _Compiler(d, as_of, edges)
     fields = rule.fields()
+    if fields & NOT_PUSHED:
+        raise ValidationError(
+            f"{', '.join(sorted(fields & NOT_PUSHED))} cannot be pushed down to SQL (interests come from "
+            "line items); evaluate the rule in Python",
+            field=min(fields & NOT_PUSHED),
+        )
     needs_tx = bool(fields & TX_FIELDS)
     needs_contact = bool(fields & CONTACT_FIELDS)
     needs_geo = bool(fields & GEO_FIELDS)
