@@ -183,3 +183,36 @@ def test_a_schema_2_store_gains_the_audit_table(tmp_path: Path) -> None:
         STORE_SCHEMA_VERSION
     )
     con.close()
+
+
+# --------------------------------------------------------------------------------------------- details
+details = st.dictionaries(st.text(max_size=6), cst.json_values(), max_size=4)
+
+
+@settings(max_examples=40)
+@given(evs=events, extra=details, data=st.data())
+def test_details_are_kept_and_covered_by_the_hash(evs: list[Any], extra: dict[str, Any], data: Any) -> None:
+    with custdata.open_store("memory://") as s:
+        log = AuditLog(StoreSink(s))
+        i = data.draw(st.integers(0, len(evs) - 1))
+        for n, e in enumerate(evs):
+            made = log.record(**e, details=extra if n == i else None)
+            assert ("details" in made) == (n == i)
+        assert log.verify()
+        lines = _lines(s)
+        assert json.loads(lines[i])["details"] == json.loads(json.dumps(extra))
+        entry = json.loads(lines[i])
+        entry["details"] = {**entry["details"], "forged": 1}
+        lines[i] = json.dumps(entry)
+        _set_lines(s, lines)
+        verdict = log.verify()
+        assert not verdict and verdict.line == i + 1
+
+
+@pytest.mark.parametrize("bad", [{"x": float("nan")}, {"x": object()}, ["not", "a", "mapping"]])
+def test_details_that_are_not_json_safe_are_refused(bad: Any) -> None:
+    with custdata.open_store("memory://") as s:
+        log = AuditLog(StoreSink(s))
+        with pytest.raises(ValidationError) as info:
+            log.record(actor="a", action="x", record_id=None, details=bad)
+        assert info.value.errors[0].field == "details" and _lines(s) == []
