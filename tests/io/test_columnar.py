@@ -228,3 +228,17 @@ def test_engine_is_checked_and_columnar_needs_pyarrow(
     with pytest.raises(MissingExtraError, match=r"custdata\[parquet\]"):
         read_csv(path, engine="columnar")
     assert [c.id for c in read_csv(path)] == ["c1"]  # "auto" reads row by row without it
+
+
+@pytest.mark.parametrize("profile", ["zoho", "fxiaoke", "hubspot", "salesforce"])
+def test_crm_profiles_read_the_same_by_columns(tmp_path: Path, profile: str) -> None:
+    from custdata.io._profiles import profile_headers
+
+    headers = profile_headers(profile, "customer")
+    assert headers is not None
+    header = list(headers)
+    samples = ["c1", "张三", "13800138000", "a@b.cn", "上海", "2024-01-02", "x"]
+    rows = [[samples[(i + j) % len(samples)] for i in range(len(header))] for j in range(len(samples))]
+    path = tmp_path / "export.csv"
+    path.write_text("\n".join(",".join(r) for r in [header, *rows]) + "\n", encoding="utf-8")
+    _same(path, "collect", profile=profile)
