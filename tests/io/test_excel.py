@@ -226,6 +226,19 @@ def test_errors_raise_names_the_sheet_and_row(tmp_path: Path) -> None:
     assert [c.id for c in read_excel(path, errors="skip")] == ["m1", "m2", "m5"]
 
 
+def test_the_header_again_is_a_problem_of_its_row(tmp_path: Path) -> None:
+    path = tmp_path / "pasted.xlsx"
+    wb = openpyxl.Workbook()
+    for row in (["会员号", "姓名"], ["m1", "张三"], ["会员号", "姓名"], ["m2", "李四"]):
+        wb.active.append(row)
+    wb.save(path)
+    reader = read_excel(path, errors="collect")
+    assert [c.id for c in reader] == ["m1", "m2"]
+    assert [(p.row, p.reason) for p in reader.problems] == [
+        (3, "the header row again (two sheets pasted together?)")
+    ]
+
+
 def test_header_row_can_be_given(tmp_path: Path) -> None:
     path = tmp_path / "shop.xlsx"
     _shop(path)

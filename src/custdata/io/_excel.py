@@ -27,6 +27,7 @@ from custdata.io._build import RowBuilder, header_fields
 from custdata.io._cells import to_tzinfo
 from custdata.io._csv import Layout, record_rows, write_rows
 from custdata.io._guard import guard
+from custdata.io._headers import header_key
 from custdata.io._ids import MissingId, RowIds
 from custdata.io._problems import Errors, Kind, PathLike, RecordReader, RowProblem, check_errors, record_class
 from custdata.io._profiles import profile_headers
@@ -584,6 +585,7 @@ def _excel_rows(
         builder = RowBuilder(reader, header, cls, kind, mapping, errors, tz, name, ids, check, profile, sheet)
         cells = _Cells(builder.fields, book.date1904, region)
         width = len(header)
+        header_keys = [header_key(h) for h in header]
         for r in range(top + 1, len(rows)):
             raw = rows[r]
             if not any(c != "" for c in raw):
@@ -594,6 +596,12 @@ def _excel_rows(
                 builder.problem(
                     [RowProblem(rownum, "", f"cells beyond the {width} columns of the header", sheet=sheet)]
                 )
+                continue
+            if raw[:1] == header[:1] and [header_key(_header_text(c)) for c in raw[:width]] == header_keys:
+                again = RowProblem(
+                    rownum, "", "the header row again (two sheets pasted together?)", sheet=sheet
+                )
+                builder.problem([again])
                 continue
             text: list[str] = []
             problems: list[RowProblem] = []
