@@ -81,5 +81,14 @@ def test_only_candidates_are_decrypted(pg_server: PostgresServer) -> None:
             assert "zz-lonely" in result.cluster_ids
             assert opened[0] == result.opened == len({i for p in result.pairs for i in (p.id_a, p.id_b)})
             assert result.opened <= len(records)
+            assert update_block_index(store, region="US") == len(records) + 1  # dropped and rebuilt
+            stale = store.query_sql(  # type: ignore[attr-defined]
+                "SELECT COUNT(*) FROM cd_lookup WHERE kind LIKE ? AND customer_id NOT IN "
+                "(SELECT id FROM cd_customers)",
+                ["block%"],
+            )
+            assert stale[0][0] == 0
+            marks = store.query_sql("SELECT COUNT(*) FROM cd_lookup WHERE kind = 'block'")  # type: ignore[attr-defined]
+            assert marks[0][0] == len(records) + 1
     finally:
         backend.cleanup()

@@ -195,9 +195,8 @@ class _SQLBlocks(BlockIndexStore):
         n = 0
         with s.transaction():
             holders = [cid for (cid,) in s._all("SELECT customer_id FROM cd_lookup WHERE kind = ?", (MARK,))]
-            s._exec(
-                "DELETE FROM cd_lookup WHERE kind = ? OR (kind > ? AND kind < ?)", (MARK, PREFIX, "block;")
-            )
+            # LIKE, not a range: a database collation may order ':' and ';' as it likes
+            s._exec("DELETE FROM cd_lookup WHERE kind = ? OR kind LIKE ?", (MARK, PREFIX + "%"))
             for start in range(0, len(holders), 500):
                 part = holders[start : start + 500]
                 marks = ", ".join("?" * len(part))
