@@ -20,6 +20,7 @@ from custdata.security import (
     AuditLog,
     MemorySink,
     Policy,
+    StoreSink,
     StoreView,
     contact_channel,
     export_customers,
@@ -248,3 +249,46 @@ def test_every_customer_is_exported_as_shaped_or_counted(
         assert not any(hidden & set(line) for line in lines)
         exported = [e["record_id"] for e in log.entries() if e["action"] == "export" and e["record_id"]]
         assert exported == [c.id for c in kept]
+
+
+# --------------------------------------------------------------------------------------------- command line
+def test_custdata_store_export_as(tmp_path: Path) -> None:
+    from tests.security.test_retention_cli import cli
+
+    url = "sqlite:///" + str(tmp_path / "s.db")
+    with custdata.open_store(url) as s:
+        s.upsert_many(people())
+    roles = tmp_path / "roles.json"
+    roles.write_text(
+        json.dumps({"marketer": {"actions": ["export"], "fields": {"phones": "full", "name": "masked"}},
+                    "support": {"actions": ["read"], "fields": {"*": "full"}}}),
+        encoding="utf-8",
+    )  # fmt: skip
+    out = tmp_path / "sms.jsonl"
+    base = ["store", "export-as", "--url", url, "--policy", str(roles), "--actor", "mia", "-o", str(out)]
+    code, stdout, _ = cli(*base, "--role", "marketer", "--purpose", "marketing", "--channel", "sms",
+                          "--as-of", "2026-06-01")  # fmt: skip
+    assert code == 0 and "exported 2 customers" in stdout and "4 left out" in stdout
+    lines = [json.loads(x) for x in out.read_text(encoding="utf-8").splitlines()]
+    assert [x["id"] for x in lines] == ["a", "b"] and lines[0]["name"]["full"] == "张*"
+    assert set(lines[0]) == {"id", "name", "phones"}
+    code, _, err = cli(*base[:-2], "-o", str(tmp_path / "all.csv"), "--role", "support")
+    assert code == 2 and err.startswith("custdata: ") and "may not export" in err
+    assert not (tmp_path / "all.csv").exists()
+    with custdata.open_store(url) as s:
+        actions = [e["action"] for e in AuditLog(StoreSink(s)).entries()]
+    assert actions == ["export", "export", "export", "denied:export"]
+    code, _, err = cli(*base, "--role", "marketer", "--channel", "sms")
+    assert code == 2 and "purpose" in err
+
+
+def test_policy_files(tmp_path: Path) -> None:
+    path = tmp_path / "roles.json"
+    path.write_text('{"r": {"actions": ["export"], "fields": {"*": "masked"}}}', encoding="utf-8")
+    assert Policy.load(path).allows("r", "export")
+    for text, message in [("{", "not JSON"), ('{"r": {"actions": ["fly"]}}', "fly")]:
+        path.write_text(text, encoding="utf-8")
+        with pytest.raises(ValidationError, match=message):
+            Policy.load(path)
+    with pytest.raises(ValidationError, match="cannot be read"):
+        Policy.load(tmp_path / "missing.json")

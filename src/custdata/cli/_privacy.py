@@ -1,4 +1,5 @@
-"""``custdata store retention``: apply a retention policy to a store, a dry run first (docs/privacy.md)."""
+"""``custdata store retention`` (a retention policy, a dry run first) and ``custdata store export-as`` (an
+export as one principal under an access policy, optionally for a marketing purpose): docs/privacy.md."""
 
 from __future__ import annotations
 
@@ -11,7 +12,16 @@ from typing import Any
 import click
 
 from custdata.cli._common import UserError
-from custdata.security import AuditLog, Keyring, RetentionPolicy, StoreSink, apply_retention
+from custdata.security import (
+    AuditLog,
+    Keyring,
+    Policy,
+    RetentionPolicy,
+    StoreSink,
+    StoreView,
+    apply_retention,
+    export_customers,
+)
 from custdata.storage import open_store
 
 __all__ = ["register"]
@@ -151,3 +161,73 @@ def register(group: click.Group) -> None:
             click.echo(str(report))
             if dry_run:
                 click.echo("dry run: nothing was removed (--json lists every id)")
+
+    @store.command("export-as")
+    @click.option(
+        "--url",
+        envvar="CUSTDATA_STORE_URL",
+        required=True,
+        help="The store: sqlite:///customers.db, postgresql://user@host/db (env CUSTDATA_STORE_URL).",
+    )
+    @click.option(
+        "--keyring",
+        "keyring_path",
+        envvar="CUSTDATA_KEYRING_FILE",
+        default=None,
+        type=click.Path(dir_okay=False),
+        help="For an encrypted store (env CUSTDATA_KEYRING_FILE).",
+    )
+    @click.option(
+        "--policy",
+        "policy_path",
+        required=True,
+        type=click.Path(dir_okay=False),
+        help='The access policy (JSON): {"marketing": {"actions": ["export"], "fields": {...}}, ...}.',
+    )
+    @click.option("--role", required=True, help="The role to export as.")
+    @click.option("--actor", required=True, help="Who exports, for the audit log.")
+    @click.option("--purpose", default=None, help="A marketing purpose: only customers who consented to it.")
+    @click.option("--channel", default=None, help="With --purpose: the channel (sms, email, wechat, phone).")
+    @click.option("--as-of", default=None, help="With --purpose: consent must hold then (default: now).")
+    @click.option("--tag", default=None, help="Only customers with this tag.")
+    @click.option(
+        "-o", "--output", required=True, type=click.Path(dir_okay=False), help="A .csv or .jsonl file."
+    )
+    @click.option(
+        "--audit",
+        "audit_path",
+        envvar="CUSTDATA_AUDIT_FILE",
+        default=None,
+        type=click.Path(dir_okay=False),
+        help="Append the audit entries to this JSON Lines log (default: the store's own audit table).",
+    )
+    def export_as(
+        url: str,
+        keyring_path: str | None,
+        policy_path: str,
+        role: str,
+        actor: str,
+        purpose: str | None,
+        channel: str | None,
+        as_of: str | None,
+        tag: str | None,
+        output: str,
+        audit_path: str | None,
+    ) -> None:
+        """Export customers as ROLE may under the access policy: hidden fields left out, masked ones
+        masked; refused (exit 2) when the role may not export. With --purpose (and --channel), customers
+        without valid consent are left out and counted by reason. Every exported customer is audited."""
+        if not Path(policy_path).is_file():
+            raise UserError(f"{policy_path}: no such policy file")
+        policy = Policy.load(policy_path)
+        when = _as_of(as_of)
+        if keyring_path is not None and not Path(keyring_path).is_file():
+            raise UserError(f"{keyring_path}: no such keyring file")
+        ring = Keyring.load(keyring_path) if keyring_path else None
+        with open_store(url, keyring=ring, create=False) as s:
+            log = AuditLog(audit_path) if audit_path else AuditLog(StoreSink(s))
+            view = StoreView(s, policy, actor=actor, role=role, audit=log, purpose=purpose)
+            report = export_customers(
+                view, output, purpose=purpose, channel=channel, at=when, scan={"tag": tag} if tag else None
+            )
+        click.echo(str(report))

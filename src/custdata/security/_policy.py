@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import enum
+import json
+import os
 from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
 from typing import Any
 
 from custdata.exceptions import AccessDenied, ValidationError
@@ -114,6 +117,19 @@ class Policy:
             self._default[role] = fields.pop(_ALL, Access.HIDDEN)
             self._fields[role] = fields
         self.roles = tuple(roles)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> Policy:
+        """A policy from a JSON file holding the ``roles`` mapping."""
+        if not isinstance(path, (str, os.PathLike)):
+            raise ValidationError("path must be a file path", field="path")
+        try:
+            data = json.loads(Path(path).read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, ValueError, RecursionError) as exc:
+            bad_json = isinstance(exc, ValueError) and not isinstance(exc, UnicodeDecodeError)
+            what = "is not JSON" if bad_json else f"cannot be read ({type(exc).__name__})"
+            raise ValidationError(f"the policy file {what}", field="path") from None
+        return cls(data)
 
     def allows(self, role: str, action: str | Action) -> bool:
         """May ``role`` take ``action``? Unknown roles and actions may not."""
