@@ -242,3 +242,12 @@ def test_crm_profiles_read_the_same_by_columns(tmp_path: Path, profile: str) -> 
     path = tmp_path / "export.csv"
     path.write_text("\n".join(",".join(r) for r in [header, *rows]) + "\n", encoding="utf-8")
     _same(path, "collect", profile=profile)
+
+
+@pytest.mark.parametrize("delimiter", [";", "\t", "|", "；"])
+def test_other_delimiters(tmp_path: Path, delimiter: str) -> None:
+    path = tmp_path / "c.csv"
+    rows = [["id", "name", "mobile"], ["c1", "张三", "13800138000"], ["c2", "李四", "abc"]]
+    path.write_text("\n".join(delimiter.join(r) for r in rows) + "\n", encoding="utf-8")
+    _same(path, "collect", delimiter=delimiter)
+    assert [c.id for c in read_csv(path, delimiter=delimiter, errors="skip")] == ["c1"]

@@ -23,7 +23,7 @@ from typing import Any
 
 from custdata._fields import FrozenMap, fields_of, to_tags
 from custdata._records import Address, Customer, Email, PersonName, Phone
-from custdata.exceptions import MissingExtraError
+from custdata.exceptions import MissingExtraError, ParseError
 from custdata.io._args import open_file
 from custdata.io._build import RowBuilder, header_fields
 from custdata.io._cells import (
@@ -186,7 +186,13 @@ def columnar_rows(
 ) -> Iterator[Any] | None:
     """The records of a customer CSV file read by columns, or None when the row reader must read it."""
     pa = _pyarrow(required)
-    if pa is None or encoding not in ("utf-8", "utf-8-sig") or len(delimiter) != 1 or delimiter in '\r\n"':
+    if (
+        pa is None
+        or encoding not in ("utf-8", "utf-8-sig")
+        or len(delimiter) != 1
+        or not delimiter.isascii()  # pyarrow splits on one byte
+        or delimiter in '\r\n"\x00'
+    ):
         return None
     with open_file(name, "rb") as fh:
         start = fh.read(_FIELD_LIMIT + 1)
@@ -223,21 +229,24 @@ def _rows(
     names = [f"c{i}" for i in range(width)]
     fh = open_file(name, "rb")
     reader._fh = fh  # closed with the reader
-    stream = pa.csv.open_csv(
-        fh,
-        read_options=pa.csv.ReadOptions(column_names=names, skip_rows=1, block_size=_BLOCK),
-        parse_options=pa.csv.ParseOptions(
-            delimiter=delimiter, quote_char=False, double_quote=False, newlines_in_values=False
-        ),
-        convert_options=pa.csv.ConvertOptions(
-            column_types=dict.fromkeys(names, pa.string()), strings_can_be_null=False, null_values=[]
-        ),
-    )
+    try:
+        stream = pa.csv.open_csv(
+            fh,
+            read_options=pa.csv.ReadOptions(column_names=names, skip_rows=1, block_size=_BLOCK),
+            parse_options=pa.csv.ParseOptions(
+                delimiter=delimiter, quote_char=False, double_quote=False, newlines_in_values=False
+            ),
+            convert_options=pa.csv.ConvertOptions(
+                column_types=dict.fromkeys(names, pa.string()), strings_can_be_null=False, null_values=[]
+            ),
+        )
+    except (pa.ArrowException, OSError) as exc:
+        raise ParseError(f"cannot read the file: {exc}", path=name) from None
     build = _Builder(header, rows.fields, rows.keep, tz, check)
     header_keys = [header_key(h) for h in header]
     first_header = header[0]
     rownum = 1
-    for batch in stream:
+    for batch in _batches(pa, stream, name):
         columns = [batch.column(i).to_pylist() for i in range(width)]
         for cells in zip(*columns, strict=True):
             rownum += 1
@@ -260,6 +269,19 @@ def _rows(
             record = _general(rows, rownum, cells)
             if record is not None:
                 yield record
+
+
+def _batches(pa: Any, stream: Any, name: str) -> Iterator[Any]:
+    """The stream's record batches; pyarrow's errors (a file changed between the two passes, a read
+    error) as ParseError naming the file."""
+    while True:
+        try:
+            batch = stream.read_next_batch()
+        except StopIteration:
+            return
+        except (pa.ArrowException, OSError) as exc:
+            raise ParseError(f"cannot read the file: {exc}", path=name) from None
+        yield batch
 
 
 def _general(rows: RowBuilder, rownum: int, cells: Sequence[str]) -> Any:
