@@ -124,7 +124,7 @@ def messy_people(draw: Any) -> list[Customer]:
     return out
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(messy_people())
 def test_generated_customers_cluster_as_on_plaintext(records: list[Customer]) -> None:
     with tempfile.TemporaryDirectory() as tmp:
@@ -135,7 +135,7 @@ def test_generated_customers_cluster_as_on_plaintext(records: list[Customer]) ->
             check_same_as_plaintext(mem, records)
 
 
-@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.integers(0, 2**32 - 1), st.sampled_from(["households", "names_and_dates"]))
 def test_generated_duplicates_cluster_as_on_plaintext(seed: int, kind: str) -> None:
     # custdata.testing's generators with real duplicates: typos, swapped day and month, shared landlines

@@ -53,7 +53,7 @@ def _check(server: PostgresServer, records: list[Customer]) -> None:
 
 
 @settings(
-    max_examples=10,
+    max_examples=6,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
 )
