@@ -36,8 +36,10 @@ def test_top_level_names() -> None:
     assert {"memory", "sqlite", "postgresql"} <= set(known_schemes())
 
 
-def test_keyring_is_refused_clearly_for_now() -> None:
-    with pytest.raises(StoreError, match="encryption at rest"):
+def test_a_keyring_that_is_not_one_is_refused() -> None:
+    from custdata.exceptions import ValidationError
+
+    with pytest.raises(ValidationError, match="Keyring"):
         open_store("memory://", keyring=object())
 
 

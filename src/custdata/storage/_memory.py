@@ -17,6 +17,7 @@ from custdata.exceptions import ConcurrencyError, NotFoundError, StoreError, Val
 from custdata.storage import _args
 from custdata.storage._core import (
     Errors,
+    FieldChange,
     HistoryEntry,
     Lookup,
     StoredCustomer,
@@ -47,6 +48,44 @@ class _Row:
     deleted_at: dt.datetime | None
 
 
+class _SealedRow:
+    """A customer of an encrypted memory store: the body with its personal fields sealed under the
+    customer's own data key; ``customer`` and ``data`` decrypt on each use."""
+
+    __slots__ = ("_store", "body", "deleted_at", "id", "stored_at", "version")
+
+    def __init__(
+        self, store: MemoryStore, body: dict[str, Any], cid: str, version: int, at: dt.datetime, de: Any
+    ) -> None:
+        self._store, self.body, self.id, self.version, self.stored_at, self.deleted_at = (
+            store,
+            body,
+            cid,
+            version,
+            at,
+            de,
+        )
+
+    @property
+    def customer(self) -> Customer:
+        return self._store._open_row(self)
+
+    @property
+    def data(self) -> dict[str, Any]:
+        return self.customer.to_dict()
+
+
+@attrs.frozen
+class _SealedActivity:
+    """A transaction or interaction of an encrypted memory store, its free text sealed."""
+
+    customer_id: str
+    at: dt.datetime
+    id: str | None
+    cls: Any
+    body: dict[str, Any]
+
+
 class _State:
     def __init__(self) -> None:
         self.rows: dict[str, _Row] = {}
@@ -55,6 +94,8 @@ class _State:
         self.history: dict[str, list[HistoryEntry]] = {}
         self.activity: dict[str, dict[object, Transaction | Interaction]] = {"t": {}, "i": {}}
         self.audit: list[str] = []  # audit entries (storage._privacy)
+        #: An encrypted store's customer data keys: customer id -> (wrapped form, key).
+        self.keys: dict[str, tuple[str, Any]] = {}
 
     def copy(self) -> _State:
         """A copy deep enough to roll back to (the records themselves are immutable)."""
@@ -65,6 +106,7 @@ class _State:
         new.history = {k: list(v) for k, v in self.history.items()}
         new.activity = {k: dict(v) for k, v in self.activity.items()}
         new.audit = list(self.audit)
+        new.keys = dict(self.keys)
         return new
 
 
@@ -90,6 +132,114 @@ class MemoryStore(MemoryPrivacy):
         self._closed = False
         self._depth = 0
         self._seq = itertools.count()
+        self._cipher: Any = None
+
+    # ------------------------------------------------------------------ encryption
+    @property
+    def encrypted(self) -> bool:
+        """Are personal fields kept sealed (encrypted) in this store's memory?"""
+        return self._cipher is not None
+
+    @property
+    def cipher(self) -> Any:
+        """The store's record cipher when it is encrypted (backups use it to stay encrypted)."""
+        return self._cipher
+
+    def use_keyring(self, keyring: Any) -> None:
+        """Keep this (new, empty) store's personal data sealed under ``keyring`` (``open_store``'s
+        ``keyring=``): as in SQLite and PostgreSQL stores, each customer's data under a data key of its
+        own (wrapped by the keyring), blind indexes for look-ups."""
+        if keyring is None:
+            return
+        import secrets
+
+        from custdata.security import Keyring, RecordCipher
+
+        if not isinstance(keyring, Keyring):
+            raise ValidationError(f"expected a Keyring, got {type(keyring).__name__}", field="keyring")
+        with self._lock:
+            if self._s.rows or self._s.activity["t"] or self._s.activity["i"]:
+                raise StoreError(f"{self.url} is not empty: a memory store is encrypted from the start")
+            self._cipher = RecordCipher(keyring, store=secrets.token_hex(8))
+            self._lookup = Lookup(region=self._lookup.region, derive=self._cipher.derive)
+
+    def _key(self, customer_id: str, *, create: bool) -> Any:
+        hit = self._s.keys.get(customer_id)
+        if hit is None:
+            if not create:
+                return None
+            hit = self._cipher.subjects.create(customer_id)
+            self._s.keys[customer_id] = hit
+        return hit[1]
+
+    def subject_key(self, customer_id: str) -> Any:
+        """The data key of one customer (None: none, or erased); for backups."""
+        _args.text("customer_id", customer_id)
+        with self._lock:
+            self._check()
+            return self._key(customer_id, create=False)
+
+    def _row(self, c: Customer, data: dict[str, Any], at: dt.datetime, deleted: Any) -> Any:
+        if self._cipher is None:
+            return _Row(c, data, at, deleted)
+        body = {k: v for k, v in data.items() if k != "version"}
+        sealed = self._cipher.seal_body(body, self._key(c.id, create=True))
+        return _SealedRow(self, sealed, c.id, c.version, at, deleted)
+
+    def _open_row(self, row: _SealedRow) -> Customer:
+        body = self._cipher.open_body(row.body, self._key(row.id, create=False))
+        return Customer.from_dict({**body, "version": row.version})
+
+    def _seal_entry(self, e: HistoryEntry) -> HistoryEntry:
+        if self._cipher is None or not e.changes:
+            return e
+        triples = [[c.field, c.old, c.new] for c in e.changes]
+        sealed = self._cipher.seal_changes(e.customer_id, triples, self._key(e.customer_id, create=True))
+        return attrs.evolve(e, changes=tuple(FieldChange(f, o, n) for f, o, n in sealed))
+
+    def _open_entry(self, e: HistoryEntry) -> HistoryEntry:
+        if self._cipher is None or not e.changes:
+            return e
+        triples = [[c.field, c.old, c.new] for c in e.changes]
+        opened = self._cipher.open_changes(e.customer_id, triples, self._key(e.customer_id, create=False))
+        return attrs.evolve(e, changes=tuple(FieldChange(f, o, n) for f, o, n in opened))
+
+    def _seal_activity(self, item: Transaction | Interaction) -> Any:
+        if self._cipher is None:
+            return item
+        body = self._cipher.seal_activity(item.to_dict(), self._key(item.customer_id, create=True))
+        return _SealedActivity(item.customer_id, item.at, item.id, type(item), body)
+
+    def _open_activity(self, a: Any) -> Any:
+        if not isinstance(a, _SealedActivity):
+            return a
+        return a.cls.from_dict(self._cipher.open_activity(a.body, self._key(a.customer_id, create=False)))
+
+    def reencrypt_page(self, after: str, limit: int = 500) -> tuple[str | None, int, int]:
+        """As :meth:`SQLStore.reencrypt_page`: the customers' data keys wrapped again under the keyring's
+        active key."""
+        if self._cipher is None:
+            raise StoreError(f"{self.url} is not encrypted: there is nothing to re-encrypt")
+        with self._lock:
+            self._check()
+            ids = sorted(i for i in self._s.keys if i > after)[:limit]
+            rewritten = 0
+            for cid in ids:
+                wrapped, key = self._s.keys[cid]
+                fresh = self._cipher.subjects.rewrap(cid, wrapped)
+                if fresh is not None:
+                    self._s.keys[cid] = (fresh, key)
+                    rewritten += 1
+        return (ids[-1] if len(ids) == limit else None), len(ids), rewritten
+
+    def key_usage(self) -> dict[str, int]:
+        """How many customer data keys each keyring key wraps (empty when not encrypted)."""
+        out: dict[str, int] = {}
+        with self._lock:
+            for wrapped, _ in self._s.keys.values():
+                kid = wrapped.split(".", 2)[1]
+                out[kid] = out.get(kid, 0) + 1
+        return out
 
     # ------------------------------------------------------------------ helpers
     def _check(self) -> None:
@@ -114,9 +264,9 @@ class MemoryStore(MemoryPrivacy):
         else:
             act = action or ("restore" if old.deleted_at is not None else "update")
             entry = HistoryEntry(c.id, version, at, act, source or self._source, diff(old.data, data))
-        s.rows[c.id] = _Row(stored, data, at, None)
+        s.rows[c.id] = self._row(stored, data, at, None)
         self._reindex(c.id, self._lookup.keys(stored))
-        s.history.setdefault(c.id, []).append(entry)
+        s.history.setdefault(c.id, []).append(self._seal_entry(entry))
         return stored
 
     def _reindex(self, customer_id: str, keys: set[tuple[str, str]]) -> None:
@@ -226,7 +376,7 @@ class MemoryStore(MemoryPrivacy):
             at = now()
             version = row.customer.version + 1
             stored = row.customer.evolve(version=version)
-            self._s.rows[customer_id] = _Row(stored, {**row.data, "version": version}, at, at)
+            self._s.rows[customer_id] = self._row(stored, {**row.data, "version": version}, at, at)
             self._s.history.setdefault(customer_id, []).append(
                 HistoryEntry(customer_id, version, at, "delete", source or self._source)
             )
@@ -240,6 +390,7 @@ class MemoryStore(MemoryPrivacy):
                 raise NotFoundError(f"no customer with id {customer_id!r} in {self.url}")
             self._reindex(customer_id, set())
             s.history.pop(customer_id, None)
+            s.keys.pop(customer_id, None)  # crypto-shredding: every sealed copy is unreadable now
             for kind in ("t", "i"):
                 acts = s.activity[kind]
                 for k in [k for k, a in acts.items() if a.customer_id == customer_id]:
@@ -263,9 +414,25 @@ class MemoryStore(MemoryPrivacy):
             out = []
             for i in sorted(ids or ()):
                 row = self._live(i, False)
-                if row is not None and (extra is None or extra(row.customer)):
-                    out.append(row.customer)
+                if row is None:
+                    continue
+                c = row.customer
+                if self._cipher is not None and not self._exact(c, phone, email, external_id):
+                    continue  # blind indexes are lossy: a candidate that does not hold the value
+                if extra is None or extra(c):
+                    out.append(c)
             return out
+
+    def _exact(
+        self, c: Customer, phone: str | None, email: str | None, external_id: str | tuple[str, str] | None
+    ) -> bool:
+        lk = self._lookup
+        if phone is not None and lk.phone(phone) not in {lk.phone(p.number) for p in c.phones}:
+            return False
+        if email is not None and lk.email(email) not in {lk.email(e.address) for e in c.emails}:
+            return False
+        value = external_id[1] if isinstance(external_id, tuple) else external_id
+        return value is None or value in c.external_ids.values()
 
     def scan(
         self,
@@ -309,7 +476,7 @@ class MemoryStore(MemoryPrivacy):
         _args.text("customer_id", customer_id)
         with self._lock:
             self._check()
-            return list(self._s.history.get(customer_id, ()))
+            return [self._open_entry(e) for e in self._s.history.get(customer_id, ())]
 
     # ------------------------------------------------------------------ activity
     def _add(self, kind: str, items: Iterable[Transaction | Interaction], cls: type) -> int:
@@ -325,7 +492,7 @@ class MemoryStore(MemoryPrivacy):
             for item in batch:
                 key: object = ("id", item.id) if item.id is not None else ("seq", next(self._seq))
                 acts.pop(key, None)
-                acts[key] = item
+                acts[key] = self._seal_activity(item)
             return len(batch)
 
     def _list(
@@ -343,8 +510,8 @@ class MemoryStore(MemoryPrivacy):
                 and (start is None or a.at >= start)
                 and (end is None or a.at <= end)  # inclusive, as metrics' observation_end
             ]
-        items.sort(key=lambda a: a.at)
-        return items
+            items.sort(key=lambda a: a.at)
+            return [self._open_activity(a) for a in items]
 
     def add_transactions(self, transactions: Iterable[Transaction]) -> int:
         return self._add("t", transactions, Transaction)
@@ -388,11 +555,11 @@ class MemoryStore(MemoryPrivacy):
     def dump(self) -> Iterator[BackupItem]:
         with self._lock:
             self._check()
-            rows = sorted(self._s.rows.items())
-            history = [e for _, es in sorted(self._s.history.items()) for e in es]
-            acts = [list(self._s.activity["t"].values()), list(self._s.activity["i"].values())]
-        for _, r in rows:
-            yield StoredCustomer(r.customer, r.stored_at, r.deleted_at)
+            rows = [(r.customer, r.stored_at, r.deleted_at) for _, r in sorted(self._s.rows.items())]
+            history = [self._open_entry(e) for _, es in sorted(self._s.history.items()) for e in es]
+            acts = [[self._open_activity(a) for a in self._s.activity[kind].values()] for kind in ("t", "i")]
+        for c, at, de in rows:
+            yield StoredCustomer(c, at, de)
         yield from history
         for group in acts:
             yield from group
@@ -408,10 +575,10 @@ class MemoryStore(MemoryPrivacy):
             for item in items:
                 if isinstance(item, StoredCustomer):
                     c = item.record
-                    s.rows[c.id] = _Row(c, c.to_dict(), item.stored_at, item.deleted_at)
+                    s.rows[c.id] = self._row(c, c.to_dict(), item.stored_at, item.deleted_at)
                     self._reindex(c.id, self._lookup.keys(c))
                 elif isinstance(item, HistoryEntry):
-                    s.history.setdefault(item.customer_id, []).append(item)
+                    s.history.setdefault(item.customer_id, []).append(self._seal_entry(item))
                 elif isinstance(item, Transaction):
                     txns.append(item)
                 elif isinstance(item, Interaction):
