@@ -11,6 +11,7 @@ import itertools
 import logging
 import warnings
 from array import array
+from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 
 import attrs
@@ -141,23 +142,30 @@ def corroborated(a: Features, b: Features) -> bool:
     x, y = a.dob, b.dob
     if x and y and (x[:4] == y[:4] or x[4:] == y[4:]):
         return True
-    if a.name_key and b.name_key and _jw(a.name_key, b.name_key) >= 0.9:
-        return True
-    if a.phones and b.phones:
-        if len(a.phones) == 1 and len(b.phones) == 1:
-            if a.phones[0][-8:] == b.phones[0][-8:]:
+    pa, pb = a.phones, b.phones
+    if pa and pb:
+        if len(pa) == 1 and len(pb) == 1:
+            if pa[0][-8:] == pb[0][-8:]:
                 return True
-        elif not {p[-8:] for p in a.phones}.isdisjoint([q[-8:] for q in b.phones]):
-            return True
-    if a.emails and b.emails:
-        mine = {e.partition("@")[0] for e in a.emails}
-        if any(e.partition("@")[0] in mine for e in b.emails):
+        elif not {p[-8:] for p in pa}.isdisjoint([q[-8:] for q in pb]):
             return True
     if (a.street and a.street == b.street) or (a.postcode and a.postcode == b.postcode):
         return True
+    ea, eb = a.emails, b.emails
+    if ea and eb:
+        if len(ea) == 1 and len(eb) == 1:
+            if ea[0].partition("@")[0] == eb[0].partition("@")[0]:
+                return True
+        else:
+            mine = {e.partition("@")[0] for e in ea}
+            if any(e.partition("@")[0] in mine for e in eb):
+                return True
     if a.ext and b.ext and not set(a.ext).isdisjoint(b.ext):
         return True
-    return bool(a.custom and b.custom and not set(a.custom).isdisjoint(b.custom))
+    if a.custom and b.custom and not set(a.custom).isdisjoint(b.custom):
+        return True
+    # the costliest test last
+    return bool(a.name_key and b.name_key and _jw(a.name_key, b.name_key) >= 0.9)
 
 
 def _sn_name(f: Features) -> str:
@@ -365,10 +373,10 @@ def plan_blocks(
         capped = 0
         if name in keyed_fns:
             fn = keyed_fns[name]
-            keyed: dict[str, list[int]] = {}
+            keyed: defaultdict[str, list[int]] = defaultdict(list)  # no empty list made per key looked up
             for i, f in enumerate(feats):
                 for key in fn(f):
-                    keyed.setdefault(key, []).append(i)
+                    keyed[key].append(i)
             for members in keyed.values():
                 if len(members) < 2:
                     continue
