@@ -7,7 +7,7 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-__all__ = ["CHANNELS", "PURPOSES", "consent_maps", "consents", "retention_policies"]
+__all__ = ["consent_maps", "consents", "retention_policies"]
 
 #: The purposes and channels the strategies draw from (few, so keys collide and override each other).
 PURPOSES = ("marketing", "service", "profiling")
