@@ -176,8 +176,14 @@ def test_rotation_moves_a_store_from_before_customer_keys_to_them(tmp_path):
 
 
 def test_rotate_refuses_other_stores():
-    with custdata.open_store("memory://") as s:
+    from custdata.exceptions import StoreError
+
+    for other in (object(), {"not": "a store"}):
         with pytest.raises(ValidationError):
+            rotate(other)
+        with pytest.raises(ValidationError):
+            key_usage(other)
+    with custdata.open_store("memory://") as s:  # a store that could, but holds no encrypted data
+        with pytest.raises(StoreError, match="not encrypted"):
             rotate(s)
-        with pytest.raises(ValidationError):
-            key_usage(s)
+        assert key_usage(s) == {}

@@ -24,7 +24,7 @@ def rotate(store: Any, *, progress: Callable[[int, int], object] | None = None, 
     step = getattr(store, "reencrypt_page", None)
     if not callable(step):
         raise ValidationError(
-            f"{type(store).__name__} cannot re-encrypt (an encrypted SQLite or PostgreSQL store can)",
+            f"{type(store).__name__} cannot re-encrypt (an encrypted SQLite, PostgreSQL or memory store can)",
             field="store",
         )
     if not isinstance(page, int) or isinstance(page, bool) or page < 1:
@@ -48,7 +48,7 @@ def key_usage(store: Any) -> dict[str, int]:
     usage = getattr(store, "key_usage", None)
     if not callable(usage):
         raise ValidationError(
-            f"{type(store).__name__} cannot report key usage (an encrypted SQLite or PostgreSQL store can)",
+            f"{type(store).__name__} cannot report key usage (a SQLite, PostgreSQL or memory store can)",
             field="store",
         )
     return dict(usage())
