@@ -57,8 +57,9 @@ def erase_subject(
     interactions (the store's ``purge``), then leave an audit entry (``action="erase"``). Returns what was
     removed, by kind. Raises NotFoundError for an id never stored.
 
-    Backups taken before the erasure still hold the customer: restore them only through a process that
-    re-applies erasures (per-customer keys that make such copies unreadable are not available yet).
+    In an encrypted store this also destroys the customer's own data key, so backups written before the
+    erasure (``storage.export``) can no longer be read for them (crypto-shredding, docs/security.md);
+    backups of a plaintext store still hold the customer in the clear.
     """
     _text(customer_id, "customer_id")
     _text(actor, "actor")
