@@ -65,7 +65,7 @@ def test_every_name_in_all_resolves() -> None:
         ("ScoredPair", "custdata.matching"),
         ("GoldenRecord", "custdata.matching"),
         ("Match", "custdata.matching"),
-        ("Explanation", "custdata.matching"),
+        ("MatchExplanation", "custdata.matching"),
         ("UpsertResult", "custdata.storage"),
         ("UpsertProblem", "custdata.storage"),
     ],

@@ -129,7 +129,7 @@ RESULTS = {
     "CustomerSummary",
     "DedupeDataset",
     "DedupeResult",
-    "Explanation",
+    "MatchExplanation",
     "FieldChange",
     "FieldComparison",
     "FieldExplanation",

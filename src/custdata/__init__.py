@@ -50,11 +50,11 @@ if TYPE_CHECKING:
     )
     from custdata.matching import (
         DedupeResult,
-        Explanation,
         GoldenRecord,
         LinkResult,
         Match,
         Matcher,
+        MatchExplanation,
         ScoredPair,
         dedupe,
         dedupe_store,
@@ -105,7 +105,7 @@ _LAZY = {
     "QualityReport": "custdata.quality",
     "quality_report": "custdata.quality",
     "DedupeResult": "custdata.matching",
-    "Explanation": "custdata.matching",
+    "MatchExplanation": "custdata.matching",
     "GoldenRecord": "custdata.matching",
     "Match": "custdata.matching",
     "ScoredPair": "custdata.matching",
@@ -135,7 +135,6 @@ __all__ = [
     "Email",
     "EmailKind",
     "Errors",
-    "Explanation",
     "FrozenMap",
     "GoldenRecord",
     "Interaction",
@@ -145,6 +144,7 @@ __all__ = [
     "LineItem",
     "LinkResult",
     "Match",
+    "MatchExplanation",
     "Matcher",
     "MonthDay",
     "NormalizeResult",
@@ -192,7 +192,9 @@ __all__ = [
 def __getattr__(name: str) -> Any:
     module = _LAZY.get(name)
     if module is None:
-        raise AttributeError(f"module 'custdata' has no attribute {name!r}")
+        from custdata._deprecation import renamed
+
+        return renamed("custdata", name, globals())
     value = getattr(importlib.import_module(module), name)
     globals()[name] = value  # cache: the next access is a plain attribute
     return value

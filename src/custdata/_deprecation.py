@@ -45,3 +45,24 @@ def alias_module(name: str, target: types.ModuleType, function: str, *, removal:
     )
     module.__class__ = _DeprecatedModule
     vars(module).update(__all__=list(vars(target)["__all__"]), _target=target, _function=function)
+
+
+#: Renamed public names: (module, old name) → (new name, the version that removes the old one).
+RENAMED: dict[tuple[str, str], tuple[str, str]] = {
+    ("custdata", "Explanation"): ("MatchExplanation", "0.3"),
+    ("custdata.matching", "Explanation"): ("MatchExplanation", "0.3"),
+}
+
+
+def renamed(module: str, name: str, namespace: dict[str, Any]) -> Any:
+    """The value of a renamed name of ``module``, with a ``DeprecationWarning`` pointing at the caller;
+    ``AttributeError`` when ``name`` was never a name of ``module``."""
+    new = RENAMED.get((module, name))
+    if new is None:
+        raise AttributeError(f"module {module!r} has no attribute {name!r}")
+    warnings.warn(
+        f"{module}.{name} is deprecated and will be removed in custdata {new[1]}: use {module}.{new[0]}",
+        DeprecationWarning,
+        stacklevel=3,
+    )
+    return namespace[new[0]] if new[0] in namespace else getattr(sys.modules[module], new[0])

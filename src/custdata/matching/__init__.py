@@ -12,6 +12,8 @@ incremental matching.
 [['a', 'b'], ['c']]
 """
 
+from typing import Any
+
 from custdata.matching._api import DedupeResult, LinkResult, ScoredPair, dedupe, link
 from custdata.matching._blocking import DEFAULT_PASSES, SORTED_PASSES, BlockingStats, LargeBlockWarning
 from custdata.matching._compare import DEFAULT_FIELDS, FieldComparison
@@ -22,7 +24,7 @@ from custdata.matching._golden import (
     golden_record,
     source_priority,
 )
-from custdata.matching._matcher import DEFAULT_THRESHOLD, Explanation, FieldExplanation, Match, Matcher
+from custdata.matching._matcher import DEFAULT_THRESHOLD, FieldExplanation, Match, Matcher, MatchExplanation
 from custdata.matching._model import FSModel, RuleModel
 from custdata.matching._settings import MatchSettings
 from custdata.matching._store import (
@@ -44,7 +46,6 @@ __all__ = [
     "SORTED_PASSES",
     "BlockingStats",
     "DedupeResult",
-    "Explanation",
     "FSModel",
     "FieldComparison",
     "FieldExplanation",
@@ -52,6 +53,7 @@ __all__ = [
     "LargeBlockWarning",
     "LinkResult",
     "Match",
+    "MatchExplanation",
     "MatchSettings",
     "Matcher",
     "RuleModel",
@@ -66,3 +68,10 @@ __all__ = [
     "source_priority",
     "update_block_index",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """Renamed names, kept as deprecated aliases (``Explanation`` is now :class:`MatchExplanation`)."""
+    from custdata._deprecation import renamed
+
+    return renamed(__name__, name, globals())

@@ -19,7 +19,7 @@ from custdata.matching._cluster import cluster
 from custdata.matching._compare import DEFAULT_FIELDS
 from custdata.matching._features import Features, features_of, han_variants_available
 from custdata.matching._golden import GoldenRecord, Rules, golden_record
-from custdata.matching._matcher import Explanation, Matcher, _add_term_frequencies
+from custdata.matching._matcher import Matcher, MatchExplanation, _add_term_frequencies
 from custdata.matching._model import FSModel
 from custdata.matching._pairs import ScoredPairs
 from custdata.matching._parallel import resolve_jobs, run_chunks
@@ -232,7 +232,7 @@ class DedupeResult:
         except KeyError:
             raise NotFoundError(rid) from None
 
-    def explain(self, id_a: str, id_b: str) -> Explanation:
+    def explain(self, id_a: str, id_b: str) -> MatchExplanation:
         """Per-field comparison levels and weight contributions for two records of the input."""
         return self.matcher.explain(self._feat(id_a), self._feat(id_b))
 
@@ -286,7 +286,7 @@ class LinkResult:
     def __repr__(self) -> str:
         return f"<LinkResult: {len(self.links)} links>"
 
-    def explain(self, left_id: str, right_id: str) -> Explanation:
+    def explain(self, left_id: str, right_id: str) -> MatchExplanation:
         try:
             a, b = self._feats[self._left[left_id]], self._feats[self._right[right_id]]
         except KeyError as exc:

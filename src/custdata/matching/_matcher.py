@@ -22,7 +22,7 @@ from custdata.matching._model import VETO_WEIGHT, FSModel, RuleModel, fit_em, pr
 from custdata.matching._pairs import ScoredPairs
 from custdata.matching._settings import DEFAULT_THRESHOLD, number, probability, region_arg
 
-__all__ = ["DEFAULT_THRESHOLD", "Explanation", "FieldExplanation", "Match", "Matcher"]
+__all__ = ["DEFAULT_THRESHOLD", "FieldExplanation", "Match", "MatchExplanation", "Matcher"]
 
 logger = logging.getLogger(__name__)
 
@@ -56,7 +56,7 @@ class FieldExplanation:
 
 
 @attrs.frozen
-class Explanation:
+class MatchExplanation:
     """Why a pair scored as it did: the prior, each field's contribution and the total."""
 
     id_a: str
@@ -398,7 +398,7 @@ class Matcher:
         """The match probability of two customers."""
         return self._score_features(self.features(a), self.features(b))[1]
 
-    def explain(self, a: Customer | Features, b: Customer | Features) -> Explanation:
+    def explain(self, a: Customer | Features, b: Customer | Features) -> MatchExplanation:
         """Per-field comparison levels and weight contributions for a pair."""
         fa = a if isinstance(a, Features) else self.features(a)
         fb = b if isinstance(b, Features) else self.features(b)
@@ -434,7 +434,7 @@ class Matcher:
         if veto:
             unvetoed = prior + sum(r.weight + r.tf_adjustment for r in rows)
             rows.append(FieldExplanation("veto", veto, "", "", w - unvetoed))
-        return Explanation(fa.id, fb.id, prior, tuple(rows), w, p, self.threshold)
+        return MatchExplanation(fa.id, fb.id, prior, tuple(rows), w, p, self.threshold)
 
     # -- incremental matching ----------------------------------------------------------------------------
 

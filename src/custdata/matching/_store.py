@@ -27,7 +27,7 @@ from custdata.matching._api import DedupeResult, dedupe
 from custdata.matching._blocking import _EXTRA_BUDGET, DEFAULT_PASSES, EXTRA_PASSES, SORTED_PASSES, KeyFn
 from custdata.matching._features import Features, features_of
 from custdata.matching._golden import GoldenRecord, Rules, golden_record
-from custdata.matching._matcher import Explanation, Matcher
+from custdata.matching._matcher import Matcher, MatchExplanation
 from custdata.matching._settings import UNSET, MatchSettings, _Unset, check_entry, region_arg
 
 __all__ = [
@@ -324,7 +324,7 @@ class StoreDedupeResult(DedupeResult):
             raise NotFoundError(rid)
         return self.matcher.features(found[rid])
 
-    def explain(self, id_a: str, id_b: str) -> Explanation:
+    def explain(self, id_a: str, id_b: str) -> MatchExplanation:
         """As :meth:`DedupeResult.explain`; a customer outside the candidates is read from the store."""
         return self.matcher.explain(self._feat(id_a), self._feat(id_b))
 
