@@ -162,3 +162,45 @@ def test_breach_report_command(tmp_path: Path) -> None:
     assert code == 2 and "--url" in err
     code, _, err = cli("breach-report", "--audit", str(tmp_path / "a.jsonl"), "--since", "soon")
     assert code == 2 and err.startswith("custdata: ")
+
+
+def test_store_restore_of_an_encrypted_backup_leaves_erased_customers_out(tmp_path: Path) -> None:
+    ring_path = tmp_path / "keys.json"
+    assert cli("keys", "generate", str(ring_path))[0] == 0
+    live = f"sqlite:///{tmp_path / 'live.db'}"
+    fill(live, 3, Keyring.load(ring_path))
+    backup = tmp_path / "monday.jsonl"
+    code, _, err = cli("store", "export", "--url", live, "--keyring", str(ring_path), "-o", str(backup))
+    assert code == 0, err
+    assert b"Secret" not in backup.read_bytes()
+    code, _, _ = cli(
+        "subject", "erase", "c001", "--url", live, "--keyring", str(ring_path), "--actor", "dpo", "--yes"
+    )
+    assert code == 0
+    # without the keys the backup cannot be read: one line, exit 2
+    code, _, err = cli("store", "restore", str(backup), "--url", f"sqlite:///{tmp_path / 'a.db'}")
+    assert code == 2 and len(err.strip().splitlines()) == 1 and err.startswith("custdata: ")
+    # --subject-keys needs the keyring to open the live store
+    code, _, err = cli(
+        "store", "restore", str(backup), "--url", f"sqlite:///{tmp_path / 'b.db'}", "--subject-keys", live
+    )
+    assert code == 2 and "--keyring" in err and len(err.strip().splitlines()) == 1
+    # a wrong keyring: one line, exit 2, nothing restored
+    wrong = tmp_path / "wrong.json"
+    Keyring.generate().save(wrong)
+    target = tmp_path / "c.db"
+    args = ("store", "restore", str(backup), "--url", f"sqlite:///{target}", "--subject-keys", live)
+    code, _, err = cli(*args, "--keyring", str(wrong))
+    assert code == 2 and len(err.strip().splitlines()) == 1 and err.startswith("custdata: ")
+    assert "Traceback" not in err and "Secret" not in err
+    # the right keyring: c001, erased since the backup, is left out and counted
+    target = tmp_path / "d.db"
+    args = ("store", "restore", str(backup), "--url", f"sqlite:///{target}", "--subject-keys", live)
+    code, out, err = cli(*args, "--keyring", str(ring_path))
+    assert code == 0, err
+    assert "2 customers" in out and "1 erased customers left out" in out
+    with custdata.open_store(f"sqlite:///{target}", keyring=Keyring.load(ring_path)) as s:
+        assert sorted(c.id for c in s.scan()) == ["c000", "c002"]
+        assert s.get("c000").name.full == "Name000 Secret"
+    # the restored store is encrypted under the keyring too: its file holds no name in the clear
+    assert b"Secret" not in target.read_bytes()

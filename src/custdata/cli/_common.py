@@ -5,15 +5,17 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import attrs
 import click
 from tqdm import tqdm
 
 from custdata._records import Customer, Interaction, Transaction
+from custdata.security import Keyring
 
 T = TypeVar("T")
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 class UserError(click.ClickException):
@@ -23,6 +25,29 @@ class UserError(click.ClickException):
 
     def show(self, file: object = None) -> None:
         click.echo(f"custdata: {self.format_message()}", err=True)
+
+
+def keyring_option(*, required: bool, purpose: str = "for an encrypted store") -> Callable[[F], F]:
+    """The one ``--keyring`` option: the keyring file, also from the environment (CUSTDATA_KEYRING_FILE)."""
+    extra: dict[str, Any] = (
+        {"required": True} if required else {"default": None}
+    )  # click: no default if required
+    return click.option(
+        "--keyring",
+        "keyring_path",
+        envvar="CUSTDATA_KEYRING_FILE",
+        type=click.Path(dir_okay=False),
+        help="The keyring file (written by `custdata keys generate`; env CUSTDATA_KEYRING_FILE)"
+        + ("." if required else f"; {purpose}."),
+        **extra,
+    )
+
+
+def load_keyring(path: str) -> Keyring:
+    """The keyring at ``path``; a missing file is a one-line user error."""
+    if not Path(path).is_file():
+        raise UserError(f"{path}: no such keyring file (create one with `custdata keys generate`)")
+    return Keyring.load(path)
 
 
 @attrs.define

@@ -11,10 +11,9 @@ from typing import Any
 
 import click
 
-from custdata.cli._common import UserError
+from custdata.cli._common import UserError, keyring_option, load_keyring
 from custdata.security import (
     AuditLog,
-    Keyring,
     Policy,
     RetentionPolicy,
     StoreSink,
@@ -79,14 +78,7 @@ def register(group: click.Group) -> None:
         required=True,
         help="The store: sqlite:///customers.db, postgresql://user@host/db (env CUSTDATA_STORE_URL).",
     )
-    @click.option(
-        "--keyring",
-        "keyring_path",
-        envvar="CUSTDATA_KEYRING_FILE",
-        default=None,
-        type=click.Path(dir_okay=False),
-        help="For an encrypted store (env CUSTDATA_KEYRING_FILE).",
-    )
+    @keyring_option(required=False)
     @click.option(
         "--policy",
         "policy_path",
@@ -143,9 +135,7 @@ def register(group: click.Group) -> None:
             },
         )
         when = _as_of(as_of)
-        if keyring_path is not None and not Path(keyring_path).is_file():
-            raise UserError(f"{keyring_path}: no such keyring file")
-        ring = Keyring.load(keyring_path) if keyring_path else None
+        ring = load_keyring(keyring_path) if keyring_path else None
         with open_store(url, keyring=ring, create=False) as s:
             plan = apply_retention(s, policy, dry_run=True, as_of=when)
             if not dry_run and any(plan.counts.values()) and not yes:
@@ -169,14 +159,7 @@ def register(group: click.Group) -> None:
         required=True,
         help="The store: sqlite:///customers.db, postgresql://user@host/db (env CUSTDATA_STORE_URL).",
     )
-    @click.option(
-        "--keyring",
-        "keyring_path",
-        envvar="CUSTDATA_KEYRING_FILE",
-        default=None,
-        type=click.Path(dir_okay=False),
-        help="For an encrypted store (env CUSTDATA_KEYRING_FILE).",
-    )
+    @keyring_option(required=False)
     @click.option(
         "--policy",
         "policy_path",
@@ -221,9 +204,7 @@ def register(group: click.Group) -> None:
             raise UserError(f"{policy_path}: no such policy file")
         policy = Policy.load(policy_path)
         when = _as_of(as_of)
-        if keyring_path is not None and not Path(keyring_path).is_file():
-            raise UserError(f"{keyring_path}: no such keyring file")
-        ring = Keyring.load(keyring_path) if keyring_path else None
+        ring = load_keyring(keyring_path) if keyring_path else None
         with open_store(url, keyring=ring, create=False) as s:
             log = AuditLog(audit_path) if audit_path else AuditLog(StoreSink(s))
             view = StoreView(s, policy, actor=actor, role=role, audit=log, purpose=purpose)

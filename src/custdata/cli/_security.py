@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import click
 
-from custdata.cli._common import UserError
+from custdata.cli._common import UserError, keyring_option, load_keyring
 from custdata.exceptions import StoreError
 from custdata.security import (
     AuditLog,
@@ -27,27 +26,8 @@ from custdata.storage import Store, open_store
 
 __all__ = ["register"]
 
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-def _keyring_option(*, required: bool) -> Callable[[F], F]:
-    """The one ``--keyring`` option: the keyring file, also from the environment."""
-    extra: dict[str, Any] = (
-        {"required": True} if required else {"default": None}
-    )  # click: no default if required
-    return click.option(
-        "--keyring",
-        "keyring_path",
-        envvar="CUSTDATA_KEYRING_FILE",
-        type=click.Path(dir_okay=False),
-        help="The keyring file (written by `custdata keys generate`; env CUSTDATA_KEYRING_FILE)"
-        + ("." if required else "; for an encrypted store."),
-        **extra,
-    )
-
-
-KEYRING = _keyring_option(required=True)
-OPTIONAL_KEYRING = _keyring_option(required=False)
+KEYRING = keyring_option(required=True)
+OPTIONAL_KEYRING = keyring_option(required=False)
 URL = click.option(
     "--url",
     envvar="CUSTDATA_STORE_URL",
@@ -64,15 +44,9 @@ AUDIT = click.option(
 )
 
 
-def _load(path: str) -> Keyring:
-    if not Path(path).is_file():
-        raise UserError(f"{path}: no such keyring file (create one with `custdata keys generate`)")
-    return Keyring.load(path)
-
-
 def _open(url: str, keyring_path: str | None) -> Store:
     """The store, opened with the keyring when one is given."""
-    return open_store(url, keyring=_load(keyring_path) if keyring_path else None)
+    return open_store(url, keyring=load_keyring(keyring_path) if keyring_path else None)
 
 
 def register(group: click.Group) -> None:
@@ -98,7 +72,7 @@ def register(group: click.Group) -> None:
     def rotate_(keyring_path: str, url: str | None) -> None:
         """Add a new active key (saved first), and with --url re-encrypt the store under it (resumable:
         run it again after an interruption, it skips what is done)."""
-        ring = _load(keyring_path)
+        ring = load_keyring(keyring_path)
         if url is not None:
             with open_store(url, keyring=ring):  # the keyring must open the store before it changes
                 pass
@@ -116,7 +90,7 @@ def register(group: click.Group) -> None:
     @click.option("--url", envvar="CUSTDATA_STORE_URL", default=None, help="Also count each key's use in it.")
     def status(keyring_path: str, url: str | None) -> None:
         """List the keys and their states; with --url, how many stored values each key encrypts."""
-        ring = _load(keyring_path)
+        ring = load_keyring(keyring_path)
         usage: dict[str, int] = {}
         if url is not None:
             with open_store(url, keyring=ring) as s:
@@ -140,7 +114,7 @@ def register(group: click.Group) -> None:
         )
         def encrypt(url: str, keyring_path: str, page: int) -> None:
             """Encrypt a plaintext store in place (resumable: run it again after an interruption)."""
-            ring = _load(keyring_path)
+            ring = load_keyring(keyring_path)
             try:
                 s, resumed = open_store(url, keyring=ring), True  # half done (or done) already
             except StoreError:

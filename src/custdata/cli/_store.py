@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from typing import Any
 
 import click
 
-from custdata.cli._common import DemoContext, UserError, heading, progress
+from custdata.cli._common import DemoContext, UserError, heading, keyring_option, load_keyring, progress
 from custdata.cli._main import ERRORS, KINDS, open_records, write_records
 from custdata.storage import Store, export, open_store, restore
 
@@ -81,9 +82,11 @@ def register(group: click.Group) -> None:
         help="Write the live customers as plain records (CSV or JSON Lines by the extension) instead of a "
         "full backup (JSON Lines with versions, history, transactions and interactions).",
     )
-    def export_(url: str, output: str, records: bool) -> None:
+    @keyring_option(required=False, purpose="for an encrypted store (a backup of it stays encrypted)")
+    def export_(url: str, output: str, records: bool, keyring_path: str | None) -> None:
         """Back the store up to OUTPUT (restore it with `custdata store restore`)."""
-        with open_store(url, create=False) as s:
+        ring = load_keyring(keyring_path) if keyring_path else None
+        with open_store(url, keyring=ring, create=False) as s:
             if records:
                 n = write_records(progress(s.scan(), "exporting", total=s.count()), output)
                 click.echo(f"wrote {n} customers to {output}")
@@ -96,12 +99,34 @@ def register(group: click.Group) -> None:
     @store.command("restore")
     @click.argument("file", type=click.Path(dir_okay=False, exists=True))
     @URL
-    def restore_(file: str, url: str) -> None:
+    @keyring_option(
+        required=False,
+        purpose="for an encrypted backup (the restored store is then encrypted under it too)",
+    )
+    @click.option(
+        "--subject-keys",
+        "subject_keys_url",
+        default=None,
+        help="The live encrypted store the backup was written from: its per-customer keys open the backup, "
+        "and a customer erased there since is left out (needs --keyring).",
+    )
+    def restore_(file: str, url: str, keyring_path: str | None, subject_keys_url: str | None) -> None:
         """Load the backup FILE into the empty store at --url (all or nothing)."""
-        with open_store(url) as s:
-            counts = restore(s, file)
+        if subject_keys_url is not None and keyring_path is None:
+            raise UserError("--subject-keys opens an encrypted store: give --keyring too")
+        ring = load_keyring(keyring_path) if keyring_path else None
+        with contextlib.ExitStack() as stack:
+            keys = None
+            if subject_keys_url is not None:
+                keys = stack.enter_context(open_store(subject_keys_url, keyring=ring, create=False))
+            s = stack.enter_context(open_store(url, keyring=ring))
+            counts = restore(s, file, keyring=ring, subject_keys=keys)
             s.optimize()  # fresh planner statistics after the bulk load
-        click.echo(f"restored {file} into {url}: {_counts(counts)}")
+        shredded = counts.pop("shredded", 0)
+        msg = f"restored {file} into {url}: {_counts(counts)}"
+        if shredded:
+            msg += f"; {shredded} erased customers left out (crypto-shredded)"
+        click.echo(msg)
 
     @store.command("find")
     @URL
