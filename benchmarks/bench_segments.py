@@ -1,6 +1,8 @@
 """Segments at scale: rules over profiles beside pandas masks, and store.select inside SQLite and PostgreSQL.
 
-Full run (the issue's scale, 1M customers and 10M transactions; about 15-25 minutes and ~8 GB at peak):
+Full run (the issue's scale, 1M customers and 10M transactions; not timed here: expect well over half an
+hour and several GB of memory; 20,000 customers and 400,000 transactions took about 8 minutes on a loaded
+machine):
 
     python benchmarks/bench_segments.py --customers 1000000 --transactions 10000000 --start-postgres
 
