@@ -383,6 +383,13 @@ class DictStore:
             else:
                 self._add("t" if isinstance(item, Transaction) else "i", [item], type(item))
 
+    def select(self, rule: Any, *, as_of: Any) -> list[Customer]:
+        # segments.select evaluates the rule in Python over profiles of the store's data
+        from custdata.segments import select
+
+        self._open()
+        return select(self, rule, as_of=as_of)
+
     def optimize(self) -> None:
         self._open()
         if self.depth:
