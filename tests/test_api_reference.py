@@ -45,3 +45,46 @@ def test_every_flat_name_is_on_the_api_page() -> None:
     documented = set(re.findall(r"^::: custdata\.(\w+)\s*$", page, flags=re.MULTILINE))
     missing = [n for n in custdata.__all__ if n not in documented and n not in {"__version__", "exceptions"}]
     assert missing == []
+
+
+SUBPACKAGES = [
+    "io",
+    "storage",
+    "matching",
+    "security",
+    "metrics",
+    "segments",
+    "needs",
+    "datasets",
+    "testing",
+    "dask",
+]
+
+
+@pytest.mark.parametrize("package", SUBPACKAGES)
+def test_every_public_name_of_a_subpackage_is_on_the_api_page(package: str) -> None:
+    """A name in a subpackage's ``__all__`` is on the page: as the flat ``custdata.X`` (the same object), as
+    ``custdata.<package>.X``, in the ``members:`` list of ``::: custdata.<package>``, or through that
+    directive without a ``members:`` list (which renders all of ``__all__``)."""
+    import importlib
+
+    if package == "dask":
+        pytest.importorskip("dask.bag")
+    module = importlib.import_module(f"custdata.{package}")
+    page = (ROOT / "docs" / "api.md").read_text(encoding="utf-8")
+    flat = set(re.findall(r"^::: custdata\.(\w+)\s*$", page, flags=re.MULTILINE))
+    nested = set(re.findall(rf"^::: custdata\.{package}\.(\w+)\s*$", page, flags=re.MULTILINE))
+    block = re.search(rf"^::: custdata\.{package}[ \t]*\n((?:[ \t]+.*\n)*)", page + "\n", flags=re.MULTILINE)
+    assert block is not None, f"no `::: custdata.{package}` on the page"
+    listed = re.search(r"members:\s*\[([^\]]*)\]", block.group(1))
+    if listed is None:
+        return  # the whole package is rendered
+    members = {m.strip() for m in listed.group(1).split(",")}
+    missing = [
+        n
+        for n in module.__all__
+        if n not in members
+        and n not in nested
+        and not (n in flat and getattr(custdata, n, None) is getattr(module, n))
+    ]
+    assert missing == []

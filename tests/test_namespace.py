@@ -175,3 +175,16 @@ def test_every_test_folder_is_a_package() -> None:
     folders = [p for p in root.rglob("*") if p.is_dir() and p.name != "__pycache__" and any(p.glob("*.py"))]
     assert folders
     assert [str(p.relative_to(root)) for p in folders if not (p / "__init__.py").exists()] == []
+
+
+def test_every_file_reader_and_writer_is_flat_and_lazy() -> None:
+    """read_*/write_* of custdata.io are the flat names (Parquet and Excel as CSV and JSON Lines), and
+    `import custdata` imports none of their engines."""
+    io = importlib.import_module("custdata.io")
+    names = [n for n in io.__all__ if n.startswith(("read_", "write_"))]
+    assert {"read_parquet", "write_parquet", "read_excel", "write_excel"} <= set(names)
+    for name in names:
+        assert name in custdata.__all__, name
+        assert getattr(custdata, name) is getattr(io, name), name
+    out = _fresh("import sys, custdata; print(sorted({'pyarrow', 'openpyxl'} & set(sys.modules)))")
+    assert out == "[]"

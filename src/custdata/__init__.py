@@ -44,9 +44,11 @@ if TYPE_CHECKING:
         read_csv,
         read_excel,
         read_jsonl,
+        read_parquet,
         write_csv,
         write_excel,
         write_jsonl,
+        write_parquet,
     )
     from custdata.matching import (
         DedupeResult,
@@ -87,9 +89,11 @@ _LAZY = {
     "read_csv": "custdata.io",
     "read_excel": "custdata.io",
     "read_jsonl": "custdata.io",
+    "read_parquet": "custdata.io",
     "write_csv": "custdata.io",
     "write_excel": "custdata.io",
     "write_jsonl": "custdata.io",
+    "write_parquet": "custdata.io",
     "Issue": "custdata.normalization",
     "NormalizeResult": "custdata.normalization",
     "NormalizedName": "custdata.normalization",
@@ -181,11 +185,13 @@ __all__ = [
     "read_csv",
     "read_excel",
     "read_jsonl",
+    "read_parquet",
     "sample_path",
     "summarize",
     "write_csv",
     "write_excel",
     "write_jsonl",
+    "write_parquet",
 ]
 
 

@@ -2,9 +2,11 @@
 only what it uses, e.g. a :class:`CustomerLookup`).
 
 ``open_store("memory://")`` for tests and notebooks, ``open_store("sqlite:///customers.db")`` for one file
-(the embedded default), ``open_store("postgresql://user@host/db")`` for a server (the ``postgres`` extra),
-and any scheme a plug-in registers in the ``custdata.stores`` entry-point group. Every backend passes the
-same contract tests. :func:`export` and :func:`restore` move everything between any two of them.
+(the embedded default), ``open_store("postgresql://user@host/db")`` or ``open_store("mariadb://user@host/db")``
+for a server (the ``postgres`` or ``mariadb`` extra), and any scheme a plug-in registers in the
+``custdata.stores`` entry-point group. Every backend passes the same contract tests. :func:`export` and
+:func:`restore` move everything between any two of them; :func:`change_events` reads what changed since a
+point, for other systems to follow.
 """
 
 from __future__ import annotations
