@@ -479,15 +479,13 @@ class SQLStore(SQLPrivacy):
         now = self._keys_now
         wanted = [i for i in dict.fromkeys(ids) if i not in now]
         stored = self._vault(wanted) if look and wanted else {}
-        opened, create = cipher.subjects.open, cipher.subjects.create
+        opened = cipher.subjects.open
+        for i, w in stored.items():
+            now[i] = opened(i, w)
+        fresh = [i for i in wanted if i not in stored]
         new: list[tuple[str, str]] = []
-        for i in wanted:
-            w = stored.get(i)
-            if w is None:
-                w, now[i] = create(i)
-                new.append((i, w))
-            else:
-                now[i] = opened(i, w)
+        for i, (w, now[i]) in zip(fresh, cipher.subjects.create_many(fresh), strict=True):
+            new.append((i, w))
         return new
 
     def _claim(self, ids: Iterable[str]) -> None:
