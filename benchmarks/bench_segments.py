@@ -282,7 +282,7 @@ def main() -> None:
         "transactions": n_t,
         "python": platform.python_version(),
         "pandas": pd.__version__,
-        "sqlite": __import__("sqlite3").sqlite_version,
+        "sqlite_version": __import__("sqlite3").sqlite_version,
         "load_average_at_start": os.getloadavg()[0],
         "cpus": os.cpu_count(),
     }
