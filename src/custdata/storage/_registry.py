@@ -164,8 +164,7 @@ def open_store(url: str, *, create: bool = True, keyring: object | None = None, 
     """Open the store at ``url``: ``memory://``, ``sqlite:///path.db``, ``postgresql://user@host/db``,
     ``mariadb://user@host/db`` (also ``mysql://``) or a plug-in's scheme. ``create=False`` opens an existing
     store only (it never creates a file, a schema or tables). ``options`` go to the backend (see each
-    backend's ``open_*`` function); an unknown one is a
-    ValidationError.
+    backend's ``open_*`` function); an unknown one is a ValidationError.
 
     >>> store = open_store("memory://")
     >>> store.count()
