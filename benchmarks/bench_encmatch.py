@@ -71,9 +71,9 @@ def run_side(side: str, n: int, passes: list[str] | None = None) -> dict[str, An
         opened = [0]
         original = RecordCipher.open_body
 
-        def counted(self: RecordCipher, body: Any) -> Any:
+        def counted(self: RecordCipher, body: Any, *args: Any, **kwargs: Any) -> Any:
             opened[0] += 1
-            return original(self, body)
+            return original(self, body, *args, **kwargs)
 
         RecordCipher.open_body = counted  # type: ignore[method-assign]
         with tempfile.TemporaryDirectory() as tmp:
