@@ -148,7 +148,8 @@ class FieldEncryptor:
             self._sync()
             self._active = self.keyring.active_id
         key_id = self._active
-        return self._seal(key_id, self._key(key_id), value, record_id, field)
+        key = self._keys.get(key_id) or self._key(key_id)  # the cache holds this generation's keys only
+        return self._seal(key_id, key, value, record_id, field)
 
     def encrypt_under(self, key: SubjectKey, value: str, *, record_id: str, field: str) -> str:
         """The token for ``value`` under a customer's own data key (:class:`SubjectKeys`): key id ``*``."""
@@ -180,7 +181,8 @@ class FieldEncryptor:
         key_id, raw = self._parse(token)
         if key_id == SUBJECT:
             raise DecryptionError("the token is under a customer's own data key, which is not given here")
-        return self._open(key_id, self._key(key_id), raw, record_id, field)
+        key = self._keys.get(key_id) if self._generation == self.keyring.generation else None
+        return self._open(key_id, key or self._key(key_id), raw, record_id, field)
 
     def decrypt_under(self, key: SubjectKey, token: str, *, record_id: str, field: str) -> str:
         """The value of a token made by :meth:`encrypt_under` with the same key and binding."""

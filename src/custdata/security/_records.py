@@ -27,7 +27,8 @@ _CHANGE = "$enc"
 _UNDER_SUBJECT = f"v1.{SUBJECT}."
 
 
-_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+# what is sealed is always a fresh dict form of a record (no cycles), as for the stored bodies themselves
+_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), check_circular=False).encode
 
 
 class RecordCipher:
