@@ -179,9 +179,9 @@ def _counting(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     calls = [0, 0]
     fast, general = _columnar._Builder.fast, _columnar._general
 
-    def counted_fast(self: Any, cells: Any) -> Any:
+    def counted_fast(self: Any, cells: Any, *args: Any) -> Any:
         calls[0] += 1
-        return fast(self, cells)
+        return fast(self, cells, *args)
 
     def counted_general(*args: Any, **kw: Any) -> Any:
         calls[1] += 1
@@ -251,3 +251,74 @@ def test_other_delimiters(tmp_path: Path, delimiter: str) -> None:
     path.write_text("\n".join(delimiter.join(r) for r in rows) + "\n", encoding="utf-8")
     _same(path, "collect", delimiter=delimiter)
     assert [c.id for c in read_csv(path, delimiter=delimiter, errors="skip")] == ["c1"]
+
+
+# ------------------------------------------------------------------ the column checks (pyarrow.compute)
+def _cell_ok(kind: str, raw: str) -> bool:
+    """Whether the per-cell steps of the fast builder take a phone or e-mail cell (check_contacts on)."""
+    from custdata.io._cells import PHONE_SPLIT, SPLIT
+    from custdata.normalization import normalize_email
+    from custdata.normalization._phone import phone_text
+
+    t = _columnar._unguard(raw)
+    if not t.strip() or t.strip() != t or (PHONE_SPLIT if kind == "phone" else SPLIT).search(t):
+        return False
+    try:
+        if kind == "phone":
+            return phone_text(t) == (t, None)
+        normalize_email(t)
+    except Exception:
+        return False
+    return True
+
+
+_ODD_CELLS = [
+    "13800138000", "'+8613800138000", "'13800138000", "''+8613800138000", "+12", "+123", "12", "1" * 18,
+    "1" * 19, "+" + "1" * 17, "+" + "1" * 18, "138 0013 8000", "a@b.cn", "info@example.com",
+    "Abuse@example.com", "a@b.local", "a@x.localhost", "a@b--c.com", "a..b@c.com", ".a@c.com", "a@-b.com",
+    "a@b.c", "a" * 65 + "@b.com", "a" * 64 + "@b.com", "a|b@c.com", "a@b.com.", "'=a@b.com", "a@例子.中国",
+    "x@in-addr.arpa", "x@y.onion", "x@y.test", "x@b.INVALID", "",
+]  # fmt: skip
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    cells=hs.lists(
+        hs.one_of(
+            hs.sampled_from(_ODD_CELLS),
+            st.emails().map(lambda e: e.address),
+            st.phones().map(lambda p: p.number),
+            hs.from_regex(r"'?\+?[0-9 ]{0,20}", fullmatch=True),
+            hs.from_regex(r"[A-Za-z0-9._%+|-]{0,8}@[A-Za-z0-9.-]{0,12}", fullmatch=True),
+            hs.text(max_size=12),
+        ),
+        min_size=1,
+        max_size=20,
+    ),
+    kind=hs.sampled_from(["phone", "email"]),
+)
+def test_the_column_checks_take_only_cells_the_cell_checks_take(cells: list[str], kind: str) -> None:
+    """A row whose contacts pass the column checks skips the per-cell checks: pinned to them here."""
+    pa = pytest.importorskip("pyarrow")
+    import pyarrow.compute as pc
+
+    batch = pa.record_batch([pa.array(cells, pa.string())], names=["c0"])
+    phones, emails = ([0], []) if kind == "phone" else ([], [0])
+    checked = _columnar._checked(pc, pa, batch, phones, emails)
+    assert checked is not None
+    for raw, ok in zip(cells, checked, strict=True):
+        if ok and raw:
+            assert _cell_ok(kind, raw), raw
+
+
+def test_the_column_checks_take_plain_cells() -> None:
+    """The property above would hold for checks that take nothing: the plain cells are taken."""
+    pa = pytest.importorskip("pyarrow")
+    import pyarrow.compute as pc
+
+    cells = ["13800138000", "'+8613800138000", "a@b.cn", "Li.Na+x@Example.COM", ""]
+    batch = pa.record_batch([pa.array(cells[:2]), pa.array(cells[2:4])], names=["p", "e"])
+    assert _columnar._checked(pc, pa, batch, [0], [1]) == [True, True]
+    batch = pa.record_batch([pa.array(["", "x@y.test"])], names=["e"])
+    assert _columnar._checked(pc, pa, batch, [], [0]) == [True, False]
+    assert _columnar._checked(pc, pa, batch, [], []) is None
