@@ -18,6 +18,7 @@ Hypothesis pins this path to the row reader (``tests/io/test_columnar.py``).
 from __future__ import annotations
 
 import datetime as dt
+import keyword
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
@@ -75,27 +76,33 @@ def _pyarrow(required: bool) -> Any:
 
 
 # ---------------------------------------------------------------------------------------------- record makers
-def _maker(cls: type) -> Callable[[dict[str, Any]], Any]:
-    """Build a record from converted field values (the defaults for the rest), as ``from_dict`` stores
-    them once its converters have run: generated, one store per field. A default made by a factory is
-    made once (they are immutable: an empty ``FrozenMap``, an empty ``PersonName``); a factory that
-    makes a new value each time (a random id) is called each time."""
+def _maker(cls: type) -> Callable[..., Any]:
+    """Build a record from converted field values given by keyword (the defaults for the rest), as
+    ``from_dict`` stores them once its converters have run: generated, one store per field. A default
+    made by a factory is made once (they are immutable: an empty ``FrozenMap``, an empty
+    ``PersonName``); a factory that makes a new value each time (a random id) is called each time."""
     ns: dict[str, Any] = {"_new": object.__new__, "_cls": cls, "_M": object()}
-    lines = ["def make(values):", "    obj = _new(_cls)", "    get = values.get"]
+    params = []
+    body = ["    obj = _new(_cls)"]
     for n, f in enumerate(fields_of(cls)):
+        if not f.name.isidentifier() or keyword.iskeyword(f.name):  # pragma: no cover - none today
+            raise AssertionError(f.name)
         ns[f"_s{n}"] = getattr(cls, f.name).__set__
         if f.factory is None:
             ns[f"_d{n}"] = f.default
-            lines.append(f"    _s{n}(obj, get({f.name!r}, _d{n}))")
+            params.append(f"{f.name}=_d{n}")
+            body.append(f"    _s{n}(obj, {f.name})")
         elif f.factory() == f.factory():  # the same value each time: made once
             ns[f"_d{n}"] = f.factory()
-            lines.append(f"    _s{n}(obj, get({f.name!r}, _d{n}))")
+            params.append(f"{f.name}=_d{n}")
+            body.append(f"    _s{n}(obj, {f.name})")
         else:
             ns[f"_f{n}"] = f.factory
-            lines += [f"    v = get({f.name!r}, _M)", f"    _s{n}(obj, _f{n}() if v is _M else v)"]
-    lines.append("    return obj")
+            params.append(f"{f.name}=_M")
+            body.append(f"    _s{n}(obj, _f{n}() if {f.name} is _M else {f.name})")
+    lines = [f"def make(*, {', '.join(params)}):", *body, "    return obj"]
     exec(compile("\n".join(lines) + "\n", f"<custdata columnar {cls.__name__}>", "exec"), ns)
-    make: Callable[[dict[str, Any]], Any] = ns["make"]
+    make: Callable[..., Any] = ns["make"]
     return make
 
 
@@ -329,6 +336,16 @@ def _general(rows: RowBuilder, rownum: int, cells: Sequence[str]) -> Any:
 
 
 # ---------------------------------------------------------------------------------------------- the fast row
+# a flat phone or e-mail group: (the number/address column, the detail keys, their columns, a cache of
+# detail cells -> converted values)
+_Group = tuple[int | None, tuple[str, ...], tuple[int, ...], dict[tuple[str, ...], Any]]
+
+
+def _group(cols: dict[str, int]) -> _Group:
+    detail = [(k, i) for k, i in cols.items() if k]
+    return cols.get(""), tuple(k for k, _ in detail), tuple(i for _, i in detail), {}
+
+
 class _Builder:
     """Builds a customer from a row of plain cells, raising ``_NotPlain`` for any other cell."""
 
@@ -375,14 +392,14 @@ class _Builder:
                 index_text, _, key = rest.partition("_")
                 flat.setdefault((group, int(index_text)), {})[key] = i
         # flat groups in the order parse_flat gives them: by group, then index
-        self.flat_phones = [flat[k] for k in sorted(k for k in flat if k[0] == "phone")]
-        self.flat_emails = [flat[k] for k in sorted(k for k in flat if k[0] == "email")]
+        self.flat_phones = [_group(flat[k]) for k in sorted(k for k in flat if k[0] == "phone")]
+        self.flat_emails = [_group(flat[k]) for k in sorted(k for k in flat if k[0] == "email")]
         self.flat_addresses = [flat[k] for k in sorted(k for k in flat if k[0] == "address")]
         self.has_name = any(j[1] == "name" for j in self.jobs)
         self.phone_columns = [j[0] for j in self.jobs if j[1] == "phone_col"]
-        self.phone_columns += [c[""] for c in self.flat_phones if "" in c]
+        self.phone_columns += [g[0] for g in self.flat_phones if g[0] is not None]
         self.email_columns = [j[0] for j in self.jobs if j[1] == "email_col"]
-        self.email_columns += [c[""] for c in self.flat_emails if "" in c]
+        self.email_columns += [g[0] for g in self.flat_emails if g[0] is not None]
 
     # cells -------------------------------------------------------------------------------------
     def _cached(self, field: str, raw: str) -> Any:
@@ -451,19 +468,34 @@ class _Builder:
             except Exception:
                 raise _NotPlain from None
 
-    def _contact(self, cells: Sequence[str], cols: dict[str, int], group: str) -> Any:
-        main = cols.get("")
+    def _contact(self, cells: Sequence[str], spec: _Group, group: str) -> dict[str, Any] | None:
+        main, keys, idx, cache = spec
         text = cells[main] if main is not None else ""
+        detail = tuple([cells[i] for i in idx])
         if text == "":
-            if any(cells[i] for i in cols.values()):
+            if any(detail):
                 raise _NotPlain  # details without a number or address: the row reader reports it
             return None
         if text[0] in _GUARDED:
             text = unguard(text)
-        values: dict[str, Any] = {"number" if group == "phone" else "address": text}
-        for key, i in cols.items():
-            raw = cells[i]
-            if not key or raw == "":
+        extra: Any = cache.get(detail)
+        if extra is None:  # kind, primary, verified_at: converted once per distinct cells
+            try:
+                extra = self._details(keys, detail, group)
+            except _NotPlain:
+                extra = _PLAIN
+            if len(cache) < 100_000:
+                cache[detail] = extra
+        if extra is _PLAIN:
+            raise _NotPlain
+        values: dict[str, Any] = dict(extra)
+        values["number" if group == "phone" else "address"] = text
+        return values
+
+    def _details(self, keys: tuple[str, ...], detail: tuple[str, ...], group: str) -> dict[str, Any]:
+        values: dict[str, Any] = {}
+        for key, raw in zip(keys, detail, strict=True):
+            if raw == "":
                 continue
             if raw[0] in _GUARDED:
                 raw = unguard(raw)
@@ -518,38 +550,38 @@ class _Builder:
                     if raw.strip() != raw or PHONE_SPLIT.search(raw):
                         raise _NotPlain
                     self._phone_ok(raw)
-                phones.append(_PHONE({"number": raw, "kind": self._kind("phone", key)}))
+                phones.append(_PHONE(number=raw, kind=self._kind("phone", key)))
             else:  # email_col
                 if not trusted:  # else the column checks cover these
                     if raw.strip() != raw or SPLIT.search(raw):
                         raise _NotPlain
                     self._email_ok(raw)
-                emails.append(_EMAIL({"address": raw, "kind": self._kind("email", key)}))
+                emails.append(_EMAIL(address=raw, kind=self._kind("email", key)))
         if "id" not in d:
             raise _NotPlain
         flat_phones = []
-        for cols in self.flat_phones:
-            v = self._contact(cells, cols, "phone")
+        for group in self.flat_phones:
+            v = self._contact(cells, group, "phone")
             if v is not None:
                 if not trusted:
                     self._phone_ok(v["number"])
-                flat_phones.append(_PHONE(v))
+                flat_phones.append(_PHONE(**v))
         flat_emails = []
-        for cols in self.flat_emails:
-            v = self._contact(cells, cols, "email")
+        for group in self.flat_emails:
+            v = self._contact(cells, group, "email")
             if v is not None:
                 if not trusted:
                     self._email_ok(v["address"])
-                flat_emails.append(_EMAIL(v))
+                flat_emails.append(_EMAIL(**v))
         addresses = []
         if self.address_parts:
             part = {k: _unguard(cells[i]) for i, k in self.address_parts if cells[i] != ""}
             if part:
-                addresses.append(_ADDRESS(part))
+                addresses.append(_ADDRESS(**part))
         for cols in self.flat_addresses:
             part = {k: _unguard(cells[i]) for k, i in cols.items() if cells[i] != ""}
             if part:
-                addresses.append(_ADDRESS(part))
+                addresses.append(_ADDRESS(**part))
         if flat_phones or phones:
             d["phones"] = (*flat_phones, *phones)
         if flat_emails or emails:
@@ -557,7 +589,7 @@ class _Builder:
         if addresses:
             d["addresses"] = tuple(addresses)
         if name is not None:
-            d["name"] = _PERSON(name)
+            d["name"] = _PERSON(**name)
         if custom is not None:
             d["custom"] = FrozenMap(custom)
-        return _CUSTOMER(d)
+        return _CUSTOMER(**d)
