@@ -180,6 +180,16 @@ def test_store_restore_of_an_encrypted_backup_leaves_erased_customers_out(tmp_pa
     # without the keys the backup cannot be read: one line, exit 2
     code, _, err = cli("store", "restore", str(backup), "--url", f"sqlite:///{tmp_path / 'a.db'}")
     assert code == 2 and len(err.strip().splitlines()) == 1 and err.startswith("custdata: ")
+    code, _, err = cli(
+        "store",
+        "restore",
+        str(backup),
+        "--url",
+        f"sqlite:///{tmp_path / 'a2.db'}",
+        "--keyring",
+        str(ring_path),
+    )
+    assert code == 2 and "--subject-keys" in err and len(err.strip().splitlines()) == 1
     # --subject-keys needs the keyring to open the live store
     code, _, err = cli(
         "store", "restore", str(backup), "--url", f"sqlite:///{tmp_path / 'b.db'}", "--subject-keys", live

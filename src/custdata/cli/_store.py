@@ -10,6 +10,7 @@ import click
 
 from custdata.cli._common import DemoContext, UserError, heading, keyring_option, load_keyring, progress
 from custdata.cli._main import ERRORS, KINDS, open_records, write_records
+from custdata.exceptions import DecryptionError
 from custdata.storage import Store, export, open_store, restore
 
 __all__ = ["demo", "register"]
@@ -120,7 +121,15 @@ def register(group: click.Group) -> None:
             if subject_keys_url is not None:
                 keys = stack.enter_context(open_store(subject_keys_url, keyring=ring, create=False))
             s = stack.enter_context(open_store(url, keyring=ring))
-            counts = restore(s, file, keyring=ring, subject_keys=keys)
+            try:
+                counts = restore(s, file, keyring=ring, subject_keys=keys)
+            except DecryptionError as exc:
+                if keys is None and "subject_keys" in str(exc):
+                    raise UserError(
+                        f"{file}: an encrypted backup under per-customer keys: give --subject-keys with the "
+                        "URL of the live store it was written from (and --keyring)"
+                    ) from None
+                raise
             s.optimize()  # fresh planner statistics after the bulk load
         shredded = counts.pop("shredded", 0)
         msg = f"restored {file} into {url}: {_counts(counts)}"
