@@ -128,6 +128,7 @@ RESULTS = {
     "BlockingStats",
     "CohortMatrix",
     "CustomerSummary",
+    "DaskDedupeResult",
     "DedupeDataset",
     "DedupeResult",
     "MatchExplanation",

@@ -15,12 +15,15 @@ except ImportError as exc:  # pragma: no cover - exercised in a separate interpr
 
     raise MissingExtraError("dask", "custdata.dask", ["dask", "distributed"]) from exc
 
+from custdata.dask._dedupe import DaskDedupeResult, dedupe
 from custdata.dask._normalize import normalize
 from custdata.dask._read import FileProblem, PartitionedRead, read_csv, read_jsonl, read_parquet
 
 __all__ = [
+    "DaskDedupeResult",
     "FileProblem",
     "PartitionedRead",
+    "dedupe",
     "normalize",
     "read_csv",
     "read_jsonl",
