@@ -396,6 +396,7 @@ class _Builder:
         self.flat_emails = [_group(flat[k]) for k in sorted(k for k in flat if k[0] == "email")]
         self.flat_addresses = [flat[k] for k in sorted(k for k in flat if k[0] == "address")]
         self.has_name = any(j[1] == "name" for j in self.jobs)
+        self.run_jobs = self._compile_jobs()
         self.phone_columns = [j[0] for j in self.jobs if j[1] == "phone_col"]
         self.phone_columns += [g[0] for g in self.flat_phones if g[0] is not None]
         self.email_columns = [j[0] for j in self.jobs if j[1] == "email_col"]
@@ -513,50 +514,66 @@ class _Builder:
                     raise _NotPlain from None
         return values
 
+    def _compile_jobs(self) -> Callable[..., None]:
+        """The column jobs of this header as one generated function (no dispatch per cell): it fills
+        ``d``, ``name``, ``custom``, ``phones`` and ``emails`` from the cells, or raises ``_NotPlain``."""
+        ns: dict[str, Any] = {
+            "_NotPlain": _NotPlain, "_PLAIN": _PLAIN, "_GUARDED": _GUARDED, "unguard": unguard,
+            "PHONE_SPLIT": PHONE_SPLIT, "SPLIT": SPLIT, "_PHONE": _PHONE, "_EMAIL": _EMAIL, "self": self,
+        }  # fmt: skip
+        lines = ["def run(cells, trusted, d, name, custom, phones, emails):"]
+        for n, (i, what, key) in enumerate(self.jobs):
+            lines.append(f"    raw = cells[{i}]")
+            if what == "id":
+                lines.append("    if raw == '':\n        raise _NotPlain  # a derived id: the row reader's")
+                lines.append("    if True:")
+            else:
+                lines.append("    if raw != '':")
+            lines.append("        if raw[0] in _GUARDED:\n            raw = unguard(raw)")
+            ns[f"_k{n}"] = key
+            if what == "id":
+                lines.append(
+                    "        if not raw.strip():\n            raise _NotPlain\n        d['id'] = raw"
+                )
+            elif what == "name":
+                lines.append(f"        name[_k{n}] = raw")
+            elif what == "text":
+                lines.append(f"        d[_k{n}] = raw")
+            elif what == "cached":
+                ns[f"_c{n}"] = self.caches.setdefault(key, {})
+                lines.append(f"        v = _c{n}.get(raw)")
+                lines.append(
+                    f"        d[_k{n}] = self._cached(_k{n}, raw) if v is None or v is _PLAIN else v"
+                )
+            elif what == "custom":
+                lines.append(f"        custom[_k{n}] = raw")
+            else:
+                group, box, num, split = (
+                    ("phone", "phones", "number", "PHONE_SPLIT")
+                    if what == "phone_col"
+                    else ("email", "emails", "address", "SPLIT")
+                )
+                lines += [
+                    "        if not trusted:  # else the column checks cover these",
+                    f"            if raw.strip() != raw or {split}.search(raw):",
+                    "                raise _NotPlain",
+                    f"            self._{group}_ok(raw)",
+                    f"        {box}.append(_{group.upper()}({num}=raw, kind=self._kind({group!r}, _k{n})))",
+                ]
+        lines.append("    return None")
+        exec(compile("\n".join(lines) + "\n", "<custdata columnar row>", "exec"), ns)
+        run: Callable[..., None] = ns["run"]
+        return run
+
     # the row -----------------------------------------------------------------------------------
     def fast(self, cells: Sequence[str], trusted: bool = False) -> Any:
         """``trusted``: the row's phone and e-mail cells passed the column checks (:func:`_checked`)."""
         d: dict[str, Any] = {}
-        name: dict[str, str] | None = None
-        custom: dict[str, Any] | None = None
+        name: dict[str, str] = {}
+        custom: dict[str, Any] = {}
         phones: list[Any] = []
         emails: list[Any] = []
-        for i, what, key in self.jobs:
-            raw = cells[i]
-            if raw == "":
-                if what == "id":
-                    raise _NotPlain  # a derived id: the row reader's
-                continue
-            if raw[0] in _GUARDED:
-                raw = unguard(raw)
-            if what == "id":
-                if not raw.strip():
-                    raise _NotPlain
-                d["id"] = raw
-            elif what == "name":
-                if name is None:
-                    name = {}
-                name[key] = raw
-            elif what == "text":
-                d[key] = raw
-            elif what == "cached":
-                d[key] = self._cached(key, raw)
-            elif what == "custom":
-                if custom is None:
-                    custom = {}
-                custom[key] = raw
-            elif what == "phone_col":
-                if not trusted:  # else the column checks cover these
-                    if raw.strip() != raw or PHONE_SPLIT.search(raw):
-                        raise _NotPlain
-                    self._phone_ok(raw)
-                phones.append(_PHONE(number=raw, kind=self._kind("phone", key)))
-            else:  # email_col
-                if not trusted:  # else the column checks cover these
-                    if raw.strip() != raw or SPLIT.search(raw):
-                        raise _NotPlain
-                    self._email_ok(raw)
-                emails.append(_EMAIL(address=raw, kind=self._kind("email", key)))
+        self.run_jobs(cells, trusted, d, name, custom, phones, emails)
         if "id" not in d:
             raise _NotPlain
         flat_phones = []
@@ -588,8 +605,8 @@ class _Builder:
             d["emails"] = (*flat_emails, *emails)
         if addresses:
             d["addresses"] = tuple(addresses)
-        if name is not None:
+        if name:
             d["name"] = _PERSON(**name)
-        if custom is not None:
+        if custom:
             d["custom"] = FrozenMap(custom)
         return _CUSTOMER(**d)
