@@ -469,7 +469,8 @@ class _Builder:
             except Exception:
                 raise _NotPlain from None
 
-    def _contact(self, cells: Sequence[str], spec: _Group, group: str) -> dict[str, Any] | None:
+    def _contact(self, cells: Sequence[str], spec: _Group, group: str) -> tuple[str, dict[str, Any]] | None:
+        """(the unguarded number or address, its other converted fields), None for an empty group."""
         main, keys, idx, cache = spec
         text = cells[main] if main is not None else ""
         detail = tuple([cells[i] for i in idx])
@@ -489,9 +490,7 @@ class _Builder:
                 cache[detail] = extra
         if extra is _PLAIN:
             raise _NotPlain
-        values: dict[str, Any] = dict(extra)
-        values["number" if group == "phone" else "address"] = text
-        return values
+        return text, extra
 
     def _details(self, keys: tuple[str, ...], detail: tuple[str, ...], group: str) -> dict[str, Any]:
         values: dict[str, Any] = {}
@@ -581,15 +580,15 @@ class _Builder:
             v = self._contact(cells, group, "phone")
             if v is not None:
                 if not trusted:
-                    self._phone_ok(v["number"])
-                flat_phones.append(_PHONE(**v))
+                    self._phone_ok(v[0])
+                flat_phones.append(_PHONE(number=v[0], **v[1]))
         flat_emails = []
         for group in self.flat_emails:
             v = self._contact(cells, group, "email")
             if v is not None:
                 if not trusted:
-                    self._email_ok(v["address"])
-                flat_emails.append(_EMAIL(**v))
+                    self._email_ok(v[0])
+                flat_emails.append(_EMAIL(address=v[0], **v[1]))
         addresses = []
         if self.address_parts:
             part = {k: _unguard(cells[i]) for i, k in self.address_parts if cells[i] != ""}
