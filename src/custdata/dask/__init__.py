@@ -16,6 +16,7 @@ except ImportError as exc:  # pragma: no cover - exercised in a separate interpr
     raise MissingExtraError("dask", "custdata.dask", ["dask", "distributed"]) from exc
 
 from custdata.dask._dedupe import DaskDedupeResult, dedupe
+from custdata.dask._metrics import summarize
 from custdata.dask._normalize import normalize
 from custdata.dask._read import FileProblem, PartitionedRead, read_csv, read_jsonl, read_parquet
 
@@ -28,4 +29,5 @@ __all__ = [
     "read_csv",
     "read_jsonl",
     "read_parquet",
+    "summarize",
 ]
