@@ -15,6 +15,7 @@ except ImportError as exc:  # pragma: no cover - exercised in a separate interpr
 
     raise MissingExtraError("dask", "custdata.dask", ["dask", "distributed"]) from exc
 
+from custdata.dask._apply import predict, select_profiles
 from custdata.dask._dedupe import DaskDedupeResult, dedupe
 from custdata.dask._metrics import summarize
 from custdata.dask._normalize import normalize
@@ -26,8 +27,10 @@ __all__ = [
     "PartitionedRead",
     "dedupe",
     "normalize",
+    "predict",
     "read_csv",
     "read_jsonl",
     "read_parquet",
+    "select_profiles",
     "summarize",
 ]
