@@ -8,12 +8,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import custdata.dask as cdd
+import dask
 from custdata import Customer, normalize_many
 from custdata.exceptions import ParseError, ValidationError
 from custdata.io import read_csv, read_jsonl, read_parquet, write_csv, write_jsonl
-from custdata.testing import household_records
+from custdata.testing import customers, household_records
 
 BAD_CSV = [
     "13800138000,bad-row-a@@x,Wang Wei",  # e-mail that cannot be one
@@ -164,3 +167,11 @@ def test_normalize_bad_arguments() -> None:
         cdd.normalize([], errors="ignore")  # type: ignore[arg-type]
     with pytest.raises(ValidationError):
         cdd.normalize([], npartitions=0)
+
+
+@settings(max_examples=30, deadline=None)
+@given(records=st.lists(customers(), max_size=12, unique_by=lambda c: c.id), parts=st.integers(1, 5))
+def test_normalize_property_any_partitioning(records: list[Customer], parts: int) -> None:
+    with dask.config.set(scheduler="synchronous"):
+        got = cdd.normalize(records, errors="collect", npartitions=parts).compute()
+    assert got == list(normalize_many(records, errors="collect"))
