@@ -152,15 +152,21 @@ def start_server(*, durable: bool = False, buffer_pool: str = "256M") -> MariaDB
     root = Path(tempfile.mkdtemp(prefix="cdmy-", dir="/tmp" if os.path.isdir("/tmp") else None))
     data = root / "data"
     data.mkdir(mode=0o700)
+    tmp = (
+        root / "tmp"
+    )  # its own temporary folder: the caller's TMPDIR (nox's) may not be writable for the server user
+    tmp.mkdir(mode=0o700)
     if user is not None:
         entry = pwd.getpwnam(user)
-        for p in (root, data):
+        for p in (root, data, tmp):
             os.chown(p, entry.pw_uid, entry.pw_gid)
     log = root / "server.log"
     sock = root / "s.sock"
-    common = ["--no-defaults", f"--datadir={data}"] + ([f"--user={user}"] if user else [])
+    common = ["--no-defaults", f"--datadir={data}", f"--tmpdir={tmp}"] + ([f"--user={user}"] if user else [])
+    server_env = {**os.environ, "TMPDIR": str(tmp)}
     r = subprocess.run(
         [install, *common, "--auth-root-authentication-method=normal", "--skip-test-db"],
+        env=server_env,
         capture_output=True,
         text=True,
         timeout=300,
@@ -184,7 +190,9 @@ def start_server(*, durable: bool = False, buffer_pool: str = "256M") -> MariaDB
     ]
     if not durable:
         opts += ["--innodb-flush-log-at-trx-commit=2", "--innodb-doublewrite=0", "--sync-binlog=0"]
-    proc = subprocess.Popen([server, *opts], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [server, *opts], env=server_env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
 
     def stop() -> None:
         proc.terminate()

@@ -53,7 +53,7 @@ def test_any_activity_the_strategies_build_round_trips_through_the_store(
 
 # --------------------------------------------------------------------------------------------- nickname
 SRC = Path(custdata.__file__).resolve().parent
-ANCHOR = "    gender: str | None = attrs.field(default=None, converter=opt_text(synonyms=(\"sex\", \"性别\")))\n"
+ANCHOR = '    gender: str | None = attrs.field(default=None, converter=opt_text(synonyms=("sex", "性别")))\n'
 NICKNAME = '    nickname: str | None = attrs.field(default=None, converter=opt_text(synonyms=("昵称",)))\n'
 
 SCRIPT = textwrap.dedent(
