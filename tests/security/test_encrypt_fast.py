@@ -26,7 +26,7 @@ def general(body: str) -> bytes | None:
         std = data.replace(b"-", b"+").replace(b"_", b"/")
         if b"+" in data or b"/" in data:
             return None
-        raw = binascii.a2b_base64(std + b"=" * (-len(data) % 4), strict_mode=False)
+        raw = binascii.a2b_base64(std + b"=" * (-len(data) % 4))  # not strict: 3.10 has no strict_mode
     except (UnicodeEncodeError, binascii.Error, ValueError):
         return None
     again = binascii.b2a_base64(raw, newline=False).rstrip(b"=")
