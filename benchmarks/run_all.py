@@ -13,10 +13,11 @@ written as ``$ONLINE_RETAIL`` in the saved output.
 Each job runs with this checkout's ``src/`` first on ``PYTHONPATH`` and the same interpreter as this
 script, in a session of its own, killed (its whole process group) when it overruns its time budget. For
 each job ``benchmarks/results/<commit>/<job>.txt`` gets the command, the commit (``git rev-parse HEAD``,
-with ``+dirty`` when the tree has uncommitted changes to tracked files), start and end time (UTC), the
-1-minute load average at the start, at the end and the highest seen during the job (sampled every 5 s),
-the exit status, the wall time, and the job's whole output (stdout, then stderr). ``summary.txt`` in the
-same folder lists every job of the run, and ``--quick`` runs go to ``<commit>-quick`` instead.
+with ``+dirty`` when ``src/``, ``benchmarks/`` or ``pyproject.toml`` has uncommitted changes), start and
+end time (UTC), the 1-minute load average at the start, at the end and the highest seen during the job
+(sampled every 5 s), the exit status, the wall time and CPU time of the job's processes (servers it
+started apart), and the job's whole output (stdout, then stderr). ``summary.txt`` in the same folder
+lists every job of the run; ``--quick`` runs go to ``<commit>-quick`` instead (not committed).
 
 Figures measured while the load average is above the number of cores are not worth keeping: run this on
 a quiet machine. Sizes and budgets below are those of the quiet-window run whose figures are in
@@ -142,7 +143,10 @@ def _git(*args: str) -> str:
 
 def commit_id() -> str:
     head = _git("rev-parse", "HEAD")
-    dirty = subprocess.run(["git", "diff", "--quiet", "HEAD", "--"], cwd=ROOT, check=False).returncode != 0
+    code = ["src", "benchmarks", "pyproject.toml"]  # what the figures depend on (docs edits do not count)
+    dirty = (
+        subprocess.run(["git", "diff", "--quiet", "HEAD", "--", *code], cwd=ROOT, check=False).returncode != 0
+    )
     return head + ("+dirty" if dirty else "")
 
 
