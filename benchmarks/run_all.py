@@ -67,6 +67,15 @@ JOBS = [
     Job(
         "dedupe_1m", "bench_dedupe.py", ["--sizes", "1000000", "--repeat", "1"], ["--sizes", "3000"], 720, 400
     ),
+    Job(
+        "dedupe_1m_splink",
+        "bench_dedupe.py",
+        ["--sizes", "1000000", "--repeat", "1", "--only-splink"],
+        ["--sizes", "3000", "--only-splink"],
+        600,
+        240,
+        note="splink's side alone (for a run where dedupe_1m ran out of time before it)",
+    ),
     Job("clv", "bench_clv.py", [], ["20000", "5000", "1"], 420, 150),
     Job(
         "normalize",
@@ -143,7 +152,8 @@ def _git(*args: str) -> str:
 
 def commit_id() -> str:
     head = _git("rev-parse", "HEAD")
-    code = ["src", "benchmarks", "pyproject.toml"]  # what the figures depend on (docs edits do not count)
+    # what the figures depend on: docs edits and this runner's own edits do not count
+    code = ["src", "benchmarks", "pyproject.toml", ":(exclude)benchmarks/run_all.py"]
     dirty = (
         subprocess.run(["git", "diff", "--quiet", "HEAD", "--", *code], cwd=ROOT, check=False).returncode != 0
     )
@@ -264,9 +274,25 @@ def main() -> None:
     ap.add_argument("--skip", nargs="+", metavar="JOB", default=[], help="leave these jobs out")
     ap.add_argument("--deadline", help="HH:MM UTC: skip a job whose expected time would overrun it")
     ap.add_argument("--online-retail", default=os.environ.get("CUSTDATA_BENCH_ONLINE_RETAIL"))
+    ap.add_argument(
+        "--override",
+        action="append",
+        default=[],
+        metavar="JOB=ARGS",
+        help="run JOB with these arguments instead (one string, split as a shell would), e.g. "
+        "'normalize=--n 1000000 --sample 100000 --repeats 1'",
+    )
     ap.add_argument("--list", action="store_true", help="print the jobs and exit")
     a = ap.parse_args()
     by_name = {j.name: j for j in JOBS}
+    for item in a.override:
+        name, _, rest = item.partition("=")
+        if name not in by_name:
+            raise SystemExit(f"--override: unknown job {name!r}")
+        job = by_name[name]
+        by_name[name] = Job(
+            job.name, job.script, shlex.split(rest), job.quick, job.budget, job.expect, job.needs_data
+        )
     unknown = [n for n in [*(a.only or []), *a.skip] if n not in by_name]
     if unknown:
         raise SystemExit(f"unknown job(s) {unknown}; jobs: {', '.join(by_name)}")
