@@ -20,7 +20,11 @@ started apart), and the job's whole output (stdout, then stderr). ``summary.txt`
 lists every job of the run; ``--quick`` runs go to ``<commit>-quick`` instead (not committed).
 
 Figures measured while the load average is above the number of cores are not worth keeping: run this on
-a quiet machine. Sizes and budgets below are those of the quiet-window run whose figures are in
+a quiet machine, or pin it to CPUs nothing else uses (``taskset -c 0 python benchmarks/run_all.py ...`` with
+every other process moved to the other CPUs): the pinned CPUs go into the folder's name
+(``<commit>-cpu0``) and each job's output records the busy time of every CPU during the job, which shows
+whether the pinned CPU was the job's alone. Jobs that run workers or a database server need the cores
+they would have on a user's machine: run those unpinned on a quiet machine. Sizes and budgets below are those of the quiet-window run whose figures are in
 docs/performance.md; the comment on each job says where that is smaller than the issue's full scale.
 """
 
@@ -186,6 +190,39 @@ class LoadWatch:
         self._thread.join()
 
 
+def _cpu_times() -> dict[int, tuple[int, int]]:
+    """Per CPU: (busy, total) jiffies since boot, from /proc/stat (empty where there is none)."""
+    out: dict[int, tuple[int, int]] = {}
+    try:
+        lines = Path("/proc/stat").read_text().splitlines()
+    except OSError:
+        return out
+    for line in lines:
+        name, *vals = line.split()
+        if name.startswith("cpu") and name[3:].isdigit():
+            nums = [int(v) for v in vals[:8]]
+            idle = nums[3] + nums[4]
+            out[int(name[3:])] = (sum(nums) - idle, sum(nums))
+    return out
+
+
+def _busy(before: dict[int, tuple[int, int]], after: dict[int, tuple[int, int]]) -> str:
+    parts = []
+    for cpu in sorted(after):
+        if cpu in before:
+            busy = after[cpu][0] - before[cpu][0]
+            total = after[cpu][1] - before[cpu][1]
+            parts.append(f"cpu{cpu} {100 * busy / total:.0f} %" if total else f"cpu{cpu} -")
+    return ", ".join(parts) or "not known"
+
+
+def affinity() -> list[int]:
+    """The CPUs this process (and the jobs it starts) may run on."""
+    if hasattr(os, "sched_getaffinity"):
+        return sorted(os.sched_getaffinity(0))
+    return list(range(os.cpu_count() or 1))
+
+
 def _redact(text: str, data: str | None) -> str:
     """The data file's path (and its folder) never reach a committed file."""
     if data:
@@ -206,6 +243,7 @@ def run_job(job: Job, quick: bool, data: str | None, out_dir: Path) -> dict[str,
     env.setdefault("PYTHONUNBUFFERED", "1")
     load0, start, t0 = os.getloadavg(), _now(), time.perf_counter()
     kids0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    stat0 = _cpu_times()
     print(f"[{start}] {job.name}: {shown} (load {load0[0]:.2f}, budget {job.budget} s)", flush=True)
     with LoadWatch() as watch:
         proc = subprocess.Popen(
@@ -232,10 +270,13 @@ def run_job(job: Job, quick: bool, data: str | None, out_dir: Path) -> dict[str,
     kids1 = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (kids1.ru_utime + kids1.ru_stime) - (kids0.ru_utime + kids0.ru_stime)
     load1 = os.getloadavg()
+    stat1 = _cpu_times()
     head = [
         f"command: {shown}",
         f"commit: {commit_id()}",
-        f"python: {sys.version.split()[0]}, cores: {os.cpu_count()}",
+        f"python: {sys.version.split()[0]}, cores: {os.cpu_count()}, this job pinned to CPUs: "
+        f"{','.join(map(str, affinity()))}",
+        f"busy time of each CPU during the job (all processes): {_busy(stat0, stat1)}",
         f"start: {start}, end: {_now()}, wall: {wall:.1f} s, CPU of its processes (servers apart): {cpu:.1f} s",
         f"load average (1/5/15 min) at start: {load0[0]:.2f} / {load0[1]:.2f} / {load0[2]:.2f}; "
         f"at end: {load1[0]:.2f} / {load1[1]:.2f} / {load1[2]:.2f}; highest 1-min during the job: {watch.peak:.2f}",
@@ -304,7 +345,10 @@ def main() -> None:
             print(f"{j.name:18s} budget {j.budget:4d} s, expected {j.expect:4d} s: python {cmd}")
         return
     commit = commit_id()
-    out_dir = RESULTS / (commit.split("+")[0][:12] + ("-quick" if a.quick else ""))
+    cpus = affinity()
+    pinned = len(cpus) < (os.cpu_count() or len(cpus))
+    suffix = ("-cpu" + "-".join(map(str, cpus)) if pinned else "") + ("-quick" if a.quick else "")
+    out_dir = RESULTS / (commit.split("+")[0][:12] + suffix)
     out_dir.mkdir(parents=True, exist_ok=True)
     stop_at = _deadline(a.deadline) if a.deadline else None
     rows = []
