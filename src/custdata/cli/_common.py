@@ -43,6 +43,29 @@ def keyring_option(*, required: bool, purpose: str = "for an encrypted store") -
     )
 
 
+def url_option(*, note: str = "") -> Callable[[F], F]:
+    """The one required ``--url`` option naming a store, also from the environment (CUSTDATA_STORE_URL)."""
+    return click.option(
+        "--url",
+        envvar="CUSTDATA_STORE_URL",
+        required=True,
+        help="The store: sqlite:///customers.db, postgresql://user@host/db, memory:// "
+        "(env CUSTDATA_STORE_URL)." + (f" {note}" if note else ""),
+    )
+
+
+def audit_option(what: str) -> Callable[[F], F]:
+    """The one ``--audit`` option: a JSON Lines audit log, also from the environment (CUSTDATA_AUDIT_FILE)."""
+    return click.option(
+        "--audit",
+        "audit_path",
+        envvar="CUSTDATA_AUDIT_FILE",
+        default=None,
+        type=click.Path(dir_okay=False),
+        help=f"{what} (env CUSTDATA_AUDIT_FILE).",
+    )
+
+
 def load_keyring(path: str) -> Keyring:
     """The keyring at ``path``; a missing file is a one-line user error."""
     if not Path(path).is_file():

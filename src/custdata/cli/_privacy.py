@@ -11,7 +11,7 @@ from typing import Any
 
 import click
 
-from custdata.cli._common import UserError, keyring_option, load_keyring
+from custdata.cli._common import UserError, audit_option, keyring_option, load_keyring, url_option
 from custdata.security import (
     AuditLog,
     Policy,
@@ -24,6 +24,8 @@ from custdata.security import (
 from custdata.storage import open_store
 
 __all__ = ["register"]
+
+AUDIT = audit_option("Append the audit entries to this JSON Lines log (default: the store's own audit table)")
 
 _DAYS = {
     "inactive_customers": ("--inactive-days", "Remove customers without activity for N days."),
@@ -72,12 +74,7 @@ def register(group: click.Group) -> None:
         return click.option(flag, kind, type=click.IntRange(0, 3_000_000), default=None, help=text)
 
     @store.command("retention")
-    @click.option(
-        "--url",
-        envvar="CUSTDATA_STORE_URL",
-        required=True,
-        help="The store: sqlite:///customers.db, postgresql://user@host/db (env CUSTDATA_STORE_URL).",
-    )
+    @url_option()
     @keyring_option(required=False)
     @click.option(
         "--policy",
@@ -94,14 +91,7 @@ def register(group: click.Group) -> None:
     @click.option("--as-of", default=None, help="Apply the policy as of this date or time (default: now).")
     @click.option("--dry-run", is_flag=True, help="Only report what would be removed; change nothing.")
     @click.option("--json", "as_json", is_flag=True, help="Print the whole report (every id) as JSON.")
-    @click.option(
-        "--audit",
-        "audit_path",
-        envvar="CUSTDATA_AUDIT_FILE",
-        default=None,
-        type=click.Path(dir_okay=False),
-        help="Append the audit entries to this JSON Lines log (default: the store's own audit table).",
-    )
+    @AUDIT
     @click.option("--actor", default="retention", show_default=True, help="Who runs it, for the audit log.")
     @click.option("--yes", is_flag=True, help="Do not ask before removing.")
     def retention(
@@ -153,12 +143,7 @@ def register(group: click.Group) -> None:
                 click.echo("dry run: nothing was removed (--json lists every id)")
 
     @store.command("export-as")
-    @click.option(
-        "--url",
-        envvar="CUSTDATA_STORE_URL",
-        required=True,
-        help="The store: sqlite:///customers.db, postgresql://user@host/db (env CUSTDATA_STORE_URL).",
-    )
+    @url_option()
     @keyring_option(required=False)
     @click.option(
         "--policy",
@@ -176,14 +161,7 @@ def register(group: click.Group) -> None:
     @click.option(
         "-o", "--output", required=True, type=click.Path(dir_okay=False), help="A .csv or .jsonl file."
     )
-    @click.option(
-        "--audit",
-        "audit_path",
-        envvar="CUSTDATA_AUDIT_FILE",
-        default=None,
-        type=click.Path(dir_okay=False),
-        help="Append the audit entries to this JSON Lines log (default: the store's own audit table).",
-    )
+    @AUDIT
     def export_as(
         url: str,
         keyring_path: str | None,

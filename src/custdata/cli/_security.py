@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 
-from custdata.cli._common import UserError, keyring_option, load_keyring
+from custdata.cli._common import UserError, audit_option, keyring_option, load_keyring, url_option
 from custdata.exceptions import StoreError
 from custdata.security import (
     AuditLog,
@@ -28,20 +28,8 @@ __all__ = ["register"]
 
 KEYRING = keyring_option(required=True)
 OPTIONAL_KEYRING = keyring_option(required=False)
-URL = click.option(
-    "--url",
-    envvar="CUSTDATA_STORE_URL",
-    required=True,
-    help="The store: sqlite:///customers.db, postgresql://user@host/db (env CUSTDATA_STORE_URL).",
-)
-AUDIT = click.option(
-    "--audit",
-    "audit_path",
-    envvar="CUSTDATA_AUDIT_FILE",
-    default=None,
-    type=click.Path(dir_okay=False),
-    help="An audit log (JSON Lines) to include or to append to (env CUSTDATA_AUDIT_FILE).",
-)
+URL = url_option()
+AUDIT = audit_option("An audit log (JSON Lines) to include or to append to")
 
 
 def _open(url: str, keyring_path: str | None) -> Store:

@@ -8,7 +8,15 @@ from typing import Any
 
 import click
 
-from custdata.cli._common import DemoContext, UserError, heading, keyring_option, load_keyring, progress
+from custdata.cli._common import (
+    DemoContext,
+    UserError,
+    heading,
+    keyring_option,
+    load_keyring,
+    progress,
+    url_option,
+)
 from custdata.cli._main import ERRORS, KINDS, open_records, write_records
 from custdata.exceptions import DecryptionError
 from custdata.storage import Store, export, open_store, restore
@@ -17,13 +25,7 @@ __all__ = ["demo", "register"]
 
 log = logging.getLogger(__name__)
 
-URL = click.option(
-    "--url",
-    envvar="CUSTDATA_STORE_URL",
-    required=True,
-    help="The store: sqlite:///customers.db, postgresql://user@host/db, memory:// (env CUSTDATA_STORE_URL). "
-    "Only import and restore create a store that does not exist.",
-)
+URL = url_option(note="Only import and restore create a store that does not exist.")
 
 
 def _describe(c: Any) -> str:
