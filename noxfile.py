@@ -150,8 +150,8 @@ def docs(session: nox.Session) -> None:
 
 @nox.session
 def bench(session: nox.Session) -> None:
-    """Benchmarks with the peers side by side; figures go to docs/performance.md by hand."""
+    """Every benchmark with its peers side by side, through benchmarks/run_all.py (outputs kept in
+    benchmarks/results/<commit>/; figures go to docs/performance.md by hand). Arguments go to run_all.py:
+    ``nox -s bench -- --quick`` checks every script runs, ``nox -s bench -- --only dedupe clv``."""
     session.install("-e", ".[all]", *_group("bench"))
-    scripts = session.posargs or sorted(str(p) for p in Path("benchmarks").glob("bench_*.py"))
-    for script in scripts:
-        session.run("python", script)
+    session.run("python", "benchmarks/run_all.py", *session.posargs)
