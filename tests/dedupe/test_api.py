@@ -241,12 +241,17 @@ def test_dedupe_and_link_share_one_settings_object() -> None:
 
 
 def test_n_jobs_is_a_deprecated_spelling_of_workers() -> None:
-    with pytest.warns(DeprecationWarning, match="workers="):
+    with pytest.warns(DeprecationWarning, match="workers=") as rec:
         res = dedupe(PEOPLE, n_jobs=1)
     assert res.settings.workers == 1
-    with pytest.warns(DeprecationWarning, match="workers="):
+    # the warning points at the user's call, not inside custdata
+    assert [w.filename for w in rec] == [__file__]
+    with pytest.warns(DeprecationWarning, match="workers=") as rec:
         lk = link(PEOPLE[:2], PEOPLE[2:], n_jobs=2)
     assert lk.settings.workers == 2
+    assert [w.filename for w in rec] == [__file__]
+    with pytest.raises(ValidationError, match="n_jobs"):
+        dedupe(PEOPLE, n_jobs="2")  # type: ignore[arg-type]
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert dedupe(PEOPLE, workers=1).settings.workers == 1

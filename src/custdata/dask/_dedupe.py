@@ -48,7 +48,7 @@ from custdata.matching._cluster import cluster
 from custdata.matching._compare import DEFAULT_FIELDS, compare_pair
 from custdata.matching._features import Features, features_of
 from custdata.matching._model import VETO_WEIGHT, probability_of
-from custdata.matching._settings import DEFAULT_THRESHOLD, UNSET, _Unset, check_entry
+from custdata.matching._settings import DEFAULT_THRESHOLD, UNSET, _Unset, resolve_settings
 
 __all__ = ["DaskDedupeResult", "dedupe"]
 
@@ -237,9 +237,9 @@ def dedupe(
     ``fit_sample`` records (with :func:`custdata.dedupe`) and shipped to the workers; its term-frequency
     tables then come from the sample, not from every record as on one machine. Record ids must be unique.
     """
-    check_entry(settings, matcher, None, Matcher)
-    s = (settings or MatchSettings())._with(
-        None,
+    s = resolve_settings(
+        settings,
+        matcher,
         threshold=threshold,
         region=region,
         passes=passes,

@@ -23,7 +23,7 @@ from custdata.matching._matcher import Matcher, MatchExplanation, _add_term_freq
 from custdata.matching._model import FSModel
 from custdata.matching._pairs import ScoredPairs
 from custdata.matching._parallel import resolve_jobs, run_chunks
-from custdata.matching._settings import DEFAULT_THRESHOLD, UNSET, MatchSettings, _Unset, check_entry
+from custdata.matching._settings import DEFAULT_THRESHOLD, UNSET, MatchSettings, _Unset, resolve_settings
 
 __all__ = ["DedupeResult", "LinkResult", "ScoredPair", "dedupe", "link"]
 
@@ -347,9 +347,11 @@ def dedupe(
     then scores every candidate pair; a fit pinned at its cap on the prior (the "same name" split) is
     redone on another birthday sample.
     """
-    check_entry(settings, matcher, progress, Matcher)
-    s = (settings or MatchSettings())._with(
-        n_jobs,
+    s = resolve_settings(
+        settings,
+        matcher,
+        progress,
+        n_jobs=n_jobs,
         threshold=threshold,
         region=region,
         passes=passes,
@@ -360,8 +362,6 @@ def dedupe(
         workers=workers,
         fit_sample=fit_sample,
     )
-    if matcher is not None:
-        s = attrs.evolve(s, region=matcher.region)
     threshold, region, passes, window = s.threshold, s.region, s.passes, s.window
     max_block_size, min_support, seed, fit_sample = s.max_block_size, s.min_support, s.seed, s.fit_sample
     nw = s.workers
@@ -482,9 +482,11 @@ def link(
     links to at most one record of the other source, the best-scoring pairs first; ``one_to_one=False``
     keeps every pair over the threshold.
     """
-    check_entry(settings, matcher, None, Matcher)
-    s = (settings or MatchSettings())._with(
-        n_jobs,
+    s = resolve_settings(
+        settings,
+        matcher,
+        None,
+        n_jobs=n_jobs,
         threshold=threshold,
         region=region,
         passes=passes,
@@ -494,8 +496,6 @@ def link(
         seed=seed,
         workers=workers,
     )
-    if matcher is not None:
-        s = attrs.evolve(s, region=matcher.region)
     threshold, region, passes, window = s.threshold, s.region, s.passes, s.window
     max_block_size, min_support, seed = s.max_block_size, s.min_support, s.seed
     lrecs, rrecs = _listed(left, "left"), _listed(right, "right")

@@ -12,7 +12,15 @@ import attrs
 
 from custdata.exceptions import ValidationError
 
-__all__ = ["DEFAULT_THRESHOLD", "MatchSettings", "check_entry", "number", "probability", "region_arg"]
+__all__ = [
+    "DEFAULT_THRESHOLD",
+    "MatchSettings",
+    "check_entry",
+    "number",
+    "probability",
+    "region_arg",
+    "resolve_settings",
+]
 
 DEFAULT_THRESHOLD = 0.9
 
@@ -134,23 +142,44 @@ class MatchSettings:
     def to_dict(self) -> dict[str, Any]:
         return attrs.asdict(self)
 
-    def _with(self, n_jobs: int | None = None, **given: Any) -> MatchSettings:
-        """These settings with the keywords a caller gave (``UNSET`` ones left as they are); ``n_jobs`` is
-        the deprecated spelling of ``workers``."""
-        if n_jobs is not None:
-            if isinstance(n_jobs, bool) or not isinstance(n_jobs, int):
-                raise ValidationError(
-                    f"n_jobs must be a whole number, got {type(n_jobs).__name__}", field="n_jobs"
-                )
-            warnings.warn(
-                "n_jobs= is deprecated; use workers= (the same number of processes)",
-                DeprecationWarning,
-                stacklevel=3,
-            )
-            if given.get("workers", UNSET) is UNSET:
-                given["workers"] = n_jobs
+    def _with(self, **given: Any) -> MatchSettings:
+        """These settings with the keywords a caller gave (``UNSET`` ones left as they are)."""
         changes = {k: v for k, v in given.items() if v is not UNSET}
         return attrs.evolve(self, **changes) if changes else self
+
+
+def resolve_settings(
+    settings: object,
+    matcher: object,
+    progress: object = None,
+    *,
+    n_jobs: object = None,
+    **given: Any,
+) -> MatchSettings:
+    """The settings an entry point (:func:`dedupe`, :func:`link`, :func:`dedupe_store`, the Dask
+    ``dedupe``) runs with: ``settings`` (or the defaults) with the keywords its caller gave on top
+    (``UNSET`` ones left as they are), the region of a given ``matcher`` winning. The argument types are
+    checked first. ``n_jobs`` is the deprecated spelling of ``workers``; its DeprecationWarning points at
+    the caller of the entry point, so call this directly from the public function."""
+    from custdata.matching._matcher import Matcher  # here: the matcher module imports this one
+
+    check_entry(settings, matcher, progress, Matcher)
+    if n_jobs is not None:
+        if isinstance(n_jobs, bool) or not isinstance(n_jobs, int):
+            raise ValidationError(
+                f"n_jobs must be a whole number, got {type(n_jobs).__name__}", field="n_jobs"
+            )
+        warnings.warn(
+            "n_jobs= is deprecated; use workers= (the same number of processes)",
+            DeprecationWarning,
+            stacklevel=3,  # this function, the entry point, its caller
+        )
+        if given.get("workers", UNSET) is UNSET:
+            given["workers"] = n_jobs
+    s = (settings if isinstance(settings, MatchSettings) else MatchSettings())._with(**given)
+    if isinstance(matcher, Matcher):
+        s = attrs.evolve(s, region=matcher.region)
+    return s
 
 
 def check_entry(settings: object, matcher: object, progress: object, matcher_type: type) -> None:

@@ -28,7 +28,7 @@ from custdata.matching._blocking import _EXTRA_BUDGET, DEFAULT_PASSES, EXTRA_PAS
 from custdata.matching._features import Features, features_of
 from custdata.matching._golden import GoldenRecord, Rules, golden_record
 from custdata.matching._matcher import Matcher, MatchExplanation
-from custdata.matching._settings import UNSET, MatchSettings, _Unset, check_entry, region_arg
+from custdata.matching._settings import UNSET, MatchSettings, _Unset, region_arg, resolve_settings
 
 __all__ = [
     "INDEX_PASSES",
@@ -378,9 +378,10 @@ def dedupe_store(
     is that of the index when it was grouped: a customer written meanwhile may come out a singleton (run
     it again), one deleted meanwhile is a StoreError.
     """
-    check_entry(settings, matcher, progress, Matcher)
-    s = (settings or MatchSettings())._with(
-        None,
+    s = resolve_settings(
+        settings,
+        matcher,
+        progress,
         threshold=threshold,
         region=region,
         passes=passes,
@@ -391,8 +392,6 @@ def dedupe_store(
         workers=workers,
         fit_sample=fit_sample,
     )
-    if matcher is not None:
-        s = attrs.evolve(s, region=matcher.region)
     names, optional = _check_passes(s.passes)
     say = progress or (lambda _msg: None)
     index = _index(store)
