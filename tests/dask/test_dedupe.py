@@ -51,6 +51,9 @@ def test_dedupe_equals_single_machine(client: Any, seed: int, options: dict[str,
     assert set(got.clusters) == _multi(want.clusters)
     assert got.clusters == tuple(c for c in want.clusters if len(c) > 1)
     assert {r.id: got.cluster_id(r.id) for r in recs} == want.cluster_ids
+    assigned = got.assignments().compute()
+    assert [rid for rid, _ in assigned] == [r.id for r in recs]  # every record, in input order
+    assert dict(assigned) == want.cluster_ids
     accepted = {tuple(sorted((p.id_a, p.id_b))) for p in want.pairs if p.probability >= want.threshold}
     assert got.accepted == len(accepted)
     assert got.capped_blocks == want.blocking.capped_blocks

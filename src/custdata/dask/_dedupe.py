@@ -174,8 +174,11 @@ class DaskDedupeResult:
     """What :func:`dedupe` on Dask found.
 
     ``clusters``: the clusters of two or more records (frozensets of record ids, ordered by their smallest
-    id); every other record is a cluster of its own. ``cluster_ids`` maps each record of those clusters
-    to its cluster id (the smallest id in its cluster); :meth:`cluster_id` answers for any record id.
+    id); every other record is a cluster of its own. Unlike :class:`custdata.matching.DedupeResult`, the
+    singletons are not listed on the client (on a cluster they are most of the input):
+    :meth:`assignments` gives every record's cluster id as a Dask bag, computed on the workers.
+    ``cluster_ids`` maps each record of those clusters to its cluster id (the smallest id in its
+    cluster); :meth:`cluster_id` answers for any record id.
     ``matcher`` is the model that scored the pairs, ``settings`` the settings used, ``records`` the number
     of input records, ``compared`` the pairs compared (a pair proposed by two passes counts twice) and
     ``accepted`` the distinct pairs at or above the threshold. ``capped_blocks`` and ``skipped_passes``
@@ -192,7 +195,9 @@ class DaskDedupeResult:
         accepted: int,
         capped_blocks: dict[str, int],
         skipped_passes: dict[str, int],
+        bag: db.Bag,
     ) -> None:
+        self._bag = bag
         clusters.sort(key=min)
         self.clusters: tuple[frozenset[str], ...] = tuple(clusters)
         self.cluster_ids: dict[str, str] = {rid: min(c) for c in clusters for rid in c}
@@ -210,6 +215,17 @@ class DaskDedupeResult:
     def cluster_id(self, record_id: str) -> str:
         """The cluster id of a record (its own id when it has no duplicate)."""
         return self.cluster_ids.get(record_id, record_id)
+
+    def assignments(self) -> db.Bag:
+        """Every input record's ``(record id, cluster id)``, singletons included, in input order: what
+        ``DedupeResult.cluster_ids`` holds on one machine, as a Dask bag computed on the workers (from the
+        input bag again: a bag read from files reads them again)."""
+        out: db.Bag = self._bag.map_partitions(_assign, self.cluster_ids)  # type: ignore[no-untyped-call]
+        return out
+
+
+def _assign(part: Iterable[Customer], ids: dict[str, str]) -> list[tuple[str, str]]:
+    return [(r.id, ids.get(r.id, r.id)) for r in part]
 
 
 # ---------------------------------------------------------------------------------------------------- api
@@ -317,7 +333,7 @@ def dedupe(
         logger.warning(msg)
         warnings.warn(msg, LargeBlockWarning, stacklevel=2)
     groups_ = _cluster(feats, edges, matcher, s.seed)
-    return DaskDedupeResult(groups_, matcher, s, n, compared, len(edges), capped, skipped)
+    return DaskDedupeResult(groups_, matcher, s, n, compared, len(edges), capped, skipped, bag)
 
 
 def _fit_on_sample(bag: db.Bag, s: MatchSettings) -> Matcher:
