@@ -1,8 +1,9 @@
 """Records and I/O throughput: custdata's CSV and Parquet readers and writers beside the stdlib csv module,
 pandas and pyarrow, on the same files in the same run.
 
-Run:  python benchmarks/bench_io.py [N] [--repeat R] [--quick]
-      (default N = 1,000,000 customers, R = 3; --quick: N = 20,000, R = 1, to check the script)
+Run:  python benchmarks/bench_io.py [N] [--repeat R] [--quick] [--only NAME ...]
+      (default N = 1,000,000 customers, R = 3; --quick: N = 20,000, R = 1, to check the script;
+      --only: the operations whose names contain one of the words, e.g. --only csv)
 
 Each operation runs R times, each time in a fresh process (so peak memory is that operation's own); the
 table shows the median wall time, records/s, the median CPU time of the process and its peak resident
@@ -162,6 +163,9 @@ def main() -> None:
     parser.add_argument("n", nargs="?", type=int, default=1_000_000)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--quick", action="store_true", help="20,000 customers, one run each")
+    parser.add_argument(
+        "--only", nargs="+", metavar="WORD", help="only the operations whose names contain one of the words"
+    )
     parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -177,6 +181,8 @@ def main() -> None:
     print(f"N = {n:,} customers; medians of {repeat} runs, each in a fresh process")
     print(f"{'operation':36s} {'wall s':>8s} {'records/s':>12s} {'CPU s':>8s} {'peak MiB':>9s}")
     for name in _ops(folder):
+        if args.only and not any(w in name for w in args.only):
+            continue
         runs = []
         for _ in range(repeat):
             done = subprocess.run(
