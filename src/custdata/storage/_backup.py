@@ -255,7 +255,7 @@ def _items(
         record_version = header.get("record_schema")
         if (
             type(version) is not int
-            or not 1 <= version <= STORE_SCHEMA_VERSION  # the line format is the same in versions 1 to 4
+            or not 1 <= version <= STORE_SCHEMA_VERSION  # the line format is the same in versions 1 to 5
             or not isinstance(record_version, int)
             or record_version > SCHEMA_VERSION
         ):

@@ -37,7 +37,7 @@ __all__ = [
 ]
 
 #: The version of the stored layout (tables, columns, body form) written by this custdata.
-STORE_SCHEMA_VERSION = 4
+STORE_SCHEMA_VERSION = 5
 
 #: Fields left out of the change history: bookkeeping the store itself maintains.
 _UNTRACKED = frozenset({"schema", "id", "version", "updated_at"})

@@ -148,16 +148,27 @@ def _pager(store: Any) -> Callable[[Position, int], list[HistoryEntry]]:
     """A function giving up to ``limit`` history entries after a position, in (at, customer id,
     version) order."""
     if hasattr(store, "_all") and hasattr(store, "_changes_in"):  # the SQL stores: an indexed range query
+        # a seek on the cd_history_at index (at, customer_id, version) (store schema 5) from the cursor, also
+        # inside one instant (a bulk load stamps all its rows with one time): SQLite and PostgreSQL seek on a
+        # row-value comparison; MariaDB's optimizer does not, and would rather merge the
+        # primary key in and sort: it is told the index, and seeks on the same bound spelt out
+        rowwise = getattr(store, "sql_dialect", None) != "mariadb"
+        after = (
+            "(at, customer_id, version) > (?, ?, ?)"
+            if rowwise
+            else "(at > ? OR (at = ? AND customer_id > ?) OR (at = ? AND customer_id = ? AND version > ?))"
+        )
+        table = "cd_history" if rowwise else "cd_history FORCE INDEX (cd_history_at)"
 
         def sql_page(pos: Position, limit: int) -> list[HistoryEntry]:
             at, cid, version = pos[0], pos[1], pos[2]
             with store._lock:
                 store._check()
                 rows = store._all(
-                    "SELECT customer_id, version, at, action, source, changes FROM cd_history WHERE at > ? "
-                    "OR (at = ? AND customer_id > ?) OR (at = ? AND customer_id = ? AND version > ?) "
-                    f"ORDER BY at, customer_id, version LIMIT {int(limit)}",
-                    (at, at, cid, at, cid, version),
+                    f"SELECT customer_id, version, at, action, source, changes FROM {table} WHERE "
+                    + after
+                    + f" ORDER BY at, customer_id, version LIMIT {int(limit)}",
+                    (at, cid, version) if rowwise else (at, at, cid, at, cid, version),
                 )
             return [
                 _created(store, HistoryEntry(c, v, parse_ts(a), act, s, store._changes_in(c, ch)))

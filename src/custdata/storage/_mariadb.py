@@ -206,14 +206,25 @@ def _add_activity_columns(self: SQLStore) -> None:
             self._raw(f"ALTER TABLE {table} {', '.join(missing)}")
 
 
+def _ensure_index(self: SQLStore, table: str, index: str, columns: str) -> None:
+    """Create an index unless the catalogue shows it (MySQL has no ``CREATE INDEX IF NOT EXISTS``)."""
+    if not self._all(
+        "SELECT 1 FROM information_schema.statistics WHERE table_schema = DATABASE() "
+        "AND table_name = ? AND index_name = ?",
+        (table, index),
+    ):
+        self._raw(f"CREATE INDEX {index} ON {table} ({columns})")
+
+
 def _add_activity_indexes(self: SQLStore) -> None:
     for table, (index, columns) in _ACTIVITY_INDEXES.items():
-        if not self._all(
-            "SELECT 1 FROM information_schema.statistics WHERE table_schema = DATABASE() "
-            "AND table_name = ? AND index_name = ?",
-            (table, index),
-        ):
-            self._raw(f"CREATE INDEX {index} ON {table} ({columns})")
+        _ensure_index(self, table, index, columns)
+
+
+def _add_history_index(self: SQLStore) -> None:
+    """Store schema 5: the history's write-time index that change events page through. MariaDB stores have
+    had it since version 1 (``cd_history_at`` in :data:`_SCHEMA_V1`); the step only makes sure of it."""
+    _ensure_index(self, "cd_history", "cd_history_at", "at, customer_id, version")
 
 
 class MariaDBStore(SQLStore):
@@ -229,6 +240,7 @@ class MariaDBStore(SQLStore):
         _SCHEMA_V2,
         _SCHEMA_V3,
         (_add_activity_columns, SQLStore._backfill_activity, _add_activity_indexes),
+        (_add_history_index,),
     )
     placeholder = "%s"
     begin_sql = "START TRANSACTION"

@@ -67,6 +67,8 @@ _SCHEMA_V4 = (
     "CREATE INDEX cd_transactions_profile ON cd_transactions (customer_id, day, amount_u, currency)",
     "CREATE INDEX cd_interactions_profile ON cd_interactions (customer_id, day)",
 )
+#: Version 5: the history's write-time index, in the order change events page through it (storage/_events.py).
+_SCHEMA_V5 = ("CREATE INDEX IF NOT EXISTS cd_history_at ON cd_history (at, customer_id, version)",)
 
 _SYNC = {"off": "OFF", "normal": "NORMAL", "full": "FULL", "extra": "EXTRA"}
 
@@ -104,7 +106,7 @@ class SQLiteStore(SQLStore):
     """A store in one SQLite file (plus its ``-wal`` and ``-shm`` companions while open)."""
 
     db_errors: ClassVar[tuple[type[BaseException], ...]] = (sqlite3.Error, UnicodeEncodeError, OverflowError)
-    migrations = (_SCHEMA_V1, _SCHEMA_V2, _SCHEMA_V3, _SCHEMA_V4)
+    migrations = (_SCHEMA_V1, _SCHEMA_V2, _SCHEMA_V3, _SCHEMA_V4, _SCHEMA_V5)
     placeholder = "?"
     begin_sql = "BEGIN IMMEDIATE"
     write_behind = False
