@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+import warnings
 from typing import Any
 
 import pytest
@@ -122,6 +123,32 @@ def test_amounts_sql_cannot_sum_exactly_fall_back_with_a_warning() -> None:
         with pytest.warns(RuleNotPushedWarning, match="six decimals"):
             got = [c.id for c in select(store, rule, as_of=data[3])]
     assert got == _python(rule, data) == ["a", "b"]
+
+
+@pytest.mark.parametrize(
+    "rule",
+    [F.total_spend > 9_000_000_000_000, F.rfm_m == 1, F.orders >= 10, F.recency_days <= 400],
+    ids=str,
+)
+def test_a_sum_beyond_64_bits_on_sqlite_falls_back_with_a_warning(rule: Rule) -> None:
+    # each amount is whole millionths in 64 bits; ten of them are not (SQLite's sum() raises on overflow)
+    at = "2026-01-01T00:00:00Z"
+    big = "999999999999.5"
+    data = (
+        [custdata.Customer(id="a"), custdata.Customer(id="b")],
+        [custdata.Transaction(customer_id="a", at=at, amount=big) for _ in range(10)]
+        + [custdata.Transaction(customer_id="b", at=at, amount="7")],
+        [],
+        dt.date(2026, 2, 1),
+    )
+    with custdata.open_store("sqlite://") as store:
+        _load(store, data)
+        with pytest.warns(RuleNotPushedWarning, match="64 bits"):
+            got = [c.id for c in select(store, rule, as_of=data[3])]
+        assert got == _python(rule, data) != []
+        with warnings.catch_warnings():  # a rule that reads no sum runs in SQL, silently
+            warnings.simplefilter("error")
+            assert [c.id for c in select(store, F.id == "b", as_of=data[3])] == ["b"]
 
 
 def test_region_from_the_phone_is_rechecked_in_python() -> None:

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import sqlite3
 import warnings
 from decimal import Decimal
 from typing import Any
 
 from custdata._records import Customer
-from custdata.exceptions import ValidationError
+from custdata.exceptions import StoreError, ValidationError
 from custdata.segments._profiles import PROFILE_SCHEMA, ProfileBuilder, as_of_date
 from custdata.segments._rfm import Edges, check_bins
 from custdata.segments._rules import Rule
@@ -84,10 +85,28 @@ def select(
                 stacklevel=2,
             )
         else:
-            got = _select_sql(store, rule, dialect, day, bins, region)
+            try:
+                got = _select_sql(store, rule, dialect, day, bins, region)
+            except StoreError as exc:
+                if not _sum_overflow(exc):
+                    raise
+                warnings.warn(
+                    f"{store.url}: a customer's net spend is beyond what the database sums in 64 bits "
+                    "(±9,223,372,036,854.775807); the rule ran in Python",
+                    RuleNotPushedWarning,
+                    stacklevel=2,
+                )
+                got = None
             if got is not None:
                 return got
     return _select_python(store, rule, day, bins, region)
+
+
+def _sum_overflow(exc: StoreError) -> bool:
+    """Whether SQLite refused a sum beyond 64-bit integers (its ``sum()`` raises rather than round: the
+    amounts are whole millionths, so a net spend beyond ±9.2e12 overflows)."""
+    cause = exc.__cause__
+    return isinstance(cause, sqlite3.Error) and "integer overflow" in str(cause).lower()
 
 
 def _select_python(store: Any, rule: Rule, day: dt.date, bins: int, region: str | None) -> list[Customer]:

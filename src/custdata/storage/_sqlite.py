@@ -95,6 +95,8 @@ def _error(where: str, exc: BaseException) -> CustdataError:
         what = "cannot open the database file (is the folder writable, and is the path a file?)"
     elif "readonly" in low or "read-only" in low:
         what = "cannot write: the database file or its folder is read-only"
+    elif "integer overflow" in low:
+        what = "a sum is beyond SQLite's 64-bit whole numbers"
     elif "locked" in low or "busy" in low:
         what = "the database is locked by another writer (waited for the timeout= option)"
     else:
