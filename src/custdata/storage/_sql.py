@@ -73,6 +73,7 @@ from custdata.storage._core import (
     parse_ts,
     read_body,
     scan_filter,
+    sealed_writer,
     select_with,
     take,
     ts,
@@ -205,6 +206,7 @@ class SQLStore(SQLPrivacy):
         self._cipher: RecordCipher | None = None
         #: The customers' own data keys claimed by the write under way (empty outside a transaction).
         self._keys_now: dict[str, SubjectKey] = {}
+        self._split: Callable[[Customer], tuple[str | None, str] | None] | None = None
         #: An encrypted store from before per-customer keys may still hold tokens under keyring keys.
         self._legacy_tokens = False
         self._half_encrypted = False  # an in-place encryption is under way (see encrypt_page)
@@ -779,9 +781,20 @@ class SQLStore(SQLPrivacy):
 
     def _body(self, c: Customer) -> str:
         """The stored body of ``c``: :func:`body_text`, or with its personal fields sealed."""
-        if self._cipher is None:
+        cipher = self._cipher
+        if cipher is None:
             return body_text(c)
-        return encode(self._cipher.seal_body(compact_dict(c), self._key(c.id, create=True)))
+        key = self._keys_now.get(c.id) or self._key(c.id, create=True)
+        if not cipher.sensitive_custom or not cipher.sensitive_custom.intersection(c.custom):
+            split = self._split
+            if split is None:
+                from custdata.security._records import PII_FIELDS
+
+                split = self._split = sealed_writer(PII_FIELDS)
+            parts = split(c)  # one pass, no dict form (pinned to the general path below)
+            if parts is not None:
+                return cipher.seal_text(parts[0], parts[1], c.id, key)
+        return encode(cipher.seal_body(compact_dict(c), key))
 
     def _open(self, body: str | bytes) -> dict[str, Any]:
         """A stored body as the compact dict form (decrypted)."""
