@@ -117,7 +117,11 @@ def test_create_many_makes_the_keys_create_makes(ids):
     assert len(materials) == len(ids)
 
 
-@given(st.sampled_from(["phone", "email", "external_id"]), cst.storable_text(max_size=30), st.sampled_from([8, 32, 64, 256]))
+@given(
+    st.sampled_from(["phone", "email", "external_id"]),
+    cst.storable_text(max_size=30),
+    st.sampled_from([8, 32, 64, 256]),
+)
 def test_blind_index_is_a_truncated_hmac(kind, value, bits):
     index = BlindIndex(RING, bits=bits, store="s1")
     want = hmac.digest(index.field_key(kind), value.encode("utf-8", "surrogatepass"), "sha256").hex()

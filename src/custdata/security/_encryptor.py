@@ -24,7 +24,8 @@ import collections
 import hmac
 import os
 import struct
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from typing import Any, cast
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
@@ -41,6 +42,14 @@ SubjectKey = tuple[AESGCM, bytes]
 #: The key id of tokens under a customer's own data key (not a valid keyring key id, so never confused).
 SUBJECT = "*"
 _urandom = os.urandom
+_hmac_digest = hmac.digest
+_hmac_new: Callable[..., Any] | None
+try:  # OpenSSL's HMAC object itself: its copy() skips the hmac module's Python wrapper
+    from _hashlib import hmac_new as _openssl_hmac
+
+    _hmac_new = _openssl_hmac
+except ImportError:  # pragma: no cover - CPython without OpenSSL's hashlib
+    _hmac_new = None
 _b2a = binascii.b2a_base64
 _a2b = binascii.a2b_base64
 # Nonces come from the operating system's generator in blocks (one system call per 1,024 tokens instead
@@ -240,6 +249,16 @@ class FieldEncryptor:
         return key_id, raw
 
 
+def _keyed(key: bytes) -> hmac.HMAC:
+    """An HMAC-SHA256 object keyed with ``key``, for ``copy()`` + ``update`` + ``hexdigest``."""
+    if _hmac_new is not None:
+        try:
+            return cast("hmac.HMAC", _hmac_new(key, digestmod="sha256"))  # the same methods
+        except (TypeError, ValueError):  # pragma: no cover - an OpenSSL that refuses it
+            pass
+    return hmac.new(key, digestmod="sha256")
+
+
 class BlindIndex:
     """Keyed, truncated HMAC-SHA256 of a normalised value: an index key that finds without revealing.
 
@@ -284,7 +303,7 @@ class BlindIndex:
         if mac is None or type(value) is not str:
             key = self.field_key(kind)
             _text(value, "value")
-            mac = self._macs[kind] = hmac.new(key, digestmod="sha256")
+            mac = self._macs[kind] = _keyed(key)
         h = mac.copy()
         h.update(value.encode("utf-8", "surrogatepass"))
         return h.hexdigest()[: self._chars]
@@ -325,7 +344,7 @@ class SubjectKeys:
 
     @staticmethod
     def _key(material: bytes) -> SubjectKey:
-        return AESGCM(material), hmac.digest(material, _LABEL_SUBJECT_COMMIT, "sha256")
+        return AESGCM(material), _hmac_digest(material, _LABEL_SUBJECT_COMMIT, "sha256")
 
     def create(self, customer_id: str) -> tuple[str, SubjectKey]:
         """A new key for ``customer_id``: (its wrapped form to store, the key)."""
@@ -341,23 +360,38 @@ class SubjectKeys:
         """:meth:`create` for each of ``customer_ids`` (in order), with one call to the operating system's
         generator for all the key material and the wrapping key looked up once."""
         ids = list(customer_ids)
+        for customer_id in ids:
+            if type(customer_id) is not str:
+                _text(customer_id, "record_id")
         enc = self.encryptor
         if enc._generation != enc.keyring.generation or not enc._active:
             enc._sync()
             enc._active = enc.keyring.active_id
         key_id = enc._active
-        wrapping = enc._key(key_id)
-        seal, make, remember = enc._seal, self._key, self._remember
-        block = _urandom(32 * len(ids))
+        wrapping, commit = enc._key(key_id)
+        # FieldEncryptor._seal written out for this one field (pinned to create() by a property test):
+        # each key's material and the nonce that wraps it come from one draw of the system's generator
+        wrap = wrapping.encrypt
+        head = enc._aad_head(_SUBJECT_FIELD, key_id)
+        prefix = f"{VERSION}.{key_id}."
+        block = _urandom((32 + _NONCE) * len(ids))
+        cache = self._cache
+        if len(cache) + len(ids) > self._CACHE:
+            cache.clear()
         out: list[tuple[str, SubjectKey]] = []
-        for n, customer_id in enumerate(ids):
-            material = block[32 * n : 32 * n + 32]
-            wrapped = seal(
-                key_id, wrapping, _b2a(material, newline=False).decode("ascii"), customer_id, _SUBJECT_FIELD
-            )
-            key = make(material)
-            remember((customer_id, wrapped), key)
-            out.append((wrapped, key))
+        add = out.append
+        at = 0
+        for customer_id in ids:
+            material = block[at : at + 32]
+            nonce = block[at + 32 : at + 32 + _NONCE]
+            at += 32 + _NONCE
+            rid = customer_id.encode("utf-8", "surrogatepass")
+            ct = wrap(nonce, _b2a(material, newline=False), head + len(rid).to_bytes(4, "big") + rid)
+            body = _b2a(nonce + commit + ct, newline=False).translate(_TO_URL).rstrip(b"=")
+            wrapped = prefix + body.decode("ascii")
+            key = (AESGCM(material), _hmac_digest(material, _LABEL_SUBJECT_COMMIT, "sha256"))
+            cache[customer_id, wrapped] = key
+            add((wrapped, key))
         return out
 
     def open(self, customer_id: str, wrapped: str) -> SubjectKey:

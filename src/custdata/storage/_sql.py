@@ -441,7 +441,7 @@ class SQLStore(SQLPrivacy):
         if cipher.derive("keyring", "check") != meta.get("check"):
             raise DecryptionError(f"{self.url}: this keyring is not the store's (its index key differs)")
         self._cipher = cipher
-        self._lookup = Lookup(region=self._lookup.region, derive=cipher.derive)
+        self._lookup = Lookup(region=self._lookup.region, derive=cipher.index)  # the deriver, unwrapped
         self._half_encrypted = "pending_after" in meta
         self._legacy_tokens = "subject_keys" not in meta
 

@@ -219,6 +219,10 @@ class SQLiteStore(SQLStore):
                 look += (kind, key, cid)
             hist += (cid, version, at, "create", src, None)
         self._bulk_flat("cd_customers", CUSTOMER_COLUMNS, cust)
+        if self._cipher is not None:
+            # blind-index keys come in random order: inserted sorted, they fill the index page by page
+            rows = sorted(zip(look[::3], look[1::3], look[2::3], strict=True))
+            look = [x for row in rows for x in row]
         self._bulk_flat("cd_lookup", LOOKUP_COLUMNS, look)
         self._bulk_flat("cd_history", HISTORY_COLUMNS, hist)
 
