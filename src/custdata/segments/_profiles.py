@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from decimal import Decimal
 from typing import Any, ClassVar
 
@@ -38,9 +38,9 @@ import attrs
 import phonenumbers
 from phonenumbers import geocoder
 
-from custdata._records import Customer, Interaction, MonthDay, Transaction
+from custdata._records import Customer, Interaction, MonthDay, PersonName, Transaction
 from custdata.exceptions import ValidationError
-from custdata.segments._rfm import Edges, check_bins, segment_of
+from custdata.segments._rfm import Edges, check_bins
 
 __all__ = [
     "PROFILE_SCHEMA",
@@ -208,6 +208,32 @@ def phone_region(number: str, region: str | None = "CN") -> tuple[str | None, st
     return out
 
 
+# --------------------------------------------------------------------------------------------- fast paths
+_ZERO = Decimal(0)
+_NO_TAGS: frozenset[str] = frozenset()
+
+
+def display_name(name: PersonName) -> str | None:
+    """``name.display or None``, without building the display text of an empty name (pinned to it by
+    tests/segments/test_profiles_fast.py)."""
+    full = name.full
+    if full:
+        return full
+    if not (name.family or name.given):
+        return None
+    return name.display or None
+
+
+def primary(items: Sequence[Any]) -> Any:
+    """The item marked primary, else the first, else None (``Customer.primary_phone``/``primary_email``)."""
+    if not items:
+        return None
+    for x in items:
+        if x.primary:
+            return x
+    return items[0]
+
+
 # --------------------------------------------------------------------------------------------- input
 def items_of(value: Any, what: str) -> Iterable[Any]:
     """``value`` as an iterable of items, or a ValidationError naming ``what`` (text, bytes and single
@@ -352,66 +378,72 @@ class ProfileBuilder:
         as_of = self.as_of
         cid = c.id
         cell = self.tx.get(cid)
-        orders, spend, first, last = (0, Decimal(0), None, None) if cell is None else cell
-        recency = None if last is None else (as_of - last).days
         r = f = m = None
         segment = None
-        if orders > 0 and self.edges is not None and recency is not None:
-            r, f, m = self.edges.scores(recency, orders, spend)
-            segment = segment_of(r, f, m, self.bins)
+        if cell is None:
+            orders, spend, first, last = 0, _ZERO, None, None
+            recency = None
+        else:
+            orders, spend, first, last = cell
+            recency = None if last is None else (as_of - last).days
+            edges = self.edges
+            if orders > 0 and edges is not None and recency is not None:
+                r, f, m = edges.scores(recency, orders, spend)
+                segment = edges.segment(r, f, m)
         contact = self.contact.get(cid)
         province = city = district = source = None
-        addr = c.addresses[0] if c.addresses else None
+        ph = primary(c.phones)
+        addresses = c.addresses
+        addr = addresses[0] if addresses else None
         if addr is not None and (addr.province or addr.city):
             province, city, district, source = addr.province, addr.city, addr.district, "address"
-        else:
-            phone = c.primary_phone
-            if phone is not None:
-                province, city = phone_region(phone.number, self.region)
-                if province or city:
-                    source = "phone"
+        elif ph is not None:
+            province, city = phone_region(ph.number, self.region)
+            if province or city:
+                source = "phone"
         b = c.birthday
         age = None
         if isinstance(b, dt.date):
             age = as_of.year - b.year - ((as_of.month, as_of.day) < (b.month, b.day))
-        ph = c.primary_phone
-        em = c.primary_email
-        top, top_share, tops = self.interests(cid) if self.categories else (None, None, frozenset())
+        em = primary(c.emails)
+        top, top_share, tops = self.interests(cid) if self.categories else (None, None, _NO_TAGS)
+        channel = c.channel
+        stage = c.lifecycle_stage
         return Profile(
-            id=cid,
-            as_of=as_of,
-            name=c.name.display or None,
-            phone=None if ph is None else ph.number,
-            email=None if em is None else em.address,
-            gender=c.gender,
-            company=c.company,
-            title=c.title,
-            owner=c.owner,
-            tags=c.tags,
-            channel=None if c.channel is None else c.channel.value,
-            lifecycle_stage=None if c.lifecycle_stage is None else c.lifecycle_stage.value,
-            province=province,
-            city=city,
-            district=district,
-            region_source=source,
-            birthday=b,
-            age=age,
-            created_at=c.created_at,
-            orders=orders,
-            total_spend=spend,
-            average_order_value=spend / orders if orders else None,
-            first_purchase=first,
-            last_purchase=last,
-            recency_days=recency,
-            last_contact=contact,
-            days_since_contact=None if contact is None else (as_of - contact).days,
-            rfm_r=r,
-            rfm_f=f,
-            rfm_m=m,
-            rfm_segment=segment,
-            top_category=top,
-            top_category_share=top_share,
-            top_categories=tops,
+            cid,
+            as_of,
+            display_name(c.name),
+            None if ph is None else ph.number,
+            None if em is None else em.address,
+            c.gender,
+            c.company,
+            c.title,
+            c.owner,
+            c.tags,
+            None if channel is None else channel.value,
+            None if stage is None else stage.value,
+            province,
+            city,
+            district,
+            source,
+            b,
+            age,
+            c.created_at,
+            orders,
+            spend,
+            spend / orders if orders else None,
+            first,
+            last,
+            recency,
+            contact,
+            None if contact is None else (as_of - contact).days,
+            r,
+            f,
+            m,
+            segment,
+            top,
+            top_share,
+            tops,
         )
 
     def predict(self, batch: list[Profile]) -> list[Profile]:

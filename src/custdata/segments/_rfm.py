@@ -69,6 +69,34 @@ def score(value: Number, edges: Sequence[Fraction], *, reverse: bool = False) ->
     return len(edges) + 1 - below if reverse else 1 + below
 
 
+def floor_edges(edges: Sequence[Fraction]) -> tuple[int, ...]:
+    """The edges rounded down: for a whole-number value ``v``, ``e < v`` exactly when ``floor(e) < v``, so
+    ``bisect_left`` over these counts the same edges as :func:`score` (and compares ints, not Fractions)."""
+    return tuple(math.floor(e) for e in edges)
+
+
+def float_edges(edges: Sequence[Fraction]) -> tuple[float, ...] | None:
+    """The edges as floats (correctly rounded, so the order is kept: ``float(e) < float(v)`` implies
+    ``e < v``); None when an edge is beyond the float range."""
+    try:
+        return tuple(float(e) for e in edges)
+    except OverflowError:
+        return None
+
+
+def count_below(value: Number, edges: Sequence[Fraction], approx: Sequence[float]) -> int:
+    """The number of ``edges`` strictly below ``value``, as :func:`score` counts them, bracketed with the
+    floats ``approx`` (:func:`float_edges`): only edges whose float equals the value's float are compared
+    exactly. Both roundings are correct (round half to even), hence monotone: ``float(e) < float(v)``
+    implies ``e < v`` and ``float(e) > float(v)`` implies ``e > v``."""
+    fv = float(value)
+    lo = bisect.bisect_left(approx, fv)
+    hi = bisect.bisect_right(approx, fv, lo)
+    while lo < hi and edges[lo] < value:
+        lo += 1
+    return lo
+
+
 @attrs.frozen
 class Edges:
     """The quantile edges of one population: recency (days), frequency (orders), monetary (net spend)."""
@@ -77,6 +105,24 @@ class Edges:
     recency: tuple[Fraction, ...]
     frequency: tuple[Fraction, ...]
     monetary: tuple[Fraction, ...]
+    # the fast path of scores(), pinned to score() by tests/segments/test_profiles_fast.py
+    _r_int: tuple[int, ...] = attrs.field(init=False, eq=False, repr=False)
+    _f_int: tuple[int, ...] = attrs.field(init=False, eq=False, repr=False)
+    _m_float: tuple[float, ...] | None = attrs.field(init=False, eq=False, repr=False)
+    _segments: dict[tuple[int, int, int], str] = attrs.field(init=False, eq=False, repr=False)
+
+    def __attrs_post_init__(self) -> None:
+        object.__setattr__(self, "_r_int", floor_edges(self.recency))
+        object.__setattr__(self, "_f_int", floor_edges(self.frequency))
+        object.__setattr__(self, "_m_float", float_edges(self.monetary))
+        n = self.bins
+        grid = {
+            (r, f, m): segment_of(r, f, m, n)
+            for r in range(1, n + 1)
+            for f in range(1, n + 1)
+            for m in range(1, n + 1)
+        }
+        object.__setattr__(self, "_segments", grid)
 
     @classmethod
     def of(cls, rows: Iterable[tuple[int, int, Number]], bins: int) -> Edges:
@@ -91,11 +137,28 @@ class Edges:
         return cls(bins, edges_of(rs, bins), edges_of(fs, bins), edges_of(ms, bins))
 
     def scores(self, recency: int, frequency: int, monetary: Number) -> tuple[int, int, int]:
+        """``(R, F, M)``: :func:`score` of each, on a fast path (whole-number comparisons for recency and
+        frequency, floats bracketing exact comparisons for money; the same counts)."""
+        if type(recency) is not int or type(frequency) is not int or self._m_float is None:
+            return self.scores_exact(recency, frequency, monetary)
+        n = len(self.recency)
+        return (
+            n + 1 - bisect.bisect_left(self._r_int, recency),
+            1 + bisect.bisect_left(self._f_int, frequency),
+            1 + count_below(monetary, self.monetary, self._m_float),
+        )
+
+    def scores_exact(self, recency: int, frequency: int, monetary: Number) -> tuple[int, int, int]:
+        """``(R, F, M)`` by :func:`score` itself (the general definition)."""
         return (
             score(recency, self.recency, reverse=True),
             score(frequency, self.frequency),
             score(monetary, self.monetary),
         )
+
+    def segment(self, r: int, f: int, m: int) -> str:
+        """:func:`segment_of` the scores, from a table made once."""
+        return self._segments[(r, f, m)]
 
 
 #: The named RFM segments: id -> (English name, Chinese name, what it means). The table that assigns them
