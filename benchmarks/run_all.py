@@ -112,9 +112,10 @@ JOBS = [
         "bench_needs.py",
         [DATA_TOKEN],
         [DATA_TOKEN, "--until", "2011-02-28", "--test-end", "2011-03-31"],
-        300,
-        100,
+        720,
+        330,
         needs_data=True,
+        note="EASE and implicit's ALS use every core they are given: run it unpinned",
     ),
     Job(
         "security_store",
