@@ -10,11 +10,12 @@ this custdata). :func:`_error` is the one place sqlite3's exceptions become cust
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import logging
 import os
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any, ClassVar
 from urllib.parse import quote, unquote, urlsplit
 
@@ -111,6 +112,7 @@ class SQLiteStore(SQLStore):
     migrations = (_SCHEMA_V1, _SCHEMA_V2, _SCHEMA_V3, _SCHEMA_V4, _SCHEMA_V5)
     placeholder = "?"
     begin_sql = "BEGIN IMMEDIATE"
+    _scrub_wal = False  # a purge committed: fold the write-ahead log into the file (see purge)
     write_behind = False
     # a sampled ANALYZE (fast on millions of rows), then the WAL folded into the file and truncated
     optimize_sql = ("PRAGMA analysis_limit=1000", "ANALYZE", "PRAGMA wal_checkpoint(TRUNCATE)")
@@ -201,6 +203,42 @@ class SQLiteStore(SQLStore):
                 sql = head + ", ".join([one] * rows)
                 self._many(sql, [flat[i : i + step] for i in range(start, stop, step)])
                 start = stop
+
+    def purge(self, customer_id: str) -> None:
+        """:meth:`SQLStore.purge` with SQLite's secure delete fully on: the removed rows' bytes, and the
+        pages that become free, are overwritten with zeros. Once the outermost transaction commits, the
+        write-ahead log (which still holds the pages as they were) is folded into the file and truncated."""
+        with self._lock:
+            self._check()
+            before = int(self._all("PRAGMA secure_delete")[0][0])  # 0 unless SQLite was built otherwise
+            self._raw("PRAGMA secure_delete=ON")
+            try:
+                super().purge(customer_id)
+            finally:
+                self._raw(f"PRAGMA secure_delete={before}")
+            self._scrub_wal = True
+            if not self._depth:
+                self._fold_wal()
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[SQLiteStore]:
+        with super().transaction():
+            yield self
+        if self._scrub_wal and not self._depth:
+            self._fold_wal()
+
+    def _fold_wal(self) -> None:
+        with self._lock:
+            self._scrub_wal = False
+            if self.path == ":memory:":
+                return
+            busy = self._all("PRAGMA wal_checkpoint(TRUNCATE)")[0][0]
+            if busy:
+                log.warning(
+                    "%s: another connection kept the write-ahead log busy: the erased rows' old pages stay "
+                    "in it until a later checkpoint (store.optimize())",
+                    self.url,
+                )
 
     def _insert_new(self, batch: dict[str, tuple[int, Customer]], at: str, src: str | None) -> None:
         # the rows go straight into flat parameter lists: no tuple per row that the garbage collector
