@@ -1,4 +1,4 @@
-"""Scale-out on Dask: read, normalise and dedupe customer data over a Dask cluster (``custdata[dask]``).
+"""Scale-out on Dask: read, normalise, dedupe and profile customers over a Dask cluster (``custdata[dask]``).
 
 The same work as the single-machine functions, split into partitions that Dask schedules on its workers
 (a :class:`distributed.Client` connected to any cluster, or Dask's local schedulers): the results equal
@@ -19,6 +19,7 @@ from custdata.dask._apply import predict, select_profiles
 from custdata.dask._dedupe import DaskDedupeResult, dedupe
 from custdata.dask._metrics import summarize
 from custdata.dask._normalize import normalize
+from custdata.dask._profiles import profiles
 from custdata.dask._read import FileProblem, PartitionedRead, read_csv, read_jsonl, read_parquet
 
 __all__ = [
@@ -28,6 +29,7 @@ __all__ = [
     "dedupe",
     "normalize",
     "predict",
+    "profiles",
     "read_csv",
     "read_jsonl",
     "read_parquet",

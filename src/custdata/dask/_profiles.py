@@ -1,0 +1,308 @@
+"""Customer profiles on Dask: :func:`custdata.profiles` with the per-customer sums built on the workers.
+
+1. each partition of transactions (and of interactions) is summed per customer with the single-machine
+   :class:`~custdata.segments.ProfileBuilder` (a few numbers per customer, never the transactions);
+2. the partial sums are shuffled by customer id and merged, so each customer's sums meet in one place;
+3. the RFM quantile edges need every purchasing customer: the workers count each recency, order count
+   and net spend, the counts are added up in a tree and the client takes the same exact quantiles
+   :func:`custdata.segments.rfm` takes (only the distinct values travel, with their counts);
+4. the sums are routed to the partition of the customers they belong to (only ``(customer id,
+   partition)`` rows and the small sums are shuffled; the customer records stay where they are), and
+   each customer partition is turned into profiles by the single-machine builder, in input order.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import math
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from decimal import Decimal
+from fractions import Fraction
+from typing import Any
+
+import dask.bag as db
+from dask.base import compute
+from dask.delayed import Delayed, delayed
+
+from custdata._records import Customer, Interaction, Transaction
+from custdata.dask._normalize import as_bag
+from custdata.exceptions import ValidationError
+from custdata.segments._profiles import (
+    _UNITS,
+    ProfileBuilder,
+    _activity,
+    _customer,
+    _stream,
+    as_of_date,
+)
+from custdata.segments._rfm import Edges
+
+__all__ = ["profiles"]
+
+# a customer's sums: [orders, total spend, first purchase day, last purchase day], purchase days (with a
+# model), category spend, last contact day
+_Sums = tuple[list[Any] | None, dict[dt.date, Decimal] | None, dict[str, Decimal] | None, dt.date | None]
+_CURRENCIES = "currencies"  # the kind of the one row per partition that carries its currencies
+
+
+# ------------------------------------------------------------------------------------- per partition
+def _tx_part(part: Iterable[Any], as_of: dt.date, keep_days: bool) -> list[tuple[Any, ...]]:
+    """One partition's transactions summed per customer by the single-machine builder; one row per
+    customer and one with the currencies seen (several currencies are reported by the client, naming them
+    all, as the single-machine call does)."""
+    builder = ProfileBuilder(as_of, model=True if keep_days else None)
+    by_currency: dict[str | None, list[Transaction]] = {}
+    for item in part:
+        t: Transaction = item if type(item) is Transaction else _activity(item, Transaction)
+        by_currency.setdefault(t.currency, []).append(t)
+    seen: set[str] = set()
+    for group in by_currency.values():  # one currency at a time: the builder raises on a second one
+        builder.add_transactions(group)
+        seen |= builder.currencies
+        builder.currencies = set()
+    out: list[tuple[Any, ...]] = [(_CURRENCIES, None, frozenset(seen))]
+    for cid, cell in builder.tx.items():
+        out.append(("t", cid, (cell, builder.days.get(cid), builder.categories.get(cid), None)))
+    return out
+
+
+def _interaction_part(part: Iterable[Any], as_of: dt.date) -> list[tuple[Any, ...]]:
+    builder = ProfileBuilder(as_of)
+    builder.add_interactions(_activity(i, Interaction) if type(i) is not Interaction else i for i in part)
+    return [("t", cid, (None, None, None, day)) for cid, day in builder.contact.items()]
+
+
+def _add(a: dict[Any, Decimal] | None, b: dict[Any, Decimal] | None) -> dict[Any, Decimal] | None:
+    if a is None:
+        return None if b is None else dict(b)
+    for k, v in (b or {}).items():
+        a[k] = a.get(k, Decimal(0)) + v
+    return a
+
+
+def _merge(rows: Iterable[tuple[Any, ...]]) -> _Sums:
+    """One customer's partial sums from several partitions, merged."""
+    cell: list[Any] | None = None
+    days: dict[Any, Decimal] | None = None
+    cats: dict[Any, Decimal] | None = None
+    contact: dt.date | None = None
+    for _, _, (c, d, g, i) in rows:
+        if c is not None:
+            if cell is None:
+                cell = list(c)
+            else:
+                cell[0] += c[0]
+                cell[1] += c[1]
+                if c[2] is not None and (cell[2] is None or c[2] < cell[2]):
+                    cell[2] = c[2]
+                if c[3] is not None and (cell[3] is None or c[3] > cell[3]):
+                    cell[3] = c[3]
+        days = _add(days, d)
+        cats = _add(cats, g)
+        if i is not None and (contact is None or i > contact):
+            contact = i
+    return cell, days, cats, contact
+
+
+def _merge_part(groups: Iterable[tuple[Any, list[tuple[Any, ...]]]]) -> list[tuple[Any, ...]]:
+    out: list[tuple[Any, ...]] = []
+    for cid, rows in groups:
+        if cid is None:  # the currencies rows of every partition
+            out.append((_CURRENCIES, None, frozenset().union(*(r[2] for r in rows))))
+        else:
+            out.append(("t", cid, _merge(rows)))
+    return out
+
+
+def _rfm_counts(part: Iterable[tuple[Any, ...]], as_of: dt.date) -> tuple[Counter[Any], ...]:
+    """How often each recency, order count and net spend occurs among the purchasing customers here."""
+    r: Counter[Any] = Counter()
+    f: Counter[Any] = Counter()
+    m: Counter[Any] = Counter()
+    for kind, _, sums in part:
+        if kind == "t" and sums[0] is not None and sums[0][0] > 0:
+            orders, spend, _, last = sums[0]
+            r[(as_of - last).days] += 1
+            f[orders] += 1
+            m[spend] += 1
+    return r, f, m
+
+
+def _add_counts(parts: Iterable[tuple[Counter[Any], ...]]) -> tuple[Counter[Any], ...]:
+    r: Counter[Any] = Counter()
+    f: Counter[Any] = Counter()
+    m: Counter[Any] = Counter()
+    for a, b, c in parts:
+        r.update(a)
+        f.update(b)
+        m.update(c)
+    return r, f, m
+
+
+def edges_from_counts(counts: Mapping[Any, int], bins: int) -> tuple[Fraction, ...]:
+    """:func:`custdata.segments._rfm.edges_of` of the values ``counts`` counts (value -> occurrences),
+    without listing them: the same exact quantiles (linear interpolation between order statistics)."""
+    n = sum(counts.values())
+    if not n:
+        return ()
+    ordered = sorted(counts.items())
+    wanted: set[int] = set()
+    plan = []
+    for i in range(1, bins):
+        h = Fraction((n - 1) * i, bins)
+        lo = math.floor(h)
+        plan.append((lo, min(lo + 1, n - 1), h - lo))
+        wanted.update((lo, min(lo + 1, n - 1)))
+    at: dict[int, Any] = {}
+    seen = 0
+    pending = sorted(wanted)
+    k = 0
+    for value, count in ordered:
+        seen += count
+        while k < len(pending) and pending[k] < seen:
+            at[pending[k]] = value
+            k += 1
+    out = []
+    for lo, hi, frac in plan:
+        a = Fraction(at[lo])
+        b = Fraction(at[hi])
+        out.append(a + (b - a) * frac)
+    return tuple(out)
+
+
+def _where(part: Iterable[Any], index: Sequence[int]) -> list[tuple[Any, ...]]:
+    """``("w", customer id, partition)`` for every customer of the partition with this index."""
+    (k,) = index
+    out: list[tuple[Any, ...]] = []
+    for c in part:
+        rec = c if type(c) is Customer else _customer(c)
+        out.append(("w", rec.id, k))
+    return out
+
+
+def _route(groups: Iterable[tuple[Any, list[tuple[Any, ...]]]]) -> list[tuple[int, str, _Sums]]:
+    """Each customer's merged sums, addressed to every partition that holds a customer with its id."""
+    out: list[tuple[int, str, _Sums]] = []
+    for cid, rows in groups:
+        sums = next((r[2] for r in rows if r[0] == "t"), None)
+        if sums is None:
+            continue
+        for r in rows:
+            if r[0] == "w":
+                out.append((r[2], cid, sums))
+    return out
+
+
+def _keys(groups: Iterable[tuple[int, Any]]) -> list[int]:
+    return [k for k, _ in groups]
+
+
+def _pick(groups: Iterable[tuple[int, list[Any]]], k: int) -> list[Any]:
+    return next((rows for key, rows in groups if key == k), [])
+
+
+def _nothing() -> list[Any]:
+    return []  # not delayed(list)(): Dask's bag optimisation trips over a list task without arguments
+
+
+def _profile_part(
+    part: Iterable[Any], sums: Iterable[tuple[int, str, _Sums]], kwargs: dict[str, Any], edges: Edges
+) -> list[Any]:
+    builder = ProfileBuilder(**kwargs)
+    for _, cid, (cell, days, cats, contact) in sums:
+        if cell is not None:
+            builder.tx[cid] = cell
+        if days:
+            builder.days[cid] = days
+        if cats:
+            builder.categories[cid] = cats
+        if contact is not None:
+            builder.contact[cid] = contact
+    builder.edges = edges
+    return list(_stream(builder, part))
+
+
+# -------------------------------------------------------------------------------------------------- api
+def profiles(
+    customers: Any,
+    transactions: Any = None,
+    interactions: Any = None,
+    *,
+    as_of: dt.date | str,
+    model: Any = None,
+    spend_model: Any = None,
+    unit: str = "W",
+    horizon: float = 52,
+    bins: int = 5,
+    region: str | None = "CN",
+    npartitions: int | None = None,
+) -> db.Bag:
+    """:func:`custdata.profiles` on Dask: a bag of :class:`~custdata.segments.Profile`, one per customer in
+    the input order of ``customers``, equal to ``list(custdata.profiles(...))`` with the same arguments.
+
+    ``customers``, ``transactions`` and ``interactions``: Dask bags of records (or their dict forms), or
+    iterables split into ``npartitions``. The per-customer sums and the RFM edges are computed when this is
+    called (kept on the cluster); the profiles themselves when the bag is computed, each partition of
+    customers on a worker, with the fitted ``model``/``spend_model`` shipped to it.
+    """
+    day = as_of_date(as_of)
+    if unit not in _UNITS:
+        raise ValidationError(f"unit must be 'D' or 'W', got {unit!r}", field="unit")
+    kwargs: dict[str, Any] = {
+        "as_of": day,
+        "bins": bins,
+        "region": region,
+        "model": model,
+        "spend_model": spend_model,
+        "unit_days": _UNITS[unit],
+        "horizon": horizon,
+    }
+    ProfileBuilder(**kwargs)  # the arguments are checked here, on the client
+    people = as_bag(customers, npartitions, "customers")
+    sources = []
+    if transactions is not None:
+        txs = as_bag(transactions, npartitions, "transactions")
+        sources.append(txs.map_partitions(_tx_part, day, model is not None))  # type: ignore[no-untyped-call]
+    if interactions is not None:
+        acts = as_bag(interactions, npartitions, "interactions")
+        sources.append(acts.map_partitions(_interaction_part, day))  # type: ignore[no-untyped-call]
+    empty = Edges(bins, (), (), ())
+    if not sources:
+        out: db.Bag = people.map_partitions(_profile_part, (), kwargs, empty)  # type: ignore[no-untyped-call]
+        return out
+    partial = db.concat(sources) if len(sources) > 1 else sources[0]  # type: ignore[no-untyped-call]
+    merged = (
+        partial.groupby(lambda r: r[1], npartitions=partial.npartitions).map_partitions(_merge_part).persist()
+    )
+    currencies, counts = compute(  # type: ignore[no-untyped-call]
+        merged.filter(lambda r: r[0] == _CURRENCIES).pluck(2),
+        merged.reduction(functools.partial(_rfm_counts, as_of=day), _add_counts),
+    )
+    seen = frozenset().union(*currencies)
+    if len(seen) > 1:
+        raise ValidationError(
+            f"transactions in several currencies ({', '.join(sorted(seen))}): convert them to one first",
+            field="currency",
+        )
+    edges = Edges(bins, *(edges_from_counts(c, bins) for c in counts))
+    n = people.npartitions
+    index = db.from_sequence(range(n), npartitions=n)  # type: ignore[no-untyped-call]
+    where = db.map_partitions(_where, people, index)  # type: ignore[no-untyped-call]
+    routed = (
+        db.concat([where, merged.filter(lambda r: r[0] == "t")])  # type: ignore[no-untyped-call]
+        .groupby(lambda r: r[1], npartitions=n)
+        .map_partitions(_route)
+        .groupby(lambda r: r[0], npartitions=n)
+        .persist()
+    )
+    pieces = routed.to_delayed()
+    holders = compute(*(delayed(_keys)(p) for p in pieces))  # type: ignore[no-untyped-call]
+    home = {k: m for m, keys in enumerate(holders) for k in keys}
+    aligned: list[Delayed] = [
+        delayed(_pick)(pieces[home[k]], k) if k in home else delayed(_nothing)() for k in range(n)
+    ]
+    sums = db.from_delayed(aligned)  # type: ignore[no-untyped-call]
+    done: db.Bag = db.map_partitions(_profile_part, people, sums, kwargs, edges)  # type: ignore[no-untyped-call]
+    return done
