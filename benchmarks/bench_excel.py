@@ -10,7 +10,9 @@ engines (python-calamine's to_python, openpyxl's read-only iter_rows) for what t
 Write sides: custdata.write_excel; DataFrame.to_excel with engine="xlsxwriter" (pandas' fastest
 documented .xlsx writer) and engine="openpyxl", from a DataFrame of the same text cells (building the
 DataFrame is not timed). Each measurement runs in a fresh process: wall time, CPU time (user+system)
-and the rise of the peak resident memory over the process after its imports; medians over --repeat.
+the rise of the peak resident memory over the process after its imports (and for a write, after the
+records or the DataFrame were built: 0 means the write never went above that) and the process's whole peak
+resident memory; medians over --repeat.
 pandas and custdata do different amounts of work (custdata validates and builds records), so the
 ratios show what that work costs.
 """
@@ -97,8 +99,12 @@ def _work(side: str, workbook: str, out: str) -> None:
     else:
         raise SystemExit(f"unknown side {side!r}")
     wall, cpu = time.perf_counter() - t0, time.process_time() - c0
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before  # KiB on Linux
-    print(json.dumps({"n": n, "wall": wall, "cpu": cpu, "peak_mib": peak / 1024}))
+    total = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
+    print(
+        json.dumps(
+            {"n": n, "wall": wall, "cpu": cpu, "peak_mib": (total - before) / 1024, "total_mib": total / 1024}
+        )
+    )
 
 
 def _measure(side: str, workbook: str, out: str, repeat: int) -> dict[str, float]:
@@ -111,7 +117,9 @@ def _measure(side: str, workbook: str, out: str, repeat: int) -> dict[str, float
             check=True,
         )
         runs.append(json.loads(r.stdout.strip().splitlines()[-1]))
-    return {k: statistics.median(run[k] for run in runs) for k in ("n", "wall", "cpu", "peak_mib")}
+    return {
+        k: statistics.median(run[k] for run in runs) for k in ("n", "wall", "cpu", "peak_mib", "total_mib")
+    }
 
 
 def main() -> None:
@@ -134,14 +142,15 @@ def main() -> None:
         f"{rows:,} customers, {os.path.getsize(workbook) / 2**20:.1f} MiB workbook; medians of {repeat}; "
         f"{os.cpu_count()} CPUs; python {sys.version.split()[0]}"
     )
-    print(f"{'side':32} {'rows/s':>10} {'wall s':>8} {'CPU s':>8} {'peak MiB':>9}")
+    print(f"{'side':32} {'rows/s':>10} {'wall s':>8} {'CPU s':>8} {'rise MiB':>9} {'peak MiB':>9}")
     for title, sides in (("read", SIDES_READ), ("write", SIDES_WRITE)):
         print(f"-- {title}")
         for side in sides:
             m = _measure(side, workbook, os.path.join(tmp, f"out-{len(side)}.xlsx"), repeat)
             assert m["n"] == rows, (side, m["n"])
             print(
-                f"{side:32} {rows / m['wall']:>10,.0f} {m['wall']:>8.2f} {m['cpu']:>8.2f} {m['peak_mib']:>9.1f}"
+                f"{side:32} {rows / m['wall']:>10,.0f} {m['wall']:>8.2f} {m['cpu']:>8.2f} {m['peak_mib']:>9.1f} "
+                f"{m['total_mib']:>9.1f}"
             )
 
 

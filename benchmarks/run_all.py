@@ -136,7 +136,7 @@ JOBS = [
         note="rules over 1M profiles built from 5M transactions; store.select at 1M/10M left out (15-25 min)",
     ),
     Job("io", "bench_io.py", ["1000000", "--repeat", "1"], ["2000", "--repeat", "1"], 720, 420),
-    Job("excel", "bench_excel.py", ["--rows", "100000", "--repeat", "3"], ["--quick"], 420, 180),
+    Job("excel", "bench_excel.py", ["--rows", "100000", "--repeat", "3"], ["--quick"], 1200, 600),
     Job("encmatch", "bench_encmatch.py", ["--sizes", "100000", "--repeat", "3"], ["--quick"], 600, 240),
     Job(
         "accuracy_dedupe",
