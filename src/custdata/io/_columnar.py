@@ -8,16 +8,23 @@ at the end of each block directly from the converted values. The answer is alway
   line, no lone carriage return, no cell longer than the csv module takes, every line with exactly the
   header's number of cells, UTF-8 text (checked in a first pass over the bytes); the header maps to
   fields this path knows. Anything else is read by the row reader, for the whole file;
-* within such a file, a row with a cell this path does not take as plain (an empty id, a phone with a
-  remark, an e-mail or date that does not parse, a channel word kept as ``channel_raw`` …) goes through
-  the row reader's own code for that one row (same record, same problems, same row number).
+* within such a file, the batch builder (:meth:`_Builder.batch`) decides by whole columns with
+  pyarrow.compute which rows are plain (contacts that pass the column checks, no guarded cell, an id
+  that cannot be blank, every converted cell taken, not empty, not the header again) and makes their
+  records with one generated comprehension over the columns, a chunk of rows at a time; every other row
+  takes the per-row fast builder (:meth:`_Builder.fast`), and a row with a cell that one does not take
+  as plain (an empty id, a phone with a remark, an e-mail or date that does not parse, a channel word
+  kept as ``channel_raw`` …) goes through the row reader's own code for that one row (same record, same
+  problems, same row number).
 
-Hypothesis pins this path to the row reader (``tests/io/test_columnar.py``).
+Hypothesis pins the batch builder to the per-row one, and the whole path to the row reader
+(``tests/io/test_columnar.py``).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import keyword
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
@@ -47,9 +54,14 @@ from custdata.normalization._email import _CASELESS, _LABEL_RE, _SPECIAL
 __all__ = ["columnar_rows"]
 
 _BLOCK = 1 << 22
+_CHUNK = 2048  # rows made at once by the batch builder
 _FIELD_LIMIT = 131_072  # the csv module's default field_size_limit
 _PLAIN = object()  # a cache entry for a cell this path does not take
 _GUARDED = frozenset("'=")  # the first characters unguard changes anything after
+# a cell that is neither empty nor blank for str.strip, nor changed by unguard (its first character is no
+# whitespace Python knows, no ' and no =): the batch builder's id check, in RE2 syntax
+_WHITESPACE = "".join(f"\\x{{{c:x}}}" for c in range(0x3001) if chr(c).isspace())  # none above U+3000
+_PLAIN_ID = "^[^'=" + _WHITESPACE + "]"
 # cells whose checks are done for a whole column by pyarrow.compute (each a subset of what the per-cell
 # checks accept, with unguard changing nothing but a leading quote before "+": pinned by hypothesis)
 _PLAIN_PHONE = r"^(?:'?\+[0-9]{3,17}|[0-9]{3,18})$"
@@ -111,6 +123,15 @@ _PHONE = _maker(Phone)
 _EMAIL = _maker(Email)
 _ADDRESS = _maker(Address)
 _PERSON = _maker(PersonName)
+_DEFAULTS = {f.name: f.default if f.factory is None else f.factory() for f in fields_of(Customer)}
+_CONTACT_DEFAULTS = {
+    (group, f.name): f.default for group, cls in (("phone", Phone), ("email", Email)) for f in fields_of(cls)
+}
+
+
+def _present(items: tuple[Any, ...]) -> tuple[Any, ...]:
+    """The items that are not None."""
+    return tuple([x for x in items if x is not None])
 
 
 # ---------------------------------------------------------------------------------------------- header plan
@@ -262,30 +283,57 @@ def _rows(
 
     for batch in _batches(pa, stream, name):
         columns = [batch.column(i).to_pylist() for i in range(width)]
-        checked = _checked(pc, pa, batch, build.phone_columns, build.email_columns)
-        if checked is None:
-            checked = [False] * batch.num_rows
+        mask = _checked_mask(pc, pa, batch, build.phone_columns, build.email_columns)
+        made = build.batch(pc, pa, batch, columns, mask, first_header) if build.combine is not None else None
+        if made is not None:  # the rows by columns, a chunk at a time; the special ones by the steps below
+            sources, special = made
+            for start in range(0, batch.num_rows, _CHUNK):
+                for i, record in enumerate(build.make(sources, start, start + _CHUNK), start):
+                    rownum += 1
+                    if i in special:
+                        yield from _one(build, rows, reader, header_keys, first_header, errors, name,
+                                        rownum, tuple([col[i] for col in columns]), False)  # fmt: skip
+                    else:
+                        reader.rows += 1
+                        yield record
+            continue
+        checked = [False] * batch.num_rows if mask is None else mask.to_pylist()
         for cells, trusted in zip(zip(*columns, strict=True), checked, strict=True):
             rownum += 1
-            if not any(cells):
-                continue  # a row of empty cells: skipped, as the row reader skips it
-            reader.rows += 1
-            first = cells[0]
-            if (first[:1] == "\ufeff" or first == first_header) and [
-                header_key(c) for c in cells
-            ] == header_keys:
-                handle(
-                    reader, [RowProblem(rownum, "", "the header row again (two files joined?)")], errors, name
-                )
-                continue
-            try:
-                yield build.fast(cells, trusted)
-                continue
-            except _NotPlain:
-                pass
-            record = _general(rows, rownum, cells)
-            if record is not None:
-                yield record
+            yield from _one(
+                build, rows, reader, header_keys, first_header, errors, name, rownum, cells, trusted
+            )
+
+
+def _one(
+    build: _Builder,
+    rows: RowBuilder,
+    reader: RecordReader[Any],
+    header_keys: list[str],
+    first_header: str,
+    errors: str,
+    name: str,
+    rownum: int,
+    cells: Sequence[str],
+    trusted: bool,
+) -> Iterator[Any]:
+    """One row by the per-row steps: skipped when empty, reported when the header again, else the fast
+    builder or, for a cell it does not take, the row reader's steps."""
+    if not any(cells):
+        return  # a row of empty cells: skipped, as the row reader skips it
+    reader.rows += 1
+    first = cells[0]
+    if (first[:1] == "\ufeff" or first == first_header) and [header_key(c) for c in cells] == header_keys:
+        handle(reader, [RowProblem(rownum, "", "the header row again (two files joined?)")], errors, name)
+        return
+    try:
+        yield build.fast(cells, trusted)
+        return
+    except _NotPlain:
+        pass
+    record = _general(rows, rownum, cells)
+    if record is not None:
+        yield record
 
 
 def _batches(pa: Any, stream: Any, name: str) -> Iterator[Any]:
@@ -304,6 +352,13 @@ def _batches(pa: Any, stream: Any, name: str) -> Iterator[Any]:
 def _checked(pc: Any, pa: Any, batch: Any, phones: list[int], emails: list[int]) -> list[bool] | None:
     """Per row of the batch, whether every phone and e-mail cell in it is one the per-cell checks take
     (by pyarrow.compute over whole columns); None when there are no such columns."""
+    mask = _checked_mask(pc, pa, batch, phones, emails)
+    result: list[bool] | None = None if mask is None else mask.to_pylist()
+    return result
+
+
+def _checked_mask(pc: Any, pa: Any, batch: Any, phones: list[int], emails: list[int]) -> Any:
+    """:func:`_checked` as a pyarrow boolean array."""
     if not phones and not emails:
         return None
     ok: Any = None
@@ -326,8 +381,7 @@ def _checked(pc: Any, pa: Any, batch: Any, phones: list[int], emails: list[int])
             good = pc.and_(good, pc.invert(pc.ends_with(domain, "." + d)))
         m = pc.or_(pc.equal(col, ""), pc.fill_null(good, False))
         ok = m if ok is None else pc.and_(ok, m)
-    result: list[bool] = ok.to_pylist()
-    return result
+    return ok
 
 
 def _general(rows: RowBuilder, rownum: int, cells: Sequence[str]) -> Any:
@@ -401,6 +455,7 @@ class _Builder:
         self.phone_columns += [g[0] for g in self.flat_phones if g[0] is not None]
         self.email_columns = [j[0] for j in self.jobs if j[1] == "email_col"]
         self.email_columns += [g[0] for g in self.flat_emails if g[0] is not None]
+        self.combine = self._compile_combine()
 
     # cells -------------------------------------------------------------------------------------
     def _cached(self, field: str, raw: str) -> Any:
@@ -563,6 +618,174 @@ class _Builder:
         exec(compile("\n".join(lines) + "\n", "<custdata columnar row>", "exec"), ns)
         run: Callable[..., None] = ns["run"]
         return run
+
+    # the batch -------------------------------------------------------------------------------------
+    def _compile_combine(self) -> Callable[..., list[Any]] | None:
+        """The records of a batch's rows from its columns, as one generated list comprehension over the
+        columns (cells, or converted values for the columns in ``self.converted``); None when the header
+        has no id column (every row would take the per-row steps). Rows the column checks do not take
+        are special (:meth:`batch`): what this makes for them is dropped."""
+        if not any(j[1] == "id" for j in self.jobs):
+            return None
+        ns: dict[str, Any] = {
+            "_C": _CUSTOMER, "_PN": _PERSON, "_PH": _PHONE, "_EM": _EMAIL, "_AD": _ADDRESS,
+            "_FM": FrozenMap, "_tup": _present,
+        }  # fmt: skip
+        self.converted: dict[int, tuple[str, Any]] = {}  # column -> (what, key) of its conversion
+        used: set[int] = set()
+        args: dict[str, str] = {}
+        name_parts: list[tuple[str, str]] = []  # (PersonName field, its cell)
+        custom: list[str] = []
+        phones: list[tuple[str, str]] = []
+        emails: list[tuple[str, str]] = []
+        for n, (i, what, key) in enumerate(self.jobs):
+            x = f"x{i}"
+            used.add(i)
+            if what == "id":
+                args["id"] = x
+            elif what == "name":
+                name_parts.append((key, x))
+            elif what == "text":
+                args[key] = f"({x} or None)"
+            elif what == "cached":
+                self.converted[i] = ("cached", key)
+                args[key] = x
+            elif what == "custom":
+                ns[f"_k{n}"] = key
+                custom.append(f"(_k{n}, {x})")
+            else:
+                group = "phone" if what == "phone_col" else "email"
+                try:
+                    ns[f"_kind{n}"] = self._kind(group, key)
+                except _NotPlain:  # pragma: no cover - the header's kinds are all known ones
+                    return None
+                if group == "phone":
+                    self.converted[i] = ("number", None)
+                    phones.append((x, f"_PH(number={x}, kind=_kind{n})"))
+                else:
+                    emails.append((x, f"_EM(address={x}, kind=_kind{n})"))
+        flat_phones: list[tuple[str, str]] = []
+        flat_emails: list[tuple[str, str]] = []
+        for specs, out, maker, main_key, group in (
+            (self.flat_phones, flat_phones, "_PH", "number", "phone"),
+            (self.flat_emails, flat_emails, "_EM", "address", "email"),
+        ):
+            for main, keys, idx, _cache in specs:
+                used.update(idx)
+                for k, i in zip(keys, idx, strict=True):
+                    self.converted[i] = ("detail", (group, k))
+                if main is None:
+                    continue  # never a contact: a row with details is special
+                used.add(main)
+                if group == "phone":
+                    self.converted[main] = ("number", None)
+                given = [f"{main_key}=x{main}"] + [f"{k}=x{i}" for k, i in zip(keys, idx, strict=True)]
+                out.append((f"x{main}", f"{maker}({', '.join(given)})"))
+        addresses: list[tuple[str, str]] = []
+        for cols in [{k: i for i, k in self.address_parts}, *self.flat_addresses]:
+            if cols:
+                used.update(cols.values())
+                parts = ", ".join(f"{k}=(x{i} or None)" for k, i in cols.items())
+                addresses.append((" or ".join(f"x{i}" for i in cols.values()), f"_AD({parts})"))
+        for field, items in (("phones", flat_phones + phones), ("emails", flat_emails + emails),
+                             ("addresses", addresses)):  # fmt: skip
+            if len(items) == 1:
+                args[field] = f"(({items[0][1]},) if {items[0][0]} else ())"
+            elif items:
+                args[field] = "_tup((" + "".join(f"{m} if {c} else None, " for c, m in items) + "))"
+        if name_parts:
+            ns["_name0"] = _DEFAULTS["name"]
+            parts = ", ".join(f"{k}=({x} or None)" for k, x in name_parts)
+            args["name"] = f"(_PN({parts}) if ({' or '.join(x for _, x in name_parts)}) else _name0)"
+        if custom:
+            ns["_custom0"] = FrozenMap()
+            args["custom"] = (
+                f"(_FM(_c) if (_c := {{k: v for k, v in ({', '.join(custom)},) if v}}) else _custom0)"
+            )
+        order = sorted(used)
+        self.batch_columns = order
+        call = ", ".join(f"{k}={v}" for k, v in args.items())
+        targets = "".join(f"x{i}, " for i in order)
+        code = f"def combine(cols):\n    return [_C({call}) for ({targets}) in zip(*cols)]\n"
+        exec(compile(code, "<custdata columnar batch>", "exec"), ns)
+        combine: Callable[..., list[Any]] = ns["combine"]
+        return combine
+
+    def _value(self, what: str, key: Any, raw: str) -> Any:
+        """A converted cell of a batch column (the field's default for an empty cell), _PLAIN for one
+        the per-row steps must see."""
+        try:
+            if what == "cached":
+                return self._cached(key, raw) if raw != "" else _DEFAULTS[key]
+            group, k = key
+            if raw == "":
+                return _CONTACT_DEFAULTS[key]
+            return self._details((k,), (raw,), group)[k]
+        except _NotPlain:
+            return _PLAIN
+
+    def batch(
+        self, pc: Any, pa: Any, batch: Any, columns: list[list[str]], trusted: Any, first_header: str
+    ) -> tuple[list[list[Any]], set[int]]:
+        """The columns :meth:`make` makes a batch's records from, and the rows that must take the per-row
+        steps instead: a row with a cell that is guarded (starts
+        with ' or =, phones apart: see :func:`_checked`), an id that is empty or may be blank, a phone or
+        e-mail the column checks do not take, a converted cell the per-row steps would not take,
+        details of a contact without its number or address, no cell at all, or a first cell that may
+        make it the header again."""
+        special = pc.invert(trusted) if trusted is not None else None
+
+        def add(mask: Any) -> None:
+            nonlocal special
+            special = mask if special is None else pc.or_(special, mask)
+
+        arrays = [batch.column(i) for i in range(len(columns))]
+        contact_mains = set(self.phone_columns) | set(self.email_columns)
+        for i in self.batch_columns:
+            if i in contact_mains:
+                continue  # the column checks cover their guards
+            add(pc.match_substring_regex(arrays[i], r"^['=]"))
+        for i, what, _key in self.jobs:
+            if what == "id":
+                add(pc.invert(pc.match_substring_regex(arrays[i], _PLAIN_ID)))
+        for specs in (self.flat_phones, self.flat_emails):
+            for main, _keys, idx, _cache in specs:
+                if idx:
+                    details = pc.not_equal(arrays[idx[0]], "")
+                    for i in idx[1:]:
+                        details = pc.or_(details, pc.not_equal(arrays[i], ""))
+                    add(details if main is None else pc.and_(pc.equal(arrays[main], ""), details))
+        empty = pc.equal(arrays[0], "")
+        for a in arrays[1:]:
+            empty = pc.and_(empty, pc.equal(a, ""))
+        add(empty)
+        add(pc.or_(pc.equal(arrays[0], first_header), pc.starts_with(arrays[0], "\ufeff")))
+        cols: dict[int, list[Any]] = {}
+        for i, (what, key) in self.converted.items():
+            if what == "number":  # a plain phone: unguard takes at most a quote before its "+"
+                cols[i] = pc.replace_substring_regex(arrays[i], r"^'", "").to_pylist()
+                continue
+            values = {raw: self._value(what, key, raw) for raw in pc.unique(arrays[i]).to_pylist()}
+            bad = [raw for raw, v in values.items() if v is _PLAIN]
+            if bad:
+                add(pc.is_in(arrays[i], value_set=pa.array(bad, pa.string())))
+            cols[i] = list(map(values.__getitem__, columns[i]))
+        sources = [cols.get(i, columns[i]) for i in self.batch_columns]
+        return sources, set(pc.indices_nonzero(special).to_pylist())
+
+    def make(self, sources: list[list[Any]], start: int, stop: int) -> list[Any]:
+        """The records of rows ``start:stop`` of a batch from :meth:`batch`'s columns (an entry for a
+        special row is no record)."""
+        combine: Callable[..., list[Any]] = self.combine  # type: ignore[assignment]
+        part = [c[start:stop] for c in sources]
+        paused = gc.isenabled()
+        if paused:  # the records hold no cycles: no collection while a chunk of them is made
+            gc.disable()
+        try:
+            return combine(part)
+        finally:
+            if paused:
+                gc.enable()
 
     # the row -----------------------------------------------------------------------------------
     def fast(self, cells: Sequence[str], trusted: bool = False) -> Any:
