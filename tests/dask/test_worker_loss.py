@@ -12,7 +12,7 @@ import dask.bag as db
 
 import custdata.dask as cdd
 from custdata import normalize_many
-from custdata.matching import dedupe
+from custdata.matching import Matcher, dedupe
 from custdata.testing import household_records
 
 
@@ -50,3 +50,41 @@ def test_dedupe_survives_a_killed_worker(client: Any, tmp_path: Path) -> None:
     assert os.path.exists(marker), "a worker was killed"
     assert got.clusters == tuple(c for c in want.clusters if len(c) > 1)
     assert len(client.scheduler_info()["workers"]) >= 1
+
+
+class _DyingMatcher(Matcher):
+    """A matcher whose first pair scored on a worker kills that worker. Pairs are scored only after the
+    shuffle by block key (or by sort-key range), so the worker dies holding shuffle outputs: Dask must
+    recompute the lost pieces of the shuffle (and the persisted features) from their lineage."""
+
+    marker = ""
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {"matcher": super().__getstate__(), "marker": self.marker}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        super().__setstate__(state["matcher"])
+        self.marker = state["marker"]
+
+    def _pattern_weight(self, vec: Any) -> float:
+        from distributed import get_worker
+
+        try:
+            get_worker()
+        except ValueError:  # on the client (pairs across sort ranges): never die here
+            return super()._pattern_weight(vec)
+        _die_once([], self.marker)
+        return super()._pattern_weight(vec)
+
+
+def test_dedupe_survives_a_worker_killed_after_the_shuffle(client: Any, tmp_path: Path) -> None:
+    recs = _records()
+    fitted = dedupe(recs).matcher
+    want = dedupe(recs, matcher=fitted)
+    dying = _DyingMatcher.from_dict(fitted.to_dict())
+    assert isinstance(dying, _DyingMatcher)
+    dying.marker = str(tmp_path / "killed")
+    got = cdd.dedupe(recs, matcher=dying, npartitions=4)
+    assert os.path.exists(dying.marker), "a worker was killed while scoring"
+    assert got.clusters == tuple(c for c in want.clusters if len(c) > 1)
+    assert dict(got.assignments().compute()) == want.cluster_ids
