@@ -19,12 +19,13 @@ Measured, per value (phone-like texts of 14 characters, seeded), median of ``--r
   policy     Policy.check(role, action) + Policy.access(role, field), beside pycasbin's Enforcer.enforce
              (RBAC model, the same roles) when pycasbin is installed
   store      SQLite ``upsert_many`` of ``--store-n`` new customers (name, phone, e-mail, address) into an
-             empty store opened with a keyring, beside the same into a plain store (records/s, median of
-             ``--repeats``); then ``find(phone=...)`` p50/p99 over 2,000 look-ups on each, taking turns
-             per phone number; then ``rotate`` of the encrypted store after ``promote(add())``: customers
-             per second (each customer's data key wrapped again under the new key), beside re-encrypting
-             every body under the new key with ``FieldEncryptor`` (what a store without per-customer
-             keys would have to do) over the same bodies
+             empty store opened with a keyring, beside the same into a plain store (records/s and CPU
+             seconds of this process, median of ``--repeats``); then ``find(phone=...)`` p50/p99 over
+             2,000 look-ups on each, taking turns per phone number; then ``rotate`` of the encrypted
+             store after ``promote(add())``: customers per second (each customer's data key wrapped again
+             under the new key), beside re-encrypting every body under the new key with
+             ``FieldEncryptor`` (what a store without per-customer keys would have to do) over the same
+             bodies
 
 The figures depend on the machine's load; the script prints the load average at the start and the end.
 """
@@ -177,17 +178,24 @@ def store_figures(n: int, repeats: int, ring: Keyring) -> None:
         for i in range(n)
     ]
     rates: dict[str, list[float]] = {"plain": [], "encrypted": []}
+    cpus: dict[str, list[float]] = {"plain": [], "encrypted": []}
     folder = tempfile.mkdtemp(prefix="bench-security-")
     for r in range(repeats):
         for kind in ("plain", "encrypted"):
             url = f"sqlite:///{folder}/{kind}-{r}.db"
             with custdata.open_store(url, keyring=ring if kind == "encrypted" else None) as store:
-                t = time.perf_counter()
+                t, c = time.perf_counter(), time.process_time()
                 store.upsert_many(people)
                 rates[kind].append(n / (time.perf_counter() - t))
+                cpus[kind].append(time.process_time() - c)
     plain, enc = statistics.median(rates["plain"]), statistics.median(rates["encrypted"])
+    plain_cpu, enc_cpu = statistics.median(cpus["plain"]), statistics.median(cpus["encrypted"])
     print(
         f"SQLite upsert_many of {n:,} customers: plain {plain:,.0f}/s, encrypted {enc:,.0f}/s ({enc / plain:.0%})"
+    )
+    print(
+        f"  CPU time: plain {plain_cpu:.2f} s ({plain_cpu / n * 1e6:.1f} µs per customer), encrypted "
+        f"{enc_cpu:.2f} s ({enc_cpu / n * 1e6:.1f} µs); by CPU the encrypted store runs at {plain_cpu / enc_cpu:.0%}"
     )
     rng = random.Random(3)
     lat: dict[str, list[float]] = {"plain": [], "encrypted": []}

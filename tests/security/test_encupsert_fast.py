@@ -22,7 +22,7 @@ import custdata
 import custdata.testing as cst
 from custdata.exceptions import DecryptionError
 from custdata.security import PII_FIELDS, BlindIndex, FieldEncryptor, Keyring, RecordCipher
-from custdata.security._encryptor import SubjectKeys
+from custdata.security._encryptor import _LABEL_SUBJECT_COMMIT, SubjectKeys
 from custdata.storage._core import compact_dict, encode, sealed_writer
 
 RING = Keyring.generate()
@@ -109,6 +109,7 @@ def test_create_many_makes_the_keys_create_makes(ids):
         assert len(material) == 32 and base64.b64encode(material).decode() == text
         materials.add(material)
         assert key[1] == SubjectKeys._key(material)[1]  # the commitment create() gives that material
+        assert key[1] == hmac.digest(material, _LABEL_SUBJECT_COMMIT, "sha256")
         again = fresh.open(cid, wrapped)
         token = enc.encrypt_under(key, "x", record_id=cid, field="f")
         assert enc.decrypt_under(again, token, record_id=cid, field="f") == "x"

@@ -42,7 +42,13 @@ SubjectKey = tuple[AESGCM, bytes]
 #: The key id of tokens under a customer's own data key (not a valid keyring key id, so never confused).
 SUBJECT = "*"
 _urandom = os.urandom
-_hmac_digest = hmac.digest
+_hmac_digest: Callable[[bytes, bytes, str], bytes]
+try:  # what hmac.digest calls, without its Python wrapper
+    from _hashlib import hmac_digest as _openssl_digest
+
+    _hmac_digest = _openssl_digest
+except ImportError:  # pragma: no cover - CPython without OpenSSL's hashlib
+    _hmac_digest = hmac.digest
 _hmac_new: Callable[..., Any] | None
 try:  # OpenSSL's HMAC object itself: its copy() skips the hmac module's Python wrapper
     from _hashlib import hmac_new as _openssl_hmac
