@@ -1,8 +1,9 @@
 """Segments at scale: rules over profiles beside pandas masks, and store.select inside SQLite and PostgreSQL.
 
-Full run (the issue's scale, 1M customers and 10M transactions; not timed here: expect well over half an
-hour and several GB of memory; 20,000 customers and 400,000 transactions took about 8 minutes on a loaded
-machine):
+Full run (the issue's scale, 1M customers and 10M transactions; not timed here: expect 35-45 minutes on a
+quiet machine with the default ``--repeat 3`` (about 25 with ``--repeat 1``) and several GB of memory,
+scaled from the CPU time of a small run: ``--customers 20000 --transactions 200000 --start-postgres
+--repeat 1`` took 5 minutes at a load average of 13 on 2 CPUs, about 20 s of this process's CPU time):
 
     python benchmarks/bench_segments.py --customers 1000000 --transactions 10000000 --start-postgres
 
