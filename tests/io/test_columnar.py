@@ -348,13 +348,16 @@ def _per_row(path: Path, errors: str, **kw: Any) -> tuple[list[Any], Any, str | 
 
 
 @settings(max_examples=200, deadline=None)
-@given(csv_files())
-def test_property_batch_builder_makes_what_the_per_row_builder_makes(case: tuple[bytes, str]) -> None:
+@given(csv_files(), hs.integers(1, 4))
+def test_property_batch_builder_makes_what_the_per_row_builder_makes(
+    case: tuple[bytes, str], chunk: int
+) -> None:
     """Rows made by columns (checks by pyarrow.compute, cells converted once per distinct text, records
-    from one generated comprehension) are pinned to the per-row fast builder: same records, problems,
-    order and counts."""
+    from one generated loop, a chunk of rows at a time) are pinned to the per-row fast builder: same
+    records, problems, order and counts."""
     data, errors = case
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as tmp, pytest.MonkeyPatch.context() as mp:
+        mp.setattr(_columnar, "_CHUNK", chunk)  # several chunks in a small file
         path = Path(tmp) / "c.csv"
         path.write_bytes(data)
         for kw in ({}, {"check_contacts": False}):

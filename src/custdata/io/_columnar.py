@@ -26,6 +26,7 @@ from __future__ import annotations
 import datetime as dt
 import gc
 import keyword
+from bisect import bisect_left
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
@@ -127,11 +128,6 @@ _DEFAULTS = {f.name: f.default if f.factory is None else f.factory() for f in fi
 _CONTACT_DEFAULTS = {
     (group, f.name): f.default for group, cls in (("phone", Phone), ("email", Email)) for f in fields_of(cls)
 }
-
-
-def _present(items: tuple[Any, ...]) -> tuple[Any, ...]:
-    """The items that are not None."""
-    return tuple([x for x in items if x is not None])
 
 
 # ---------------------------------------------------------------------------------------------- header plan
@@ -287,8 +283,16 @@ def _rows(
         made = build.batch(pc, pa, batch, columns, mask, first_header) if build.combine is not None else None
         if made is not None:  # the rows by columns, a chunk at a time; the special ones by the steps below
             sources, special = made
+            marks = sorted(special)
             for start in range(0, batch.num_rows, _CHUNK):
-                for i, record in enumerate(build.make(sources, start, start + _CHUNK), start):
+                made_rows = build.make(sources, start, start + _CHUNK)
+                if bisect_left(marks, start) == bisect_left(marks, start + len(made_rows)):
+                    for record in made_rows:  # the common chunk: every row plain
+                        reader.rows += 1
+                        yield record
+                    rownum += len(made_rows)
+                    continue
+                for i, record in enumerate(made_rows, start):
                     rownum += 1
                     if i in special:
                         yield from _one(build, rows, reader, header_keys, first_header, errors, name,
@@ -621,30 +625,29 @@ class _Builder:
 
     # the batch -------------------------------------------------------------------------------------
     def _compile_combine(self) -> Callable[..., list[Any]] | None:
-        """The records of a batch's rows from its columns, as one generated list comprehension over the
-        columns (cells, or converted values for the columns in ``self.converted``); None when the header
-        has no id column (every row would take the per-row steps). Rows the column checks do not take
-        are special (:meth:`batch`): what this makes for them is dropped."""
+        """The records of a batch's rows from its columns, as one generated loop over the columns (cells,
+        or converted values for the columns in ``self.converted``) that makes each record and its parts
+        in place, as :func:`_maker`'s functions do (one store per field, the defaults made once); None
+        when the header has no id column (every row would take the per-row steps). Rows the column
+        checks do not take are special (:meth:`batch`): what this makes for them is dropped."""
         if not any(j[1] == "id" for j in self.jobs):
             return None
-        ns: dict[str, Any] = {
-            "_C": _CUSTOMER, "_PN": _PERSON, "_PH": _PHONE, "_EM": _EMAIL, "_AD": _ADDRESS,
-            "_FM": FrozenMap, "_tup": _present,
-        }  # fmt: skip
         self.converted: dict[int, tuple[str, Any]] = {}  # column -> (what, key) of its conversion
         used: set[int] = set()
-        args: dict[str, str] = {}
-        name_parts: list[tuple[str, str]] = []  # (PersonName field, its cell)
+        args: dict[str, str] = {}  # Customer field -> its expression
+        name_parts: dict[str, str] = {}  # PersonName field -> its expression
         custom: list[str] = []
-        phones: list[tuple[str, str]] = []
-        emails: list[tuple[str, str]] = []
+        # contacts and addresses: (the condition for one, its class, field -> expression)
+        phones: list[tuple[str, type, dict[str, str]]] = []
+        emails: list[tuple[str, type, dict[str, str]]] = []
+        ns: dict[str, Any] = {"_new": object.__new__, "_FM": FrozenMap}
         for n, (i, what, key) in enumerate(self.jobs):
             x = f"x{i}"
             used.add(i)
             if what == "id":
                 args["id"] = x
             elif what == "name":
-                name_parts.append((key, x))
+                name_parts[key] = f"({x} or None)"
             elif what == "text":
                 args[key] = f"({x} or None)"
             elif what == "cached":
@@ -661,14 +664,13 @@ class _Builder:
                     return None
                 if group == "phone":
                     self.converted[i] = ("number", None)
-                    phones.append((x, f"_PH(number={x}, kind=_kind{n})"))
+                    phones.append((x, Phone, {"number": x, "kind": f"_kind{n}"}))
                 else:
-                    emails.append((x, f"_EM(address={x}, kind=_kind{n})"))
-        flat_phones: list[tuple[str, str]] = []
-        flat_emails: list[tuple[str, str]] = []
-        for specs, out, maker, main_key, group in (
-            (self.flat_phones, flat_phones, "_PH", "number", "phone"),
-            (self.flat_emails, flat_emails, "_EM", "address", "email"),
+                    emails.append((x, Email, {"address": x, "kind": f"_kind{n}"}))
+        flat: dict[str, list[tuple[str, type, dict[str, str]]]] = {"phone": [], "email": []}
+        for specs, cls, main_key, group in (
+            (self.flat_phones, Phone, "number", "phone"),
+            (self.flat_emails, Email, "address", "email"),
         ):
             for main, keys, idx, _cache in specs:
                 used.update(idx)
@@ -679,35 +681,80 @@ class _Builder:
                 used.add(main)
                 if group == "phone":
                     self.converted[main] = ("number", None)
-                given = [f"{main_key}=x{main}"] + [f"{k}=x{i}" for k, i in zip(keys, idx, strict=True)]
-                out.append((f"x{main}", f"{maker}({', '.join(given)})"))
-        addresses: list[tuple[str, str]] = []
+                given = {main_key: f"x{main}"} | {k: f"x{i}" for k, i in zip(keys, idx, strict=True)}
+                flat[group].append((f"x{main}", cls, given))
+        addresses: list[tuple[str, type, dict[str, str]]] = []
         for cols in [{k: i for i, k in self.address_parts}, *self.flat_addresses]:
             if cols:
                 used.update(cols.values())
-                parts = ", ".join(f"{k}=(x{i} or None)" for k, i in cols.items())
-                addresses.append((" or ".join(f"x{i}" for i in cols.values()), f"_AD({parts})"))
-        for field, items in (("phones", flat_phones + phones), ("emails", flat_emails + emails),
-                             ("addresses", addresses)):  # fmt: skip
+                present = " or ".join(f"x{i}" for i in cols.values())
+                addresses.append((present, Address, {k: f"(x{i} or None)" for k, i in cols.items()}))
+        body: list[str] = []
+
+        def make(cls: type, given: dict[str, str], target: str, indent: str) -> None:
+            """Statements making a ``cls`` from the given expressions (defaults for the rest)."""
+            ns[f"_K{cls.__name__}"] = cls
+            body.append(f"{indent}{target} = _new(_K{cls.__name__})")
+            for f in fields_of(cls):
+                setter = f"_S{cls.__name__}_{f.name}"
+                ns[setter] = getattr(cls, f.name).__set__
+                if f.name in given:
+                    value = given[f.name]
+                else:
+                    value = f"_D{cls.__name__}_{f.name}"
+                    if value not in ns:
+                        # a default made by a factory is made once (all immutable, equal each time)
+                        ns[value] = f.default if f.factory is None else f.factory()
+                        if f.factory is not None and f.factory() != f.factory():  # pragma: no cover
+                            raise AssertionError(f.name)  # a random default (the id) is always given
+                body.append(f"{indent}{setter}({target}, {value})")
+
+        for field, items in (
+            ("phones", flat["phone"] + phones),
+            ("emails", flat["email"] + emails),
+            ("addresses", addresses),
+        ):
+            if not items:
+                continue
             if len(items) == 1:
-                args[field] = f"(({items[0][1]},) if {items[0][0]} else ())"
-            elif items:
-                args[field] = "_tup((" + "".join(f"{m} if {c} else None, " for c, m in items) + "))"
+                cond, made, given = items[0]
+                body.append(f"        if {cond}:")
+                make(made, given, "o", "            ")
+                body += [f"            v_{field} = (o,)", "        else:", f"            v_{field} = ()"]
+            else:
+                body.append(f"        v_{field} = []")
+                for cond, made, given in items:
+                    body.append(f"        if {cond}:")
+                    make(made, given, "o", "            ")
+                    body.append(f"            v_{field}.append(o)")
+                body.append(f"        v_{field} = tuple(v_{field})")
+            args[field] = f"v_{field}"
         if name_parts:
             ns["_name0"] = _DEFAULTS["name"]
-            parts = ", ".join(f"{k}=({x} or None)" for k, x in name_parts)
-            args["name"] = f"(_PN({parts}) if ({' or '.join(x for _, x in name_parts)}) else _name0)"
+            body.append(f"        if {' or '.join(name_parts.values())}:")
+            make(PersonName, name_parts, "v_name", "            ")
+            body += ["        else:", "            v_name = _name0"]
+            args["name"] = "v_name"
         if custom:
             ns["_custom0"] = FrozenMap()
-            args["custom"] = (
-                f"(_FM(_c) if (_c := {{k: v for k, v in ({', '.join(custom)},) if v}}) else _custom0)"
-            )
+            body += [
+                f"        v_custom = {{k: v for k, v in ({', '.join(custom)},) if v}}",
+                "        v_custom = _FM(v_custom) if v_custom else _custom0",
+            ]
+            args["custom"] = "v_custom"
+        make(Customer, args, "c", "        ")
         order = sorted(used)
         self.batch_columns = order
-        call = ", ".join(f"{k}={v}" for k, v in args.items())
-        targets = "".join(f"x{i}, " for i in order)
-        code = f"def combine(cols):\n    return [_C({call}) for ({targets}) in zip(*cols)]\n"
-        exec(compile(code, "<custdata columnar batch>", "exec"), ns)
+        lines = [
+            "def combine(cols):",
+            "    out = []",
+            "    add = out.append",
+            f"    for ({''.join(f'x{i}, ' for i in order)}) in zip(*cols):",
+            *body,
+            "        add(c)",
+            "    return out",
+        ]
+        exec(compile("\n".join(lines) + "\n", "<custdata columnar batch>", "exec"), ns)
         combine: Callable[..., list[Any]] = ns["combine"]
         return combine
 
