@@ -20,7 +20,7 @@ from custdata import Customer
 from custdata.exceptions import SchemaVersionError, StoreError, ValidationError
 from custdata.security import Keyring
 from custdata.storage import Store
-from custdata.storage._mariadb import _safe, connect_args, translate
+from custdata.storage._mariadb import _field, _safe, _tsv, connect_args, translate
 from custdata.testing import customers
 from custdata.testing.stores import PersistentStoreTests, SQLHookTests, StoreTests, cust
 from tests.security.test_encrypted_store import NEW_PHONE, PEOPLE, forms, secrets_in
@@ -57,12 +57,14 @@ class TestMariaDBEncryptedContract(StoreTests):
             yield s
 
 
-class TestMariaDBLoadDataContract(StoreTests):
-    """The ``LOAD DATA LOCAL INFILE`` bulk path keeps the same contract."""
+class TestMariaDBInsertContract(StoreTests):
+    """The multi-row ``INSERT`` bulk path (``local_infile=false``, or a server refusing local loads) keeps
+    the same contract as the default ``LOAD DATA LOCAL`` one."""
 
     @pytest.fixture
     def store(self, mariadb_server: MariaDBServer, mariadb_url: str) -> Iterator[Store]:
-        with custdata.open_store(mariadb_url, local_infile=True) as s:
+        with custdata.open_store(mariadb_url, local_infile=False) as s:
+            assert not s._load  # type: ignore[attr-defined]
             yield s
 
 
@@ -120,6 +122,67 @@ def test_an_id_longer_than_the_column_is_a_validation_error(mariadb_url: str, lo
         with pytest.raises(ValidationError):
             s.upsert_many([cust(1), Customer(id="z" * 300)])
         assert [c.id for c in s.scan()] == ["x" * 255]
+
+
+def test_the_default_bulk_path_is_load_data_from_memory(mariadb_url: str) -> None:
+    with custdata.open_store(mariadb_url) as s:
+        assert s._load  # type: ignore[attr-defined]
+        s.upsert_many([cust(i) for i in range(1, 50)])
+        assert s.count() == 49
+
+
+def test_a_file_the_server_asks_for_is_never_read(mariadb_url: str, tmp_path: Any) -> None:
+    """However a server answers, the client sends only the buffer offered for custdata's own statement: a
+    LOAD DATA LOCAL naming any other file (as a hostile server could request at any statement) is sent
+    nothing, and the write stops with a StoreError."""
+    secret = tmp_path / "secret.tsv"
+    secret.write_text("stolen\tvalue\n", encoding="utf-8")
+    with custdata.open_store(mariadb_url) as s:
+        store: Any = s
+        store._conn.raw.load_offer = (b"custdata-0", b"offered\tvalue\n")
+        with pytest.raises(StoreError, match="did not offer"):
+            store._exec(f"LOAD DATA LOCAL INFILE '{secret}' INTO TABLE cd_meta (`key`, value)")
+        assert store._conn.raw.load_offer is None  # an offer serves one statement at most
+        assert store._all("SELECT `key` FROM cd_meta WHERE `key` IN ('stolen', 'offered')") == []
+        s.put(cust(1))  # the connection is still in step
+        assert s.get("c1").version == 1
+
+
+def test_a_server_refusing_local_loads_gets_multi_row_inserts(
+    mariadb_server: MariaDBServer, mariadb_url: str
+) -> None:
+    conn: Any = mariadb_server.connect()
+    with conn.cursor() as cur:
+        cur.execute("SET GLOBAL local_infile = 0")
+    try:
+        with custdata.open_store(mariadb_url) as s:
+            assert not s._load  # type: ignore[attr-defined]
+            s.upsert_many([cust(i) for i in range(1, 30)])
+            assert s.count() == 29
+    finally:
+        with conn.cursor() as cur:
+            cur.execute("SET GLOBAL local_infile = 1")
+        conn.close()
+
+
+_cell = st.one_of(
+    st.none(), st.integers(-(2**63), 2**63 - 1), st.text(), st.sampled_from(["\\N", "\t", "a\\"])
+)
+
+
+@given(st.lists(st.lists(_cell, min_size=1, max_size=6), max_size=6))
+def test_the_load_buffer_is_the_field_by_field_form(rows: list[list[Any]]) -> None:
+    """The load buffer's fast path (a row checked once) pinned to escaping every field."""
+    want = "".join("\t".join(_field(v) for v in row) + "\n" for row in rows)
+    try:
+        expected: bytes | None = want.encode("utf-8")
+    except UnicodeEncodeError:
+        expected = None
+    if expected is None:
+        with pytest.raises(UnicodeEncodeError):
+            _tsv(rows)
+    else:
+        assert _tsv(rows) == expected
 
 
 @settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

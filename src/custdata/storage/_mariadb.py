@@ -11,9 +11,12 @@ Needs the ``mariadb`` extra (``pip install 'custdata[mariadb]'``). The tables an
 - the statements: :func:`translate` turns the shared SQL's ``?`` placeholders, ``key``/``keys`` column names
   (reserved words here) and ``ON CONFLICT`` clauses into MariaDB's (``%s``, backquotes, ``ON DUPLICATE KEY
   UPDATE``), once per statement text.
-- bulk writes: PyMySQL folds ``executemany`` of an ``INSERT ... VALUES`` into multi-row statements;
-  ``local_infile=true`` loads each chunk with ``LOAD DATA LOCAL INFILE`` instead (faster; off by default,
-  because a client that allows it sends the server whichever local file the server asks for).
+- bulk writes: each chunk's rows of each table go to the server with ``LOAD DATA LOCAL INFILE`` from a
+  buffer in memory, built by the preparing thread (:func:`_tsv`) and sent by the writing one. The connection
+  (:class:`_LoadConnection`) answers the server's request for "a local file" only with that buffer, and
+  only for the name of the statement it sent: it never opens a file, so allowing local loads exposes none.
+  Where the server refuses local loads (``local_infile=OFF``, MySQL 8's default), or with
+  ``local_infile=false``, PyMySQL's ``executemany`` folds the rows into multi-row ``INSERT`` statements.
 - :func:`_error` is the one place PyMySQL's exceptions become custdata's; messages carry the server's error
   number and never a stored value.
 
@@ -24,10 +27,9 @@ the next open. Two processes never migrate at once (``GET_LOCK``).
 
 from __future__ import annotations
 
+import itertools
 import logging
-import os
 import re
-import tempfile
 from collections.abc import Callable, Sequence
 from typing import Any, ClassVar
 from urllib.parse import unquote, urlsplit
@@ -44,6 +46,7 @@ from custdata.storage._sql import SQLStore, _Existing
 
 try:
     import pymysql
+    import pymysql.connections
     import pymysql.constants.CLIENT
 except ImportError as exc:  # pragma: no cover - only without the extra
     raise MissingExtraError("mariadb", "the mariadb:// store", ["PyMySQL"]) from exc
@@ -154,6 +157,11 @@ def _error(where: str, exc: BaseException) -> CustdataError:
         return ValidationError("text with a lone surrogate cannot be stored (not valid Unicode)")
     if isinstance(exc, OverflowError):
         return ValidationError("a whole number too large for the database (MariaDB holds 64 bits)")
+    if isinstance(exc, _RefusedFile):
+        return StoreError(
+            f"{where}: the server asked for a local file custdata did not offer (none was sent); "
+            "the write was stopped"
+        )
     code = exc.args[0] if exc.args and isinstance(exc.args[0], int) else 0
     if code in _VALUE_ERRORS:
         return ValidationError(f"MariaDB refused {_VALUE_ERRORS[code]} (error {code})")
@@ -172,6 +180,72 @@ def _error(where: str, exc: BaseException) -> CustdataError:
 
 
 # ------------------------------------------------------------------------------------------ connection
+#: Bytes per packet of a local load's data (well under any server's ``max_allowed_packet``).
+_LOAD_PACKET = 1 << 16
+_names = itertools.count()
+
+
+class _LoadResult(pymysql.connections.MySQLResult):
+    """A statement's result whose "send me a local file" request is answered from memory (see
+    :class:`_LoadConnection`)."""
+
+    def _read_load_local_packet(self, first_packet: Any) -> None:
+        conn: Any = self.connection
+        name = bytes(first_packet.get_all_data()[1:])
+        offered, conn.load_offer = conn.load_offer, None
+        data = offered[1] if offered is not None and offered[0] == name else None
+        try:
+            if data is not None:
+                view = memoryview(data)
+                for start in range(0, len(view), _LOAD_PACKET):
+                    conn.write_packet(bytes(view[start : start + _LOAD_PACKET]))
+        finally:
+            conn.write_packet(b"")  # the end of the data (all of it, or none for a request not ours)
+            ok = conn._read_packet()
+        if data is None:
+            raise _RefusedFile()
+        if not ok.is_ok_packet():
+            raise pymysql.err.OperationalError(2014, "commands out of sync")
+        self._read_ok_packet(ok)  # type: ignore[attr-defined]
+
+
+class _RefusedFile(Exception):
+    """The server asked for a local file custdata did not offer (it was sent nothing)."""
+
+
+class _LoadConnection(pymysql.connections.Connection):
+    """PyMySQL's connection, but a ``LOAD DATA LOCAL INFILE`` reads the bytes offered for that statement's
+    own name (:attr:`load_offer`), never a file: whatever name a server asks for, no file is opened."""
+
+    load_offer: tuple[bytes, bytes] | None = None
+
+    def _read_query_result(self, unbuffered: bool = False) -> Any:
+        # PyMySQL's own body, with the result class that serves loads from memory
+        self._result = None
+        result = _LoadResult(self)
+        if unbuffered:
+            try:
+                result.init_unbuffered_query()
+            except BaseException:
+                result.unbuffered_active = False
+                result.connection = None
+                raise
+        else:
+            result.read()
+        self._result = result
+        if result.server_status is not None:
+            self.server_status = result.server_status
+        return result.affected_rows
+
+
+def _serves_loads() -> bool:
+    """Whether this PyMySQL has the two hooks :class:`_LoadConnection` overrides (it has had them since
+    0.9); without them bulk writes use multi-row INSERT."""
+    return callable(getattr(pymysql.connections.Connection, "_read_query_result", None)) and callable(
+        getattr(pymysql.connections.MySQLResult, "_read_load_local_packet", None)
+    )
+
+
 class _Connection:
     """The PyMySQL connection with the ``execute`` shortcut the shared code uses (as sqlite3 and psycopg
     have): a buffered cursor per statement."""
@@ -234,6 +308,7 @@ class MariaDBStore(SQLStore):
         pymysql.err.MySQLError,
         UnicodeEncodeError,
         OverflowError,
+        _RefusedFile,
     )
     migrations: ClassVar[Sequence[Sequence[str | Callable[[SQLStore], None]]]] = (
         _SCHEMA_V1,
@@ -262,7 +337,7 @@ class MariaDBStore(SQLStore):
         region: str | None = "CN",
         source: str | None = None,
         create: bool = True,
-        local_infile: bool = False,
+        local_infile: bool = True,
     ) -> None:
         safe = _safe(url)
         self._bin = _BIN
@@ -295,7 +370,7 @@ class MariaDBStore(SQLStore):
         super().__init__(safe, _Connection(raw), region=region, source=source)
         self.database = database
         self._create = create
-        self._local_infile = local_infile
+        self._load = False  # bulk writes through LOAD DATA LOCAL (decided below, once the server says)
         try:
             # as PostgreSQL's default: each statement sees what was committed before it began
             self._raw("SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED")
@@ -306,6 +381,10 @@ class MariaDBStore(SQLStore):
                 )
             }
             self._bin = _BIN if _BIN in found else "utf8mb4_0900_bin"
+            if isinstance(raw, _LoadConnection):
+                self._load = bool(self._all("SELECT @@local_infile")[0][0])
+                if not self._load:
+                    log.info("%s: the server refuses local loads; bulk writes use multi-row INSERT", safe)
             self._migrate()
         except BaseException:
             raw.close()
@@ -374,42 +453,81 @@ class MariaDBStore(SQLStore):
                 out[i] = (v, b, d, k)
         return out
 
+    def _rows(self, *args: Any) -> Any:
+        # the load buffers are built here, in the thread that prepares the chunks, so the thread that
+        # writes them only sends bytes and waits for the server (and the server is never kept waiting
+        # between one table's load and the next)
+        rows = super()._rows(*args)
+        if not self._load:
+            return rows
+        new_rows, upd_rows, unindex, lookup, history = rows
+        return _Loadable(self, new_rows), upd_rows, unindex, _Loadable(self, lookup), _Loadable(self, history)
+
+    def _tsv(self, rows: Sequence[Sequence[Any]]) -> bytes:
+        try:
+            return _tsv(rows)
+        except UnicodeEncodeError as exc:
+            raise self._error(exc) from exc
+
     def _bulk(self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
         if not rows:
             return
-        if not self._local_infile:
+        if not self._load:
             super()._bulk(table, columns, rows)
             return
-        # LOAD DATA's text form: tab-separated, \N for NULL, backslash escapes for \, tab and newline
-        lines = []
-        for row in rows:
-            lines.append("\t".join(_field(v) for v in row))
-        fd, path = tempfile.mkstemp(prefix="custdata-", suffix=".tsv")
+        data = rows.data if isinstance(rows, _Loadable) else self._tsv(rows)
+        name = f"custdata-{next(_names)}"
+        raw = self._conn.raw
+        raw.load_offer = (name.encode("ascii"), data)
         try:
-            with os.fdopen(fd, "w", encoding="utf-8", errors="strict", newline="\n") as f:
-                f.write("\n".join(lines))
-                f.write("\n")
             cols = ", ".join(f"`{c}`" for c in columns)
             cur = self._exec(
                 f"LOAD DATA LOCAL INFILE ? INTO TABLE {table} CHARACTER SET utf8mb4 "
                 f"FIELDS TERMINATED BY '\\t' ESCAPED BY '\\\\' LINES TERMINATED BY '\\n' ({cols})",
-                (path,),
+                (name,),
             )
-            # LOAD DATA LOCAL turns refused values into warnings (the server cannot stop the client's
-            # upload): any warning, or a row count short of the rows sent, fails the write
-            if cur.warning_count or cur.rowcount != len(rows):
-                shown = self._all("SHOW WARNINGS")
-                code = int(shown[0][1]) if shown else 0
-                if code in _VALUE_ERRORS:
-                    raise _error(self.url, pymysql.err.DataError(code, ""))
-                raise StoreError(
-                    f"{self.url}: LOAD DATA wrote {cur.rowcount} of {len(rows)} rows "
-                    f"({cur.warning_count} warnings, the first error {code})"
-                )
-        except UnicodeEncodeError as exc:
-            raise self._error(exc) from exc
         finally:
-            os.unlink(path)
+            raw.load_offer = None
+        # LOAD DATA LOCAL turns refused values into warnings (the server cannot stop the client's
+        # upload): any warning, or a row count short of the rows sent, fails the write
+        if cur.warning_count or cur.rowcount != len(rows):
+            shown = self._all("SHOW WARNINGS")
+            code = int(shown[0][1]) if shown else 0
+            if code in _VALUE_ERRORS:
+                raise _error(self.url, pymysql.err.DataError(code, ""))
+            raise StoreError(
+                f"{self.url}: LOAD DATA wrote {cur.rowcount} of {len(rows)} rows "
+                f"({cur.warning_count} warnings, the first error {code})"
+            )
+
+
+class _Loadable(list[tuple[Any, ...]]):
+    """Rows of one table with their ``LOAD DATA`` buffer, built when the rows are."""
+
+    def __init__(self, store: MariaDBStore, rows: list[tuple[Any, ...]]) -> None:
+        super().__init__(rows)
+        self.data = store._tsv(rows) if rows else b""
+
+
+#: What makes a field need LOAD DATA's escapes (a tab is caught by counting the separators).
+_SPECIAL = re.compile(r"[\\\n\r]")
+
+
+def _tsv(rows: Sequence[Sequence[Any]]) -> bytes:
+    """Rows in ``LOAD DATA``'s text form: tab-separated, ``\\N`` for NULL, backslash escapes for backslash,
+    tab, newline and carriage return. Each row is joined as it is and checked once; only a row with
+    something to escape is escaped field by field."""
+    lines = []
+    for row in rows:
+        fields = [v if type(v) is str else "" if v is None else str(v) for v in row]
+        line = "\t".join(fields)
+        if line.count("\t") != len(fields) - 1 or _SPECIAL.search(line) is not None:
+            line = "\t".join([_field(v) for v in row])
+        elif None in row:
+            line = "\t".join(["\\N" if v is None else f for v, f in zip(row, fields, strict=True)])
+        lines.append(line)
+    lines.append("")
+    return "\n".join(lines).encode("utf-8")
 
 
 def _field(value: Any) -> str:
@@ -422,11 +540,13 @@ def _field(value: Any) -> str:
 
 
 def _connect(args: dict[str, Any], local_infile: bool) -> Any:
-    return pymysql.connect(
+    # local loads are allowed only on the connection that serves them from memory
+    loads = local_infile and _serves_loads()
+    return (_LoadConnection if loads else pymysql.connections.Connection)(
         **{k: v for k, v in args.items() if v is not None},
         charset="utf8mb4",
         autocommit=True,
-        local_infile=local_infile,
+        local_infile=loads,
         init_command=(
             "SET SESSION sql_mode = 'STRICT_ALL_TABLES,ERROR_FOR_DIVISION_BY_ZERO,NO_ENGINE_SUBSTITUTION', "
             "SESSION time_zone = '+00:00'"
