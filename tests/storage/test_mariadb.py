@@ -166,7 +166,10 @@ def test_a_server_refusing_local_loads_gets_multi_row_inserts(
 
 
 _cell = st.one_of(
-    st.none(), st.integers(-(2**63), 2**63 - 1), st.text(), st.sampled_from(["\\N", "\t", "a\\"])
+    st.none(),
+    st.integers(-(2**63), 2**63 - 1),
+    st.text(),
+    st.sampled_from(["", "\\N", "\t", "a\\", "\r", "\0", "x\ny", '{"a":"\\u5ba2"}']),
 )
 
 

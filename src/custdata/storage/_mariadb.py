@@ -509,25 +509,32 @@ class _Loadable(list[tuple[Any, ...]]):
         self.data = store._tsv(rows) if rows else b""
 
 
-#: What makes a field need LOAD DATA's escapes (a tab is caught by counting the separators).
-_SPECIAL = re.compile(r"[\\\n\r]")
-
-
 def _tsv(rows: Sequence[Sequence[Any]]) -> bytes:
     """Rows in ``LOAD DATA``'s text form: tab-separated, ``\\N`` for NULL, backslash escapes for backslash,
-    tab, newline and carriage return. Each row is joined as it is and checked once; only a row with
-    something to escape is escaped field by field."""
-    lines = []
-    for row in rows:
-        fields = [v if type(v) is str else "" if v is None else str(v) for v in row]
-        line = "\t".join(fields)
-        if line.count("\t") != len(fields) - 1 or _SPECIAL.search(line) is not None:
-            line = "\t".join([_field(v) for v in row])
-        elif None in row:
-            line = "\t".join(["\\N" if v is None else f for v, f in zip(row, fields, strict=True)])
-        lines.append(line)
-    lines.append("")
-    return "\n".join(lines).encode("utf-8")
+    tab, newline and carriage return. The rows are joined as they are (a NUL standing for NULL) and the
+    whole text checked once by counting: when tabs and newlines fall only between fields and rows and there
+    is no carriage return or NUL of the data's own, only backslashes (those of JSON bodies) need escaping,
+    in one pass over the text; otherwise every field is escaped on its own (:func:`_field`)."""
+    if not rows:
+        return b""
+    text = "\n".join(
+        ["\t".join([v if type(v) is str else "\0" if v is None else str(v) for v in row]) for row in rows]
+    )
+    nulls = sum([row.count(None) for row in rows])
+    if (
+        text.count("\0") != nulls
+        or text.count("\t") != len(rows) * (len(rows[0]) - 1)
+        or text.count("\n") != len(rows) - 1
+        or "\r" in text
+        or len(set(map(len, rows))) != 1
+    ):
+        text = "\n".join(["\t".join([_field(v) for v in row]) for row in rows])
+    else:
+        if "\\" in text:
+            text = text.replace("\\", "\\\\")
+        if nulls:
+            text = text.replace("\0", "\\N")
+    return (text + "\n").encode("utf-8")
 
 
 def _field(value: Any) -> str:
