@@ -1,8 +1,13 @@
 """custdata on Dask: normalise file to file and dedupe, on a LocalCluster of 1 and 2 workers, beside the
 single-machine functions on the same files.
 
-    python benchmarks/bench_dask.py --size 1000000 --repeat 3     # the full run (about 1M records)
-    python benchmarks/bench_dask.py --quick                       # 3,000 records: checks the script works
+    python benchmarks/bench_dask.py --size 1000000 --repeat 3     # the full run (1M records)
+    python benchmarks/bench_dask.py --size 5000000 --part 250000   # the largest that fits (estimated)
+    python benchmarks/bench_dask.py --quick                       # 3,000 records, 2 workers: checks the script
+
+10M records do not fit in 24 GB: single-machine dedupe held about 2.6 KB per record at 20,000 records (the
+records about 1.0 KB, dedupe's working set about 1.6 KB more), so 10M would need about 26 GB before the
+pairs; 5M about 13 GB. Each configuration runs one after the other, never two at once.
 
 The records are bench_dedupe.py's generator (messy Chinese and Latin names, phones, e-mails, households),
 written once (untimed) as JSON Lines files of ``--part`` records each. What is timed:
@@ -17,7 +22,8 @@ written once (untimed) as JSON Lines files of ``--part`` records each. What is t
 
 Every configuration runs in a fresh process, one after the other. Reported: wall time, records/s, CPU
 seconds (single: the process and its forked workers; Dask: the client process plus every worker
-process, their start-up included), peak memory of the client and of each worker (max RSS). The clusters of both
+process, their start-up included), peak memory of the client and of each worker (max RSS; single side:
+the largest forked worker). The clusters of both
 sides are compared (they must be equal). On a shared machine compare CPU time, not wall time.
 """
 
@@ -50,6 +56,11 @@ def _rusage(children: bool = True) -> tuple[float, int]:
     return cpu, me.ru_maxrss // 1024
 
 
+def _children_peak() -> int:
+    """The peak RSS (MB) of the largest reaped child process (the single side's forked workers)."""
+    return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss // 1024
+
+
 def _worker_stats() -> tuple[float, int]:
     """CPU seconds and peak RSS (MB) of the worker process this runs in."""
     return _rusage(children=False)
@@ -61,13 +72,16 @@ def prepare(n: int, part: int, folder: Path) -> Path:
     from custdata.io import write_jsonl
     from custdata.matching import dedupe
 
-    rows, _ = generate(n)
-    recs = [Customer.from_dict(r) for r in rows]
+    rows: list[Any] = generate(n)[0]
     data = folder / "in"
     data.mkdir()
+    step = max(1, n // 20_000)
+    sample: list[Customer] = []  # every step-th record
     for k in range(0, n, part):
-        write_jsonl(recs[k : k + part], data / f"part-{k // part:05d}.jsonl")
-    sample = recs[:: max(1, n // 20_000)]
+        chunk = [Customer.from_dict(r) for r in rows[k : k + part]]
+        rows[k : k + part] = [None] * len(chunk)  # the generated rows are freed as they are written
+        sample.extend(chunk[(-k) % step :: step])
+        write_jsonl(chunk, data / f"part-{k // part:05d}.jsonl")
     dedupe(sample).matcher.save(folder / "matcher.json")
     return data
 
@@ -143,7 +157,7 @@ def run_one(task: str, side: str, workers: int, folder: Path) -> dict[str, Any]:
         "cpu_s": round(cpu - cpu0 + sum(c for c, _ in worker_stats), 1),
         "workers_cpu_s": round(sum(c for c, _ in worker_stats), 1),
         "peak_client_mb": peak,
-        "peak_worker_mb": [m for _, m in worker_stats],
+        "peak_worker_mb": [m for _, m in worker_stats] if side == "dask" else [_children_peak()],
         "clusters": clusters,
     }
 
@@ -155,7 +169,11 @@ def main() -> None:
     ap.add_argument("--workers", type=int, nargs="+", default=[1, 2])
     ap.add_argument("--tasks", nargs="+", default=["normalize", "dedupe"], choices=["normalize", "dedupe"])
     ap.add_argument("--repeat", type=int, default=1, help="runs per configuration (medians reported)")
-    ap.add_argument("--quick", action="store_true", help="3,000 records in files of 500: checks the script")
+    ap.add_argument(
+        "--quick",
+        action="store_true",
+        help="3,000 records in files of 500, 2 workers only: checks the script",
+    )
     ap.add_argument("--one", nargs=4, default=None, help=argparse.SUPPRESS)  # task side workers folder
     args = ap.parse_args()
     if args.one is not None:
@@ -163,6 +181,8 @@ def main() -> None:
         print(json.dumps(run_one(task, side, int(workers), Path(folder))))
         return
     size, part = (3_000, 500) if args.quick else (args.size, args.part)
+    if args.quick:
+        args.workers = [2]
     with tempfile.TemporaryDirectory(prefix="bench-dask-") as tmp:
         folder = Path(tmp)
         t0 = time.perf_counter()
