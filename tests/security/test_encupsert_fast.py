@@ -127,3 +127,30 @@ def test_blind_index_is_a_truncated_hmac(kind, value, bits):
     index = BlindIndex(RING, bits=bits, store="s1")
     want = hmac.digest(index.field_key(kind), value.encode("utf-8", "surrogatepass"), "sha256").hex()
     assert index(kind, value) == want[: bits // 4]
+
+
+def test_a_bulk_write_forgets_claimed_keys_and_finds_them_again(tmp_path, monkeypatch):
+    """upsert_many drops the data keys it holds between chunks: customers repeated in later chunks (and a
+    put inside the same transaction) find their stored key again instead of getting a second one."""
+    import custdata.storage._sql as sql
+
+    monkeypatch.setattr(sql, "CHUNK", 10)  # keys dropped once more than 40 are held
+    people = [
+        custdata.Customer(
+            id=f"c{i}", name=custdata.PersonName(full=f"客户{i}"), phones=[custdata.Phone(f"+86138{i:08d}")]
+        )
+        for i in range(95)
+    ]
+    again = [p.evolve(name=custdata.PersonName(full=f"顾客{p.id}")) for p in people[::7]]
+    with custdata.open_store(f"sqlite:///{tmp_path}/s.db", keyring=RING) as store:
+        with store.transaction():
+            store.upsert_many(people + again)
+            store.put(store.get("c3").evolve(name=custdata.PersonName(full="张三")))
+        assert store.query_sql("SELECT COUNT(*) FROM cd_subject_keys") == [(95,)]
+        got = store.get_many([p.id for p in people])
+        renamed = {p.id: p.name.full for p in again} | {"c3": "张三"}
+        for p in people:
+            assert got[p.id].name.full == renamed.get(p.id, p.name.full)
+        changes = store.history("c7")[-1].changes
+        assert [(c.field, c.old["full"], c.new["full"]) for c in changes] == [("name", "客户7", "顾客c7")]
+        assert store.find(phone="+8613800000090")[0].id == "c90"

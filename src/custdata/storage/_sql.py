@@ -495,6 +495,14 @@ class SQLStore(SQLPrivacy):
         if self._cipher is not None:
             self._bulk("cd_subject_keys", SUBJECT_KEY_COLUMNS, self._claim_keys(ids))
 
+    def _drop_keys(self) -> None:
+        """Forget the data keys claimed so far in this transaction once they are many (between chunks of a
+        bulk write, when every one of them is in ``cd_subject_keys``, where a later claim finds it again):
+        a million-customer load would otherwise hold a million AES-GCM objects until it commits, and the
+        garbage collector would walk them over and over."""
+        if len(self._keys_now) > 4 * CHUNK:
+            self._keys_now.clear()
+
     def _key(self, customer_id: str, *, create: bool) -> SubjectKey | None:
         key = self._keys_now.get(customer_id)
         if key is None:
@@ -937,12 +945,14 @@ class SQLStore(SQLPrivacy):
                     if not existing:
                         self._insert_new(batch, at, src)
                         inserted += len(batch)
+                        self._drop_keys()
                         continue
                     prepared = self._prepare(batch)
                     rows = self._rows(prepared, existing, at, src, errors, check_versions, problems)
                     self._write_chunk(*rows)
                     inserted += len(rows[0])
                     updated += len(rows[1])
+                    self._drop_keys()
                 return UpsertResult(
                     inserted, updated, tuple(problems) if errors == "collect" else (), len(problems)
                 )
@@ -978,6 +988,7 @@ class SQLStore(SQLPrivacy):
                     pending = pool.submit(self._write_chunk, *rows)
                     inserted += len(rows[0])
                     updated += len(rows[1])
+                    self._drop_keys()
                 if pending is not None:
                     pending.result()
             finally:
