@@ -978,7 +978,12 @@ class SQLStore(SQLPrivacy):
                             for cid in stored:
                                 del self._keys_now[cid]
                             self._claim_keys(stored)
-                            prepared = self._prepare(batch)
+                            # only their bodies change (sealed under the stored key); index keys do not
+                            body = self._body
+                            prepared = [
+                                (i, c, keys, body(c) if c.id in stored else text)
+                                for i, c, keys, text in prepared
+                            ]
                             rows = self._rows(prepared, {}, at, src, errors, check_versions, problems)
                         self._bulk(
                             "cd_subject_keys", SUBJECT_KEY_COLUMNS, [r for r in fresh if r[0] not in stored]
