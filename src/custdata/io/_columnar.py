@@ -775,11 +775,10 @@ class _Builder:
         self, pc: Any, pa: Any, batch: Any, columns: list[list[str]], trusted: Any, first_header: str
     ) -> tuple[list[list[Any]], set[int]]:
         """The columns :meth:`make` makes a batch's records from, and the rows that must take the per-row
-        steps instead: a row with a cell that is guarded (starts
-        with ' or =, phones apart: see :func:`_checked`), an id that is empty or may be blank, a phone or
-        e-mail the column checks do not take, a converted cell the per-row steps would not take,
-        details of a contact without its number or address, no cell at all, or a first cell that may
-        make it the header again."""
+        steps instead: a row with a guarded cell (starting with ' or =; phones apart, see
+        :func:`_checked`), an id that is empty or may be blank, a phone or e-mail the column checks do
+        not take, a converted cell the per-row steps would not take, details of a contact without its
+        number or address, no cell at all, or a first cell that may make it the header again."""
         special = pc.invert(trusted) if trusted is not None else None
 
         def add(mask: Any) -> None:
