@@ -23,6 +23,7 @@ import csv
 import json
 import os
 import resource
+import shutil
 import statistics
 import subprocess
 import sys
@@ -173,6 +174,13 @@ def main() -> None:
         return
     n, repeat = (20_000, 1) if args.quick else (args.n, args.repeat)
     folder = tempfile.mkdtemp(prefix="custdata-bench-io-")
+    try:
+        _run(folder, n, repeat, args.only)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)  # the files are large at 1M customers
+
+
+def _run(folder: str, n: int, repeat: int, only: list[str] | None) -> None:
     _prepare(folder, n)
     first = list(custdata.read_csv(os.path.join(folder, "flat.csv"), engine="rows"))
     second = list(custdata.read_csv(os.path.join(folder, "flat.csv"), engine="columnar"))
@@ -181,7 +189,7 @@ def main() -> None:
     print(f"N = {n:,} customers; medians of {repeat} runs, each in a fresh process")
     print(f"{'operation':36s} {'wall s':>8s} {'records/s':>12s} {'CPU s':>8s} {'peak MiB':>9s}")
     for name in _ops(folder):
-        if args.only and not any(w in name for w in args.only):
+        if only and not any(w in name for w in only):
             continue
         runs = []
         for _ in range(repeat):
