@@ -314,6 +314,32 @@ def _features(recs: Sequence[Customer], region: str | None, workers: int | None)
     return feats
 
 
+def _learned(
+    feats: Sequence[Features],
+    scored: ScoredPairs,
+    *,
+    threshold: float,
+    region: str | None,
+    rules: Sequence[Mapping[str, str | Sequence[str]]] | None,
+    min_support: float,
+    seed: int,
+    side: Sequence[int] | None = None,
+) -> Matcher:
+    """The matcher fitted on the compared pairs, or the unfitted starting values when no pair was compared."""
+    if not scored.patterns:
+        return Matcher._empty(threshold=threshold, region=region, rules=rules, min_support=min_support)
+    return Matcher._fit_from(
+        feats,
+        scored,
+        threshold=threshold,
+        region=region,
+        rules=rules,
+        min_support=min_support,
+        seed=seed,
+        side=side,
+    )
+
+
 def dedupe(
     records: Iterable[Customer],
     *,
@@ -421,18 +447,8 @@ def dedupe(
             matcher = Matcher(matcher.model, threshold=threshold, region=region, min_support=min_support)
     if matcher is None:
         say("learning")
-        matcher = (
-            Matcher._fit_from(
-                feats,
-                scored,
-                threshold=threshold,
-                region=region,
-                rules=rules,
-                min_support=min_support,
-                seed=seed,
-            )
-            if scored.patterns
-            else Matcher._empty(threshold=threshold, region=region, rules=rules, min_support=min_support)
+        matcher = _learned(
+            feats, scored, threshold=threshold, region=region, rules=rules, min_support=min_support, seed=seed
         )
     elif threshold != DEFAULT_THRESHOLD:
         matcher = Matcher(
@@ -513,19 +529,15 @@ def link(
     )
     del plan
     if matcher is None:
-        matcher = (
-            Matcher._fit_from(
-                feats,
-                scored,
-                threshold=threshold,
-                region=region,
-                rules=rules,
-                min_support=min_support,
-                seed=seed,
-                side=side,
-            )
-            if scored.patterns
-            else Matcher._empty(threshold=threshold, region=region, rules=rules, min_support=min_support)
+        matcher = _learned(
+            feats,
+            scored,
+            threshold=threshold,
+            region=region,
+            rules=rules,
+            min_support=min_support,
+            seed=seed,
+            side=side,
         )
     elif threshold != DEFAULT_THRESHOLD:
         matcher = Matcher(matcher.model, threshold=threshold, region=matcher.region, fields=matcher.fields)
