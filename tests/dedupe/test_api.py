@@ -244,12 +244,13 @@ def test_n_jobs_is_a_deprecated_spelling_of_workers() -> None:
     with pytest.warns(DeprecationWarning, match="workers=") as rec:
         res = dedupe(PEOPLE, n_jobs=1)
     assert res.settings.workers == 1
-    # the warning points at the user's call, not inside custdata
-    assert [w.filename for w in rec] == [__file__]
+    # the warning points at the user's call, not inside custdata (Python 3.12+ may add its own
+    # DeprecationWarning about fork() in a multi-threaded process when workers start: not ours)
+    assert [w.filename for w in rec if "workers=" in str(w.message)] == [__file__]
     with pytest.warns(DeprecationWarning, match="workers=") as rec:
         lk = link(PEOPLE[:2], PEOPLE[2:], n_jobs=2)
     assert lk.settings.workers == 2
-    assert [w.filename for w in rec] == [__file__]
+    assert [w.filename for w in rec if "workers=" in str(w.message)] == [__file__]
     with pytest.raises(ValidationError, match="n_jobs"):
         dedupe(PEOPLE, n_jobs="2")  # type: ignore[arg-type]
     with warnings.catch_warnings():
