@@ -225,6 +225,24 @@ def _profile_part(
 
 
 # -------------------------------------------------------------------------------------------------- api
+def _pieces(bag: db.Bag) -> list[Any]:
+    """One handle per partition of a persisted bag, in partition order, that keeps the partition's data on
+    the cluster for as long as anything built from it refers to it: on a ``distributed`` cluster the
+    partitions' futures themselves (a graph keeps a future it holds alive; ``to_delayed`` may leave only
+    the keys, and the scheduler then drops the data before the result is computed), otherwise the bag's
+    delayed partitions (the local schedulers keep persisted data in the graph)."""
+    try:
+        from distributed import futures_of
+    except ImportError:  # pragma: no cover - the dask extra brings distributed
+        futures: list[Any] = []
+    else:
+        futures = list(futures_of(bag))  # type: ignore[no-untyped-call]
+    if not futures:
+        return list(bag.to_delayed())  # type: ignore[no-untyped-call]
+    by_key = {f.key: f for f in futures}
+    return [by_key[k] for k in bag.__dask_keys__()]
+
+
 def profiles(
     customers: Any,
     transactions: Any = None,
@@ -297,7 +315,7 @@ def profiles(
         .groupby(lambda r: r[0], npartitions=n)
         .persist()
     )
-    pieces = routed.to_delayed()
+    pieces = _pieces(routed)
     holders = compute(*(delayed(_keys)(p) for p in pieces))  # type: ignore[no-untyped-call]
     home = {k: m for m, keys in enumerate(holders) for k in keys}
     aligned: list[Delayed] = [

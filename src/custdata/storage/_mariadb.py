@@ -616,9 +616,9 @@ def open_mariadb(url: str, **options: Any) -> MariaDBStore:
     Options (also as URL query parameters): ``unix_socket`` (a socket path instead of host and port),
     ``ssl_ca``/``ssl_cert``/``ssl_key`` (TLS files), ``connect_timeout`` (seconds, default 10), ``region``
     (default region for phone look-ups), ``source`` (default source recorded in the history), ``create``
-    (False: open an existing store only), ``local_infile`` (default True: bulk loads through ``LOAD DATA LOCAL INFILE`` from memory, never
-    from a file, when the server allows it; False: multi-row INSERT). An unknown option or a bad value is a
-    ValidationError.
+    (False: open an existing store only), ``local_infile`` (default True: bulk loads through ``LOAD DATA
+    LOCAL INFILE`` from memory, never from a file, when the server allows it; False: multi-row INSERT). An
+    unknown option or a bad value is a ValidationError.
     """
     opts, _ = _args.url_options(url, options, {**_OPTIONS, **_CONNECT})
     args = connect_args(url.split("?", 1)[0])
