@@ -52,6 +52,10 @@ class RecordCipher:
         #: Per-customer data keys (crypto-shredding): a store passes each customer's key to the methods.
         self.subjects = SubjectKeys(self.encryptor)
         self.index = BlindIndex(keyring, bits=index_bits, store=store)
+        if isinstance(sensitive_custom, str):  # one name would read as its letters
+            raise ValidationError(
+                "sensitive_custom is a list of custom attribute names", field="sensitive_custom"
+            )
         self.sensitive_custom = frozenset(sensitive_custom)
         if not all(isinstance(k, str) for k in self.sensitive_custom):
             raise ValidationError("sensitive_custom names custom attributes (str)", field="sensitive_custom")

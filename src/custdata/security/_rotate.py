@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from custdata.exceptions import ValidationError
@@ -55,33 +55,58 @@ def key_usage(store: Any) -> dict[str, int]:
 
 
 def encrypt_store(
-    store: Any, keyring: Keyring, *, progress: Callable[[int], object] | None = None, page: int = 500
+    store: Any,
+    keyring: Keyring,
+    *,
+    progress: Callable[[int], object] | None = None,
+    page: int = 500,
+    sensitive_custom: Iterable[str] | None = None,
 ) -> int:
-    """Encrypt a plaintext SQLite or PostgreSQL store in place under ``keyring``: customer bodies, their
-    lookup keys (blind indexes from then on) and history changes; returns how many customers this call
-    encrypted.
+    """Encrypt a plaintext SQLite, PostgreSQL or MariaDB store in place under ``keyring``: customer
+    bodies, their lookup keys (blind indexes from then on), history changes and the free text of
+    transactions and interactions; returns how many customers this call encrypted.
 
     Open the plaintext store without ``keyring=``; each page of ``page`` customers is one transaction
     that also records how far the work got, so an interrupted run (a killed process included) loses at
     most its page: open the store again with ``keyring=`` and call this again to finish. Until it has
     finished the store refuses every other operation (never half plaintext, half encrypted answers).
     Afterwards, open the store with ``keyring=``. ``progress(customers_so_far)`` is called after each
-    page. Transactions and interactions are not encrypted (see docs/security.md).
+    page.
+
+    ``sensitive_custom`` names custom attributes to seal with the personal fields; the store records the
+    set. On a store that is encrypted already, naming more attributes than it seals seals the new ones in
+    place, the same way (page by page, resumable; the count is then of customer bodies rewritten);
+    naming fewer is a ValidationError: an attribute once sealed stays sealed.
     """
     step = getattr(store, "encrypt_page", None)
     if not callable(step):
         raise ValidationError(
-            f"{type(store).__name__} cannot be encrypted in place (a SQLite or PostgreSQL store can)",
+            f"{type(store).__name__} cannot be encrypted in place "
+            "(a SQLite, PostgreSQL or MariaDB store can)",
             field="store",
         )
     if not isinstance(keyring, Keyring):
         raise ValidationError(f"expected a Keyring, got {type(keyring).__name__}", field="keyring")
     if not isinstance(page, int) or isinstance(page, bool) or page < 1:
         raise ValidationError("page must be a positive int", field="page")
+    names = None if sensitive_custom is None else _names(sensitive_custom)
     done, total = False, 0
     while not done:
-        done, n = step(keyring, page)
+        done, n = step(keyring, page) if names is None else step(keyring, page, sensitive_custom=names)
         total += n
         if progress is not None:
             progress(total)
     return total
+
+
+def _names(value: object) -> list[str]:
+    if isinstance(value, (str, bytes)) or not isinstance(value, Iterable):
+        raise ValidationError(
+            "sensitive_custom is a list of custom attribute names", field="sensitive_custom"
+        )
+    names = list(value)
+    if not all(isinstance(n, str) for n in names):
+        raise ValidationError(
+            "sensitive_custom is a list of custom attribute names", field="sensitive_custom"
+        )
+    return names

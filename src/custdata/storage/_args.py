@@ -27,6 +27,7 @@ __all__ = [
     "iterable",
     "limit_arg",
     "optional_text",
+    "sensitive_names",
     "text",
     "url_options",
 ]
@@ -97,6 +98,14 @@ def iterable(name: str, value: object) -> Iterable[Any]:
 def ids(value: object) -> list[str]:
     """Customer ids, each checked, duplicates dropped (first order kept)."""
     return list(dict.fromkeys(text("customer_ids", i) for i in iterable("customer_ids", value)))
+
+
+def sensitive_names(value: object) -> tuple[str, ...] | None:
+    """The custom attribute names of ``sensitive_custom=`` (None: not given), sorted, duplicates dropped.
+    A single str is refused (it would read as its letters)."""
+    if value is None:
+        return None
+    return tuple(sorted({text("sensitive_custom", n) for n in iterable("sensitive_custom", value)}))
 
 
 def check_find(phone: object, email: object, external_id: object) -> None:

@@ -142,6 +142,8 @@ def _export(store: Store, target: Path | str, cipher: RecordCipher | None) -> di
                 "store": cipher.encryptor.store,
                 "index_bits": cipher.index.bits,
                 "check": cipher.derive("keyring", "check"),
+                # the custom attributes sealed with the personal fields: a restore keeps sealing them
+                "sensitive_custom": sorted(cipher.sensitive_custom),
             }
             lookup = getattr(store, "subject_key", None)
             if callable(lookup):
@@ -218,7 +220,12 @@ def _backup_cipher(
             "or pass keyring="
         )
     try:
-        cipher = RecordCipher(keyring, store=str(enc["store"]), index_bits=int(enc["index_bits"]))
+        sensitive = enc.get("sensitive_custom", [])
+        if not isinstance(sensitive, list) or not all(isinstance(n, str) for n in sensitive):
+            raise ValueError("sensitive_custom")
+        cipher = RecordCipher(
+            keyring, store=str(enc["store"]), index_bits=int(enc["index_bits"]), sensitive_custom=sensitive
+        )
         check = enc["check"]
     except (KeyError, TypeError, ValueError):
         raise ParseError("the backup's encryption header is damaged", path=str(path), row=1) from None
@@ -334,6 +341,19 @@ def _items(
             )
 
 
+def _sealed_custom(path: Path | str) -> list[str]:
+    """The custom attributes an encrypted backup seals (read from its header line; [] for anything else:
+    reading the items reports a bad file properly)."""
+    lines = _lines(path)
+    with contextlib.closing(lines):
+        try:
+            enc = json.loads(next(lines, "")).get("encrypted") or {}
+            names = enc.get("sensitive_custom") or []
+        except (ValueError, AttributeError, RecursionError, ParseError):
+            return []
+    return [n for n in names if isinstance(n, str)] if isinstance(names, list) else []
+
+
 def _reason(exc: BaseException) -> str:
     if isinstance(exc, RecursionError):
         return "nested too deeply"
@@ -370,7 +390,12 @@ def restore(
         own = getattr(store, "cipher", None)
         keyring = None if own is None else own.keyring
     shredded: dict[str, Any] = {"ids": set()}
-    store.load(_items(_url(path) or _path(path), counts, keyring, subject_keys, shredded))
+    target = _url(path) or _path(path)
+    sensitive = _sealed_custom(target)
+    seal_too = getattr(store, "seal_custom_too", None)
+    if sensitive and callable(seal_too):
+        seal_too(sensitive)  # an empty encrypted store keeps sealing what the backup sealed
+    store.load(_items(target, counts, keyring, subject_keys, shredded))
     out = {kind: n - shredded.get(kind, 0) for kind, n in counts.items()}
     if shredded.get("keys"):
         out["shredded"] = len(shredded["ids"])

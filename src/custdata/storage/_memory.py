@@ -145,11 +145,18 @@ class MemoryStore(MemoryPrivacy):
         """The store's record cipher when it is encrypted (backups use it to stay encrypted)."""
         return self._cipher
 
-    def use_keyring(self, keyring: Any) -> None:
+    def use_keyring(self, keyring: Any, sensitive_custom: Iterable[str] | None = None) -> None:
         """Keep this (new, empty) store's personal data sealed under ``keyring`` (``open_store``'s
         ``keyring=``): as in SQLite and PostgreSQL stores, each customer's data under a data key of its
-        own (wrapped by the keyring), blind indexes for look-ups."""
+        own (wrapped by the keyring), blind indexes for look-ups; the custom attributes named in
+        ``sensitive_custom`` sealed with the personal fields."""
+        names = _args.sensitive_names(sensitive_custom)
         if keyring is None:
+            if names is not None:
+                raise ValidationError(
+                    "sealing custom attributes needs encryption at rest: give keyring= too",
+                    field="sensitive_custom",
+                )
             return
         import secrets
 
@@ -160,7 +167,37 @@ class MemoryStore(MemoryPrivacy):
         with self._lock:
             if self._s.rows or self._s.activity["t"] or self._s.activity["i"]:
                 raise StoreError(f"{self.url} is not empty: a memory store is encrypted from the start")
-            self._cipher = RecordCipher(keyring, store=secrets.token_hex(8))
+            self._cipher = RecordCipher(keyring, store=secrets.token_hex(8), sensitive_custom=names or ())
+            self._lookup = Lookup(region=self._lookup.region, derive=self._cipher.derive)
+
+    @property
+    def sensitive_custom(self) -> frozenset[str]:
+        """The custom attributes this store seals with the personal fields (empty when not encrypted)."""
+        return frozenset() if self._cipher is None else frozenset(self._cipher.sensitive_custom)
+
+    def seal_custom_too(self, names: Iterable[str]) -> None:
+        """Add ``names`` to the custom attributes an *empty* encrypted store seals (``restore`` keeps a
+        backup's set so); a store holding customers is refused."""
+        cipher = self._cipher
+        wanted = frozenset(_args.sensitive_names(names) or ())
+        if cipher is None or wanted <= cipher.sensitive_custom:
+            return
+        from custdata.security import RecordCipher
+
+        with self._lock:
+            if self._s.rows or self._s.history:
+                raise ValidationError(
+                    f"{self.url} does not seal the custom attributes "
+                    f"{sorted(wanted - cipher.sensitive_custom)}"
+                    " and holds customers already: a memory store's set is chosen when it is opened",
+                    field="sensitive_custom",
+                )
+            self._cipher = RecordCipher(
+                cipher.keyring,
+                store=cipher.encryptor.store,
+                index_bits=cipher.index.bits,
+                sensitive_custom=wanted | cipher.sensitive_custom,
+            )
             self._lookup = Lookup(region=self._lookup.region, derive=self._cipher.derive)
 
     def _key(self, customer_id: str, *, create: bool) -> Any:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import importlib
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from importlib.metadata import entry_points
 from typing import Any
 from urllib.parse import urlsplit
@@ -160,11 +160,23 @@ def _factory(scheme: str) -> StoreFactory:
     )
 
 
-def open_store(url: str, *, create: bool = True, keyring: object | None = None, **options: Any) -> Store:
+def open_store(
+    url: str,
+    *,
+    create: bool = True,
+    keyring: object | None = None,
+    sensitive_custom: Iterable[str] | None = None,
+    **options: Any,
+) -> Store:
     """Open the store at ``url``: ``memory://``, ``sqlite:///path.db``, ``postgresql://user@host/db``,
     ``mariadb://user@host/db`` (also ``mysql://``) or a plug-in's scheme. ``create=False`` opens an existing
     store only (it never creates a file, a schema or tables). ``options`` go to the backend (see each
     backend's ``open_*`` function); an unknown one is a ValidationError.
+
+    ``keyring=`` encrypts personal fields at rest (docs/security.md); ``sensitive_custom=`` names custom
+    attributes sealed with them. A new store records the set; reopened with ``keyring=`` alone, it keeps
+    sealing the same attributes. Naming another set for an encrypted store is a ValidationError
+    (``security.encrypt_store(store, keyring, sensitive_custom=...)`` seals more in place).
 
     >>> store = open_store("memory://")
     >>> store.count()
@@ -177,6 +189,11 @@ def open_store(url: str, *, create: bool = True, keyring: object | None = None, 
             f"(known schemes: {', '.join(known_schemes())})"
         )
     _args.flag("create", create)
+    names = _args.sensitive_names(sensitive_custom)
+    if names is not None and keyring is None:
+        raise ValidationError(
+            "sealing custom attributes needs encryption at rest: give keyring= too", field="sensitive_custom"
+        )
     try:
         scheme = urlsplit(url).scheme.lower()
     except ValueError as exc:
@@ -197,14 +214,16 @@ def open_store(url: str, *, create: bool = True, keyring: object | None = None, 
     use_keyring = getattr(store, "use_keyring", None)
     if callable(use_keyring):
         try:
-            use_keyring(keyring)  # an encrypted store needs its keyring; a new one with a keyring encrypts
+            # an encrypted store needs its keyring; a new one with a keyring encrypts
+            use_keyring(keyring) if names is None else use_keyring(keyring, sensitive_custom=names)
         except BaseException:
             store.close()
             raise
     elif keyring is not None:
         store.close()
         raise StoreError(
-            f"encryption at rest (keyring=) is available for sqlite:// and postgresql:// stores, not {scheme}://"
+            "encryption at rest (keyring=) is available for memory://, sqlite://, postgresql:// and "
+            f"mariadb:// stores, not {scheme}://"
         )
     log.debug("opened %r", store)
     return store

@@ -141,6 +141,41 @@ def _chunks(items: Iterable[Any], n: int) -> Iterator[list[Any]]:
         yield batch
 
 
+def new_encryption_meta(keyring: Keyring, sensitive_custom: Iterable[str]) -> dict[str, Any]:
+    """The ``cd_meta`` row of a store becoming encrypted: its binding id, index width, the key check and the
+    custom attributes it seals (sorted: the set is compared on every open)."""
+    import secrets
+
+    from custdata.security import RecordCipher
+
+    meta: dict[str, Any] = {"format": 1, "store": secrets.token_hex(8), "index_bits": 32, "subject_keys": 1}
+    meta["check"] = RecordCipher(keyring, store=meta["store"]).derive("keyring", "check")
+    meta["sensitive_custom"] = sorted(set(sensitive_custom))
+    return meta
+
+
+def check_sensitive(url: str, meta: dict[str, Any], names: Sequence[str] | None) -> None:
+    """Refuse ``sensitive_custom=`` naming another set than the store's recorded one (None: not given)."""
+    stored = sorted(meta.get("sensitive_custom", ()))
+    if names is None or sorted(names) == stored:
+        return
+    more = sorted(set(names) - set(stored))
+    fewer = sorted(set(stored) - set(names))
+    how = (
+        "an attribute once sealed stays sealed"
+        if fewer
+        else "seal more with security.encrypt_store(store, keyring, sensitive_custom=[...]) or "
+        "`custdata store encrypt --sensitive-custom NAME`"
+    )
+    raise ValidationError(
+        f"{url} seals the custom attributes {stored}, not {sorted(names)}"
+        + (f" (new: {more})" if more else "")
+        + (f" (left out: {fewer})" if fewer else "")
+        + f"; open it without sensitive_custom= (the store remembers its set), or {how}",
+        field="sensitive_custom",
+    )
+
+
 def _decode_rows(
     url: str,
     rows: Iterable[Sequence[Any]],
@@ -407,22 +442,35 @@ class SQLStore(SQLPrivacy):
         """The store's record cipher when it is encrypted (backups use it to stay encrypted)."""
         return self._cipher
 
-    def use_keyring(self, keyring: Keyring | None) -> None:
+    def use_keyring(self, keyring: Keyring | None, sensitive_custom: Iterable[str] | None = None) -> None:
         """Check the store's encryption against ``keyring`` (called by ``open_store``): an encrypted
         store needs its keyring, and a new (empty) store opened with one becomes encrypted. A store that
-        already holds plaintext customers is refused (encrypting in place is not available yet)."""
+        already holds plaintext customers is refused (encrypt it in place with ``encrypt_store``).
+
+        ``sensitive_custom`` names the custom attributes sealed with the personal fields: recorded in the
+        store's encryption metadata when the store becomes encrypted, and read from there afterwards
+        (None: as recorded). Given for an encrypted store, it must be the recorded set: a ValidationError
+        otherwise (more attributes are sealed with ``encrypt_store(store, keyring, sensitive_custom=...)``,
+        and an attribute once sealed is never unsealed)."""
         from custdata.security import Keyring, RecordCipher
 
+        names = _args.sensitive_names(sensitive_custom)
         with self.transaction():
             row = self._all("SELECT value FROM cd_meta WHERE key = 'encryption'")
             if keyring is None:
                 if row:
                     raise StoreError(f"{self.url}: the store is encrypted: open it with keyring=")
+                if names is not None:
+                    raise ValidationError(
+                        "sealing custom attributes needs encryption at rest: give keyring= too",
+                        field="sensitive_custom",
+                    )
                 return
             if not isinstance(keyring, Keyring):
                 raise ValidationError(f"expected a Keyring, got {type(keyring).__name__}", field="keyring")
             if row:
                 meta = json.loads(row[0][0])
+                check_sensitive(self.url, meta, names)
             else:
                 used = self._all(
                     "SELECT (SELECT COUNT(*) FROM cd_customers) + (SELECT COUNT(*) FROM cd_history)"
@@ -432,18 +480,56 @@ class SQLStore(SQLPrivacy):
                         f"{self.url} holds plaintext customers: open it without keyring= and encrypt it in "
                         "place with security.encrypt_store(store, keyring) or `custdata store encrypt`"
                     )
-                import secrets
-
-                meta = {"format": 1, "store": secrets.token_hex(8), "index_bits": 32, "subject_keys": 1}
-                meta["check"] = RecordCipher(keyring, store=meta["store"]).derive("keyring", "check")
+                meta = new_encryption_meta(keyring, names or ())
                 self._exec("INSERT INTO cd_meta (key, value) VALUES ('encryption', ?)", (encode(meta),))
-        cipher = RecordCipher(keyring, store=str(meta["store"]), index_bits=int(meta["index_bits"]))
+        cipher = RecordCipher(
+            keyring,
+            store=str(meta["store"]),
+            index_bits=int(meta["index_bits"]),
+            sensitive_custom=meta.get("sensitive_custom", ()),
+        )
         if cipher.derive("keyring", "check") != meta.get("check"):
             raise DecryptionError(f"{self.url}: this keyring is not the store's (its index key differs)")
         self._cipher = cipher
         self._lookup = Lookup(region=self._lookup.region, derive=cipher.index)  # the deriver, unwrapped
         self._half_encrypted = "pending_after" in meta
         self._legacy_tokens = "subject_keys" not in meta
+
+    @property
+    def sensitive_custom(self) -> frozenset[str]:
+        """The custom attributes this store seals with the personal fields (empty when not encrypted)."""
+        return frozenset() if self._cipher is None else self._cipher.sensitive_custom
+
+    def seal_custom_too(self, names: Iterable[str]) -> None:
+        """Add ``names`` to the custom attributes an *empty* encrypted store seals (what ``restore`` does
+        to keep a backup's set); a store holding customers is refused (encrypt_store migrates one)."""
+        cipher = self._cipher
+        wanted = frozenset(_args.sensitive_names(names) or ())
+        if cipher is None or wanted <= cipher.sensitive_custom:
+            return
+        from custdata.security import RecordCipher
+
+        with self.transaction():
+            if self._all("SELECT (SELECT COUNT(*) FROM cd_customers) + (SELECT COUNT(*) FROM cd_history)")[0][
+                0
+            ]:
+                raise ValidationError(
+                    f"{self.url} does not seal the custom attributes "
+                    f"{sorted(wanted - cipher.sensitive_custom)}"
+                    ": seal them first with security.encrypt_store(store, keyring, sensitive_custom=[...])",
+                    field="sensitive_custom",
+                )
+            row = self._all("SELECT value FROM cd_meta WHERE key = 'encryption'")
+            meta = json.loads(row[0][0])
+            meta["sensitive_custom"] = sorted(wanted | cipher.sensitive_custom)
+            self._exec("UPDATE cd_meta SET value = ? WHERE key = 'encryption'", (encode(meta),))
+        self._cipher = RecordCipher(
+            cipher.keyring,
+            store=cipher.encryptor.store,
+            index_bits=cipher.index.bits,
+            sensitive_custom=meta["sensitive_custom"],
+        )
+        self._lookup = Lookup(region=self._lookup.region, derive=self._cipher.index)
 
     # ------------------------------------------------------------------ per-customer data keys
     def _vault(self, ids: Sequence[str]) -> dict[str, str]:
@@ -546,42 +632,48 @@ class SQLStore(SQLPrivacy):
 
         return opener
 
-    def encrypt_page(self, keyring: Keyring, limit: int = 500) -> tuple[bool, int]:
+    def encrypt_page(
+        self, keyring: Keyring, limit: int = 500, sensitive_custom: Iterable[str] | None = None
+    ) -> tuple[bool, int]:
         """Encrypt in place the next ``limit`` plaintext customers (bodies, lookup keys, history changes)
         of a plaintext or half-encrypted store, in one transaction that also records how far it got; a
         killed run loses at most the page under way and the next call carries on. Returns (done, how
         many customers this call encrypted). Until done, the store refuses every other operation.
-        (See :func:`custdata.security.encrypt_store`.)"""
+        ``sensitive_custom`` names custom attributes to seal too: recorded when the encryption begins; for
+        an encrypted store naming more than it seals, the next page of customers has them sealed (see
+        :meth:`_seal_custom_page`). (See :func:`custdata.security.encrypt_store`.)"""
         from custdata.security import Keyring, RecordCipher
 
         if not isinstance(keyring, Keyring):
             raise ValidationError(f"expected a Keyring, got {type(keyring).__name__}", field="keyring")
+        names = _args.sensitive_names(sensitive_custom)
         with self._lock:
-            before = self._cipher
+            before, half = self._cipher, self._half_encrypted
             self._encrypting_now = True
             try:
                 with self.transaction():
                     row = self._all("SELECT value FROM cd_meta WHERE key = 'encryption'")
                     if row:
                         meta = json.loads(row[0][0])
+                        stored = set(meta.get("sensitive_custom", ()))
+                        if "pending_custom" in meta or (
+                            "pending_after" not in meta and names is not None and set(names) > stored
+                        ):
+                            return self._seal_custom_page(keyring, meta, names, limit)
+                        check_sensitive(self.url, meta, names)
                         if "pending_after" not in meta:
                             return True, 0  # encrypted already
                     else:
-                        import secrets
-
-                        meta = {
-                            "format": 1,
-                            "store": secrets.token_hex(8),
-                            "index_bits": 32,
-                            "subject_keys": 1,
-                        }
-                        meta["check"] = RecordCipher(keyring, store=meta["store"]).derive("keyring", "check")
+                        meta = new_encryption_meta(keyring, names or ())
                         meta["pending_after"] = ""
                         self._exec(
                             "INSERT INTO cd_meta (key, value) VALUES ('encryption', ?)", (encode(meta),)
                         )
                     cipher = RecordCipher(
-                        keyring, store=str(meta["store"]), index_bits=int(meta["index_bits"])
+                        keyring,
+                        store=str(meta["store"]),
+                        index_bits=int(meta["index_bits"]),
+                        sensitive_custom=meta.get("sensitive_custom", ()),
                     )
                     if cipher.derive("keyring", "check") != meta.get("check"):
                         raise DecryptionError(
@@ -646,7 +738,7 @@ class SQLStore(SQLPrivacy):
                         meta["pending_after"] = rows[-1][0]
                     self._exec("UPDATE cd_meta SET value = ? WHERE key = 'encryption'", (encode(meta),))
             except BaseException:
-                self._cipher = before
+                self._cipher, self._half_encrypted = before, half
                 raise
             finally:
                 self._encrypting_now = False
@@ -655,6 +747,81 @@ class SQLStore(SQLPrivacy):
             self._half_encrypted = not done
             self._legacy_tokens = "subject_keys" not in meta
         return done, len(rows)
+
+    def _seal_custom_page(
+        self, keyring: Keyring, meta: dict[str, Any], names: Sequence[str] | None, limit: int
+    ) -> tuple[bool, int]:
+        """One page of sealing more custom attributes in an encrypted store (inside :meth:`encrypt_page`'s
+        transaction): the next ``limit`` customers holding a newly sensitive attribute get their bodies
+        sealed again with it, and, when the store sealed no custom attribute before, the history changes
+        of ``custom`` (in the clear until then) get sealed. The target set is recorded at the first page
+        (``pending_custom``), so a killed run carries on where it stopped; until done the store refuses
+        every other operation. Returns (done, how many customer bodies this page rewrote)."""
+        from custdata.security import RecordCipher
+
+        stored = sorted(meta.get("sensitive_custom", ()))
+        target = meta.get("pending_custom")
+        if target is None:
+            assert names is not None
+            target = meta["pending_custom"] = sorted(names)
+            meta["pending_after"] = ""
+        elif names is not None and sorted(names) != sorted(target):
+            raise ValidationError(
+                f"{self.url} is part way through sealing the custom attributes {sorted(target)}: finish that "
+                "first (encrypt_store with the same sensitive_custom=, or without it)",
+                field="sensitive_custom",
+            )
+        bound, bits = str(meta["store"]), int(meta["index_bits"])
+        old = RecordCipher(keyring, store=bound, index_bits=bits, sensitive_custom=stored)
+        new = RecordCipher(keyring, store=bound, index_bits=bits, sensitive_custom=target)
+        if new.derive("keyring", "check") != meta.get("check"):
+            raise DecryptionError(f"{self.url}: this keyring is not the store's (its index key differs)")
+        after = str(meta["pending_after"])
+        rows = self._all(
+            f"SELECT id, body FROM cd_customers WHERE id > ? ORDER BY id LIMIT {int(limit)}", (after,)
+        )
+        done = len(rows) < limit
+        span, span_args = (
+            ("customer_id > ?", [after])
+            if done
+            else ("customer_id > ? AND customer_id <= ?", [after, rows[-1][0]])
+        )
+        self._cipher = new  # for the data keys claimed below (reset by encrypt_page when this fails)
+        fresh = set(target) - set(stored)
+        rewritten = 0
+        for cid, body in rows:
+            d = read_body(body)
+            custom = d.get("custom")
+            if isinstance(custom, dict) and not fresh.isdisjoint(custom):
+                key = self._key(cid, create=True)
+                sealed = new.seal_body(old.open_body(d, key), key)
+                self._exec("UPDATE cd_customers SET body = ? WHERE id = ?", (encode(sealed), cid))
+                rewritten += 1
+        if not stored:  # history changes of custom were stored in the clear until now
+            hist = self._all(
+                f"SELECT customer_id, version, changes FROM cd_history WHERE {span} AND changes IS NOT NULL",
+                span_args,
+            )
+            for cid, version, changes in hist:
+                triples = json.loads(changes)
+                if not any(
+                    f == "custom" and not (isinstance(o, dict) and "$enc" in o) for f, o, _ in triples
+                ):
+                    continue
+                key = self._key(cid, create=True)
+                opened = old.open_changes(cid, triples, key)
+                self._exec(
+                    "UPDATE cd_history SET changes = ? WHERE customer_id = ? AND version = ?",
+                    (encode(new.seal_changes(cid, opened, key)), cid, version),
+                )
+        if done:
+            meta["sensitive_custom"] = sorted(target)
+            del meta["pending_custom"], meta["pending_after"]
+        else:
+            meta["pending_after"] = rows[-1][0]
+        self._exec("UPDATE cd_meta SET value = ? WHERE key = 'encryption'", (encode(meta),))
+        self._half_encrypted = not done
+        return done, rewritten
 
     def reencrypt_page(self, after: str, limit: int = 500) -> tuple[str | None, int, int]:
         """Rotate the customers after id ``after``, ``limit`` of them, in one transaction: their data keys
@@ -746,6 +913,8 @@ class SQLStore(SQLPrivacy):
                 if covered(d.get("pii")):
                     opened = cipher.open_body(d, self._key(cid, create=False))
                     out.setdefault(cid, set()).update(f for f in PII_FIELDS if opened.get(f))
+                    if not cipher.sensitive_custom.isdisjoint(opened.get("custom") or ()):
+                        out[cid].add("custom")  # a sensitive custom attribute, sealed with them
             for cid, changes in self._all(
                 "SELECT customer_id, changes FROM cd_history WHERE changes IS NOT NULL"
             ):

@@ -15,7 +15,7 @@ import itertools
 import logging
 import os
 import sqlite3
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, ClassVar
 from urllib.parse import quote, unquote, urlsplit
 
@@ -219,6 +219,25 @@ class SQLiteStore(SQLStore):
             self._scrub_wal = True
             if not self._depth:
                 self._fold_wal()
+
+    def encrypt_page(
+        self, keyring: Any, limit: int = 500, sensitive_custom: Iterable[str] | None = None
+    ) -> tuple[bool, int]:
+        """:meth:`SQLStore.encrypt_page` with SQLite's secure delete on, as in :meth:`purge`: the plaintext
+        a page replaces is overwritten in the file, not left in free space; the write-ahead log is folded
+        into the file once the encryption is done."""
+        with self._lock:
+            if self._closed:
+                raise StoreError(f"the store {self.url} is closed")
+            before = int(self._all("PRAGMA secure_delete")[0][0])
+            self._raw("PRAGMA secure_delete=ON")
+            try:
+                done, n = super().encrypt_page(keyring, limit, sensitive_custom)
+            finally:
+                self._raw(f"PRAGMA secure_delete={before}")
+            if done and not self._depth:
+                self._fold_wal()
+        return done, n
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[SQLiteStore]:
