@@ -39,7 +39,14 @@ def file_bytes(path: Path | str) -> bytes:
 
 
 def forms(secret: str) -> list[bytes]:
-    return [secret.encode(), secret.encode("utf-16-le"), json.dumps(secret)[1:-1].encode()]
+    escaped = json.dumps(secret)[1:-1]
+    # pg_dump's COPY text doubles each backslash of a JSON escape
+    return [
+        secret.encode(),
+        secret.encode("utf-16-le"),
+        escaped.encode(),
+        escaped.replace("\\", "\\\\").encode(),
+    ]
 
 
 def leaked(secrets: list[str], data: bytes) -> list[str]:
@@ -145,7 +152,9 @@ def test_a_store_without_the_set_does_show_the_values(tmp_path: Path) -> None:
 
 @pytest.fixture
 def sealed(tmp_path: Path) -> Iterator[custdata.storage.Store]:
-    with custdata.open_store(url(tmp_path / "s.db"), keyring=RING, sensitive_custom=["salary", "id_card"]) as s:
+    with custdata.open_store(
+        url(tmp_path / "s.db"), keyring=RING, sensitive_custom=["salary", "id_card"]
+    ) as s:
         fill(s)
         yield s
 
@@ -187,7 +196,9 @@ def test_restore_into_a_nonempty_store_that_seals_less_is_refused(
             restore(t, backup, subject_keys=sealed)
 
 
-def test_rotation_export_subject_and_breach_report_cover_the_attributes(sealed: custdata.storage.Store) -> None:
+def test_rotation_export_subject_and_breach_report_cover_the_attributes(
+    sealed: custdata.storage.Store,
+) -> None:
     from custdata.security import breach_report
 
     doc = export_subject(sealed, "a")
@@ -316,7 +327,9 @@ def test_any_custom_mapping_round_trips_with_any_sensitive_set(
             assert got.custom == custdata.Customer(id="x", custom=second).custom
             changes = {ch.field: ch for ch in s.history("x")[-1].changes}
             if first != second:
-                assert changes["custom"].old == dict(custdata.Customer(id="x", custom=first).to_dict()["custom"])
+                assert changes["custom"].old == dict(
+                    custdata.Customer(id="x", custom=first).to_dict()["custom"]
+                )
             cipher = s.cipher  # type: ignore[attr-defined]
             sealed = cipher.seal_body(got.to_dict())
             assert sensitive.isdisjoint(sealed.get("custom", {}))  # nothing sensitive left readable
