@@ -9,9 +9,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from rapidfuzz.distance import OSA, JaroWinkler
 
+from custdata.exceptions import InvalidPhoneError
 from custdata.matching._blocking import corroborated
 from custdata.matching._compare import DEFAULT_FIELDS, _default_vector, _dob, compare_pair
 from custdata.matching._features import Features, fold, folded
+from custdata.normalization import normalize_phone
+from custdata.normalization._phone import phone_match_key
+from custdata.testing import phones
 
 # small alphabets, so that equal, nearly equal and different values all come up often
 _short = st.text(alphabet="abz 1", max_size=6)
@@ -149,3 +153,35 @@ def test_a_corroborated_pair_agrees_on_something_besides_its_sort_key(a: Feature
 def test_remembered_fold_is_fold(texts: list[str]) -> None:
     for t in texts + texts:  # the second time from the cache
         assert folded(t) == fold(t)
+
+
+# phone numbers as people type them: valid ones of several regions written several ways, plain digits of
+# every length (mostly not valid anywhere: the fast rejection), digit typos, labels, full-width digits
+_phone_texts = st.one_of(
+    st.builds(lambda p: p.number, phones(regions=["CN", "US", "DE", "GB", "HK"])),
+    st.text(alphabet="0123456789", min_size=0, max_size=18),
+    st.builds(lambda d: "+" + d, st.text(alphabet="0123456789", min_size=1, max_size=16)),
+    st.builds(
+        lambda d, sep: sep.join((d[:3], d[3:7], d[7:])),
+        st.text(alphabet="0123456789", min_size=7, max_size=13),
+        st.sampled_from([" ", "-", ".", ""]),
+    ),
+    st.builds(lambda d: "1" + d, st.text(alphabet="3456789", min_size=10, max_size=10)),
+    st.sampled_from(
+        ["手机：13800138000", "１３８-００１３-８０００", "Tel. 010 6234 5678", "0086 138 0013 8000"]
+    ),
+    st.text(alphabet="0123456789+-() x#转abc", max_size=16),
+)
+
+
+@given(_phone_texts, st.sampled_from(["CN", "US", "DE", None]))
+@settings(max_examples=400)
+def test_phone_match_key_is_normalize_phone(text: str, region: str | None) -> None:
+    """Matching's phone key (answered by the fast path for plain digits, valid or not, without building
+    an error) is what normalize_phone gives, None where it raises."""
+    try:
+        p = normalize_phone(text, region=region)
+        want: tuple[str, str] | None = (p.e164, p.kind)
+    except InvalidPhoneError:
+        want = None
+    assert phone_match_key(text, region) == want

@@ -14,7 +14,9 @@ from typing import Any
 
 from custdata._records import Customer, MonthDay, PhoneKind
 from custdata.exceptions import ValidationError
-from custdata.normalization import normalize_email, normalize_name, normalize_phone, script_of
+from custdata.normalization import normalize_email, normalize_name, script_of
+from custdata.normalization._phone import _check_region as check_region
+from custdata.normalization._phone import phone_match_key
 
 __all__ = ["Features", "features_of", "folded", "han_variants_available", "phonetic", "simplified"]
 
@@ -238,12 +240,30 @@ _LINE_KINDS = frozenset({PhoneKind.HOME, PhoneKind.WORK, PhoneKind.FAX})
 
 def _phone_key(number: str, region: str | None) -> tuple[str, bool]:
     """The number's match key (E.164, else its digits) and whether it is a shared line by its type."""
-    try:
-        p = normalize_phone(number, region=region)
-    except ValidationError:
+    checked = _checked_region(region)
+    key = phone_match_key(number, checked) if checked is not _BAD_REGION else None
+    if key is None:
         digits = _digits(number)
         return (digits if len(digits) >= 6 else ""), False
-    return p.e164, p.kind in _LINE_TYPES
+    return key[0], key[1] in _LINE_TYPES
+
+
+_BAD_REGION = "\x00"  # a region normalize_phone refuses: every number is then keyed by its digits
+_regions: dict[str | None, str | None] = {}
+
+
+def _checked_region(region: str | None) -> str | None:
+    """The region as ``normalize_phone`` reads it, checked once per process (:data:`_BAD_REGION` when it
+    refuses it)."""
+    try:
+        return _regions[region]
+    except KeyError:
+        try:
+            checked = check_region(region)
+        except ValidationError:
+            checked = _BAD_REGION
+        _regions[region] = checked
+        return checked
 
 
 def _email_key(address: str) -> str:

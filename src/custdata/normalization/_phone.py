@@ -481,6 +481,26 @@ def _normalize(text: str, region: str | None) -> NormalizedPhone:
     return NormalizedPhone(e164, phonenumbers.region_code_for_number(num), kind, extension, note)
 
 
+@functools.lru_cache(maxsize=65536)
+def phone_match_key(text: str, region: str | None) -> tuple[str, str] | None:
+    """``(e164, kind)`` of ``normalize_phone(text, region=region)`` (``region`` already checked), or None
+    where it raises: for matching, which needs no reason and so builds no error. Plain digits (with ``+``
+    and separators) that take the fast path are answered there, valid or not: the fast path gives the
+    number ``phonenumbers.parse`` would and its type as ``number_type`` does, so a number it finds of no
+    type is one the general path rejects too (the tests pin this function to ``normalize_phone``). The
+    rest goes through the general path, whose results (failures too) are cached."""
+    if text.isascii():
+        compact = text.translate(_SEPARATORS)
+        if compact and (compact.isdigit() or (compact[0] == "+" and compact[1:].isdigit())):
+            fast = _fast_digits(compact, region)
+            if fast is not None:
+                country_code, nsn = fast
+                kind = _KINDS.get(_number_type(country_code, nsn, _region_of(country_code, nsn)))
+                return None if kind is None else (f"+{country_code}{nsn}", kind)
+    result = _normalize_cached(text, region)
+    return None if isinstance(result, InvalidPhoneError) else (result.e164, result.kind)
+
+
 def normalize_phone(text: str, *, region: str | None = "CN") -> NormalizedPhone:
     """Normalise a phone number as people type it; ``region`` is the default for numbers without ``+``.
 
