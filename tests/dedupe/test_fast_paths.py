@@ -11,9 +11,9 @@ from rapidfuzz.distance import OSA, JaroWinkler
 
 from custdata.exceptions import InvalidPhoneError
 from custdata.matching._blocking import corroborated
-from custdata.matching._compare import DEFAULT_FIELDS, _default_vector, _dob, compare_pair
+from custdata.matching._compare import DEFAULT_FIELDS, _default_vector, _dob, compare_pair, pinyin_of
 from custdata.matching._features import Features, fold, folded
-from custdata.normalization import normalize_phone
+from custdata.normalization import normalize_name, normalize_phone
 from custdata.normalization._phone import phone_match_key
 from custdata.testing import phones
 
@@ -185,3 +185,20 @@ def test_phone_match_key_is_normalize_phone(text: str, region: str | None) -> No
     except InvalidPhoneError:
         want = None
     assert phone_match_key(text, region) == want
+
+
+@given(
+    st.lists(
+        st.sampled_from(["Wei Zhang", "张伟", "zhang wei", "Anna Li", "", "  ", "O'Neil, Mary"])
+        | st.text(max_size=8),
+        max_size=5,
+    )
+)
+def test_remembered_pinyin_key_is_normalize_names(names: list[str]) -> None:
+    """The pinyin key remembered per name is normalize_name's, asked again and again."""
+    for raw in [*names, *names]:
+        try:
+            want = normalize_name(raw).pinyin_key
+        except ValueError:
+            want = ""
+        assert pinyin_of(raw) == want

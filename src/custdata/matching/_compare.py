@@ -88,14 +88,28 @@ def _name_level(a: str, b: str, pa: str, pb: str, cjk: bool) -> int:
 _HAN_KEY_PENDING = "\x00"  # Features.pinyin of an all-Han name whose (non-empty) key is not computed yet
 
 
+_pinyin_cache: dict[str, str] = {}
+
+
 def _pinyin(f: Features) -> str:
+    """The pinyin key of a record's name (see :func:`pinyin_of`), kept on the record."""
     key = f.pinyin
     if key is None or key == _HAN_KEY_PENDING:
+        key = f.pinyin = pinyin_of(f.raw_name)
+    return key
+
+
+def pinyin_of(raw_name: str) -> str:
+    """``normalize_name(raw_name).pinyin_key`` ("" where it fails), remembered per distinct name: the
+    Latin names that meet a Chinese one repeat across records."""
+    key = _pinyin_cache.get(raw_name)
+    if key is None:
         try:
-            key = normalize_name(f.raw_name).pinyin_key
+            key = normalize_name(raw_name).pinyin_key
         except (ImportError, ValueError):
             key = ""
-        f.pinyin = key
+        if len(_pinyin_cache) < 200_000:
+            _pinyin_cache[raw_name] = key
     return key
 
 
