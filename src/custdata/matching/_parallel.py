@@ -7,6 +7,7 @@ chunks run one after the other in this process.
 
 from __future__ import annotations
 
+import gc
 import logging
 import multiprocessing as mp
 import os
@@ -48,13 +49,23 @@ def run_chunks(func: Callable[[int, int], T], n: int, workers: int) -> list[T]:
     bounds = [n * k // jobs for k in range(jobs + 1)]
     ctx = mp.get_context("fork")
     procs = []
-    for k in range(1, jobs):
-        recv, send = ctx.Pipe(duplex=False)
-        p = ctx.Process(target=_child, args=(func, bounds[k], bounds[k + 1], send), daemon=True)
-        p.start()
-        send.close()
-        procs.append((p, recv))
-    results = [func(bounds[0], bounds[1])]
+    # what exists now is left out of the garbage collector's passes while the workers run: a full pass
+    # in a child would otherwise write to every page of the parent's objects (records, features) and so
+    # copy them all, and each pass over millions of objects costs CPU in every process
+    frozen = gc.get_freeze_count() == 0  # (a caller that froze its own objects keeps them frozen)
+    if frozen:
+        gc.freeze()
+    try:
+        for k in range(1, jobs):
+            recv, send = ctx.Pipe(duplex=False)
+            p = ctx.Process(target=_child, args=(func, bounds[k], bounds[k + 1], send), daemon=True)
+            p.start()
+            send.close()
+            procs.append((p, recv))
+        results = [func(bounds[0], bounds[1])]
+    finally:
+        if frozen:
+            gc.unfreeze()
     for p, recv in procs:
         try:
             ok, value = recv.recv()
