@@ -16,6 +16,7 @@ a missing package a :class:`~custdata.exceptions.MissingExtraError` naming the e
 from __future__ import annotations
 
 import codecs
+import errno
 import io
 import os
 import re
@@ -25,7 +26,17 @@ from typing import IO, Any, TypeVar
 from custdata._bulk import items_of
 from custdata.exceptions import MissingExtraError, ParseError, ValidationError
 
-__all__ = ["check_encoding", "file_name", "filesystem", "iterable", "open_file", "url_scheme"]
+__all__ = [
+    "check_encoding",
+    "cloud_error",
+    "file_name",
+    "filesystem",
+    "is_cloud_error",
+    "iterable",
+    "open_file",
+    "remote_error",
+    "url_scheme",
+]
 
 T = TypeVar("T")
 
@@ -117,8 +128,53 @@ def filesystem(url: str) -> tuple[Any, str]:
         raise ParseError(f"cannot reach the file system ({type(exc).__name__}: {exc})", path=url) from None
 
 
+#: HTTP statuses of the cloud SDKs' own errors, as the builtin error a local file would give.
+_STATUS_ERRORS: dict[int, type[OSError]] = {401: PermissionError, 403: PermissionError, 404: FileNotFoundError}
+
+
+def _http_status(exc: BaseException) -> int | None:
+    """The HTTP status of a cloud SDK's error: ``status_code`` of azure-core's ``HttpResponseError``
+    (adlfs), ``code`` of gcsfs's ``HttpError``; None for any other exception."""
+    for attr in ("status_code", "code"):
+        value = getattr(exc, attr, None)
+        if isinstance(value, int) and not isinstance(value, bool) and 400 <= value < 600:
+            return value
+    return None
+
+
+def cloud_error(exc: BaseException) -> BaseException:
+    """A file system's exception as the builtin ``OSError`` it stands for, where the file system did not
+    map it itself (s3fs does; adlfs and gcsfs pass some HTTP errors on): a refused credential (401, 403,
+    gcsfs's ``OSError("Forbidden: …")``) is a ``PermissionError``, a missing container or object (404) a
+    ``FileNotFoundError``. adlfs's ``RuntimeError("Failed to upload block …")`` is judged by its cause.
+    The message keeps the service's short error code only (the SDKs' texts carry request ids and XML).
+    Anything else is returned unchanged."""
+    if type(exc) is RuntimeError and exc.__cause__ is not None and _http_status(exc.__cause__) is not None:
+        exc = exc.__cause__
+    status = _http_status(exc)
+    if status is None:
+        if type(exc) is OSError and str(exc).startswith("Forbidden:"):  # gcsfs's 403
+            return PermissionError(errno.EACCES, "permission denied")
+        return exc
+    kind = _STATUS_ERRORS.get(status)
+    code = getattr(exc, "error_code", None) or getattr(getattr(exc, "error", None), "code", None)
+    code = getattr(code, "value", code)  # azure's StorageErrorCode is a str enum
+    words = f"HTTP {status}" + (f", {code}" if isinstance(code, str) and code.isidentifier() else "")
+    if kind is PermissionError:
+        return PermissionError(errno.EACCES, f"permission denied ({words})")
+    if kind is FileNotFoundError:
+        return FileNotFoundError(errno.ENOENT, f"not found ({words})")
+    return OSError(errno.EIO, f"the service refused the request ({words})")
+
+
+def is_cloud_error(exc: BaseException) -> bool:
+    """Is ``exc`` (or the cause adlfs wraps in a ``RuntimeError``) a file system's HTTP error?"""
+    return cloud_error(exc) is not exc
+
+
 def remote_error(exc: BaseException, url: str) -> ParseError:
     """A file system's error while opening or reading ``url``, in one wording for every reader."""
+    exc = cloud_error(exc)
     if isinstance(exc, FileNotFoundError):
         return ParseError("no such file", path=url)
     if isinstance(exc, IsADirectoryError):

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from custdata.exceptions import ParseError
-from custdata.io._args import check_encoding, file_name, filesystem, url_scheme
+from custdata.io._args import check_encoding, cloud_error, file_name, filesystem, is_cloud_error, url_scheme
 
 __all__ = ["atomic_write", "atomic_write_bytes"]
 
@@ -157,14 +157,16 @@ def _ours(exc: BaseException) -> bool:
     from custdata.exceptions import CustdataError
 
     return isinstance(exc, CustdataError) or (
-        not isinstance(exc, OSError) and type(exc).__module__ == "builtins"
+        not isinstance(exc, OSError) and type(exc).__module__ == "builtins" and not is_cloud_error(exc)
     )
 
 
 def _write_error(exc: BaseException, url: str) -> Exception:
     """A file system's error while writing ``url``: a missing bucket or folder is a ParseError as for a
     local file; an operating-system error keeps its type, naming the URL; anything else (a cloud SDK's
-    own exception) becomes an ``OSError`` naming the URL and the error's type."""
+    own exception) becomes an ``OSError`` naming the URL and the error's type. A cloud SDK's HTTP error
+    is first the builtin error it stands for (:func:`~custdata.io._args.cloud_error`)."""
+    exc = cloud_error(exc)
     if isinstance(exc, FileNotFoundError):
         return ParseError("the folder or bucket does not exist", path=url)
     if isinstance(exc, OSError):
