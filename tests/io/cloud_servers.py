@@ -53,7 +53,9 @@ def _wait_for_port(port: int, alive: Callable[[], bool], seconds: float) -> bool
 def _run(cmd: list[str], what: str, **kwargs: object) -> None:
     r = subprocess.run(cmd, capture_output=True, text=True, timeout=900, check=False, **kwargs)  # type: ignore[call-overload]
     if r.returncode != 0:
-        pytest.fail(f"{what}: {' '.join(cmd)} failed ({r.returncode}):\n{r.stdout[-2000:]}\n{r.stderr[-2000:]}")
+        pytest.fail(
+            f"{what}: {' '.join(cmd)} failed ({r.returncode}):\n{r.stdout[-2000:]}\n{r.stderr[-2000:]}"
+        )
 
 
 def _npm() -> str:
@@ -93,11 +95,21 @@ def azurite_executable() -> str:
             t0 = time.monotonic()
             partial = Path(tempfile.mkdtemp(prefix=f"azurite-{AZURITE_VERSION}.", dir=cache))
             _run(
-                [npm, "install", "--no-audit", "--no-fund", "--prefix", str(partial), f"azurite@{AZURITE_VERSION}"],
+                [
+                    npm,
+                    "install",
+                    "--no-audit",
+                    "--no-fund",
+                    "--prefix",
+                    str(partial),
+                    f"azurite@{AZURITE_VERSION}",
+                ],
                 "installing Azurite",
             )
             partial.rename(prefix)  # whole or not at all: an interrupted install is not taken for one
-            print(f"\ninstalled Azurite {AZURITE_VERSION} with npm in {time.monotonic() - t0:.0f}s into {prefix}")
+            print(
+                f"\ninstalled Azurite {AZURITE_VERSION} with npm in {time.monotonic() - t0:.0f}s into {prefix}"
+            )
     return str(exe)
 
 
@@ -134,7 +146,9 @@ def azurite() -> Iterator[AzuriteServer]:
             "--skipApiVersionCheck",  # the Python SDK may be newer than this Azurite
             "--loose",
         ]
-        proc = subprocess.Popen(cmd, cwd=workspace, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        proc = subprocess.Popen(
+            cmd, cwd=workspace, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
 
         def stop() -> None:
             if proc.poll() is None:
@@ -149,7 +163,9 @@ def azurite() -> Iterator[AzuriteServer]:
             if not _wait_for_port(port, lambda: proc.poll() is None, 60):
                 stop()
                 log.seek(0)
-                pytest.fail(f"Azurite did not start ({' '.join(cmd)}):\n{log.read()[-2000:].decode(errors='replace')}")
+                pytest.fail(
+                    f"Azurite did not start ({' '.join(cmd)}):\n{log.read()[-2000:].decode(errors='replace')}"
+                )
             yield AzuriteServer(port=port, stop=stop)
         finally:
             stop()

@@ -114,10 +114,11 @@ def test_a_refused_account_key_is_permission_denied(
         write_jsonl(PEOPLE, f"abfs://{container}/c.jsonl")
     assert write_info.value.filename == f"abfs://{container}/c.jsonl"
     assert "AuthorizationFailure" in str(write_info.value) and "RequestId" not in str(write_info.value)
-    with pytest.raises(StoreError, match="cannot write the backup"):
-        from custdata.storage import export
+    from custdata.storage import export
 
-        export(_filled_store(), f"abfs://{container}/b.jsonl")
+    store = _filled_store()
+    with pytest.raises(StoreError, match="cannot write the backup"):
+        export(store, f"abfs://{container}/b.jsonl")
 
 
 def test_store_backups_to_abfs(container: str) -> None:

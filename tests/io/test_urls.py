@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import importlib
 import socket
 import sys
 import uuid
@@ -118,10 +119,17 @@ def test_url_errors_are_custdata_errors(mem: str) -> None:
         write_jsonl(PEOPLE, "nosuch://bucket/c.jsonl")
 
 
-@pytest.mark.skipif(has("gcsfs"), reason="gcsfs is installed")
-def test_a_scheme_without_its_package_names_the_extra() -> None:
-    with pytest.raises(MissingExtraError, match=r"custdata\[gcs\]"):
-        read_csv("gs://bucket/c.csv")
+@pytest.mark.parametrize(("scheme", "module", "extra"), [("gs", "gcsfs", "gcs"), ("abfs", "adlfs", "azure")])
+def test_a_scheme_without_its_package_names_the_extra(
+    scheme: str, module: str, extra: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(sys.modules, module, None)  # as if it were not installed
+    loaded = importlib.import_module("fsspec.registry")._registry  # classes fsspec imported already
+    monkeypatch.delitem(loaded, scheme, raising=False)
+    with pytest.raises(MissingExtraError, match=rf"custdata\[{extra}\]"):
+        read_csv(f"{scheme}://bucket/c.csv")
+    with pytest.raises(MissingExtraError, match=rf"custdata\[{extra}\]"):
+        write_csv(PEOPLE, f"{scheme}://bucket/c.csv")
 
 
 def test_without_fsspec_urls_name_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -117,19 +117,25 @@ def filesystem(url: str) -> tuple[Any, str]:
     except ImportError as exc:
         raise MissingExtraError(extra, f"reading and writing {scheme}:// URLs", packages) from exc
     try:
+        fsspec.get_filesystem_class(scheme)
+    except ImportError as exc:
+        raise MissingExtraError(extra, f"reading and writing {scheme}:// URLs", packages) from exc
+    except ValueError:
+        raise ValidationError(f"no file system for {scheme}:// URLs", field="path") from None
+    try:
         return fsspec.core.url_to_fs(url)  # type: ignore[no-any-return]
     except ImportError as exc:
         raise MissingExtraError(extra, f"reading and writing {scheme}:// URLs", packages) from exc
-    except ValueError as exc:
-        if "not known" in str(exc) or "not available" in str(exc):
-            raise ValidationError(f"no file system for {scheme}:// URLs", field="path") from None
-        raise ValidationError(f"not a usable URL ({exc})", field="path") from None
     except Exception as exc:  # a file system that cannot start (credentials, options): its own words
         raise ParseError(f"cannot reach the file system ({type(exc).__name__}: {exc})", path=url) from None
 
 
 #: HTTP statuses of the cloud SDKs' own errors, as the builtin error a local file would give.
-_STATUS_ERRORS: dict[int, type[OSError]] = {401: PermissionError, 403: PermissionError, 404: FileNotFoundError}
+_STATUS_ERRORS: dict[int, type[OSError]] = {
+    401: PermissionError,
+    403: PermissionError,
+    404: FileNotFoundError,
+}
 
 
 def _http_status(exc: BaseException) -> int | None:
