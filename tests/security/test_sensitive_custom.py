@@ -334,3 +334,41 @@ def test_any_custom_mapping_round_trips_with_any_sensitive_set(
             sealed = cipher.seal_body(got.to_dict())
             assert sensitive.isdisjoint(sealed.get("custom", {}))  # nothing sensitive left readable
             assert cipher.open_body(sealed) == got.to_dict()
+
+
+SEAL_MORE = """
+import os, signal, sys
+import custdata
+from custdata.security import Keyring, encrypt_store
+ring = Keyring.load(sys.argv[2])
+def progress(done):
+    if done >= 40:
+        os.kill(os.getpid(), signal.SIGKILL)
+with custdata.open_store("sqlite:///" + sys.argv[1], keyring=ring) as s:
+    encrypt_store(s, ring, progress=progress, page=40, sensitive_custom=["salary"])
+"""
+
+
+def test_a_killed_sealing_of_more_attributes_resumes_and_loses_nothing(tmp_path: Path) -> None:
+    import signal
+    import subprocess
+    import sys
+
+    path = tmp_path / "k.db"
+    values = {f"c{i:04d}": f"工资{i:05d}号" for i in range(150)}
+    with custdata.open_store(url(path), keyring=RING) as s:
+        s.upsert_many(
+            custdata.Customer(id=cid, custom={"salary": v, "colour": "red"}) for cid, v in values.items()
+        )
+        before = {c.id: c for c in s.scan()}
+    RING.save(tmp_path / "keys.json")
+    proc = subprocess.run(
+        [sys.executable, "-c", SEAL_MORE, str(path), str(tmp_path / "keys.json")], check=False, timeout=300
+    )
+    assert proc.returncode == -signal.SIGKILL
+    with custdata.open_store(url(path), keyring=RING) as s:
+        with pytest.raises(StoreError, match="being encrypted in place"):
+            s.get("c0001")
+        assert encrypt_store(s, RING, page=40) == 110  # the 40 sealed before the kill are not redone
+        assert {c.id: c for c in s.scan()} == before
+    assert leaked(list(values.values()), file_bytes(path)) == []
