@@ -372,3 +372,68 @@ def test_a_killed_sealing_of_more_attributes_resumes_and_loses_nothing(tmp_path:
         assert encrypt_store(s, RING, page=40) == 110  # the 40 sealed before the kill are not redone
         assert {c.id: c for c in s.scan()} == before
     assert leaked(list(values.values()), file_bytes(path)) == []
+
+
+# ------------------------------------------------------------------------------------------ policy
+def test_a_policy_hides_or_masks_custom_attributes_one_by_one(sealed: custdata.storage.Store) -> None:
+    from custdata.security import Policy, StoreView
+
+    policy = Policy(
+        {
+            "support": {
+                "actions": ["read"],
+                "fields": {"*": "full", "custom.salary": "hidden", "custom.id_card": "masked"},
+            },
+            "marketing": {
+                "actions": ["read"],
+                "fields": {"id": "full", "custom": "hidden", "custom.colour": "full"},
+            },
+            "plain": {"actions": ["read"], "fields": {"*": "full"}},
+        }
+    )
+    assert policy.access("support", "custom.colour").value == "full"  # not named: as custom is
+    assert policy.access("marketing", "custom.salary").value == "hidden"
+    support = StoreView(sealed, policy, actor="amy", role="support")
+    assert support.get("a")["custom"] == {"id_card": "***", "colour": KEPT}
+    assert [r["custom"] for r in support.scan()] == [
+        {"id_card": "***", "colour": KEPT},
+        {"colour": "blue"},
+        {"colour": "green"},
+    ]
+    shown = json.dumps(support.history("a"), ensure_ascii=False)
+    assert leaked([*SECRETS, NEW_SALARY], shown.encode()) == [] and KEPT in shown
+    marketing = StoreView(sealed, policy, actor="bo", role="marketing")
+    assert marketing.get("a")["custom"] == {"colour": KEPT}
+    assert "custom" not in StoreView(
+        sealed, Policy({"x": {"actions": ["read"], "fields": {"id": "full"}}}), actor="c", role="x"
+    ).get("a")
+    plain = StoreView(sealed, policy, actor="cy", role="plain")  # no attribute named: custom as a whole
+    assert plain.get("a")["custom"]["salary"] == NEW_SALARY
+    assert any(SECRETS[0] in json.dumps(e, ensure_ascii=False) for e in plain.history("a"))
+
+
+accesses = st.sampled_from(["full", "masked", "hidden"])
+
+
+@given(
+    custom=custom_maps,
+    named=st.dictionaries(names, accesses, max_size=4),
+    whole=accesses,
+)
+def test_custom_view_shows_each_attribute_as_its_access_says(custom: dict, named: dict, whole: str) -> None:
+    from custdata.security import Policy
+
+    fields = {"custom": whole, **{f"custom.{k}": v for k, v in named.items()}}
+    policy = Policy({"r": {"actions": ["read"], "fields": fields}})
+    shown = policy.apply("r", {"id": "x", "custom": custom}).get("custom")
+    if not named and whole == "masked":  # no attribute named: the mapping masked as a whole
+        assert shown == "***"
+        return
+    for name, value in custom.items():
+        access = named.get(name, whole)
+        if access == "full":
+            assert shown[name] == value
+        elif access == "masked":
+            assert shown[name] == ("***" if value is not None else None)
+        else:
+            assert shown is None or name not in shown

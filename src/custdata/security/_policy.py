@@ -69,6 +69,8 @@ MASKS: dict[str, Callable[[Any], Any]] = {
 }
 
 _ALL = "*"
+#: A field name ``custom.NAME`` sets the access of one custom attribute (a sensitive one, say).
+_CUSTOM = "custom."
 
 
 class Policy:
@@ -100,6 +102,8 @@ class Policy:
             raise ValidationError("roles must be a mapping of role name to its rules", field="roles")
         self._actions: dict[tuple[str, str], bool] = {}
         self._fields: dict[str, dict[str, Access]] = {}
+        #: per role, the custom attributes named on their own (``"custom.salary": "hidden"``)
+        self._custom: dict[str, dict[str, Access]] = {}
         self._default: dict[str, Access] = {}
         for role, rule in roles.items():
             if not isinstance(role, str) or not isinstance(rule, Mapping):
@@ -116,6 +120,9 @@ class Policy:
                 self._actions[(role, a.value)] = a in actions
             self._default[role] = fields.pop(_ALL, Access.HIDDEN)
             self._fields[role] = fields
+            custom = {f[len(_CUSTOM) :]: a for f, a in fields.items() if f.startswith(_CUSTOM)}
+            if custom:
+                self._custom[role] = custom
         self.roles = tuple(roles)
 
     @classmethod
@@ -148,7 +155,30 @@ class Policy:
         fields = self._fields.get(role)
         if fields is None:
             return Access.HIDDEN
-        return fields.get(field) or self._default[role]
+        found = fields.get(field)
+        if found is None and field.startswith(_CUSTOM):
+            return self.access(role, "custom")  # an attribute not named on its own: as custom is
+        return found or self._default[role]
+
+    def custom_view(self, role: str, custom: Any) -> Any:
+        """A ``custom`` mapping as ``role`` may see it, attribute by attribute (``"custom.NAME"`` entries of
+        the role's fields, the ``custom`` entry for the others): hidden attributes left out, masked ones
+        ``"***"``. None when the role sees none of them. Without ``custom.NAME`` entries, the mapping as
+        the ``custom`` entry says (masked: ``"***"`` as a whole)."""
+        whole = self.access(role, "custom")
+        named = self._custom.get(role)
+        if not named or not isinstance(custom, Mapping):
+            if whole is Access.HIDDEN:
+                return None
+            return custom if whole is Access.FULL else MASKS.get("custom", _mask_other)(custom)
+        out: dict[str, Any] = {}
+        for name, value in custom.items():
+            a = named.get(name, whole)
+            if a is Access.FULL:
+                out[name] = value
+            elif a is Access.MASKED:
+                out[name] = _mask_other(value)
+        return out or None
 
     def apply(self, role: str, record: Mapping[str, Any], *, keep: Iterable[str] = ("id",)) -> dict[str, Any]:
         """The dict form of a record as ``role`` may see it: hidden fields left out, masked ones masked.
@@ -162,7 +192,13 @@ class Policy:
         one it takes: ``read``, or ``export`` for an export)."""
         kept = set(keep)
         out: dict[str, Any] = {}
+        named = role in self._custom
         for k, v in record.items():
+            if named and k == "custom" and k not in kept:
+                shown = self.custom_view(role, v)
+                if shown is not None:
+                    out[k] = shown
+                continue
             a = Access.FULL if k in kept else self.access(role, k)
             if a is Access.FULL:
                 out[k] = v

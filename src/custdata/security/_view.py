@@ -95,6 +95,16 @@ class StoreView:
             d = entry.to_dict()
             changes = []
             for field, old, new in d["changes"]:
+                if field == "custom":  # attribute by attribute when the policy names some
+                    old, new = (
+                        self.policy.custom_view(self.role, old),
+                        self.policy.custom_view(self.role, new),
+                    )
+                    if old is None and new is None and self.policy.access(self.role, field) is Access.HIDDEN:
+                        continue
+                    changes.append([field, old, new])
+                    seen.add(field)
+                    continue
                 access = self.policy.access(self.role, field)
                 if access is Access.HIDDEN:
                     continue
