@@ -523,8 +523,8 @@ def choice(cls: type[enum.Enum], *, synonyms: Iterable[str] = ()) -> Spec:
     return Spec(
         to_enum(cls),
         dump=lambda v: v.value,
-        dict_code="{v}.value",
-        json_code="_q({v}.value)",
+        dict_code="{v}._value_",
+        json_code="_q({v}._value_)",
         kind="enum",
         arg=cls,
         synonyms=synonyms,
@@ -535,8 +535,8 @@ def opt_choice(cls: type[enum.Enum], *, synonyms: Iterable[str] = ()) -> Spec:
     return Spec(
         _opt(to_enum(cls)),
         dump=lambda v: None if v is None else v.value,
-        dict_code="(None if {v} is None else {v}.value)",
-        json_code='("null" if {v} is None else _q({v}.value))',
+        dict_code="(None if {v} is None else {v}._value_)",
+        json_code='("null" if {v} is None else _q({v}._value_))',
         empty_code="{v} is None",
         kind="opt_enum",
         arg=cls,

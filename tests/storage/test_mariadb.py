@@ -8,6 +8,7 @@ import subprocess
 from collections.abc import Callable, Iterator
 from typing import Any
 
+import attrs
 import pytest
 
 pytest.importorskip("pymysql", reason="the mariadb extra is not installed")
@@ -20,7 +21,8 @@ from custdata import Customer
 from custdata.exceptions import SchemaVersionError, StoreError, ValidationError
 from custdata.security import Keyring
 from custdata.storage import Store
-from custdata.storage._mariadb import _field, _safe, _tsv, connect_args, translate
+from custdata.storage._mariadb import _field, _new_customer_loads, _safe, _tsv, connect_args, translate
+from custdata.storage._sql import SQLStore
 from custdata.testing import customers
 from custdata.testing.stores import PersistentStoreTests, SQLHookTests, StoreTests, cust
 from tests.security.test_encrypted_store import NEW_PHONE, PEOPLE, forms, secrets_in
@@ -186,6 +188,111 @@ def test_the_load_buffer_is_the_field_by_field_form(rows: list[list[Any]]) -> No
             _tsv(rows)
     else:
         assert _tsv(rows) == expected
+
+
+_plain = st.text(alphabet=st.sampled_from(["a", "客", "\\", "N", "+", "@"]), max_size=4)
+#: text that is plain but for at most one character the load buffers must treat specially
+_nasty = st.one_of(
+    _plain,
+    _plain,
+    _plain,
+    _plain,
+    st.builds(
+        "".join,
+        st.tuples(_plain, st.sampled_from(["\t", "\n", "\r", "\0", "\x1e", "\x1f", "\ud800"]), _plain),
+    ),
+)
+
+
+@attrs.frozen
+class _Item:  # what the load buffers read of a customer: its id and version
+    id: str
+    version: int
+
+
+@given(
+    chunk=st.lists(
+        st.tuples(
+            st.builds(
+                _Item, st.one_of(st.from_regex(r"c[0-9]{1,7}", fullmatch=True), _nasty), st.integers(0, 9)
+            ),
+            st.lists(st.tuples(st.sampled_from(["email", "phone", "external_id"]), _nasty), max_size=3),
+            st.one_of(
+                st.sampled_from(['{"schema":1,"id":"c1","name":{"full":"\\u5ba2"}}', "AAEC=="]), _nasty
+            ),
+        ),
+        max_size=4,
+    ),
+    src=st.one_of(st.none(), _nasty),
+)
+@settings(max_examples=400)
+def test_new_customer_load_buffers_are_those_of_the_general_rows(
+    chunk: list[tuple[_Item, list[tuple[str, str]], str]], src: str | None
+) -> None:
+    """The new-customer fast path (buffers written straight from the prepared chunk) pinned to the
+    general one: the rows ``SQLStore._rows`` builds, each table's buffer made by ``_tsv``. The fast path
+    may decline (None: the general path runs) but never writes other bytes."""
+    _same_loads_as_the_general_rows(chunk, src)
+
+
+@pytest.mark.parametrize("bad", ["\t", "\n", "\r", "\0", "\x1e", "\x1f", "\\", "\\N", "\ud800"])
+@pytest.mark.parametrize("where", ["id", "first key", "second key", "third key", "body", "source"])
+def test_each_special_character_anywhere_in_a_new_customer_chunk(bad: str, where: str) -> None:
+    """One special character in one place of an otherwise plain chunk (where the property test above
+    rarely looks): still the general path's bytes, or the general path."""
+    text = f"x{bad}y"
+    keys = [("email", "a@example.com"), ("phone", "+8613800000001")]
+    if where == "third key":
+        keys.append(("external_id", text))
+    elif where != "id" and where.endswith("key"):
+        keys[where == "second key"] = (keys[where == "second key"][0], text)
+    chunk = [
+        (_Item(text if where == "id" else "c1", 0), keys, text if where == "body" else '{"a":1}'),
+        (_Item("c2", 3), [("phone", "+8613800000002")], "{}"),
+    ]
+    _same_loads_as_the_general_rows(chunk, text if where == "source" else "import")
+
+
+def _same_loads_as_the_general_rows(
+    chunk: list[tuple[_Item, list[tuple[str, str]], str]], src: str | None
+) -> None:
+    at = "2026-01-02T03:04:05.000006"
+    prepared = [(i, item, keys, body) for i, (item, keys, body) in enumerate(chunk)]
+    rows = SQLStore._rows(None, prepared, {}, at, src, "raise", False, [])  # type: ignore[arg-type]
+    try:
+        want: list[bytes] | None = [_tsv(rows[0]), _tsv(rows[3]), _tsv(rows[4])]
+    except UnicodeEncodeError:
+        want = None
+    try:
+        fast = _new_customer_loads(prepared, at, src)
+    except UnicodeEncodeError:
+        assert want is None
+        return
+    if fast is None:
+        return
+    assert want is not None
+    assert [fast[0].data, fast[3].data, fast[4].data] == want
+    assert (len(fast[0]), fast[1], fast[2], len(fast[3]), len(fast[4])) == (
+        len(rows[0]),
+        rows[1],
+        rows[2],
+        len(rows[3]),
+        len(rows[4]),
+    )
+
+
+def test_the_new_customer_fast_path_takes_usual_chunks() -> None:
+    """It is not a path that always declines: ordinary customers (one phone, one e-mail) go through it."""
+    c = Customer.from_dict(
+        {"id": "c1", "phones": [{"number": "+8613800000001"}], "emails": [{"address": "a@example.com"}]}
+    )
+    prepared = [(0, c, [("email", "a@example.com"), ("phone", "+8613800000001")], '{"a":"\\u5ba2"}')]
+    fast = _new_customer_loads(prepared, "2026-01-02T03:04:05.000006", None)
+    assert fast is not None
+    assert fast[0].data == (
+        b"c1\t1\t2026-01-02T03:04:05.000006\t\\N\temail\x1fa@example.com\x1ephone\x1f+8613800000001"
+        b'\t{"a":"\\\\u5ba2"}\n'
+    )
 
 
 @settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
