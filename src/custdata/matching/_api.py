@@ -314,32 +314,6 @@ def _features(recs: Sequence[Customer], region: str | None, workers: int | None)
     return feats
 
 
-def _learned(
-    feats: Sequence[Features],
-    scored: ScoredPairs,
-    *,
-    threshold: float,
-    region: str | None,
-    rules: Sequence[Mapping[str, str | Sequence[str]]] | None,
-    min_support: float,
-    seed: int,
-    side: Sequence[int] | None = None,
-) -> Matcher:
-    """The matcher fitted on the compared pairs, or the unfitted starting values when no pair was compared."""
-    if not scored.patterns:
-        return Matcher._empty(threshold=threshold, region=region, rules=rules, min_support=min_support)
-    return Matcher._fit_from(
-        feats,
-        scored,
-        threshold=threshold,
-        region=region,
-        rules=rules,
-        min_support=min_support,
-        seed=seed,
-        side=side,
-    )
-
-
 def dedupe(
     records: Iterable[Customer],
     *,
@@ -421,6 +395,8 @@ def dedupe(
             sub_scored, _ = ScoredPairs.block_and_compare(
                 sub, sub_plan, DEFAULT_FIELDS, workers=resolve_jobs(nw, sub_plan.work())
             )
+            if not sub_scored.patterns:  # nothing compared on these birthdays: try others
+                continue
             fitted = Matcher._fit_from(
                 sub,
                 sub_scored,
@@ -429,6 +405,7 @@ def dedupe(
                 rules=rules,
                 min_support=min_support,
                 seed=seed,
+                birthday_sample=k,
             )
             if matcher is None:
                 matcher = fitted
@@ -441,13 +418,12 @@ def dedupe(
                 matcher = fitted
                 break
             logger.info("EM on birthday sample %d of %d reached the prior cap; trying another", residue, k)
-        assert matcher is not None  # k >= 2: at least one attempt
-        if isinstance(matcher.model, FSModel):
+        if isinstance(matcher, Matcher) and isinstance(matcher.model, FSModel):
             _add_term_frequencies(matcher.model, feats, DEFAULT_FIELDS)
             matcher = Matcher(matcher.model, threshold=threshold, region=region, min_support=min_support)
     if matcher is None:
         say("learning")
-        matcher = _learned(
+        matcher = Matcher._fit_from(
             feats, scored, threshold=threshold, region=region, rules=rules, min_support=min_support, seed=seed
         )
     elif threshold != DEFAULT_THRESHOLD:
@@ -529,7 +505,7 @@ def link(
     )
     del plan
     if matcher is None:
-        matcher = _learned(
+        matcher = Matcher._fit_from(
             feats,
             scored,
             threshold=threshold,

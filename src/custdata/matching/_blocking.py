@@ -23,6 +23,7 @@ from custdata.matching._parallel import resolve_jobs, run_chunks
 __all__ = [
     "DEFAULT_PASSES",
     "EXTRA_PASSES",
+    "ON_REQUEST_PASSES",
     "SAMPLE_EVERY",
     "BlockPlan",
     "BlockingStats",
@@ -105,6 +106,35 @@ def _dob_initials(f: Features) -> Iterable[str]:
 def _name_only(f: Features) -> Iterable[str]:
     """The whole name, its words sorted (given and family written either way round)."""
     return [f.name_key] if f.name_key else []
+
+
+def _name_corroborated(f: Features) -> Iterable[str]:
+    """The whole name (as :func:`_name_only`) with each cheap value that can corroborate it: the birth year,
+    the birthday's month and day, the last eight digits of a phone, an e-mail's mailbox name, the postcode
+    (or, without one, the city), the street, an external id, a custom attribute. Two records meet when they
+    share the name and at least one of these, so namesakes who share nothing else are not proposed.
+
+    The same pairs as filtering the name's blocks pair by pair, at the cost of keying each record once."""
+    name = f.name_key
+    if not name:
+        return []
+    keys = []
+    dob = f.dob
+    if dob:  # YYYYMMDD, the year 0000 when unknown
+        if dob[:4] != "0000":
+            keys.append(f"{name}\x1fy{dob[:4]}")
+        keys.append(f"{name}\x1fd{dob[4:]}")
+    keys.extend({f"{name}\x1fp{p[-8:]}" for p in f.phones})
+    keys.extend({f"{name}\x1fe{e.partition('@')[0]}" for e in f.emails})
+    if f.postcode:
+        keys.append(f"{name}\x1fz{f.postcode}")
+    if f.city:
+        keys.append(f"{name}\x1fc{f.city}")
+    if f.street:
+        keys.append(f"{name}\x1fs{f.street}")
+    keys.extend(f"{name}\x1fx{k}\x1f{v}" for k, v in f.ext)
+    keys.extend(f"{name}\x1fu{k}\x1f{v}" for k, v in f.custom)
+    return keys
 
 
 def _family_city(f: Features) -> Iterable[str]:
@@ -201,14 +231,20 @@ DEFAULT_PASSES: dict[str, KeyFn] = {
     "email_local_part": _email_local,
     "dob_city": _dob_place,
     "dob_initial": _dob_initials,
+    "name_corroborated": _name_corroborated,
 }
 # passes that are used only where they stay selective: with passes=None, one that would give more than
 # ``_EXTRA_BUDGET`` pairs per record (a birthday alone among millions) is left out, and the statistics say so
 EXTRA_PASSES: dict[str, KeyFn] = {
-    "name": _name_only,
     "phonetic_family_city": _family_city,
     "phonetic_given_city": _given_city,
     "phonetic_name_custom": _name_custom,
+}
+# passes used only when named in ``passes``: the whole name alone proposes every pair of namesakes, most of
+# the candidates on a large input and almost all of them strangers (``name_corroborated`` keeps its pairs that
+# share something else)
+ON_REQUEST_PASSES: dict[str, KeyFn] = {
+    "name": _name_only,
 }
 SORTED_PASSES: dict[str, SortFn] = {
     "sorted_family_given": _sn_name,
@@ -356,7 +392,7 @@ def plan_blocks(
 ) -> BlockPlan:
     """Key every record for every blocking pass (see :func:`candidate_pairs`); singleton blocks are
     dropped at once, so only the blocks that give pairs are kept."""
-    keyed_fns = {**DEFAULT_PASSES, **EXTRA_PASSES}
+    keyed_fns = {**DEFAULT_PASSES, **EXTRA_PASSES, **ON_REQUEST_PASSES}
     names = list(passes) if passes is not None else [*DEFAULT_PASSES, *EXTRA_PASSES, *SORTED_PASSES]
     optional = set(EXTRA_PASSES) if passes is None else set()
     unknown = [n for n in names if n not in keyed_fns and n not in SORTED_PASSES]

@@ -201,8 +201,6 @@ class Matcher:
         feats = [features_of(c, region=region) for c in records]
         plan = plan_blocks(feats, passes=passes, window=window, max_block_size=max_block_size)
         scored, _ = ScoredPairs.block_and_compare(feats, plan, DEFAULT_FIELDS)
-        if not scored.patterns:
-            return cls._empty(threshold=threshold, region=region, rules=rules, min_support=min_support)
         return cls._fit_from(
             feats, scored, threshold=threshold, region=region, rules=rules, min_support=min_support, seed=seed
         )
@@ -220,10 +218,18 @@ class Matcher:
         seed: int,
         side: Sequence[int] | None = None,
         fix_u: bool = False,
+        birthday_sample: int = 1,
     ) -> Matcher:
+        """The matcher learned from the compared pairs ``scored`` of ``feats`` (by ``rules`` when given); when
+        no pair was compared, the unfitted starting values (:meth:`_empty`).
+
+        ``birthday_sample`` is ``k`` when ``feats`` are the records born on one in ``k`` birthdays: every
+        stranger sharing a kept birthday is in the sample, ``k`` times as many as in a random sample of
+        records, so those pairs count ``1 / k`` as non-matches. Without this the weight of a shared birthday
+        (and the prior) would fall as the input grows."""
         fields = DEFAULT_FIELDS
-        if rules is not None:
-            return cls(RuleModel.of(rules), threshold=threshold, region=region, min_support=min_support)
+        if rules is not None or not scored.patterns:
+            return cls._empty(threshold=threshold, region=region, rules=rules, min_support=min_support)
         counts: dict[tuple[int, ...], int] = {}
         for pid, n in enumerate(scored.pattern_counts()):
             if n:
@@ -231,6 +237,7 @@ class Matcher:
         for vec, n in scored.unscored.items():  # sort neighbours that are no candidates, sampled
             counts[vec] = counts.get(vec, 0) + n
         u_init = _random_u(feats, fields, seed=seed, side=side)
+        dob = [f.name for f in fields].index("birthday")
 
         def fit(fixed_m: Sequence[int] = ()) -> FSModel:
             return fit_em(
@@ -243,10 +250,10 @@ class Matcher:
                 max_prior=min(0.5, 2.0 * _matchable(feats, side) / max(1, sum(counts.values()))),
                 fix_u=fix_u,
                 fixed_m=fixed_m,
+                oversampled=(dob, 0, float(birthday_sample)) if birthday_sample > 1 else None,
             )
 
         model = fit()
-        dob = [f.name for f in fields].index("birthday")
         if model.m[dob][-1] > 0.5:
             # "matches" whose birthdays mostly differ are namesakes: EM took the "same name" split. Learn
             # again with the birthday's m held at the built-in guess (a person's records mostly agree on it)

@@ -140,11 +140,17 @@ def fit_em(
     max_prior: float = 0.5,
     fix_u: bool = False,
     fixed_m: Sequence[int] = (),
+    oversampled: tuple[int, int, float] | None = None,
 ) -> FSModel:
     """Estimate m, u and the prior from comparison-vector counts by EM (no labels).
 
     ``max_prior`` caps the share of matches among the pairs. Without it EM can settle on a wrong but
     likelier split, such as "same name" against "different name", once namesakes fill the candidates.
+
+    ``oversampled`` is ``(field, level, factor)`` when the pairs come from a sample in which the
+    non-matches at that level are ``factor`` times as common as in a random sample of records of the same
+    size (a sample of whole birthdays keeps every stranger born on a kept day): those non-matches count
+    ``1 / factor`` each, so the model learned is the one of a random sample, whatever the input's size.
     """
     if not patterns and max_iter > 0:
         raise ConvergenceError("no candidate pairs to learn from: every record was blocked alone")
@@ -162,15 +168,22 @@ def fit_em(
     m0 = [list(row) for row in m]
     u0 = [list(row) for row in u]
     items = list(patterns.items())
+    # per pattern: how much a non-match of it counts (and, as a log, how much likelier it is in the sample)
+    if oversampled is not None:
+        of, ol, factor = oversampled
+        u_weight = [1.0 / factor if vec[of] == ol else 1.0 for vec, _ in items]
+    else:
+        u_weight = [1.0] * len(items)
+    u_log = [-math.log(w) for w in u_weight]
     it = 0
     for it in range(1, max_iter + 1):  # noqa: B007 - the count is reported
         m_acc = [[0.0] * n for n in n_levels]
         u_acc = [[0.0] * n for n in n_levels]
         total_g = 0.0
         total = 0.0
-        for vec, count in items:
+        for (vec, count), wu, lw in zip(items, u_weight, u_log, strict=True):
             lm = math.log(prior)
-            lu = math.log(1.0 - prior)
+            lu = math.log(1.0 - prior) + lw
             for f in range(k):
                 lvl = vec[f]
                 if lvl >= 0:
@@ -179,9 +192,9 @@ def fit_em(
             d = lu - lm
             g = 1.0 / (1.0 + math.exp(d)) if d < 700 else 0.0
             gm = g * count
-            gu = (1.0 - g) * count
+            gu = (1.0 - g) * count * wu
             total_g += gm
-            total += count
+            total += count if wu == 1.0 else gm + gu
             for f in range(k):
                 lvl = vec[f]
                 if lvl >= 0:

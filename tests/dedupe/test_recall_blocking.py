@@ -1,0 +1,110 @@
+"""The corroborated exact-name pass pinned to its general path, and the birthday-sample weighting of EM."""
+
+from __future__ import annotations
+
+import itertools
+import math
+from typing import Any
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from custdata.matching._blocking import DEFAULT_PASSES, ON_REQUEST_PASSES, candidate_pairs, decode
+from custdata.matching._features import Features
+from custdata.matching._model import fit_em
+
+
+@st.composite
+def _record(draw: Any) -> Features:
+    """Few values per field, so that namesakes who share (or do not share) something else come up often."""
+    f = Features()
+    f.given = draw(st.sampled_from(["wei", "anna", "伟"]))
+    f.family = draw(st.sampled_from(["zhang", "li"]))
+    f.name_key = draw(st.sampled_from([f"{f.family} {f.given}", ""]))
+    f.dob = draw(st.sampled_from(["", "19900102", "19910102", "19900201", "00000102", "00000201"]))
+    f.phones = tuple(
+        draw(
+            st.lists(
+                st.sampled_from(["+8613800138000", "13800138000", "+8613900000001"]), max_size=2, unique=True
+            )
+        )
+    )
+    f.emails = tuple(
+        draw(st.lists(st.sampled_from(["wz@qq.com", "wz@163.com", "al@qq.com"]), max_size=2, unique=True))
+    )
+    f.postcode = draw(st.sampled_from(["", "100000", "200000"]))
+    f.city = draw(st.sampled_from(["", "北京市", "上海市"]))
+    f.street = draw(st.sampled_from(["", "中山路1号", "人民路2号"]))
+    f.ext = tuple(
+        draw(st.dictionaries(st.sampled_from(["erp"]), st.sampled_from(["1", "2"]), max_size=1)).items()
+    )
+    f.custom = tuple(
+        draw(st.dictionaries(st.sampled_from(["job"]), st.sampled_from(["a", "b"]), max_size=1)).items()
+    )
+    return f
+
+
+def _shares_more_than_the_name(a: Features, b: Features) -> bool:
+    """The general path: two namesakes that agree on a cheap second value."""
+    if a.dob and b.dob and (a.dob[:4] == b.dob[:4] != "0000" or a.dob[4:] == b.dob[4:]):
+        return True
+    if {p[-8:] for p in a.phones} & {p[-8:] for p in b.phones}:
+        return True
+    if {e.partition("@")[0] for e in a.emails} & {e.partition("@")[0] for e in b.emails}:
+        return True
+    return any(
+        x and x == y for x, y in ((a.postcode, b.postcode), (a.city, b.city), (a.street, b.street))
+    ) or bool(set(a.ext) & set(b.ext) or set(a.custom) & set(b.custom))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_record(), min_size=2, max_size=12))
+def test_corroborated_name_pass_is_the_name_pass_filtered(feats: list[Features]) -> None:
+    for k, f in enumerate(feats):
+        f.id = str(k)
+    fast, _ = candidate_pairs(feats, passes=["name_corroborated"], max_block_size=1000)
+    whole, _ = candidate_pairs(feats, passes=["name"], max_block_size=1000)
+    general = {c for c in whole if _shares_more_than_the_name(*(feats[i] for i in decode(c)))}
+    assert fast == general
+    # and the exact-name pass without the filter is the pairs of namesakes
+    namesakes = {
+        (i << 32) | j
+        for i, j in itertools.combinations(range(len(feats)), 2)
+        if feats[i].name_key and feats[i].name_key == feats[j].name_key
+    }
+    assert whole == namesakes
+
+
+def test_the_whole_name_alone_is_a_pass_on_request_only() -> None:
+    assert "name_corroborated" in DEFAULT_PASSES
+    assert "name" in ON_REQUEST_PASSES and "name" not in DEFAULT_PASSES
+
+
+def _mixture(prior: float, m: list[list[float]], u: list[list[float]], *, factor: float) -> dict[Any, float]:
+    """Expected pattern counts of a model over a million pairs, the non-matches at level 0 of
+    field 0 made ``factor`` times as common (as a sample of whole birthdays makes strangers born the same
+    day)."""
+    out: dict[Any, float] = {}
+    for vec in itertools.product(*(range(len(row)) for row in m)):
+        pm = prior * math.prod(m[f][lvl] for f, lvl in enumerate(vec))
+        pu = (1 - prior) * math.prod(u[f][lvl] for f, lvl in enumerate(vec))
+        out[vec] = 1e6 * (pm + pu * (factor if vec[0] == 0 else 1.0))
+    return out
+
+
+def test_em_on_a_birthday_sample_learns_the_model_of_a_random_sample() -> None:
+    m = [[0.9, 0.05, 0.05], [0.8, 0.2], [0.7, 0.3]]
+    u = [[0.02, 0.08, 0.9], [0.1, 0.9], [0.05, 0.95]]
+    kw: dict[str, Any] = {"n_levels": [3, 2, 2], "fields": ["birthday", "name", "city"]}
+    kw.update(
+        m_init=[[0.8, 0.1, 0.1], [0.7, 0.3], [0.6, 0.4]], u_init=[[0.1, 0.1, 0.8], [0.2, 0.8], [0.1, 0.9]]
+    )
+    plain = fit_em(_mixture(0.05, m, u, factor=1.0), **kw)  # type: ignore[arg-type]
+    oversampled = _mixture(0.05, m, u, factor=10.0)
+    weighted = fit_em(oversampled, oversampled=(0, 0, 10.0), **kw)  # type: ignore[arg-type]
+    unweighted = fit_em(oversampled, **kw)  # type: ignore[arg-type]
+    w_plain, w_weighted, w_unweighted = (x.level_weights()[0][0] for x in (plain, weighted, unweighted))
+    assert abs(w_weighted - w_plain) < 0.05
+    assert abs(weighted.prior - plain.prior) < 0.002
+    # without the weighting a shared birthday counts about log2(10) bits less: what grew with the input
+    assert w_plain - w_unweighted > 2.0
