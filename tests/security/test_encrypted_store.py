@@ -90,6 +90,7 @@ def forms(secret: str) -> set[bytes]:
     return {
         secret.encode(),
         json.dumps(secret)[1:-1].encode(),
+        json.dumps(secret)[1:-1].replace("\\", "\\\\").encode(),  # as pg_dump's COPY text writes it
         secret.encode("utf-16-le"),
         secret.encode("utf-16-be"),
     }
