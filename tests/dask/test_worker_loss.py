@@ -17,7 +17,6 @@ from custdata import normalize_many
 from custdata.matching import Matcher, dedupe
 from custdata.testing import household_records
 
-
 T = TypeVar("T")
 
 #: How long a job that loses a worker may take before the test fails (instead of hanging the suite).
