@@ -23,7 +23,6 @@ from custdata.matching._parallel import resolve_jobs, run_chunks
 __all__ = [
     "DEFAULT_PASSES",
     "EXTRA_PASSES",
-    "ON_REQUEST_PASSES",
     "SAMPLE_EVERY",
     "BlockPlan",
     "BlockingStats",
@@ -216,6 +215,10 @@ def _sn_street(f: Features) -> str:
 
 KeyFn = Callable[[Features], Iterable[str]]
 _EXTRA_BUDGET = 5  # pairs per record an optional pass may add
+# the whole name alone proposes every pair of namesakes: most of the candidates on a large input, almost all
+# of them strangers. Past two pairs per record it is left out (``name_corroborated`` keeps its pairs that
+# share something else); below, on small or messy inputs, it still finds namesakes who share nothing cheap
+_PASS_BUDGET = {"name": 2}
 SortFn = Callable[[Features], str]
 
 DEFAULT_PASSES: dict[str, KeyFn] = {
@@ -236,15 +239,10 @@ DEFAULT_PASSES: dict[str, KeyFn] = {
 # passes that are used only where they stay selective: with passes=None, one that would give more than
 # ``_EXTRA_BUDGET`` pairs per record (a birthday alone among millions) is left out, and the statistics say so
 EXTRA_PASSES: dict[str, KeyFn] = {
+    "name": _name_only,
     "phonetic_family_city": _family_city,
     "phonetic_given_city": _given_city,
     "phonetic_name_custom": _name_custom,
-}
-# passes used only when named in ``passes``: the whole name alone proposes every pair of namesakes, most of
-# the candidates on a large input and almost all of them strangers (``name_corroborated`` keeps its pairs that
-# share something else)
-ON_REQUEST_PASSES: dict[str, KeyFn] = {
-    "name": _name_only,
 }
 SORTED_PASSES: dict[str, SortFn] = {
     "sorted_family_given": _sn_name,
@@ -392,7 +390,7 @@ def plan_blocks(
 ) -> BlockPlan:
     """Key every record for every blocking pass (see :func:`candidate_pairs`); singleton blocks are
     dropped at once, so only the blocks that give pairs are kept."""
-    keyed_fns = {**DEFAULT_PASSES, **EXTRA_PASSES, **ON_REQUEST_PASSES}
+    keyed_fns = {**DEFAULT_PASSES, **EXTRA_PASSES}
     names = list(passes) if passes is not None else [*DEFAULT_PASSES, *EXTRA_PASSES, *SORTED_PASSES]
     optional = set(EXTRA_PASSES) if passes is None else set()
     unknown = [n for n in names if n not in keyed_fns and n not in SORTED_PASSES]
@@ -441,13 +439,12 @@ def plan_blocks(
     keyed_passes = {flat[0]: flat for part in run_chunks(chunk, jobs, jobs) for flat in part}
     stats = BlockingStats()
     planned: list[tuple[str, list[Sequence[int]], list[Sequence[int]]]] = []
-    budget = _EXTRA_BUDGET * len(feats)
     for name in names:
         _, full, full_ends, seqs, seq_ends, capped = keyed_passes.pop(name)
         if name in optional:
             bounds = list(zip(itertools.chain((0,), full_ends), full_ends, strict=False))
             work = sum((y - x) * (y - x - 1) // 2 for x, y in bounds) + (window - 1) * len(seqs)
-            if work > budget or capped:
+            if work > _PASS_BUDGET.get(name, _EXTRA_BUDGET) * len(feats) or capped:
                 stats.skipped_passes[name] = work
                 continue
         blocks: list[Sequence[int]] = [

@@ -378,11 +378,6 @@ class Matcher:
         if family == 5 and dob == 5:
             return "family_name_and_birthday_differ"
         return ""
-        if dob == 5:
-            return "given_name_and_birthday_differ"
-        if family == 5 and phone != 0 and street not in (0, 1, 2) and postcode != 0:
-            return "names_differ"
-        return ""
 
     def _tf(self, vec: Sequence[int], a: Features, b: Features) -> float:
         model = self.model
