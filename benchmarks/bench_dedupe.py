@@ -203,6 +203,44 @@ def _cpu() -> float:
     return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
 
 
+class _StepMemory:
+    """Samples the PSS of this process and its workers five times a second, keeping the peak of each
+    dedupe step (named by ``step``, set from the progress callback)."""
+
+    def __init__(self) -> None:
+        self.step = "starting"
+        self.peaks: dict[str, int] = {}
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._watch, daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._done.set()
+        self._thread.join()
+
+    def _watch(self) -> None:
+        import psutil
+
+        me = psutil.Process()
+        while not self._done.is_set():
+            total = 0
+            try:
+                pids = [me.pid, *(c.pid for c in me.children(recursive=True))]
+            except psutil.Error:
+                pids = [me.pid]
+            for pid in pids:
+                try:
+                    total += _pss(pid)
+                except psutil.Error:
+                    continue
+            step = self.step
+            if step:
+                self.peaks[step] = max(self.peaks.get(step, 0), total)
+            self._done.wait(0.2)
+
+
 def run_custdata(n: int) -> dict[str, Any]:
     from custdata import Customer
     from custdata.matching import dedupe
@@ -216,19 +254,23 @@ def run_custdata(n: int) -> dict[str, Any]:
     del rows  # the generator's dicts are not part of what dedupe needs
     steps: dict[str, float] = {}
     last = [time.perf_counter(), ""]
+    step_peak = _StepMemory()
 
     def progress(step: str) -> None:
         now = time.perf_counter()
         if last[1]:
             steps[str(last[1])] = round(now - float(last[0]), 2)
         last[0], last[1] = now, step
+        step_peak.step = step
 
     t1 = time.perf_counter()
+    step_peak.start()
     result = dedupe(recs, progress=progress)
     took = time.perf_counter() - t1
     total = time.perf_counter() - t0
     cpu = _cpu() - cpu0  # wall time suffers on a busy machine: compare CPU time there
     progress("")
+    step_peak.stop()
     pred = {tuple(sorted(p)) for c in result.clusters for p in itertools.combinations(c, 2)}
     true_pairs = _truth_pairs(truth, ids)
     f, p, r = _f1(pred, true_pairs)
@@ -240,6 +282,8 @@ def run_custdata(n: int) -> dict[str, Any]:
         "total_s": round(total, 1),
         "cpu_s": round(cpu, 1),
         "steps": steps,
+        # the peak PSS of this process and its workers while each step ran (where the memory goes)
+        "step_peak_mb": {k: round(v / 2**20) for k, v in step_peak.peaks.items()},
         "candidates": len(result.pairs),
         "peak_self_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
         "peak_largest_worker_mb": round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024),
