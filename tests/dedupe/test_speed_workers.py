@@ -1,0 +1,56 @@
+"""Forked workers give what one process gives, and leave the garbage collector as they found it."""
+
+from __future__ import annotations
+
+import gc
+import sys
+
+import pytest
+
+from custdata.datasets import load_fake_1000
+from custdata.exceptions import CustdataError
+from custdata.matching import dedupe
+from custdata.matching._parallel import run_chunks
+
+linux = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="workers are forked on Linux")
+
+
+@linux
+def test_two_workers_find_the_clusters_of_one() -> None:
+    recs = load_fake_1000().records
+    one = dedupe(recs, workers=1)
+    two = dedupe(recs, workers=2)
+    assert sorted(map(sorted, two.clusters)) == sorted(map(sorted, one.clusters))
+    assert len(two.pairs) == len(one.pairs)
+
+
+@linux
+def test_chunks_come_back_in_order_and_the_collector_is_unfrozen() -> None:
+    assert gc.get_freeze_count() == 0
+    parts = run_chunks(lambda a, b: list(range(a, b)), 10, 3)
+    assert [x for p in parts for x in p] == list(range(10))
+    assert gc.get_freeze_count() == 0
+
+
+@linux
+def test_objects_a_caller_froze_stay_frozen() -> None:
+    gc.freeze()
+    try:
+        before = gc.get_freeze_count()
+        assert before > 0
+        run_chunks(lambda a, b: b - a, 4, 2)
+        assert gc.get_freeze_count() >= before
+    finally:
+        gc.unfreeze()
+
+
+@linux
+def test_a_failing_worker_is_reported() -> None:
+    def boom(a: int, b: int) -> int:
+        if a > 0:
+            raise ValueError("no")
+        return 0
+
+    with pytest.raises(CustdataError, match="worker process failed"):
+        run_chunks(boom, 4, 2)
+    assert gc.get_freeze_count() == 0
