@@ -241,7 +241,7 @@ class _StepMemory:
             self._done.wait(0.2)
 
 
-def run_custdata(n: int) -> dict[str, Any]:
+def run_custdata(n: int, *, step_memory: bool = False) -> dict[str, Any]:
     from custdata import Customer
     from custdata.matching import dedupe
 
@@ -264,13 +264,15 @@ def run_custdata(n: int) -> dict[str, Any]:
         step_peak.step = step
 
     t1 = time.perf_counter()
-    step_peak.start()
+    if step_memory:  # off by default: reading /proc costs CPU that would count in cpu_s
+        step_peak.start()
     result = dedupe(recs, progress=progress)
     took = time.perf_counter() - t1
     total = time.perf_counter() - t0
     cpu = _cpu() - cpu0  # wall time suffers on a busy machine: compare CPU time there
     progress("")
-    step_peak.stop()
+    if step_memory:
+        step_peak.stop()
     pred = {tuple(sorted(p)) for c in result.clusters for p in itertools.combinations(c, 2)}
     true_pairs = _truth_pairs(truth, ids)
     f, p, r = _f1(pred, true_pairs)
@@ -282,7 +284,7 @@ def run_custdata(n: int) -> dict[str, Any]:
         "total_s": round(total, 1),
         "cpu_s": round(cpu, 1),
         "steps": steps,
-        # the peak PSS of this process and its workers while each step ran (where the memory goes)
+        # with --step-memory: the peak PSS of this process and its workers while each step ran
         "step_peak_mb": {k: round(v / 2**20) for k, v in step_peak.peaks.items()},
         "candidates": len(result.pairs),
         "peak_self_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
@@ -550,8 +552,8 @@ def _measured(args: list[str]) -> tuple[str, str, int]:
     return out, err, peak[0]
 
 
-def _one(flag: str, n: int) -> dict[str, Any]:
-    out, err, peak = _measured([sys.executable, __file__, flag, str(n)])
+def _one(flag: str, n: int, extra: tuple[str, ...] = ()) -> dict[str, Any]:
+    out, err, peak = _measured([sys.executable, __file__, flag, str(n), *extra])
     lines = out.strip().splitlines()
     if not lines:
         return {"n": n, "error": err.strip()[-2000:]}
@@ -565,6 +567,11 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=1, help="runs per size and side (medians reported)")
     ap.add_argument("--no-splink", action="store_true", help="run only the custdata side")
     ap.add_argument("--only-splink", action="store_true", help="run only the splink side")
+    ap.add_argument(
+        "--step-memory",
+        action="store_true",
+        help="custdata: also the peak memory of each dedupe step (sampling costs some CPU; not for timing)",
+    )
     ap.add_argument("--one", type=int, default=None, help=argparse.SUPPRESS)
     ap.add_argument("--one-splink", type=int, default=None, help=argparse.SUPPRESS)
     ap.add_argument("--match", type=int, default=None, help="time Matcher.match against a store of this size")
@@ -573,7 +580,7 @@ def main() -> None:
         print(json.dumps(run_match(args.match)))
         return
     if args.one is not None:
-        print(json.dumps(run_custdata(args.one)))
+        print(json.dumps(run_custdata(args.one, step_memory=args.step_memory)))
         return
     if args.one_splink is not None:
         print(json.dumps(run_splink(args.one_splink)))
@@ -584,7 +591,8 @@ def main() -> None:
         sides.append(("splink", "--one-splink"))
     for n in sizes:
         for name, flag in sides:  # each size and side in a fresh process, one after the other
-            runs = [_one(flag, n) for _ in range(args.repeat)]
+            extra = ("--step-memory",) if args.step_memory and flag == "--one" else ()
+            runs = [_one(flag, n, extra) for _ in range(args.repeat)]
             ok = [r for r in runs if "error" not in r]
             if not ok:
                 print(f"{name:<9}", json.dumps(runs[-1]), flush=True)
