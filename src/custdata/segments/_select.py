@@ -49,7 +49,7 @@ def select(
 ) -> list[Customer]:
     """The customers of ``store`` that ``rule`` selects as of ``as_of``, in id order.
 
-    On a store with SQL tables (``store.sql_dialect`` ``"sqlite"`` or ``"postgresql"`` and
+    On a store with SQL tables (``store.sql_dialect`` ``"sqlite"``, ``"postgresql"`` or ``"mariadb"`` and
     ``store.query_sql``) the rule runs inside the database: the profile figures are computed there from the
     stored transactions and interactions. Rows whose answer SQL cannot know (a region from the phone's
     geodata, the display name, the average order value) are checked again in Python. Any other store, and a

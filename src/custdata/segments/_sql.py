@@ -104,10 +104,11 @@ def _or(fs: Sequence[Frag]) -> Frag:
 
 # --------------------------------------------------------------------------------------------- dialects
 class Dialect:
-    """What differs between SQLite and PostgreSQL."""
+    """What differs between SQLite, PostgreSQL and MariaDB."""
 
     name = ""
     body = ""  # the customer's parsed body inside the profile CTE
+    div = "/"  # division of integers, rounding toward zero
 
     def p(self, kind: str) -> str:
         """A placeholder (typed where the database needs it)."""
@@ -152,6 +153,13 @@ class Dialect:
     def bad_max(self) -> str:
         raise NotImplementedError
 
+    def tags_len(self, col: str) -> str:
+        raise NotImplementedError
+
+    def typed(self, kind: str, expr: Frag) -> Frag:
+        """A profile column of ``kind`` as the rule's comparisons need it (as it is, but on MariaDB)."""
+        return expr
+
 
 class SQLiteDialect(Dialect):
     name = "sqlite"
@@ -192,6 +200,9 @@ class SQLiteDialect(Dialect):
 
     def bad_max(self) -> str:
         return "MAX(bad)"
+
+    def tags_len(self, col: str) -> str:
+        return f"COALESCE(json_array_length({col}), 0)"
 
 
 class PostgresDialect(Dialect):
@@ -251,6 +262,9 @@ class PostgresDialect(Dialect):
     def bad_max(self) -> str:
         return "COALESCE(bool_or(bad), false)"
 
+    def tags_len(self, col: str) -> str:
+        return f"jsonb_array_length({col})"
+
 
 #: The transactions up to ``as_of`` (one parameter): customer, day, currency, the amount in millionths
 #: (``v``) and whether it is NULL (``bad``: not exact in millionths, so SQL cannot sum it), read from the
@@ -268,7 +282,76 @@ def _path(path: Sequence[str | int]) -> str:
     return out
 
 
-DIALECTS: dict[str, Callable[[], Dialect]] = {"sqlite": SQLiteDialect, "postgresql": PostgresDialect}
+#: MariaDB's exact text comparison: code point order (as Python compares), no trailing-space padding.
+_NOPAD = "utf8mb4_nopad_bin"
+
+
+class MariaDBDialect(Dialect):
+    """MariaDB (10.6 and later: ``JSON_TABLE``) over the bodies as the store writes them (JSON text in a
+    ``LONGTEXT`` column). Text columns are compared in ``utf8mb4_nopad_bin`` (code point order, ``'a'`` and
+    ``'a '`` different, as in Python), whatever the connection's collation; sums of ``BIGINT`` millionths are
+    ``DECIMAL`` (exact, no 64-bit overflow)."""
+
+    name = "mariadb"
+    div = "DIV"  # "/" gives a DECIMAL
+
+    def j(self, *path: str | int) -> str:
+        return f"JSON_VALUE(c.body, '{_path(path)}')"
+
+    def j_len(self, key: str) -> str:
+        return f"COALESCE(JSON_LENGTH(c.body, '$.{key}'), 0)"
+
+    def days_between(self, later_param: str, earlier: str) -> str:
+        return f"DATEDIFF({later_param}, {earlier})"
+
+    def any_tag(self, tags_col: str, cond: Callable[[str], str]) -> str:
+        return (
+            f"EXISTS (SELECT 1 FROM JSON_TABLE({tags_col}, '$[*]' COLUMNS (v LONGTEXT CHARACTER SET utf8mb4 "
+            f"COLLATE {_NOPAD} PATH '$')) t WHERE {cond('t.v')})"
+        )
+
+    def primary(self, key: str, field: str) -> str:
+        return (
+            f"COALESCE((SELECT x.v FROM JSON_TABLE(c.body, '$.{key}[*]' COLUMNS (n FOR ORDINALITY, "
+            f"v LONGTEXT CHARACTER SET utf8mb4 PATH '$.{field}', pr VARCHAR(8) PATH '$.primary')) x "
+            f"WHERE x.pr IN ('1', 'true') ORDER BY x.n LIMIT 1), JSON_VALUE(c.body, '$.{key}[0].{field}'))"
+        )
+
+    def contains(self, col: str) -> str:
+        return f"INSTR({col}, ?) > 0"
+
+    def starts(self, col: str) -> str:
+        return f"LEFT({col}, CHAR_LENGTH(?)) = ?"
+
+    def text_cmp(self, col: str, op: str) -> str:
+        return f"CONVERT({col} USING utf8mb4) COLLATE {_NOPAD} {_SQL_OP[op]} ?"
+
+    def tags_col(self) -> str:
+        return "JSON_EXTRACT(c.body, '$.tags')"
+
+    def customers_from(self, needs_body: bool = True) -> str:
+        return "cd_customers c"
+
+    def tx_ctes(self) -> str:
+        return _TX_CTE
+
+    def bad_max(self) -> str:
+        return "MAX(bad)"
+
+    def tags_len(self, col: str) -> str:
+        return f"COALESCE(JSON_LENGTH({col}), 0)"
+
+    def typed(self, kind: str, expr: Frag) -> Frag:
+        if kind in ("text", "date", "datetime", "birthday"):
+            return Frag("CONVERT(", ()) + expr + Frag(f" USING utf8mb4) COLLATE {_NOPAD}")
+        return expr
+
+
+DIALECTS: dict[str, Callable[[], Dialect]] = {
+    "sqlite": SQLiteDialect,
+    "postgresql": PostgresDialect,
+    "mariadb": MariaDBDialect,
+}
 
 
 # --------------------------------------------------------------------------------------------- columns
@@ -410,10 +493,10 @@ class _Compiler:
         bins = e.bins
 
         def five(x: Frag) -> Frag:
-            return Frag("(1 + ((", ()) + x + Frag(f" - 1) * 8 + {bins - 1}) / {2 * (bins - 1)})")
+            return Frag("(1 + ((", ()) + x + Frag(f" - 1) * 8 + {bins - 1}) {d.div} {2 * (bins - 1)})")
 
         key = Frag("(", ()) + five(r) + Frag(" * 10 + (", ()) + five(f) + Frag(" + ", ())
-        key = key + five(m) + Frag(" + 1) / 2)")
+        key = key + five(m) + Frag(f" + 1) {d.div} 2)")
         whens = []
         for r5, row in SEGMENT_GRID.items():
             for fm, seg in enumerate(row, start=1):
@@ -476,9 +559,7 @@ class _Compiler:
         raise ValidationError(f"cannot compile {pred}")  # pragma: no cover
 
     def tags_len(self, col: str) -> str:
-        if self.d.name == "sqlite":
-            return f"COALESCE(json_array_length({col}), 0)"
-        return f"jsonb_array_length({col})"
+        return self.d.tags_len(col)
 
     def tags_pred(self, pred: Predicate, col: str) -> Frag:
         d = self.d
@@ -574,7 +655,7 @@ def compile_rule(rule: Rule, dialect: str, as_of: dt.date, edges: Edges | None) 
     for name in sorted(fields - PYTHON_ONLY):
         if name == "id":
             continue
-        cols.append(comp.column(name) + Frag(f" AS {name}"))
+        cols.append(d.typed(_KIND[name], comp.column(name)) + Frag(f" AS {name}"))
     cols.append(Frag(f"{comp.geo_uncertain()} AS geo_u" if needs_geo else "(1=0) AS geo_u"))
     cols.append(
         Frag(

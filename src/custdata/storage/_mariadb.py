@@ -301,6 +301,17 @@ def _add_history_index(self: SQLStore) -> None:
     _ensure_index(self, "cd_history", "cd_history_at", "at, customer_id, version")
 
 
+def _dialect(version: str, nopad: bool) -> str:
+    """The store's ``sql_dialect`` for a server's ``VERSION()``: ``"mariadb"`` where custdata.segments'
+    MariaDB SQL runs (MariaDB 10.6 or later: ``JSON_TABLE`` and ``utf8mb4_nopad_bin``)."""
+    if not nopad or "mariadb" not in version.lower():
+        return "mysql"
+    m = re.match(r"(\d+)\.(\d+)", version)
+    if m is None or (int(m.group(1)), int(m.group(2))) < (10, 6):
+        return "mariadb-10.5"
+    return "mariadb"
+
+
 class MariaDBStore(SQLStore):
     """A store in a MariaDB (or MySQL 8) database."""
 
@@ -323,8 +334,10 @@ class MariaDBStore(SQLStore):
         "ANALYZE TABLE cd_customers, cd_lookup, cd_history, cd_transactions, cd_interactions, cd_meta, "
         "cd_subject_keys, cd_audit",
     )
-    #: Not ``"sqlite"`` or ``"postgresql"``: :meth:`select` runs a segment rule in Python over the store's
-    #: profiles, not inside the database (custdata.segments compiles no MariaDB SQL yet).
+    #: :meth:`select` runs a segment rule inside the database in MariaDB's SQL (custdata.segments'
+    #: ``MariaDBDialect``, MariaDB 10.6 and later); on MySQL (``"mysql"``) and MariaDB 10.5
+    #: (``"mariadb-10.5"``: no ``JSON_TABLE``) it runs in Python over the store's profiles (see
+    #: :func:`_dialect`).
     sql_dialect = "mariadb"
     #: Audit appends take a fixed row's lock as their mutex (the last entry's would not do: it changes).
     audit_lock_sql: ClassVar[str] = "SELECT value FROM cd_meta WHERE `key` = 'schema_version' FOR UPDATE"
@@ -381,6 +394,9 @@ class MariaDBStore(SQLStore):
                 )
             }
             self._bin = _BIN if _BIN in found else "utf8mb4_0900_bin"
+            self.sql_dialect = _dialect(  # type: ignore[misc]
+                str(self._all("SELECT VERSION()")[0][0]), self._bin == _BIN
+            )
             if isinstance(raw, _LoadConnection):
                 self._load = bool(self._all("SELECT @@local_infile")[0][0])
                 if not self._load:

@@ -688,7 +688,7 @@ def _python(people: list[Customer], txs: Any, contacts: Any, rule: Any, as_of: A
 
 
 def _pushes_down(store: Any) -> bool:
-    return getattr(store, "sql_dialect", None) in ("sqlite", "postgresql") and callable(
+    return getattr(store, "sql_dialect", None) in ("sqlite", "postgresql", "mariadb") and callable(
         getattr(store, "query_sql", None)
     )
 
