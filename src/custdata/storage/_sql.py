@@ -1108,20 +1108,25 @@ class SQLStore(SQLPrivacy):
         inserted = updated = 0
         with self.transaction():
             if not self.write_behind:
-                for batch in self._batches(customers, errors, problems):
-                    existing = self._existing(list(batch))
-                    self._claim(batch)
-                    if not existing:
-                        self._insert_new(batch, at, src)
-                        inserted += len(batch)
+                try:
+                    for batch in self._batches(customers, errors, problems):
+                        existing = self._existing(list(batch))
+                        if not existing:
+                            self._insert_new(batch, at, src)  # claims the data keys it needs
+                            inserted += len(batch)
+                            self._drop_keys()
+                            continue
+                        self._flush_index()  # before an update takes index entries away
+                        self._claim(batch)
+                        prepared = self._prepare(batch)
+                        rows = self._rows(prepared, existing, at, src, errors, check_versions, problems)
+                        self._write_chunk(*rows)
+                        inserted += len(rows[0])
+                        updated += len(rows[1])
                         self._drop_keys()
-                        continue
-                    prepared = self._prepare(batch)
-                    rows = self._rows(prepared, existing, at, src, errors, check_versions, problems)
-                    self._write_chunk(*rows)
-                    inserted += len(rows[0])
-                    updated += len(rows[1])
-                    self._drop_keys()
+                    self._flush_index()
+                finally:
+                    self._index_pending = 0  # written, or rolled back with the transaction
                 return UpsertResult(
                     inserted, updated, tuple(problems) if errors == "collect" else (), len(problems)
                 )
@@ -1228,7 +1233,15 @@ class SQLStore(SQLPrivacy):
 
     def _insert_new(self, batch: dict[str, tuple[int, Customer]], at: str, src: str | None) -> None:
         """Write a chunk of customers none of which is stored yet (SQLite overrides it)."""
+        self._claim(batch)
         self._write_chunk(*self._rows(self._prepare(batch), {}, at, src, "raise", False, []))
+
+    #: Index entries :meth:`_insert_new` set aside for :meth:`_flush_index` (SQLite, encrypted stores).
+    _index_pending = 0
+
+    def _flush_index(self) -> None:
+        """Write the index entries :meth:`_insert_new` set aside in this ``upsert_many`` (SQLite: blind-index
+        keys, inserted sorted once instead of at random chunk by chunk); no-op elsewhere."""
 
     def _write_chunk(
         self,

@@ -22,8 +22,14 @@ from urllib.parse import quote, unquote, urlsplit
 from custdata._records import Customer
 from custdata.exceptions import CustdataError, StoreError, ValidationError
 from custdata.storage import _args
-from custdata.storage._core import encode_keys
-from custdata.storage._sql import CUSTOMER_COLUMNS, HISTORY_COLUMNS, LOOKUP_COLUMNS, SQLStore
+from custdata.storage._core import encode_keys, sealed_writer
+from custdata.storage._sql import (
+    CUSTOMER_COLUMNS,
+    HISTORY_COLUMNS,
+    LOOKUP_COLUMNS,
+    SUBJECT_KEY_COLUMNS,
+    SQLStore,
+)
 
 __all__ = ["SQLiteStore", "open_sqlite"]
 
@@ -76,6 +82,8 @@ _SYNC = {"off": "OFF", "normal": "NORMAL", "full": "FULL", "extra": "EXTRA"}
 #: Rows per multi-row ``INSERT ... VALUES (...), (...)`` of a bulk write (fewer statements to step), then
 #: smaller blocks and single rows for the rest; SQLite before 3.32 allows only 999 parameters a statement.
 _BLOCKS = (250, 16, 1)
+#: Index entries set aside (in memory: temp_store=MEMORY) before they are written sorted (~40 MB).
+_PENDING_MAX = 1_000_000
 _MAX_PARAMS = 32766 if sqlite3.sqlite_version_info >= (3, 32, 0) else 999
 
 
@@ -260,6 +268,9 @@ class SQLiteStore(SQLStore):
                 )
 
     def _insert_new(self, batch: dict[str, tuple[int, Customer]], at: str, src: str | None) -> None:
+        if self._cipher is not None:
+            self._insert_sealed(batch, at, src)
+            return
         # the rows go straight into flat parameter lists: no tuple per row that the garbage collector
         # would have to walk (and promote) while a chunk is built
         keys_of = self._lookup.sorted_keys
@@ -276,12 +287,120 @@ class SQLiteStore(SQLStore):
                 look += (kind, key, cid)
             hist += (cid, version, at, "create", src, None)
         self._bulk_flat("cd_customers", CUSTOMER_COLUMNS, cust)
-        if self._cipher is not None:
-            # blind-index keys come in random order: inserted sorted, they fill the index page by page
-            rows = sorted(zip(look[::3], look[1::3], look[2::3], strict=True))
-            look = [x for row in rows for x in row]
-        self._bulk_flat("cd_lookup", LOOKUP_COLUMNS, look)
+        if self._cipher is None:
+            self._bulk_flat("cd_lookup", LOOKUP_COLUMNS, look)
+        else:
+            self._set_aside(look)
         self._bulk_flat("cd_history", HISTORY_COLUMNS, hist)
+
+    def _insert_sealed(self, batch: dict[str, tuple[int, Customer]], at: str, src: str | None) -> None:
+        """:meth:`_insert_new` for an encrypted store, in one pass per chunk: a customer without a stored
+        data key and whose body the one-pass writer splits gets a new key that wraps and seals its body
+        in one call (``SubjectKeys.create_sealing``, no key object kept) and its blind-index keys
+        computed per kind over the chunk (``BlindIndex.many``); the others take the general path
+        (``_claim`` and ``_body``). Pinned to the general path by tests/security/test_encupsert_fast.py."""
+        cipher = self._cipher
+        assert cipher is not None
+        from custdata.security._records import _SEALED, PII_FIELDS
+
+        split = self._split
+        if split is None:
+            split = self._split = sealed_writer(PII_FIELDS)
+        ids = list(batch)
+        now = self._keys_now
+        stored = self._vault([i for i in ids if i not in now])
+        sensitive = cipher.sensitive_custom
+        lk = self._lookup
+        email_of, phone_of = lk.email, lk.phone
+        fresh: list[str] = []
+        secrets: list[str | None] = []
+        rests: list[str] = []
+        general: list[Customer] = []
+        emails: list[str] = []
+        phones: list[str] = []
+        customers = [c for _, c in batch.values()]
+        two: list[bool] = []  # one phone and one e-mail, no external id: keys computed per kind
+        for c in customers:
+            cid = c.id
+            if cid not in stored and cid not in now and not (sensitive and sensitive.intersection(c.custom)):
+                parts = split(c)
+                if parts is not None:
+                    fresh.append(cid)
+                    secrets.append(parts[0])
+                    rests.append(parts[1])
+                else:
+                    general.append(c)
+            else:
+                general.append(c)
+            ph, em = c.phones, c.emails
+            if len(ph) == 1 and len(em) == 1 and not c.external_ids:
+                emails.append(email_of(em[0].address))
+                phones.append(phone_of(ph[0].number))
+                two.append(True)
+            else:
+                two.append(False)
+        index = cipher.index
+        email_keys = iter(index.many("email", emails))
+        phone_keys = iter(index.many("phone", phones))
+        wrapped, tokens = cipher.subjects.create_sealing(fresh, secrets, "customer")
+        bodies: dict[str, str] = {}
+        head = f',"{_SEALED}":"'
+        for cid, rest, token in zip(fresh, rests, tokens, strict=True):
+            bodies[cid] = rest if token is None else rest[:-1] + head + token + '"}'
+        if general:
+            self._claim(c.id for c in general)
+            body = self._body
+            for c in general:
+                bodies[c.id] = body(c)
+        keys_of = lk.sorted_keys
+        cust: list[Any] = []
+        look: list[Any] = []
+        hist: list[Any] = []
+        for c, both in zip(customers, two, strict=True):
+            cid = c.id
+            version = c.version + 1
+            if both:
+                e, p = next(email_keys), next(phone_keys)
+                cust += (cid, version, at, None, f"email\x1f{e}\x1ephone\x1f{p}", bodies[cid])
+                look += ("email", e, cid, "phone", p, cid)
+            else:
+                keys = keys_of(c)
+                cust += (cid, version, at, None, encode_keys(keys), bodies[cid])
+                for kind, key in keys:
+                    look += (kind, key, cid)
+            hist += (cid, version, at, "create", src, None)
+        self._bulk_flat(
+            "cd_subject_keys",
+            SUBJECT_KEY_COLUMNS,
+            [x for row in zip(fresh, wrapped, strict=True) for x in row],
+        )
+        self._bulk_flat("cd_customers", CUSTOMER_COLUMNS, cust)
+        self._set_aside(look)
+        self._bulk_flat("cd_history", HISTORY_COLUMNS, hist)
+
+    def _set_aside(self, flat: list[Any]) -> None:
+        """Keep index entries (flat: kind, key, customer id, ...) in a temporary table until
+        :meth:`_flush_index`. Blind-index keys are uniformly random: inserted as they come, each lands on
+        a random page of an index larger than the page cache at a million customers (a read and a write
+        of a page per entry); sorted once by SQLite, they are appended page by page."""
+        if not self._index_pending:
+            self._raw(
+                "CREATE TEMP TABLE IF NOT EXISTS cd_index_pending "
+                "(kind TEXT NOT NULL, key TEXT NOT NULL, customer_id TEXT NOT NULL)"
+            )
+        self._bulk_flat("temp.cd_index_pending", LOOKUP_COLUMNS, flat)
+        self._index_pending += len(flat) // 3
+        if self._index_pending >= _PENDING_MAX:
+            self._flush_index()
+
+    def _flush_index(self) -> None:
+        if self._index_pending:
+            self._raw(
+                "INSERT INTO cd_lookup (kind, key, customer_id) SELECT kind, key, customer_id "
+                "FROM temp.cd_index_pending ORDER BY kind, key, customer_id"
+            )
+            self._raw("DELETE FROM temp.cd_index_pending")
+            self._index_pending = 0
 
     def _has_table(self, name: str) -> bool:
         return bool(self._all("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,)))
