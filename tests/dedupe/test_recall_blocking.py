@@ -9,9 +9,14 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from custdata import Customer
-from custdata.matching._blocking import DEFAULT_PASSES, EXTRA_PASSES, candidate_pairs, decode, plan_blocks
-from custdata.matching._features import Features, features_of
+from custdata.matching._blocking import (
+    DEFAULT_PASSES,
+    EXTRA_PASSES,
+    ON_REQUEST_PASSES,
+    candidate_pairs,
+    decode,
+)
+from custdata.matching._features import Features
 from custdata.matching._model import fit_em
 
 
@@ -76,14 +81,9 @@ def test_corroborated_name_pass_is_the_name_pass_filtered(feats: list[Features])
     assert whole == namesakes
 
 
-def test_the_whole_name_alone_is_left_out_past_two_pairs_per_record() -> None:
-    assert "name_corroborated" in DEFAULT_PASSES
-    assert "name" in EXTRA_PASSES and "name" not in DEFAULT_PASSES
-    # 12 namesakes (66 pairs, 5.5 per record), then as many records with other names
-    few = [features_of(Customer(id=f"n{k}", name={"full": "Wei Zhang"})) for k in range(12)]
-    few += [features_of(Customer(id=f"x{k}", name={"full": f"Person {k}"})) for k in range(12)]
-    assert "name" in plan_blocks(few, workers=1).stats.skipped_passes  # 66 pairs > 2 per record
-    assert "name" not in plan_blocks(few[:3] + few[12:], workers=1).stats.skipped_passes  # 3 pairs
+def test_the_corroborated_name_pass_is_on_request_only() -> None:
+    assert "name_corroborated" in ON_REQUEST_PASSES and "name_corroborated" not in DEFAULT_PASSES
+    assert "name" in EXTRA_PASSES
 
 
 def _mixture(prior: float, m: list[list[float]], u: list[list[float]], *, factor: float) -> dict[Any, float]:
