@@ -25,7 +25,10 @@ Measured, per value (phone-like texts of 14 characters, seeded), median of ``--r
              store after ``promote(add())``: customers per second (each customer's data key wrapped again
              under the new key), beside re-encrypting every body under the new key with
              ``FieldEncryptor`` (what a store without per-customer keys would have to do) over the same
-             bodies
+             bodies. ``--contacts`` chooses the phones and e-mails: ``sequential`` (numbered in insertion
+             order, so the plain store's lookup index fills in key order), ``random`` (distinct random
+             numbers and addresses, as a real customer list arrives) or ``both`` (the default: the two
+             runs one after the other; the blind index is random in both)
 
 The figures depend on the machine's load; the script prints the load average at the start and the end.
 """
@@ -63,6 +66,13 @@ def main() -> None:
     ap.add_argument("--n", type=int, default=20_000)
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--store-n", type=int, default=20_000, help="customers for the store figures (0: skip)")
+    ap.add_argument(
+        "--contacts",
+        choices=("sequential", "random", "both"),
+        default="both",
+        help="phones and e-mails numbered in insertion order (every index filled in key order), random ones "
+        "(as a real customer list arrives: index pages written all over), or both",
+    )
     args = ap.parse_args()
     n, repeats = args.n, args.repeats
     rng = random.Random(7)
@@ -156,22 +166,31 @@ def main() -> None:
     for name, ns in rows:
         print(f"{name:<{width}}  {ns / 1000:8.2f} µs")
     if args.store_n:
-        store_figures(args.store_n, repeats, ring)
+        for order in ("sequential", "random") if args.contacts == "both" else (args.contacts,):
+            store_figures(args.store_n, repeats, ring, order)
     print(f"load at the end {os.getloadavg()}")
 
 
-def store_figures(n: int, repeats: int, ring: Keyring) -> None:
+def store_figures(n: int, repeats: int, ring: Keyring, order: str) -> None:
     import tempfile
 
     import custdata
 
+    if order == "sequential":
+        phones = [f"+86138{i:08d}" for i in range(n)]
+        emails = [f"user{i}@example.com" for i in range(n)]
+    else:  # distinct random numbers and addresses, in no particular order
+        pick = random.Random(11)
+        phones = [f"+86138{d:08d}" for d in pick.sample(range(10**8), n)]
+        emails = [f"u{d:09d}@example.com" for d in pick.sample(range(10**9), n)]
+    print(f"--- store figures, contacts {order}")
     people = [
         custdata.Customer.from_dict(
             {
                 "id": f"c{i:07d}",
                 "name": {"full": f"客户{i}"},
-                "phones": [{"number": f"+86138{i:08d}"}],
-                "emails": [{"address": f"user{i}@example.com"}],
+                "phones": [{"number": phones[i]}],
+                "emails": [{"address": emails[i]}],
                 "addresses": [{"city": "北京市", "street": f"建国路 {i} 号"}],
             }
         )
@@ -182,7 +201,7 @@ def store_figures(n: int, repeats: int, ring: Keyring) -> None:
     folder = tempfile.mkdtemp(prefix="bench-security-")
     for r in range(repeats):
         for kind in ("plain", "encrypted"):
-            url = f"sqlite:///{folder}/{kind}-{r}.db"
+            url = f"sqlite:///{folder}/{order}-{kind}-{r}.db"
             with custdata.open_store(url, keyring=ring if kind == "encrypted" else None) as store:
                 t, c = time.perf_counter(), time.process_time()
                 store.upsert_many(people)
@@ -200,13 +219,13 @@ def store_figures(n: int, repeats: int, ring: Keyring) -> None:
     rng = random.Random(3)
     lat: dict[str, list[float]] = {"plain": [], "encrypted": []}
     stores = {
-        "plain": custdata.open_store(f"sqlite:///{folder}/plain-0.db"),
-        "encrypted": custdata.open_store(f"sqlite:///{folder}/encrypted-0.db", keyring=ring),
+        "plain": custdata.open_store(f"sqlite:///{folder}/{order}-plain-0.db"),
+        "encrypted": custdata.open_store(f"sqlite:///{folder}/{order}-encrypted-0.db", keyring=ring),
     }
     for s in stores.values():
         s.optimize()
     for _ in range(2000):
-        phone = f"+86138{rng.randrange(n):08d}"
+        phone = phones[rng.randrange(n)]
         for kind, s in stores.items():
             t = time.perf_counter()
             found = s.find(phone=phone)
