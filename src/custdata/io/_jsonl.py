@@ -40,10 +40,18 @@ def read_jsonl(
     cls = record_class(kind)
     name = file_name(path)
     fh = open_file(name, "r", encoding="utf-8-sig")  # closed by the reader
+    return jsonl_reader(fh, name, cls, errors, check_contacts)
+
+
+def jsonl_reader(
+    fh: Any, name: str, cls: Any, errors: str, check_contacts: bool, first_line: int = 0
+) -> RecordReader[Any]:
+    """The reader of :func:`read_jsonl` over an open text file ``fh`` (closed by the reader) whose first
+    line is line ``first_line + 1`` of ``name`` (a byte range of a larger file, read on a Dask worker)."""
     reader: RecordReader[Any] = RecordReader(iter(()), fh, "utf-8")
 
     def rows() -> Iterator[Any]:
-        lineno = 0
+        lineno = first_line
         while True:
             try:
                 line = fh.readline()
