@@ -1,21 +1,26 @@
 """custdata on Dask: normalise file to file and dedupe, on a LocalCluster of 1 and 2 workers, beside the
 single-machine functions on the same files.
 
-    python benchmarks/bench_dask.py --size 1000000 --repeat 3     # the full run (1M records)
-    python benchmarks/bench_dask.py --size 5000000 --part 250000   # the largest that fits (estimated)
-    python benchmarks/bench_dask.py --quick                       # 3,000 records, 2 workers: checks the script
+    python benchmarks/bench_dask.py --size 100000 --part 25000 --repeat 3   # first full run
+    python benchmarks/bench_dask.py --size 1000000 --part 100000            # the largest to try
+    python benchmarks/bench_dask.py --quick                                 # 3,000 records: checks it
 
-10M records do not fit in 24 GB: single-machine dedupe held about 2.6 KB per record at 20,000 records (the
-records about 1.0 KB, dedupe's working set about 1.6 KB more), so 10M would need about 26 GB before the
-pairs; 5M about 13 GB. Each configuration runs one after the other, never two at once.
+10M records do not fit in 24 GB. Measured on 2026-12-07 (a loaded machine; memory does not depend on the
+load): single-machine dedupe (records read from JSON Lines, ``workers=1``) holds 1.9 KB per record for the
+records and peaks at 4.3 KB per record at 100,000 (463 MB) and 3.9 KB at 200,000 (803 MB); the
+performance page has about 5 KB per record at 1M (4,963 MB, process tree). 10M would need 40-50 GB; the
+single side fits up to about 4M. The Dask side holds more: at 20,000 records the worker peaked at 408 MB
+(1 worker) and 448/482 MB (2 workers), the client (the LocalCluster's scheduler runs in it) at 364 MB,
+against 150-300 MB for idle processes: roughly 10-20 KB per record in all, so about 1M is the largest
+Dask dedupe to try in 24 GB. Each configuration runs one after the other, never two at once.
 
 The records are bench_dedupe.py's generator (messy Chinese and Latin names, phones, e-mails, households),
 written once (untimed) as JSON Lines files of ``--part`` records each. What is timed:
 
 * normalise: read the files, normalise every record (``errors="collect"``), write the results as JSON
   Lines. On Dask each worker reads and writes its own partitions (``custdata.dask.read_jsonl``,
-  ``custdata.dask.normalize``, one output file per partition); single-machine: ``read_jsonl`` per file,
-  ``normalize_many(workers=W)``, ``write_jsonl``.
+  ``custdata.dask.normalize``, one output file per partition); single-machine, the file path one file
+  at a time: ``read_jsonl``, ``normalize_many(workers=W)``, ``write_jsonl`` of that file.
 * dedupe: read the files and dedupe with one fitted matcher (fitted once, untimed, on a 20,000-record
   birthday-free sample and saved; both sides load it). Dask: ``custdata.dask.dedupe``; single-machine:
   ``custdata.dedupe(records, matcher=m, workers=W)``.
@@ -111,12 +116,16 @@ def run_one(task: str, side: str, workers: int, folder: Path) -> dict[str, Any]:
         from custdata.matching import dedupe
 
         t0 = time.perf_counter()
-        recs = [r for f in files for r in read_jsonl(f)]
-        if task == "normalize":
-            results = normalize_many(recs, errors="collect", workers=workers if workers > 1 else None)
-            n = write_jsonl((r.record for r in results), out / "all.jsonl")
+        if task == "normalize":  # file to file, one input file at a time (memory stays one file's)
+            n = 0
+            for f in files:
+                results = normalize_many(
+                    list(read_jsonl(f)), errors="collect", workers=workers if workers > 1 else None
+                )
+                n += write_jsonl((r.record for r in results), out / f.name)
             clusters = None
         else:
+            recs = [r for f in files for r in read_jsonl(f)]
             n = len(recs)
             result = dedupe(recs, matcher=matcher, workers=workers)
             clusters = sorted(sorted(c) for c in result.clusters if len(c) > 1)
@@ -157,7 +166,10 @@ def run_one(task: str, side: str, workers: int, folder: Path) -> dict[str, Any]:
         "cpu_s": round(cpu - cpu0 + sum(c for c, _ in worker_stats), 1),
         "workers_cpu_s": round(sum(c for c, _ in worker_stats), 1),
         "peak_client_mb": peak,
-        "peak_worker_mb": [m for _, m in worker_stats] if side == "dask" else [_children_peak()],
+        # the single side's forked workers (none with one worker: the client figure is the whole run)
+        "peak_worker_mb": [m for _, m in worker_stats]
+        if side == "dask"
+        else [_children_peak()] * (workers > 1),
         "clusters": clusters,
     }
 
