@@ -17,8 +17,8 @@ from custdata.exceptions import ParseError, ValidationError
 from custdata.io import read_jsonl, write_jsonl
 from custdata.testing import customers, household_records
 
-# (a line "{}" is a record without an id: each read draws it a new one, so none here)
-_BAD = [b"{not json", b'{"id": 5, "phones": "x"}', b"[1, 2]", b'"text"', b'{"id": "x", "emails": 3}']
+# (a line "{}" is a record without an id: it gets the id derived from its line, in ranges as in the whole file)
+_BAD = [b"{}", b"{not json", b'{"id": 5, "phones": "x"}', b"[1, 2]", b'"text"', b'{"id": "x", "emails": 3}']
 
 
 def _single(path: Path, **kwargs: Any) -> tuple[list[Any], list[Any]]:

@@ -22,7 +22,7 @@ from custdata.io import read_csv as _read_csv
 from custdata.io import read_jsonl as _read_jsonl
 from custdata.io import read_parquet as _read_parquet
 from custdata.io._args import open_file
-from custdata.io._jsonl import jsonl_reader
+from custdata.io._jsonl import _row_ids, jsonl_reader
 from custdata.io._problems import record_class
 
 __all__ = [
@@ -204,6 +204,9 @@ def _read_range(
         kwargs.get("errors", "raise"),
         kwargs.get("check_contacts", False),
         first_line=first[k],
+        ids=_row_ids(
+            kwargs.get("kind", "customer"), path, kwargs.get("missing_id", "derive"), kwargs.get("source")
+        ),
     )
     with reader:
         records = list(reader)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -11,6 +12,7 @@ from custdata.io._args import file_name, iterable, open_file
 from custdata.io._atomic import atomic_write
 from custdata.io._cells import loads
 from custdata.io._convert import contact_problems
+from custdata.io._ids import MissingId, RowIds
 from custdata.io._problems import (
     Errors,
     Kind,
@@ -27,7 +29,13 @@ __all__ = ["read_jsonl", "write_jsonl"]
 
 
 def read_jsonl(
-    path: PathLike, *, kind: Kind = "customer", errors: Errors = "raise", check_contacts: bool = False
+    path: PathLike,
+    *,
+    kind: Kind = "customer",
+    errors: Errors = "raise",
+    check_contacts: bool = False,
+    missing_id: MissingId = "derive",
+    source: str | None = None,
 ) -> RecordReader[Any]:
     """Stream records from a JSON Lines file (one ``to_dict`` object per line), UTF-8.
 
@@ -35,19 +43,39 @@ def read_jsonl(
     lines hold records as custdata wrote them, so phones and e-mails are taken as they are; with
     ``check_contacts=True`` (as ``custdata validate`` reads) one that cannot be a phone or an e-mail is
     a problem too, as in :func:`read_csv`.
+
+    A customer line without an id (no ``"id"`` key, or ``null``) gets one derived from ``source``
+    (default: the file's name), the line's number and its text, so reading the same file again gives
+    the same ids; ``missing_id="random"`` gives random ids, ``missing_id="error"`` reports such lines.
     """
     check_errors(errors)
     cls = record_class(kind)
     name = file_name(path)
+    ids = _row_ids(kind, name, missing_id, source)
     fh = open_file(name, "r", encoding="utf-8-sig")  # closed by the reader
-    return jsonl_reader(fh, name, cls, errors, check_contacts)
+    return jsonl_reader(fh, name, cls, errors, check_contacts, ids=ids)
+
+
+def _row_ids(kind: str, name: str, missing_id: str, source: str | None) -> RowIds | None:
+    """The ids of one read (None: not a customer file); a bad ``missing_id`` raises ValidationError."""
+    ids = RowIds(source if source is not None else os.path.basename(name), missing_id)
+    return ids if kind == "customer" else None
 
 
 def jsonl_reader(
-    fh: Any, name: str, cls: Any, errors: str, check_contacts: bool, first_line: int = 0
+    fh: Any,
+    name: str,
+    cls: Any,
+    errors: str,
+    check_contacts: bool,
+    first_line: int = 0,
+    *,
+    ids: RowIds | None = None,
 ) -> RecordReader[Any]:
     """The reader of :func:`read_jsonl` over an open text file ``fh`` (closed by the reader) whose first
-    line is line ``first_line + 1`` of ``name`` (a byte range of a larger file, read on a Dask worker)."""
+    line is line ``first_line + 1`` of ``name`` (a byte range of a larger file, read on a Dask worker).
+    ``ids`` makes the ids of customer lines without one (derived from the line's number and text, so a
+    byte range gives the ids the whole file does)."""
     reader: RecordReader[Any] = RecordReader(iter(()), fh, "utf-8")
 
     def rows() -> Iterator[Any]:
@@ -65,6 +93,14 @@ def jsonl_reader(
             reader.rows += 1
             try:
                 data = loads(line)
+                if ids is not None and isinstance(data, dict) and data.get("id") is None:
+                    try:
+                        row_id = ids.id_for((str(lineno), line.strip()))
+                    except ValueError as exc:
+                        handle(reader, [RowProblem(lineno, "id", str(exc))], errors, name)
+                        continue
+                    if row_id is not None:
+                        data = {**data, "id": row_id}
                 record = cls.from_dict(data)
             except RecursionError:
                 problem = RowProblem(lineno, "", "nested too deeply")
