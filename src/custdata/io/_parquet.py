@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import os
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -17,6 +18,7 @@ from custdata.exceptions import MissingExtraError, ParseError, ValidationError
 from custdata.io._args import file_name, iterable, open_file
 from custdata.io._arrow import COLUMNS, Codec
 from custdata.io._atomic import atomic_write_bytes
+from custdata.io._ids import MissingId, RowIds
 from custdata.io._problems import (
     KINDS,
     Errors,
@@ -202,6 +204,7 @@ def _records_of(
     cls: type[Record],
     errors: str,
     name: str,
+    ids: RowIds | None = None,
 ) -> Iterator[Any]:
     rownum = 0
     plan: list[tuple[str, Codec, list[str]]] | None = None
@@ -228,6 +231,14 @@ def _records_of(
                     continue
                 if v is not None:
                     d[fname] = v
+            if not problems and ids is not None and d.get("id") is None:
+                try:
+                    row_id = ids.id_for((str(rownum), repr(d)))
+                except ValueError as exc:
+                    problems.append(RowProblem(rownum, "id", str(exc)))
+                else:
+                    if row_id is not None:
+                        d["id"] = row_id
             if not problems:
                 try:
                     yield cls.from_dict(d)
@@ -239,13 +250,23 @@ def _records_of(
             handle(reader, problems, errors, name)
 
 
-def from_arrow(table: Any, *, kind: Kind = "customer", errors: Errors = "raise") -> RecordReader[Any]:
+def from_arrow(
+    table: Any,
+    *,
+    kind: Kind = "customer",
+    errors: Errors = "raise",
+    missing_id: MissingId = "derive",
+    source: str = "",
+) -> RecordReader[Any]:
     """Records from a :class:`pyarrow.Table` (or record batch) with the columns :func:`to_arrow` makes;
     missing optional columns take the field's default, unknown columns are left out (``.columns`` maps
-    them to None). Bad rows as in :func:`read_parquet` (``row`` counts the table's rows from 1)."""
+    them to None). Bad rows and rows without an id as in :func:`read_parquet` (``row`` counts the table's
+    rows from 1; ``source`` is empty unless given)."""
     pa = _pyarrow()
     check_errors(errors)
     cls = record_class(kind)
+    ids: RowIds | None = RowIds(source, missing_id)
+    ids = ids if kind == "customer" else None
     if isinstance(table, pa.RecordBatch):
         batches: Iterable[Any] = [table]
     elif isinstance(table, pa.Table):
@@ -254,7 +275,7 @@ def from_arrow(table: Any, *, kind: Kind = "customer", errors: Errors = "raise")
     else:
         raise ValidationError(f"expected a pyarrow Table, got {type(table).__name__}", field="table")
     reader: RecordReader[Any] = RecordReader(iter(()), None, None)
-    reader._rows = _records_of(reader, batches, cls, errors, "the table")
+    reader._rows = _records_of(reader, batches, cls, errors, "the table", ids)
     return reader
 
 
@@ -266,18 +287,31 @@ def _check_kind(schema: Any, kind: str, name: str) -> None:
         raise ParseError(f"it holds {found} records; pass kind={found!r}", path=name)
 
 
-def read_parquet(path: PathLike, *, kind: Kind = "customer", errors: Errors = "raise") -> RecordReader[Any]:
+def read_parquet(
+    path: PathLike,
+    *,
+    kind: Kind = "customer",
+    errors: Errors = "raise",
+    missing_id: MissingId = "derive",
+    source: str | None = None,
+) -> RecordReader[Any]:
     """Stream records from a Parquet file (as :func:`write_parquet` writes, or any file with those
     column names), one record batch at a time.
 
     A row that is not a valid record is a problem of that row (``row`` counts the file's rows from 1),
     handled by ``errors`` as in :func:`read_csv`. A file that is not Parquet, holds another kind of
     record, or cannot be read raises :class:`~custdata.exceptions.ParseError`. ``path`` may be a URL.
+
+    A customer row without an id (no ``id`` column, or null) gets one derived from ``source`` (default:
+    the file's name), the row's number and its values, so reading the same file again gives the same
+    ids; ``missing_id="random"`` gives random ids, ``missing_id="error"`` reports such rows.
     """
     pa = _pyarrow()
     check_errors(errors)
     cls = record_class(kind)
     name = file_name(path)
+    ids: RowIds | None = RowIds(source if source is not None else os.path.basename(name), missing_id)
+    ids = ids if kind == "customer" else None
     fh = open_file(name, "rb")
     try:
         pf = pa.parquet.ParquetFile(fh)
@@ -296,7 +330,7 @@ def read_parquet(path: PathLike, *, kind: Kind = "customer", errors: Errors = "r
         except (pa.ArrowException, OSError) as exc:
             raise ParseError(f"cannot read the file: {exc}", path=name) from None
 
-    reader._rows = _records_of(reader, batches(), cls, errors, name)
+    reader._rows = _records_of(reader, batches(), cls, errors, name, ids)
     return reader
 
 

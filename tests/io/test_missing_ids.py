@@ -1,4 +1,4 @@
-"""JSON Lines customers without an id: ids derived from the source, the line's number and its text, so a
+"""JSON Lines and Parquet customers without an id: ids derived from the source, the line's number and its text, so a
 second read of the same file gives the same customers (never new random ones), as read_csv does."""
 
 from __future__ import annotations
@@ -87,3 +87,24 @@ def test_property_ids_are_stable_and_distinct(tmp_path: Path, names: list[str | 
     first = _ids(p, errors="skip")
     assert first == _ids(p, errors="skip")
     assert len(set(first)) == len(first)
+
+
+def test_parquet_rows_without_an_id_get_stable_ids(tmp_path: Path) -> None:
+    pa = pytest.importorskip("pyarrow")
+    pq = pytest.importorskip("pyarrow.parquet")
+    from custdata.io import from_arrow, read_parquet
+
+    p = tmp_path / "export.parquet"
+    table = pa.table({"id": [None, "c2", None], "gender": ["f", None, "f"]})
+    pq.write_table(table, p)
+    first = [c.id for c in read_parquet(p)]
+    assert first == [c.id for c in read_parquet(p)]
+    assert first[1] == "c2"
+    assert len(set(first)) == 3
+    assert [c.id for c in from_arrow(table)] == [c.id for c in from_arrow(table)]
+    with read_parquet(p, missing_id="error", errors="collect") as reader:
+        assert [c.id for c in reader] == ["c2"]
+    assert [(x.row, x.field) for x in reader.problems] == [(1, "id"), (3, "id")]
+    assert [c.id for c in read_parquet(p, source="a")] != first
+    with pytest.raises(ValidationError):
+        read_parquet(p, missing_id="never")  # type: ignore[arg-type]
