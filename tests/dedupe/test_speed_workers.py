@@ -39,7 +39,9 @@ def test_objects_a_caller_froze_stay_frozen() -> None:
         before = gc.get_freeze_count()
         assert before > 0
         run_chunks(lambda a, b: b - a, 4, 2)
-        assert gc.get_freeze_count() >= before
+        # frozen objects may die meanwhile (the count then falls a little, as seen on Python 3.13), but
+        # the caller's freeze is not undone: gc.unfreeze() would leave the count at 0
+        assert gc.get_freeze_count() > before // 2
     finally:
         gc.unfreeze()
 
