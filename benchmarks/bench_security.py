@@ -41,6 +41,7 @@ import os
 import platform
 import random
 import secrets
+import shutil
 import statistics
 import time
 from collections.abc import Callable
@@ -256,6 +257,7 @@ def store_figures(n: int, repeats: int, ring: Keyring, order: str) -> None:
     )
     for s in stores.values():
         s.close()
+    shutil.rmtree(folder, ignore_errors=True)  # several GB at 1M customers
 
 
 if __name__ == "__main__":
