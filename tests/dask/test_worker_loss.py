@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -21,25 +21,6 @@ T = TypeVar("T")
 
 #: How long a job that loses a worker may take before the test fails (instead of hanging the suite).
 _PATIENCE = 300.0
-
-
-@pytest.fixture
-def dying_client() -> Iterator[Any]:
-    """A cluster of its own for each test that kills a worker: a nanny that fails to restart its worker
-    (seen once on a heavily loaded machine) must not leave the shared session cluster without workers."""
-    from distributed import Client, LocalCluster
-
-    with (
-        LocalCluster(
-            n_workers=2,
-            threads_per_worker=1,
-            processes=True,
-            dashboard_address=":0",
-            memory_limit="1GiB",
-        ) as cluster,
-        Client(cluster) as client,
-    ):
-        yield client
 
 
 def _within(client: Any, job: Callable[[], T]) -> T:

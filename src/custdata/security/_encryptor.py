@@ -149,6 +149,14 @@ class FieldEncryptor:
         self._active = ""
         self._generation = self.keyring.generation
 
+    def _active_id(self) -> str:
+        """The keyring's active key id, after dropping cached keys of an older keyring generation
+        (``encrypt`` writes this out inline: it is the per-value hot path)."""
+        if self._generation != self.keyring.generation or not self._active:
+            self._sync()
+            self._active = self.keyring.active_id
+        return self._active
+
     def _key(self, key_id: str) -> SubjectKey:
         if self._generation != self.keyring.generation:
             self._sync()
@@ -170,6 +178,7 @@ class FieldEncryptor:
 
     def encrypt(self, value: str, *, record_id: str, field: str) -> str:
         """The token for ``value`` under the active key, bound to (store, record_id, field, key id)."""
+        # _active_id() written out: this is the per-value hot path
         if self._generation != self.keyring.generation or not self._active:
             self._sync()
             self._active = self.keyring.active_id
@@ -397,10 +406,7 @@ class SubjectKeys:
             if type(customer_id) is not str:
                 _text(customer_id, "record_id")
         enc = self.encryptor
-        if enc._generation != enc.keyring.generation or not enc._active:
-            enc._sync()
-            enc._active = enc.keyring.active_id
-        key_id = enc._active
+        key_id = enc._active_id()
         wrapping, commit = enc._key(key_id)
         # FieldEncryptor._seal written out for this one field (pinned to create() by a property test):
         # each key's material and the nonce that wraps it come from one draw of the system's generator
@@ -446,10 +452,7 @@ class SubjectKeys:
                 _text(text, "value")
         _text(field, "field")
         enc = self.encryptor
-        if enc._generation != enc.keyring.generation or not enc._active:
-            enc._sync()
-            enc._active = enc.keyring.active_id
-        key_id = enc._active
+        key_id = enc._active_id()
         wrapping, commit = enc._key(key_id)
         wrap = wrapping.encrypt
         wrap_head = enc._aad_head(_SUBJECT_FIELD, key_id)
