@@ -121,6 +121,21 @@ def test_written_workbook_is_text_cells_guarded_and_frozen(tmp_path: Path) -> No
     assert list(read_excel(path)) == [c]
 
 
+@pytest.mark.parametrize("name", ["=0", "+1", "-x", "@cmd", "＝1", "\tx", "00123"])
+def test_a_custom_attribute_named_like_a_formula_is_no_formula_header(tmp_path: Path, name: str) -> None:
+    """Found by the property test above in CI: a custom attribute ``=0`` became the header cell
+    ``=0``, which the workbook held as a formula, so the name came back as ``""``. Such names (and
+    those the digit guard would change) now go as ``custom.<name>``, in CSV too."""
+    c = Customer(id="1", name="Ada Smith", custom={name: "v"})
+    write_excel([c], tmp_path / "c.xlsx")
+    write_csv([c], tmp_path / "c.csv")
+    header = [cell.value for cell in openpyxl.load_workbook(tmp_path / "c.xlsx").active[1]]
+    assert f"custom.{name}" in header
+    assert all(cell.data_type == "s" for cell in openpyxl.load_workbook(tmp_path / "c.xlsx").active[1])
+    assert list(read_excel(tmp_path / "c.xlsx")) == [c]
+    assert list(read_csv(tmp_path / "c.csv")) == [c]
+
+
 @pytest.mark.parametrize(
     "text", ["a\rb", "line\r\nbreak", "x\x01y\x1f", "a_x0041_b", "_x005F_", "_x000D_", "\t lead "]
 )

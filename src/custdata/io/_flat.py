@@ -22,6 +22,7 @@ from custdata._fields import fields_of
 from custdata._records import Customer
 from custdata.io._cells import loads
 from custdata.io._headers import CUSTOMER_SYNONYMS, header_key
+from custdata.io._guard import guard
 
 __all__ = ["CUSTOM_KEY", "FLAT_PREFIX", "flat_column", "flat_header", "flat_row", "flat_values", "parse_flat"]
 
@@ -130,6 +131,7 @@ def _bare(key: str) -> bool:
         and header_key(key) not in CUSTOMER_SYNONYMS
         and header_key(key) != ""
         and not flat_column(key)
+        and guard(key) == key  # "=cmd" as a header would be a formula: it goes as "custom.=cmd"
     )
 
 
