@@ -22,6 +22,7 @@ from hypothesis import strategies as st
 import custdata
 import custdata.testing as cst
 from custdata._records import Customer, Transaction
+from custdata.exceptions import StoreError
 from custdata.security import Keyring
 from custdata.segments import PROFILE_SCHEMA, F, Rule, RuleNotPushedWarning
 from custdata.segments import _select as select_module
@@ -196,6 +197,75 @@ def test_an_encrypted_store_runs_rules_in_python(mariadb_server: MariaDBServer) 
         s.upsert_many([Customer.from_dict({"id": "a", "tags": ["vip"]}), Customer(id="b")])
         got, warned = _run(s, F.tags.contains("vip"))
     assert got == ["a"] and len(warned) == 1 and "encrypts" in warned[0]
+
+
+# --------------------------------------------------------------------------------------------- hash joins
+def _session_level(store: Any) -> int:
+    return int(store.query_sql("SELECT @@SESSION.join_cache_level")[0][0])
+
+
+def _plan(store: Any, sql: str, params: list[Any]) -> str:
+    """MariaDB's plan of a rule's query (EXPLAIN placed after its per-statement settings, if any)."""
+    head, sep, rest = sql.partition(" FOR WITH ")
+    explain = f"{head} FOR EXPLAIN WITH {rest}" if sep else f"EXPLAIN {sql}"
+    return "\n".join(" ".join(str(v) for v in row) for row in store.query_sql(explain, params))
+
+
+def _spenders(store: Any, n: int) -> None:
+    at = "2026-06-01T10:00:00+08:00"
+    store.upsert_many([Customer(id=f"c{i:04d}") for i in range(n)])
+    store.add_transactions(
+        [Transaction.from_dict({"customer_id": f"c{i % n:04d}", "at": at, "amount": i}) for i in range(2 * n)]
+    )
+    store.optimize()
+
+
+def test_rule_queries_join_the_sums_by_hashing(store: Any) -> None:
+    """The per-customer sums are joined by hashing (``join_cache_level = 4`` for the statement), not looked
+    up per customer in a nested loop: the plan MariaDB makes for the query says so, and the same query
+    without the setting is planned as a nested loop (so the check can fail)."""
+    _spenders(store, 300)
+    compiled = compile_rule(F.total_spend > 100, "mariadb", AS_OF, None)
+    assert compiled.sql.startswith("SET STATEMENT join_cache_level = 4 FOR WITH ")
+    hashed = _plan(store, compiled.sql, list(compiled.params))
+    assert "BNLH" in hashed or "hash" in hashed, hashed
+    plain = _plan(store, compiled.sql.split(" FOR ", 1)[1], list(compiled.params))
+    assert "BNLH" not in plain and "hash" not in plain, plain
+
+
+def test_a_select_leaves_the_session_join_setting_as_it_was(store: Any) -> None:
+    """Hash joins only for the rule's statement: after a select (also one whose query fails) the
+    session's ``join_cache_level`` is the server's default or what the caller set; bulk writes keep it."""
+    _spenders(store, 50)
+    before = _session_level(store)
+    # the server's default (2): a store that set hash joins for its whole session would fail here
+    assert before == int(store.query_sql("SELECT @@GLOBAL.join_cache_level")[0][0]) != 4
+    want = _python(store.scan(), store.transactions(), [], F.total_spend > 60, AS_OF)
+    got, warned = _run(store, F.total_spend > 60)
+    assert (got, warned) == (want, []) and got
+    assert _session_level(store) == before
+    store._raw("SET SESSION join_cache_level = 3")  # a caller's own session value is kept too
+    assert _run(store, F.total_spend > 60)[0] == want
+    assert _session_level(store) == 3
+    store._raw(f"SET SESSION join_cache_level = {before}")
+
+    def broken(rule: Rule, dialect: str, as_of: Any, edges: Any) -> Any:
+        good = compile_rule(rule, dialect, as_of, edges)
+        return type(good)(
+            good.sql.replace("FROM p", "FROM no_such_table p", 1),
+            good.params,
+            good.needs_tx,
+            good.needs_contact,
+            good.exact,
+        )
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(select_module, "compile_rule", broken)
+        with pytest.raises(StoreError):
+            store.select(F.total_spend > 60, as_of=AS_OF)
+    assert _session_level(store) == before
+    store.upsert_many([Customer(id="later")])  # the store still writes, at the session's own setting
+    assert store.get("later") is not None and _session_level(store) == before
 
 
 # --------------------------------------------------------------------------------------------- generated

@@ -109,6 +109,8 @@ class Dialect:
     name = ""
     body = ""  # the customer's parsed body inside the profile CTE
     div = "/"  # division of integers, rounding toward zero
+    #: What goes before a rule's query (per-statement settings: MariaDB's hash joins).
+    statement = ""
 
     def p(self, kind: str) -> str:
         """A placeholder (typed where the database needs it)."""
@@ -294,6 +296,11 @@ class MariaDBDialect(Dialect):
 
     name = "mariadb"
     div = "DIV"  # "/" gives a DECIMAL
+    # Hash joins for this statement alone: the per-customer sums (a grouped derived table) are joined by
+    # hashing, not looked up for every customer in a nested loop (one spend rule over 50k customers: about
+    # 2 s instead of about 60). ``SET STATEMENT`` leaves the session's own value as it was, also when the
+    # query fails; as a session setting it made bulk upserts many times slower.
+    statement = "SET STATEMENT join_cache_level = 4 FOR "
 
     def j(self, *path: str | int) -> str:
         return f"JSON_VALUE(c.body, '{_path(path)}')"
@@ -677,7 +684,7 @@ def compile_rule(rule: Rule, dialect: str, as_of: dt.date, edges: Edges | None) 
     maybe, must = comp.both(rule)
     exact = maybe == must
     query = (
-        Frag("WITH ", ())
+        Frag(f"{d.statement}WITH ", ())
         + _join(", ", ctes)
         + Frag(" SELECT p.id, ", ())
         + (TRUE if exact else must)
