@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
+import attrs
 import pytest
 
 from tests.conftest import has
@@ -80,3 +81,68 @@ def gcs_bucket(gcs_server: GcsServer, monkeypatch: pytest.MonkeyPatch) -> str:
     name = f"custdata-{uuid.uuid4().hex[:10]}"
     fsspec.filesystem("gcs").mkdir(name)
     return name
+
+
+@attrs.define
+class ObjectStore:
+    """One emulated object store as the shared URL suite (test_object_stores.py) sees it: a fresh bucket
+    (container) under ``scheme://``, the scheme's other spelling, and the service's own client to put, get
+    and list objects behind custdata's back."""
+
+    scheme: str  # "abfs", "gs"
+    other: str  # the same file system's other spelling: "az", "gcs"
+    bucket: str
+    objects: Callable[[], list[str]]  # every object's key in the bucket, sorted
+    put: Callable[[str, bytes], None]
+    get: Callable[[str], bytes]
+
+    def url(self, key: str) -> str:
+        return f"{self.scheme}://{self.bucket}/{key}"
+
+    def missing(self, key: str) -> str:
+        """A URL in a bucket that does not exist."""
+        return f"{self.scheme}://no-such-bucket-{uuid.uuid4().hex[:8]}/{key}"
+
+
+def _azure_store(server: AzuriteServer, container: str) -> ObjectStore:
+    from azure.storage.blob import BlobServiceClient
+
+    client = BlobServiceClient.from_connection_string(server.connection_string())
+    blobs = client.get_container_client(container)
+
+    def objects() -> list[str]:
+        return sorted(b.name for b in blobs.list_blobs())
+
+    def put(key: str, data: bytes) -> None:
+        blobs.get_blob_client(key).upload_blob(data, overwrite=True)
+
+    def get(key: str) -> bytes:
+        return blobs.get_blob_client(key).download_blob().readall()  # type: ignore[no-any-return]
+
+    return ObjectStore("abfs", "az", container, objects, put, get)
+
+
+def _gcs_store(bucket: str) -> ObjectStore:
+    import fsspec
+
+    fs = fsspec.filesystem("gcs")
+
+    def objects() -> list[str]:
+        return sorted(p.split("/", 1)[1] for p in fs.find(bucket))
+
+    def put(key: str, data: bytes) -> None:
+        fs.pipe(f"{bucket}/{key}", data)
+
+    def get(key: str) -> bytes:
+        return fs.cat(f"{bucket}/{key}")  # type: ignore[no-any-return]
+
+    return ObjectStore("gs", "gcs", bucket, objects, put, get)
+
+
+@pytest.fixture(params=["abfs", "gs"])
+def object_store(request: pytest.FixtureRequest) -> ObjectStore:
+    """A fresh bucket on each emulated object store in turn (Azurite for ``abfs://``, gcp-storage-emulator
+    for ``gs://``); only the emulator a test's parameter needs is started, once per session."""
+    if request.param == "abfs":
+        return _azure_store(request.getfixturevalue("azurite_server"), request.getfixturevalue("container"))
+    return _gcs_store(request.getfixturevalue("gcs_bucket"))
