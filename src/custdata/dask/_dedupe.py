@@ -29,7 +29,8 @@ from typing import Any
 
 import attrs
 import dask.bag as db
-from dask.base import compute
+from dask.base import compute, persist
+from dask.delayed import delayed
 
 from custdata._records import Customer
 from custdata.dask._normalize import as_bag
@@ -39,101 +40,171 @@ from custdata.matching._blocking import (
     _EXTRA_BUDGET,
     DEFAULT_PASSES,
     EXTRA_PASSES,
+    ON_REQUEST_PASSES,
     SORTED_PASSES,
     LargeBlockWarning,
     _sn_name,
     corroborated,
+    encode,
 )
 from custdata.matching._cluster import cluster
-from custdata.matching._compare import DEFAULT_FIELDS, compare_pair
+from custdata.matching._compare import DEFAULT_FIELDS
 from custdata.matching._features import Features, features_of
-from custdata.matching._model import VETO_WEIGHT, probability_of
+from custdata.matching._pairs import ScoredPairs
 from custdata.matching._settings import DEFAULT_THRESHOLD, UNSET, _Unset, resolve_settings
 
 __all__ = ["DaskDedupeResult", "dedupe"]
 
 logger = logging.getLogger(__name__)
 
-_KEYED = {**DEFAULT_PASSES, **EXTRA_PASSES}
+_KEYED = {**DEFAULT_PASSES, **EXTRA_PASSES, **ON_REQUEST_PASSES}
 _Feat = tuple[str, Features]
-_Edge = tuple[str, str, float]  # smaller id, larger id, probability
+_Row = tuple[str, str, str, Features]  # pass, key, id, features
 _SPLIT_SAMPLE = 64  # sort keys sampled per partition to choose the range splitters
 
 
 @attrs.frozen
 class _Job:
-    """What every task needs: the model and the blocking settings (shipped once per task)."""
+    """What every task needs: the model and the blocking settings (one piece of the graph, sent once to
+    each worker that needs it)."""
 
     matcher: Matcher
     window: int
     max_block_size: int
 
 
-def _score(m: Matcher, a: Features, b: Features) -> float:
-    """The probability :meth:`ScoredPairs.score` gives the pair (the same steps, one pair)."""
-    vec = compare_pair(DEFAULT_FIELDS, a, b)
-    w = m._pattern_weight(vec)
-    if any(vec[k] in fc.tf_levels for k, fc in m._tf_index):
-        w += m._tf(vec, a, b)
-    if m._vetoed(vec) and w > VETO_WEIGHT:
-        w = VETO_WEIGHT
-    return probability_of(w)
+def _edges(feats: Sequence[Features], codes: set[int], matcher: Matcher, out: list[Any]) -> None:
+    """Compare and score the encoded pairs ``codes`` of ``feats`` (indices into it) with the matching
+    package's batch path, as :func:`custdata.dedupe` does: :meth:`ScoredPairs.compare` gives each pair's
+    comparison pattern (each distinct pattern kept once), :meth:`ScoredPairs.score` weighs every pattern
+    once and adds the term frequencies where a pattern needs them. The accepted pairs go to ``out`` as
+    edges (ids in order). ``codes`` is emptied as it is read."""
+    if not codes:
+        return
+    scored = ScoredPairs.compare(feats, codes, DEFAULT_FIELDS)
+    scored.score(matcher, feats)
+    cut = matcher.threshold
+    for p, i, j in zip(scored.probability, scored.left, scored.right, strict=True):
+        if p >= cut:
+            a, b = feats[i].id, feats[j].id
+            out.append(("edge", a, b, p) if a < b else ("edge", b, a, p))
 
 
-def _edge(job: _Job, a: _Feat, b: _Feat, out: list[Any]) -> None:
-    """Score one candidate pair; keep it as an edge when accepted (ids in order)."""
-    p = _score(job.matcher, a[1], b[1])
-    if p >= job.matcher.threshold:
-        out.append(("edge", *((a[0], b[0]) if a[0] < b[0] else (b[0], a[0])), p))
+# ------------------------------------------------------------------------------------------------ shuffle
+def _shuffle(bag: db.Bag, split: Any, then: Any, nout: int, *args: Any) -> list[Any]:
+    """An all-to-all shuffle, without ``Bag.groupby`` (which hashes every element with ``tokenize``: most of
+    the CPU of a run): ``split(partition, nout, *args)`` cuts each input partition into ``nout`` lists on
+    the worker holding it; output partition ``j`` (a ``Delayed``) is ``then`` of list ``j`` of every input
+    partition, concatenated in input order (only that list travels)."""
+    pieces = bag.map_partitions(split, nout, *args).to_delayed(optimize_graph=False)  # type: ignore[no-untyped-call]
+    return [delayed(_gather)([p[j] for p in pieces], then) for j in range(nout)]
+
+
+def _gather(lists: list[list[Any]], then: Any) -> Any:
+    rows = [x for part in lists for x in part]
+    return rows if then is None else then(rows)
+
+
+def _bucket(text: str, nout: int) -> int:
+    """The output partition of a key: the same in every process (``hash`` of a str is not)."""
+    return zlib.crc32(text.encode("utf-8", "surrogatepass")) % nout
 
 
 # ------------------------------------------------------------------------------------------ per partition
 def _features(part: Iterable[Any], region: str | None) -> list[_Feat]:
+    pool: dict[str, str] = {}  # equal strings shared within the partition, as custdata.dedupe does
+    share = pool.setdefault
+
+    def intern(s: str) -> str:
+        return share(s, s)
+
     out = []
     for r in part:
         if not isinstance(r, Customer):
             raise ValidationError(f"expected Customer records, got {type(r).__name__}", field="records")
-        out.append((r.id, features_of(r, region=region)))
+        out.append((r.id, features_of(r, region=region, intern=intern)))
     return out
 
 
-def _keyed_rows(part: Iterable[_Feat], names: Sequence[str]) -> list[tuple[str, str, str, Features]]:
+def _split_keyed(part: Iterable[_Feat], nout: int, names: Sequence[str]) -> list[list[_Row]]:
     """``(pass, key, id, features)`` for every key a keyed pass gives a record (repeats kept, as
-    :func:`plan_blocks` keeps them)."""
-    return [(name, key, rid, f) for rid, f in part for name in names for key in _KEYED[name](f)]
+    :func:`plan_blocks` keeps them), cut by ``(pass, key)`` into ``nout`` lists. A record's features are
+    one object however many keys it has (pickled once per list)."""
+    out: list[list[_Row]] = [[] for _ in range(nout)]
+    for rid, f in part:
+        for name in names:
+            for key in _KEYED[name](f):
+                out[_bucket(f"{name}\x1f{key}", nout)].append((name, key, rid, f))
+    return out
 
 
-def _block_sizes(item: tuple[tuple[str, str], int], max_block_size: int, window: int) -> tuple[str, int, int]:
-    """One shared key's contribution to its pass's work (pairs) and capped blocks."""
-    (name, _), size = item
-    if size > max_block_size:
-        return name, (window - 1) * size, 1
-    return name, size * (size - 1) // 2, 0
+def _blocks(rows: Iterable[_Row]) -> list[tuple[tuple[str, str], list[tuple[str, Features]]]]:
+    """The blocks of one shuffled partition: ``((pass, key), members)`` for the keys shared by two rows or
+    more, members in id order (a record keyed twice by one pass is there twice, as in :func:`plan_blocks`)."""
+    groups: dict[tuple[str, str], list[tuple[str, Features]]] = {}
+    for name, key, rid, f in rows:
+        groups.setdefault((name, key), []).append((rid, f))
+    out = []
+    for gk, members in groups.items():
+        if len(members) > 1:
+            members.sort(key=lambda m: m[0])
+            out.append((gk, members))
+    return out
 
 
-def _block_pairs(groups: Iterable[tuple[tuple[str, str], list[Any]]], job: _Job) -> list[Any]:
-    """Compare the pairs of each block as :func:`plan_blocks` and :meth:`BlockPlan.pairs` do."""
+def _block_sizes(
+    blocks: Iterable[tuple[tuple[str, str], list[Any]]], job: _Job
+) -> list[tuple[str, int, int]]:
+    """Each block's contribution to its pass's work (pairs) and capped blocks, as :func:`plan_blocks`
+    counts them."""
+    out = []
+    for (name, _), members in blocks:
+        size = len(members)
+        if size > job.max_block_size:
+            out.append((name, (job.window - 1) * size, 1))
+        else:
+            out.append((name, size * (size - 1) // 2, 0))
+    return out
+
+
+def _block_pairs(
+    blocks: Iterable[tuple[tuple[str, str], list[tuple[str, Features]]]], job: _Job, names: frozenset[str]
+) -> list[Any]:
+    """The pairs of each block of the passes ``names``, as :func:`plan_blocks` and :meth:`BlockPlan.pairs`
+    expand them (all-to-all, or sort neighbours in a capped block), gathered over the whole partition (a
+    pair two blocks propose is compared once) and compared and scored in one batch."""
+    index: dict[str, int] = {}
+    feats: list[Features] = []
+    codes: set[int] = set()
     out: list[Any] = []
-    compared = 0
-    for (name, _), rows in groups:
-        if len(rows) < 2:
+    proposed = 0
+    for (name, _), members in blocks:
+        if name not in names:
             continue
-        members = sorted(((rid, f) for _, _, rid, f in rows), key=lambda m: m[0])
-        if len(members) > job.max_block_size:
+        at = []
+        for rid, f in members:
+            k = index.get(rid)
+            if k is None:
+                k = index[rid] = len(feats)
+                feats.append(f)
+            at.append(k)
+        if len(at) > job.max_block_size:
             out.append(("capped", name))
-            members.sort(key=lambda m: _sn_name(m[1]))  # stable: ties stay in id order
+            order = sorted(range(len(at)), key=lambda x: _sn_name(members[x][1]))  # stable: id order kept
+            seq = [at[x] for x in order]
             for offset in range(1, job.window):
-                for a, b in zip(members, members[offset:], strict=False):
-                    if a[0] != b[0]:
-                        compared += 1
-                        _edge(job, a, b, out)
+                for a, b in zip(seq, seq[offset:], strict=False):
+                    if a != b:
+                        proposed += 1
+                        codes.add(encode(a, b))
             continue
-        for x, a in enumerate(members):
-            for b in members[x + 1 :]:
-                if b[0] != a[0]:
-                    compared += 1
-                    _edge(job, a, b, out)
-    out.append(("pairs", compared))
+        for x, a in enumerate(at):
+            for b in at[x + 1 :]:
+                if b != a:
+                    proposed += 1
+                    codes.add(encode(a, b))
+    _edges(feats, codes, job.matcher, out)
+    out.append(("pairs", proposed))
     return out
 
 
@@ -148,24 +219,34 @@ def _sample_keys(part: Iterable[tuple[str, str, Features]]) -> list[tuple[str, s
     return keys[::step]
 
 
-def _range_pairs(groups: Iterable[tuple[int, list[Any]]], job: _Job) -> list[Any]:
-    """Inside each key range: its sort neighbours, corroborated, compared; its length and its first and
-    last ``window - 1`` rows (for the neighbours across ranges)."""
+def _split_ranges(
+    part: Iterable[tuple[str, str, Features]], nout: int, splitters: list[tuple[str, str]]
+) -> list[list[tuple[str, str, Features]]]:
+    out: list[list[tuple[str, str, Features]]] = [[] for _ in range(nout)]
+    for row in part:
+        out[bisect.bisect_right(splitters, (row[0], row[1]))].append(row)
+    return out
+
+
+def _range_pairs(rows: list[tuple[str, str, Features]], job: _Job, bucket: int) -> list[Any]:
+    """Inside one key range: its sort neighbours, corroborated, compared and scored in one batch; its length
+    and its first and last ``window - 1`` rows (for the neighbours across ranges)."""
     out: list[Any] = []
     edge = job.window - 1
-    compared = 0
-    for bucket, rows in groups:
-        order = sorted(rows, key=lambda r: (r[0], r[1]))
-        for offset in range(1, job.window):
-            for a, b in zip(order, order[offset:], strict=False):
-                if corroborated(a[2], b[2]):
-                    compared += 1
-                    _edge(job, (a[1], a[2]), (b[1], b[2]), out)
-        out.append(("length", bucket, len(order)))
-        ends = set(range(min(edge, len(order)))) | set(range(max(0, len(order) - edge), len(order)))
-        for pos in sorted(ends):
-            out.append(("end", bucket, pos, order[pos][1], order[pos][2]))
-    out.append(("pairs", compared))
+    order = sorted(rows, key=lambda r: (r[0], r[1]))
+    feats = [r[2] for r in order]
+    codes: set[int] = set()
+    for offset in range(1, job.window):
+        for a in range(len(order) - offset):
+            b = a + offset
+            if corroborated(feats[a], feats[b]):
+                codes.add(encode(a, b))
+    out.append(("pairs", len(codes)))
+    _edges(feats, codes, job.matcher, out)  # (empties codes)
+    out.append(("length", bucket, len(order)))
+    ends = set(range(min(edge, len(order)))) | set(range(max(0, len(order) - edge), len(order)))
+    for pos in sorted(ends):
+        out.append(("end", bucket, pos, order[pos][1], order[pos][2]))
     return out
 
 
@@ -293,38 +374,52 @@ def dedupe(
 
     names = list(s.passes) if s.passes is not None else [*DEFAULT_PASSES, *EXTRA_PASSES, *SORTED_PASSES]
     keyed = [x for x in names if x in _KEYED]
-    skipped: dict[str, int] = {}
-    if s.passes is None:
-        keyed, skipped = _choose(feats, keyed, n, job)
-    graphs: list[Any] = []
-    if keyed:
-        rows = feats.map_partitions(_keyed_rows, keyed)
-        groups = rows.groupby(lambda r: (r[0], r[1]), npartitions=feats.npartitions)
-        graphs.append(groups.map_partitions(_block_pairs, job))
     sorted_names = [x for x in names if x in SORTED_PASSES]
-    for name in sorted_names:
-        graphs.append(_sorted_pass(feats, name, job))
-    parts = compute(*graphs) if graphs else ()  # type: ignore[no-untyped-call]
+    job_d = delayed(job, pure=True)  # one piece of the graph: each worker receives the model once
+    tasks: list[Any] = []
+    skipped: dict[str, int] = {}
+    if keyed:
+        blocks = _shuffle(feats, _split_keyed, _blocks, feats.npartitions, keyed)
+        if s.passes is None and any(x in EXTRA_PASSES for x in keyed):
+            # the optional passes are kept only where selective, by plan_blocks' rule, from the block
+            # sizes counted on the workers after the one shuffle of every keyed pass
+            blocks = list(persist(*blocks))  # type: ignore[no-untyped-call]
+            keyed, skipped = _choose(blocks, keyed, n, job)
+        chosen = frozenset(keyed)
+        tasks.extend(delayed(_block_pairs)(part, job_d, chosen) for part in blocks)
+    keep: list[Any] = []  # persisted sort keys, released when the result is in
+    ranged = [_sorted_pass(feats, name, job_d, keep) for name in sorted_names]
+    for parts in ranged:
+        tasks.extend(parts)
+    done = compute(*tasks) if tasks else ()  # type: ignore[no-untyped-call]
+    del keep
     edges: dict[tuple[str, str], float] = {}
     capped: dict[str, int] = {}
     compared = 0
-    for part, is_sorted in zip(parts, [False] * bool(keyed) + [True] * len(sorted_names), strict=True):
+    first = len(tasks) - sum(len(parts) for parts in ranged)
+    pieces = [done[:first]]
+    for parts in ranged:
+        pieces.append(done[first : first + len(parts)])
+        first += len(parts)
+    for number, piece in enumerate(pieces):
         lengths: dict[int, int] = {}
         tail: list[Any] = []
-        for item in part:
-            kind = item[0]
-            if kind == "pairs":
-                compared += item[1]
-            elif kind == "edge":
-                edges[(item[1], item[2])] = item[3]
-            elif kind == "capped":
-                capped[item[1]] = capped.get(item[1], 0) + 1
-            elif kind == "length":
-                lengths[item[1]] = item[2]
-            else:
-                tail.append(item)
-        if is_sorted:
+        for part in piece:
+            for item in part:
+                kind = item[0]
+                if kind == "pairs":
+                    compared += item[1]
+                elif kind == "edge":
+                    edges[(item[1], item[2])] = item[3]
+                elif kind == "capped":
+                    capped[item[1]] = capped.get(item[1], 0) + 1
+                elif kind == "length":
+                    lengths[item[1]] = item[2]
+                else:
+                    tail.append(item)
+        if number:  # a sorted pass: the neighbours across two ranges
             compared += _across(tail, lengths, job, edges)
+    capped = {name: capped[name] for name in names if name in capped}  # in pass order, as plan_blocks
     for name, count in capped.items():
         msg = (
             f"blocking pass {name!r}: {count} block(s) larger than max_block_size="
@@ -355,27 +450,15 @@ def _in_sample(r: Any, region: str | None, k: int, residue: int) -> bool:
     return zlib.crc32((f.dob or f.id).encode()) % k == residue
 
 
-def _choose(feats: db.Bag, keyed: list[str], n: int, job: _Job) -> tuple[list[str], dict[str, int]]:
+def _choose(blocks: list[Any], keyed: list[str], n: int, job: _Job) -> tuple[list[str], dict[str, int]]:
     """The optional passes that stay selective (at most five pairs per record, no capped block), by
     :func:`plan_blocks`'s rule, from the block sizes counted on the workers."""
-    optional = [x for x in keyed if x in EXTRA_PASSES]
-    if not optional:
-        return keyed, {}
-    sizes = (
-        feats.map_partitions(_keyed_rows, optional)  # type: ignore[no-untyped-call]
-        .map(lambda r: (r[0], r[1]))
-        .frequencies()
-        .filter(lambda kv: kv[1] >= 2)
-        .map(_block_sizes, job.max_block_size, job.window)
-        .foldby(
-            lambda t: t[0],
-            lambda acc, t: (acc[0] + t[1], acc[1] + t[2]),
-            (0, 0),
-            lambda x, y: (x[0] + y[0], x[1] + y[1]),
-            (0, 0),
-        )
-    )
-    totals = dict(sizes.compute())
+    parts = compute(*(delayed(_block_sizes)(part, job) for part in blocks))  # type: ignore[no-untyped-call]
+    totals: dict[str, tuple[int, int]] = {}
+    for part in parts:
+        for name, work, capped in part:
+            w, c = totals.get(name, (0, 0))
+            totals[name] = (w + work, c + capped)
     skipped: dict[str, int] = {}
     ran = []
     for name in keyed:
@@ -388,14 +471,17 @@ def _choose(feats: db.Bag, keyed: list[str], n: int, job: _Job) -> tuple[list[st
     return ran, skipped
 
 
-def _sorted_pass(feats: db.Bag, name: str, job: _Job) -> Any:
-    """One sorted-neighbourhood pass: range-partitioned by ``(key, id)``, neighbours compared per range."""
+def _sorted_pass(feats: db.Bag, name: str, job: Any, keep: list[Any]) -> list[Any]:
+    """One sorted-neighbourhood pass: range-partitioned by ``(key, id)`` on splitters taken from a sample,
+    neighbours compared per range (one task per range). The sort keys are computed once, held on the
+    workers while ``keep`` holds them."""
     rows = feats.map_partitions(_sort_rows, name).persist()  # type: ignore[no-untyped-call]
+    keep.append(rows)
     sample = sorted(rows.map_partitions(_sample_keys).compute())
     ranges = max(1, feats.npartitions)
     splitters = [sample[len(sample) * k // ranges] for k in range(1, ranges)] if sample else []
-    by_range = rows.groupby(lambda r: bisect.bisect_right(splitters, (r[0], r[1])), npartitions=ranges)
-    return by_range.map_partitions(_range_pairs, job)
+    parts = _shuffle(rows, _split_ranges, None, ranges, splitters)
+    return [delayed(_range_pairs)(part, job, bucket) for bucket, part in enumerate(parts)]
 
 
 def _across(tail: list[Any], lengths: dict[int, int], job: _Job, edges: dict[tuple[str, str], float]) -> int:
@@ -406,16 +492,19 @@ def _across(tail: list[Any], lengths: dict[int, int], job: _Job, edges: dict[tup
     for bucket in sorted(lengths):
         offset[bucket] = at
         at += lengths[bucket]
-    rows = sorted((offset[b] + pos, b, rid, f) for _, b, pos, rid, f in tail)
-    out: list[Any] = []
-    compared = 0
-    for x, (ga, ba, ida, fa) in enumerate(rows):
-        for gb, bb, idb, fb in rows[x + 1 :]:
+    rows = sorted(((offset[b] + pos, b, rid, f) for _, b, pos, rid, f in tail), key=lambda r: r[:3])
+    feats = [r[3] for r in rows]
+    codes: set[int] = set()
+    for x, (ga, ba, _, fa) in enumerate(rows):
+        for y in range(x + 1, len(rows)):
+            gb, bb, _, fb = rows[y]
             if gb - ga >= job.window:
                 break
             if ba != bb and corroborated(fa, fb):
-                compared += 1
-                _edge(job, (ida, fa), (idb, fb), out)
+                codes.add(encode(x, y))
+    out: list[Any] = []
+    compared = len(codes)
+    _edges(feats, codes, job.matcher, out)  # (empties codes)
     for item in out:
         edges[(item[1], item[2])] = item[3]
     return compared
