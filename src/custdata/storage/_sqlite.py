@@ -287,10 +287,7 @@ class SQLiteStore(SQLStore):
                 look += (kind, key, cid)
             hist += (cid, version, at, "create", src, None)
         self._bulk_flat("cd_customers", CUSTOMER_COLUMNS, cust)
-        if self._cipher is None:
-            self._bulk_flat("cd_lookup", LOOKUP_COLUMNS, look)
-        else:
-            self._set_aside(look)
+        self._set_aside(look)
         self._bulk_flat("cd_history", HISTORY_COLUMNS, hist)
 
     def _insert_sealed(self, batch: dict[str, tuple[int, Customer]], at: str, src: str | None) -> None:
