@@ -1236,12 +1236,12 @@ class SQLStore(SQLPrivacy):
         self._claim(batch)
         self._write_chunk(*self._rows(self._prepare(batch), {}, at, src, "raise", False, []))
 
-    #: Index entries :meth:`_insert_new` set aside for :meth:`_flush_index` (SQLite, encrypted stores).
+    #: Index entries :meth:`_insert_new` set aside for :meth:`_flush_index` (SQLite).
     _index_pending = 0
 
     def _flush_index(self) -> None:
-        """Write the index entries :meth:`_insert_new` set aside in this ``upsert_many`` (SQLite: blind-index
-        keys, inserted sorted once instead of at random chunk by chunk); no-op elsewhere."""
+        """Write the index entries :meth:`_insert_new` set aside in this ``upsert_many`` (SQLite: lookup
+        and blind-index keys, inserted sorted once instead of at random chunk by chunk); no-op elsewhere."""
 
     def _write_chunk(
         self,
