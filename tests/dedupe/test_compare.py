@@ -10,7 +10,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from custdata import Customer
-from custdata.matching._compare import _SYLLABLES, MISSING, _names, _pinyin, _spellable
+from custdata.matching._compare import (
+    _SYLLABLES,
+    DIFFERENT,
+    GIVEN_DIFFERENT,
+    MISSING,
+    _names,
+    _pinyin,
+    _spellable,
+)
 from custdata.matching._features import Features, features_of
 from custdata.normalization import normalize_name
 
@@ -64,7 +72,7 @@ def _reference(a: Features, b: Features) -> tuple[int, int]:
     ka, kb = key(a), key(b)
     if not ka or not kb:
         return MISSING, MISSING
-    return (1, 1) if ka == kb else (5, 5)
+    return (1, 1) if ka == kb else (GIVEN_DIFFERENT, DIFFERENT)
 
 
 def _feature(name: str) -> Features:
@@ -108,7 +116,7 @@ def test_spellable() -> None:
 
 def test_a_skipped_key_is_computed_when_needed() -> None:
     han, latin = _feature("张伟"), _feature("James Smith")
-    assert _names(han, latin) == (5, 5)
+    assert _names(han, latin) == (GIVEN_DIFFERENT, DIFFERENT)
     assert _pinyin(han) == "wei zhang" and han.pinyin == "wei zhang"
     assert _names(han, _feature("Zhang Wei")) == (1, 1)
 
@@ -172,4 +180,4 @@ def test_nicknames_of_one_formal_name_are_similar_given_names() -> None:
     b = features_of(Customer(id="b", name={"given": "Richard", "family": "Langrish"}))
     c = features_of(Customer(id="c", name={"given": "Edward", "family": "Langrish"}))
     assert _names(a, b) == (1, 0)
-    assert _names(a, c)[0] == 5
+    assert _names(a, c)[0] == GIVEN_DIFFERENT

@@ -21,7 +21,7 @@ from rapidfuzz.fuzz import token_sort_ratio
 from custdata.matching._features import Features
 from custdata.normalization import normalize_name
 
-__all__ = ["DEFAULT_FIELDS", "FieldComparison", "compare_pair", "field_by_name"]
+__all__ = ["DEFAULT_FIELDS", "FieldComparison", "compare_pair", "field_by_name", "missing_label"]
 
 MISSING = -1
 _jw = JaroWinkler.similarity
@@ -63,26 +63,68 @@ class FieldComparison:
         return tuple(k for k in self.tf_keys(a) if k in theirs)
 
 
+# levels of one name compared with another (family_name's levels; given_name adds the swap levels)
+EXACT, SIMILAR, PHONETIC, WEAKLY_SIMILAR, SAME_LETTERS, INITIAL, DIFFERENT = range(7)
+# given_name only: the whole name, given and family written the other way round (or its words in another
+# order or split) exactly / with a typo; the family name is then counted there, not again (missing)
+SWAPPED, SWAPPED_TYPO, GIVEN_DIFFERENT = 6, 7, 8
+
+
 def _name_level(a: str, b: str, pa: str, pb: str, cjk: bool) -> int:
     if a == b:
-        return 0
+        return EXACT
     if cjk:  # by character: one of two or more characters differs, or they share one
         if len(a) == len(b) and len(a) > 1 and _lev(a, b) <= 1:
-            return 1
+            return SIMILAR
         if len(a) > 1 and len(b) > 1 and set(a) & set(b):
-            return 2
-        return 5
+            return PHONETIC
+        return DIFFERENT
+    if (len(a) == 1 or len(b) == 1) and a[0] == b[0]:
+        return INITIAL  # j / james
     s = _jw(a, b)
     if s >= 0.92:
-        return 1
+        return SIMILAR
     if pa == pb and pa:
-        return 2
+        return PHONETIC
     if s >= 0.8 or (len(a) > 1 and len(b) > 1 and (a in b or b in a)):
-        return 3
+        return WEAKLY_SIMILAR
     # letters scrambled (oievr / oliver, foSia / sofia): most letters are the same ones
     if len(a) > 2 and len(b) > 2 and _ratio("".join(sorted(a)), "".join(sorted(b))) >= 80:
-        return 4
-    return 5
+        return SAME_LETTERS
+    return DIFFERENT
+
+
+def _near(x: str, y: str) -> bool:
+    """A cheap necessary test before comparing two names the long way: their first letters agree, or one's
+    first letter is the other's second (a letter dropped or two swapped at the start)."""
+    return x[0] == y[0] or x[0] == y[1:2] or y[0] == x[1:2]
+
+
+def _swap_level(a: Features, b: Features, g: int, f: int, cjk: bool) -> int:
+    """SWAPPED or SWAPPED_TYPO when ``a``'s given and family names are ``b``'s the other way round (or the
+    whole names hold the same words in another order or split), given that as written (given ``g``, family
+    ``f``) neither is exact nor similar; else -1. A typo is allowed in one or both names: one exact and the
+    other an initial, the same letters scrambled or one slip away (a letter changed, dropped or two
+    swapped); or both within weakly similar and closer than as written. One of the two cross pairs must
+    begin alike (:func:`_near`). Chinese names only exactly."""
+    if a.name_key == b.name_key:
+        return SWAPPED
+    ag, af, bg, bf = a.given, a.family, b.given, b.family
+    if not (_near(ag, bf) or _near(af, bg)):
+        return -1
+    c1 = _name_level(ag, bf, a.given_ph, b.family_ph, cjk)
+    c2 = _name_level(af, bg, a.family_ph, b.given_ph, cjk)
+    if c1 == EXACT and c2 == EXACT:
+        return SWAPPED
+    if cjk:
+        return -1
+    if max(c1, c2) <= WEAKLY_SIMILAR:
+        return SWAPPED_TYPO if c1 + c2 < g + f else -1
+    if c1 == EXACT or c2 == EXACT:  # the other an initial, scrambled, or one slip away (ava / lva)
+        x, y = (af, bg) if c1 == EXACT else (ag, bf)
+        if max(c1, c2) <= INITIAL or _osa(x, y) <= 1:
+            return SWAPPED_TYPO
+    return -1
 
 
 _HAN_KEY_PENDING = "\x00"  # Features.pinyin of an all-Han name whose (non-empty) key is not computed yet
@@ -214,6 +256,8 @@ def _nicknames(name: str) -> frozenset[str]:
 
 
 def _names(a: Features, b: Features) -> tuple[int, int]:
+    """The levels of ``given_name`` and ``family_name`` (``GIVEN_DIFFERENT`` and ``DIFFERENT`` for
+    "different"; a swap is one level of ``given_name`` with ``family_name`` missing)."""
     if a.script != b.script:
         if a.script == "none" or b.script == "none":
             return MISSING, MISSING
@@ -223,34 +267,24 @@ def _names(a: Features, b: Features) -> tuple[int, int]:
             if not kb:
                 return MISSING, MISSING
             if not _spellable(kb):  # pypinyin is slow: skipped when the other name cannot be pinyin
-                return 5, 5
+                return GIVEN_DIFFERENT, DIFFERENT
             ka = _pinyin(han)
         if not ka or not kb:
             return MISSING, MISSING
-        return (1, 1) if ka == kb else (5, 5)
+        return (SIMILAR, SIMILAR) if ka == kb else (GIVEN_DIFFERENT, DIFFERENT)
     cjk = a.script == "cjk"
     g = _name_level(a.given, b.given, a.given_ph, b.given_ph, cjk) if a.given and b.given else MISSING
-    if g >= 2 and not cjk and (b.given in _nicknames(a.given) or a.given in _nicknames(b.given)):
-        g = 1  # one is a nickname of the other: dickie / richard, ned / edward
+    if g >= PHONETIC and not cjk and (b.given in _nicknames(a.given) or a.given in _nicknames(b.given)):
+        g = SIMILAR  # one is a nickname of the other: dickie / richard, ned / edward
     f = _name_level(a.family, b.family, a.family_ph, b.family_ph, cjk) if a.family and b.family else MISSING
-    if (
-        (g > 0 or f > 0)
-        and a.given
-        and a.family
-        and b.given
-        and b.family
-        and a.given[0] == b.family[0]
-        and a.family[0] == b.given[0]
-    ):
-        # given and family written the other way round
-        g2 = _name_level(a.given, b.family, a.given_ph, b.family_ph, cjk)
-        f2 = _name_level(a.family, b.given, a.family_ph, b.given_ph, cjk)
-        if g2 + f2 < g + f:
-            return max(g2, 1), max(f2, 1)
+    if g >= PHONETIC and f >= PHONETIC and a.family and b.family:  # both given too (g is not MISSING)
+        swap = _swap_level(a, b, g, f, cjk)
+        if swap >= 0:
+            return swap, MISSING
     elif cjk and not (a.given and b.given) and a.name_key and b.name_key and g == MISSING:
         # a Chinese name not split on one side: compare the whole name by character
-        return (0 if a.name_key == b.name_key else 5), f
-    return g, f
+        return (EXACT if a.name_key == b.name_key else GIVEN_DIFFERENT), f
+    return (GIVEN_DIFFERENT if g == DIFFERENT else g), f
 
 
 def _given(a: Features, b: Features) -> int:
@@ -412,7 +446,16 @@ def _company(a: Features, b: Features) -> int:
     return 1 if token_sort_ratio(a.company, b.company) >= 85 else 2
 
 
-_NAME_LEVELS = ("exact", "similar", "phonetic_or_shared_chars", "weakly_similar", "same_letters", "different")
+_NAME_LEVELS = (
+    "exact",
+    "similar",
+    "phonetic_or_shared_chars",
+    "weakly_similar",
+    "same_letters",
+    "initial",
+    "different",
+)
+_GIVEN_LEVELS = (*_NAME_LEVELS[:-1], "swapped_or_reordered", "swapped_with_typo", "different")
 _TF_VALUE: dict[str, Callable[[Features], str]] = {
     "given_name": lambda f: f.given,
     "family_name": lambda f: f.family,
@@ -437,19 +480,19 @@ _TF_KEYS: dict[str, Callable[[Features], tuple[str, ...]]] = {
 DEFAULT_FIELDS: tuple[FieldComparison, ...] = (
     FieldComparison(
         "given_name",
-        _NAME_LEVELS,
+        _GIVEN_LEVELS,
         _given,
         True,
-        (0.8, 0.1, 0.04, 0.03, 0.01, 0.02),
-        (0.01, 0.01, 0.02, 0.06, 0.01, 0.89),
+        (0.8, 0.1, 0.04, 0.03, 0.01, 0.005, 0.01, 0.005, 0.02),
+        (0.01, 0.01, 0.02, 0.06, 0.01, 0.005, 0.0002, 0.0005, 0.8843),
     ),
     FieldComparison(
         "family_name",
         _NAME_LEVELS,
         _family,
         True,
-        (0.85, 0.07, 0.03, 0.02, 0.01, 0.02),
-        (0.01, 0.005, 0.02, 0.05, 0.01, 0.905),
+        (0.85, 0.07, 0.03, 0.02, 0.01, 0.005, 0.02),
+        (0.01, 0.005, 0.02, 0.05, 0.01, 0.003, 0.902),
     ),
     FieldComparison(
         "birthday",
@@ -524,6 +567,16 @@ _BY_NAME = {f.name: f for f in DEFAULT_FIELDS}
 def field_by_name(name: str) -> FieldComparison:
     """The built-in comparison called ``name``."""
     return _BY_NAME[name]
+
+
+def missing_label(fields: Sequence[FieldComparison], vec: Sequence[int], k: int) -> str:
+    """How :meth:`Matcher.explain` names field ``k``'s missing level in ``vec``: ``in_given_name`` for the
+    family name of a swapped pair (counted once, in ``given_name``), else ``missing``."""
+    if fields[k].name == "family_name" and vec[k] == MISSING:
+        for j, fc in enumerate(fields):
+            if fc.name == "given_name" and vec[j] in (SWAPPED, SWAPPED_TYPO):
+                return "in_given_name"
+    return "missing"
 
 
 def compare_pair(fields: Sequence[FieldComparison], a: Features, b: Features) -> tuple[int, ...]:

@@ -16,7 +16,16 @@ from custdata._records import Customer
 from custdata.exceptions import ValidationError
 from custdata.io._atomic import atomic_write
 from custdata.matching._blocking import plan_blocks
-from custdata.matching._compare import DEFAULT_FIELDS, MISSING, FieldComparison, compare_pair, field_by_name
+from custdata.matching._compare import (
+    DEFAULT_FIELDS,
+    DIFFERENT,
+    GIVEN_DIFFERENT,
+    MISSING,
+    FieldComparison,
+    compare_pair,
+    field_by_name,
+    missing_label,
+)
 from custdata.matching._features import Features, features_of
 from custdata.matching._model import VETO_WEIGHT, FSModel, RuleModel, fit_em, probability_of, saved_json
 from custdata.matching._pairs import ScoredPairs
@@ -26,7 +35,7 @@ __all__ = ["DEFAULT_THRESHOLD", "FieldExplanation", "Match", "MatchExplanation",
 
 logger = logging.getLogger(__name__)
 
-FORMAT = "custdata.matcher/2"
+FORMAT = "custdata.matcher/3"
 _VETO_FIELDS = (
     "given_name",
     "family_name",
@@ -37,7 +46,8 @@ _VETO_FIELDS = (
     "street",
     "postal_code",
 )
-_OLD_FORMATS = ("custdata.matcher/1",)  # fewer levels: no shared phone line, scrambled name, close date
+# fewer levels: /1 no shared phone line, scrambled name, close date; /2 no name initial and swap levels
+_OLD_FORMATS = ("custdata.matcher/1", "custdata.matcher/2")
 _TF_MIN_COUNT = 2
 
 
@@ -369,13 +379,14 @@ class Matcher:
         given, family, dob, phone, email, ext, street, postcode = (vec[k] for k in at)
         if email == 0 or ext in (0, 1):
             return ""
-        if given == 5 and dob == 5:
+        # a swap of given and family names is one level of given_name (family_name missing): never vetoed
+        if given == GIVEN_DIFFERENT and dob == 5:
             return "given_name_and_birthday_differ"
         if phone == 0 or street in (0, 1, 2) or postcode == 0:
             return ""
-        if given == 5 and family == 5:
+        if given == GIVEN_DIFFERENT and family == DIFFERENT:
             return "names_differ"
-        if family == 5 and dob == 5:
+        if family == DIFFERENT and dob == 5:
             return "family_name_and_birthday_differ"
         return ""
 
@@ -411,7 +422,7 @@ class Matcher:
             getter = _VALUE_OF.get(fc.name)
             va, vb = (getter(fa), getter(fb)) if getter else ("", "")
             if lvl == MISSING:
-                rows.append(FieldExplanation(fc.name, "missing", va, vb, 0.0))
+                rows.append(FieldExplanation(fc.name, missing_label(self.fields, vec, k), va, vb, 0.0))
                 continue
             tf = (
                 _tf_of(model, fc, fa, fb)

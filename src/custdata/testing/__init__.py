@@ -57,6 +57,7 @@ from custdata.testing._io import (
     phone_cells,
     plain_cells,
 )
+from custdata.testing._matching import misspellings
 from custdata.testing._names import (
     AWKWARD_CITIES_CN,
     AWKWARD_FAMILY_CN,
@@ -95,6 +96,7 @@ __all__ = [
     "interactions",
     "json_values",
     "latin_text",
+    "misspellings",
     "names_and_dates",
     "needs_sample",
     "person_names",
