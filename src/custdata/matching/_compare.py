@@ -64,10 +64,10 @@ class FieldComparison:
 
 
 # levels of one name compared with another (family_name's levels; given_name adds the swap levels)
-EXACT, SIMILAR, PHONETIC, WEAKLY_SIMILAR, SAME_LETTERS, INITIAL, DIFFERENT = range(7)
+EXACT, SIMILAR, PHONETIC, WEAKLY_SIMILAR, SAME_LETTERS, DIFFERENT = range(6)
 # given_name only: the whole name, given and family written the other way round (or its words in another
 # order or split) exactly / with a typo; the family name is then counted there, not again (missing)
-SWAPPED, SWAPPED_TYPO, GIVEN_DIFFERENT = 6, 7, 8
+SWAPPED, SWAPPED_TYPO, GIVEN_DIFFERENT = 5, 6, 7
 
 
 def _name_level(a: str, b: str, pa: str, pb: str, cjk: bool) -> int:
@@ -79,8 +79,6 @@ def _name_level(a: str, b: str, pa: str, pb: str, cjk: bool) -> int:
         if len(a) > 1 and len(b) > 1 and set(a) & set(b):
             return PHONETIC
         return DIFFERENT
-    if (len(a) == 1 or len(b) == 1) and a[0] == b[0]:
-        return INITIAL  # j / james
     s = _jw(a, b)
     if s >= 0.92:
         return SIMILAR
@@ -120,9 +118,9 @@ def _swap_level(a: Features, b: Features, g: int, f: int, cjk: bool) -> int:
         return -1
     if max(c1, c2) <= WEAKLY_SIMILAR:
         return SWAPPED_TYPO if c1 + c2 < g + f else -1
-    if c1 == EXACT or c2 == EXACT:  # the other an initial, scrambled, or one slip away (ava / lva)
+    if c1 == EXACT or c2 == EXACT:  # the other scrambled, one slip away (ava / lva) or an initial
         x, y = (af, bg) if c1 == EXACT else (ag, bf)
-        if max(c1, c2) <= INITIAL or _osa(x, y) <= 1:
+        if max(c1, c2) <= SAME_LETTERS or _osa(x, y) <= 1 or ((len(x) == 1 or len(y) == 1) and x[0] == y[0]):
             return SWAPPED_TYPO
     return -1
 
@@ -452,7 +450,6 @@ _NAME_LEVELS = (
     "phonetic_or_shared_chars",
     "weakly_similar",
     "same_letters",
-    "initial",
     "different",
 )
 _GIVEN_LEVELS = (*_NAME_LEVELS[:-1], "swapped_or_reordered", "swapped_with_typo", "different")
@@ -483,16 +480,16 @@ DEFAULT_FIELDS: tuple[FieldComparison, ...] = (
         _GIVEN_LEVELS,
         _given,
         True,
-        (0.8, 0.1, 0.04, 0.03, 0.01, 0.005, 0.01, 0.005, 0.02),
-        (0.01, 0.01, 0.02, 0.06, 0.01, 0.005, 0.0002, 0.0005, 0.8843),
+        (0.8, 0.1, 0.04, 0.03, 0.01, 0.01, 0.005, 0.02),
+        (0.01, 0.01, 0.02, 0.06, 0.01, 0.0002, 0.0005, 0.8893),
     ),
     FieldComparison(
         "family_name",
         _NAME_LEVELS,
         _family,
         True,
-        (0.85, 0.07, 0.03, 0.02, 0.01, 0.005, 0.02),
-        (0.01, 0.005, 0.02, 0.05, 0.01, 0.003, 0.902),
+        (0.85, 0.07, 0.03, 0.02, 0.01, 0.02),
+        (0.01, 0.005, 0.02, 0.05, 0.01, 0.905),
     ),
     FieldComparison(
         "birthday",
