@@ -195,14 +195,28 @@ def remote_error(exc: BaseException, url: str) -> ParseError:
 def _open_url(name: str, mode: str, **kwargs: Any) -> IO[Any]:
     fs, path = filesystem(name)
     try:
-        if fs.isdir(path):
-            raise IsADirectoryError(path)
+        # Opening asks the service for the object's details once, and they tell a folder apart (asking
+        # isdir first cost every read a second round trip); a file system that keeps no details and
+        # cannot open a folder is asked after a failed open.
         raw = fs.open(path, "rb")
+        details = getattr(raw, "details", None)
+        if isinstance(details, dict) and details.get("type") == "directory":
+            raw.close()
+            raise IsADirectoryError(path)
     except Exception as exc:
+        if not isinstance(exc, IsADirectoryError) and _is_folder(fs, path):
+            exc = IsADirectoryError(path)
         raise remote_error(exc, name) from None
     if "b" in mode:
         return raw  # type: ignore[no-any-return]
     return io.TextIOWrapper(raw, encoding=kwargs.get("encoding"), newline=kwargs.get("newline"))
+
+
+def _is_folder(fs: Any, path: str) -> bool:
+    try:
+        return bool(fs.isdir(path))
+    except Exception:  # the service's own error for the open is the one to report
+        return False
 
 
 def open_file(name: str, mode: str = "rb", **kwargs: Any) -> IO[Any]:

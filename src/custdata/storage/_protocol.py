@@ -12,7 +12,7 @@ or plug-in) implements, and what ``custdata.testing.stores`` tests.
     RuleSelectable      select (a segment rule's members as of a date)
     Store = CustomerReader + CustomerWriter + ActivityStore + RuleSelectable + url, transaction, dump, load,
             optimize, close
-    SQLQueryable        sql_dialect, query_sql (the SQLite and PostgreSQL stores)
+    SQLQueryable        sql_dialect, query_sql (the SQLite, PostgreSQL and MariaDB/MySQL stores)
 """
 
 from __future__ import annotations
@@ -214,9 +214,12 @@ class Store(CustomerReader, CustomerWriter, ActivityStore, RuleSelectable, Proto
 class SQLQueryable(Protocol):
     """The hook a query compiled to SQL (a segment rule) runs through, on a store with SQL tables.
 
-    ``sql_dialect`` is ``"sqlite"`` or ``"postgresql"``; :meth:`query_sql` runs one read-only statement
-    with ``?`` placeholders against the store's tables (``cd_customers``, ``cd_transactions`` …, see
-    docs/storage.md) and returns its rows. A statement that tries to write is refused.
+    ``sql_dialect`` is ``"sqlite"``, ``"postgresql"``, ``"mariadb"`` (MariaDB 10.6 and later),
+    ``"mariadb-10.5"`` (MariaDB 10.5: no ``JSON_TABLE``) or ``"mysql"`` (MySQL 8). Segment rules run inside
+    the database on the first three; on the last two they run in Python over the store's profiles.
+    :meth:`query_sql` runs one read-only statement with ``?`` placeholders against the store's tables
+    (``cd_customers``, ``cd_transactions`` …, see docs/storage.md) and returns its rows. A statement that
+    tries to write is refused.
     """
 
     sql_dialect: str
