@@ -19,7 +19,7 @@ import custdata.testing as cst
 from custdata.exceptions import ValidationError
 from custdata.security import AuditLog, StoreSink
 from custdata.storage import STORE_SCHEMA_VERSION, Store
-from tests.storage.conftest import backend, postgres_server  # noqa: F401  (fixtures)
+from tests.storage.conftest import backend  # noqa: F401  (fixture)
 from tests.storage.storage_backends import Backend
 
 events = st.lists(cst.audit_events(), min_size=1, max_size=8)

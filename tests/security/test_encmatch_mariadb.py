@@ -3,10 +3,6 @@ decrypted (the SQLite checks, against a server the tests start)."""
 
 from __future__ import annotations
 
-import os
-import time
-from collections.abc import Iterator
-
 import pytest
 
 from custdata import Customer, open_store
@@ -18,34 +14,17 @@ from tests.security.test_encmatch import (
     fake_subsample,
     households,
 )
+from tests.storage.mariadb_server import MariaDBServer
 
 pytestmark = pytest.mark.mariadb
 
 
-@pytest.fixture(scope="module")
-def mariadb() -> Iterator[object]:
-    pytest.importorskip("pymysql", reason="the mariadb extra is not installed")
-    from tests.storage.mariadb_server import MariaDBServer, start_server
-
-    given_url = os.environ.get("CUSTDATA_TEST_MARIADB_URL")
-    if given_url:
-        yield MariaDBServer(given_url)
-        return
-    t0 = time.monotonic()
-    server = start_server()
-    print(f"\nstarted MariaDB for the matching tests in {time.monotonic() - t0:.1f}s")
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
 @pytest.mark.parametrize("make", [households, fake_subsample], ids=["households", "fake_1000"])
 def test_sets_cluster_as_on_plaintext_and_only_candidates_are_decrypted(
-    mariadb: object, make: object
+    mariadb_server: MariaDBServer, make: object
 ) -> None:
     records: list[Customer] = make()  # type: ignore[operator]
-    url, drop = mariadb.database()  # type: ignore[attr-defined]
+    url, drop = mariadb_server.database()
     try:
         with open_store(url, keyring=KEYRING) as store:
             assert store.encrypted  # type: ignore[attr-defined]

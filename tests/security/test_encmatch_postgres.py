@@ -3,10 +3,6 @@ decrypted (the same checks as on SQLite, against a server the tests start)."""
 
 from __future__ import annotations
 
-import os
-import time
-from collections.abc import Iterator
-
 import pytest
 from hypothesis import HealthCheck, given, settings
 
@@ -20,25 +16,9 @@ from tests.security.test_encmatch import (
     households,
     messy_people,
 )
-from tests.storage.storage_backends import PostgresServer, pg_backend, start_server
+from tests.storage.storage_backends import PostgresServer, pg_backend
 
 pytestmark = pytest.mark.postgres
-
-
-@pytest.fixture(scope="module")
-def pg_server() -> Iterator[PostgresServer]:
-    pytest.importorskip("psycopg", reason="the postgres extra is not installed")
-    given_url = os.environ.get("CUSTDATA_TEST_POSTGRES_URL")
-    if given_url:
-        yield PostgresServer(given_url)
-        return
-    t0 = time.monotonic()
-    server = start_server()
-    print(f"\nstarted PostgreSQL for the matching tests in {time.monotonic() - t0:.1f}s")
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 def _check(server: PostgresServer, records: list[Customer]) -> None:
@@ -59,19 +39,19 @@ def _check(server: PostgresServer, records: list[Customer]) -> None:
 )
 @given(records=messy_people())
 def test_generated_customers_cluster_as_on_plaintext(
-    pg_server: PostgresServer, records: list[Customer]
+    postgres_server: PostgresServer, records: list[Customer]
 ) -> None:
-    _check(pg_server, records)
+    _check(postgres_server, records)
 
 
 @pytest.mark.parametrize("make", [households, fake_subsample], ids=["households", "fake_1000"])
-def test_fixed_sets_cluster_as_on_plaintext(pg_server: PostgresServer, make: object) -> None:
-    _check(pg_server, make())  # type: ignore[operator]
+def test_fixed_sets_cluster_as_on_plaintext(postgres_server: PostgresServer, make: object) -> None:
+    _check(postgres_server, make())  # type: ignore[operator]
 
 
-def test_only_candidates_are_decrypted(pg_server: PostgresServer) -> None:
+def test_only_candidates_are_decrypted(postgres_server: PostgresServer) -> None:
     records = households()
-    backend = pg_backend(pg_server)
+    backend = pg_backend(postgres_server)
     try:
         with backend.open(keyring=KEYRING) as store:
             store.upsert_many([*records, Customer(id="zz-lonely", name={"full": "Nobody Else"})])

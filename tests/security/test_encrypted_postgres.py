@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
-import time
 from collections.abc import Callable, Iterator
 
 import pytest
@@ -14,31 +12,15 @@ from custdata.security import Keyring
 from custdata.storage import Store
 from custdata.testing.stores import PersistentStoreTests, StoreTests
 from tests.security.test_encrypted_store import NEW_PHONE, PEOPLE, activity, forms, secrets_in
-from tests.storage.storage_backends import Backend, PostgresServer, _pg_bindir, pg_backend, start_server
+from tests.storage.storage_backends import Backend, PostgresServer, _pg_bindir, pg_backend
 
 pytestmark = pytest.mark.postgres
 KEYRING = Keyring.generate()
 
 
-@pytest.fixture(scope="module")
-def pg_server() -> Iterator[PostgresServer]:
-    pytest.importorskip("psycopg", reason="the postgres extra is not installed")
-    given = os.environ.get("CUSTDATA_TEST_POSTGRES_URL")
-    if given:
-        yield PostgresServer(given)
-        return
-    t0 = time.monotonic()
-    server = start_server()
-    print(f"\nstarted PostgreSQL for the security tests in {time.monotonic() - t0:.1f}s")
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
 @pytest.fixture
-def pg(pg_server: PostgresServer) -> Iterator[Backend]:
-    b = pg_backend(pg_server)
+def pg(postgres_server: PostgresServer) -> Iterator[Backend]:
+    b = pg_backend(postgres_server)
     yield b
     b.cleanup()
 

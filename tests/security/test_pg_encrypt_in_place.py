@@ -14,14 +14,13 @@ import pytest
 import custdata
 from custdata.exceptions import DecryptionError, StoreError
 from custdata.security import Keyring, encrypt_store
-from tests.storage.conftest import postgres_server  # noqa: F401  (fixture)
 from tests.storage.storage_backends import Backend, PostgresServer, pg_backend
 
 pytestmark = pytest.mark.postgres
 
 
 @pytest.fixture
-def pg(postgres_server: PostgresServer) -> Iterator[Backend]:  # noqa: F811
+def pg(postgres_server: PostgresServer) -> Iterator[Backend]:
     b = pg_backend(postgres_server)
     yield b
     b.cleanup()

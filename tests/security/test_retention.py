@@ -25,7 +25,7 @@ from custdata.security import (
     StoreSink,
     apply_retention,
 )
-from tests.storage.conftest import backend, mariadb_server, postgres_server, store  # noqa: F401  (fixtures)
+from tests.storage.conftest import backend, store  # noqa: F401  (fixtures)
 from tests.storage.dict_store import DictStore
 
 UTC = dt.timezone.utc
@@ -119,7 +119,7 @@ def test_dry_run_then_run_on_every_backend(store: Any) -> None:  # noqa: F811
 
 
 @pytest.mark.mariadb
-def test_dry_run_then_run_on_mariadb(mariadb_server: Any) -> None:  # noqa: F811
+def test_dry_run_then_run_on_mariadb(mariadb_server: Any) -> None:
     url, drop = mariadb_server.database()
     try:
         with custdata.open_store(url) as s:

@@ -4,18 +4,16 @@ the same (the SQLite checks in test_sensitive_custom.py, against servers the tes
 
 from __future__ import annotations
 
-import os
 import subprocess
-import time
-from collections.abc import Iterator
 
 import pytest
 
 import custdata
 from custdata.exceptions import ValidationError
 from custdata.security import encrypt_store
-from tests.security.test_encrypted_postgres import pg, pg_server  # noqa: F401  (fixtures)
+from tests.security.test_encrypted_postgres import pg  # noqa: F401  (fixture)
 from tests.security.test_sensitive_custom import KEPT, NEW_SALARY, RING, SECRETS, check_reads, fill, leaked
+from tests.storage.mariadb_server import MariaDBServer
 from tests.storage.storage_backends import Backend, _pg_bindir
 
 SEALED = ["salary", "id_card"]
@@ -63,27 +61,9 @@ def test_postgres_seals_more_attributes_in_place(pg: Backend) -> None:  # noqa: 
     assert leaked([*SECRETS, NEW_SALARY], pg_dump(pg)) == []
 
 
-@pytest.fixture(scope="module")
-def mariadb() -> Iterator[object]:
-    pytest.importorskip("pymysql", reason="the mariadb extra is not installed")
-    from tests.storage.mariadb_server import MariaDBServer, start_server
-
-    given_url = os.environ.get("CUSTDATA_TEST_MARIADB_URL")
-    if given_url:
-        yield MariaDBServer(given_url)
-        return
-    t0 = time.monotonic()
-    server = start_server()
-    print(f"\nstarted MariaDB for the sensitive custom tests in {time.monotonic() - t0:.1f}s")
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
 @pytest.mark.mariadb
-def test_mariadb_remembers_and_seals_the_set(mariadb: object) -> None:
-    url, drop = mariadb.database()  # type: ignore[attr-defined]
+def test_mariadb_remembers_and_seals_the_set(mariadb_server: MariaDBServer) -> None:
+    url, drop = mariadb_server.database()
     try:
         with custdata.open_store(url, keyring=RING, sensitive_custom=SEALED) as s:
             fill(s)

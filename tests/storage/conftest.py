@@ -1,62 +1,20 @@
-"""Fixtures of the storage suite: every backend, and a real PostgreSQL server for the session."""
+"""Fixtures of the storage suite: every backend (the PostgreSQL and MariaDB servers, one each per session,
+are tests/servers.py's, imported by tests/conftest.py)."""
 
 from __future__ import annotations
 
-import os
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
 from custdata.storage import Store
-from tests.storage.mariadb_server import MariaDBServer
-from tests.storage.mariadb_server import start_server as start_mariadb
 from tests.storage.storage_backends import (
     BACKENDS,
     PERSISTENT,
     Backend,
-    PostgresServer,
     make_backend,
-    start_server,
 )
-
-
-@pytest.fixture(scope="session")
-def postgres_server() -> Iterator[PostgresServer]:
-    """A running PostgreSQL server for the whole session (never a skip: no server is a failure)."""
-    try:
-        import psycopg  # noqa: F401
-    except ImportError:
-        pytest.fail("psycopg is not installed: pip install 'custdata[postgres]' to run the PostgreSQL tests")
-    given = os.environ.get("CUSTDATA_TEST_POSTGRES_URL")
-    if given:
-        yield PostgresServer(given)
-        return
-    t0 = time.monotonic()
-    server = start_server()
-    print(f"\nstarted PostgreSQL for the tests in {time.monotonic() - t0:.1f}s")
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
-@pytest.fixture(scope="session")
-def mariadb_server() -> Iterator[MariaDBServer]:
-    """A running MariaDB server for the whole session (never a skip once PyMySQL is installed)."""
-    pytest.importorskip("pymysql", reason="the mariadb extra is not installed")
-    given = os.environ.get("CUSTDATA_TEST_MARIADB_URL")
-    if given:
-        yield MariaDBServer(given)
-        return
-    t0 = time.monotonic()
-    server = start_mariadb()
-    print(f"\nstarted MariaDB for the tests in {time.monotonic() - t0:.1f}s")
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture(params=BACKENDS)
