@@ -16,7 +16,13 @@ from hypothesis import strategies as st
 import custdata.dask as cdd
 import dask
 from custdata import Customer, Interaction, Transaction, profiles
-from custdata.dask._profiles import edges_from_counts
+from custdata.dask._profiles import (
+    edges_from_counts,
+    exact_edges,
+    rank_bounds,
+    rank_summary,
+    rank_windows,
+)
 from custdata.exceptions import ValidationError
 from custdata.segments._rfm import edges_of
 from custdata.testing import segment_data
@@ -35,6 +41,32 @@ def test_edges_from_counts_equal_edges_of(values: list[Any], bins: int) -> None:
     for v in values:
         counts[v] = counts.get(v, 0) + 1
     assert edges_from_counts(counts, bins) == edges_of(values, bins)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    parts=st.lists(
+        st.lists(st.one_of(_NUMBERS, st.sampled_from([0, 1, Decimal("1.00")])), max_size=30), max_size=5
+    ),
+    bins=st.integers(2, 10),
+    sample=st.integers(1, 6),
+)
+def test_exact_edges_over_parts_equal_edges_of(parts: list[list[Any]], bins: int, sample: int) -> None:
+    # small samples, so the bounds are loose and most ranks need the second round; ties across parts
+    assert exact_edges(parts, bins, sample) == edges_of([v for p in parts for v in p], bins)
+
+
+def test_exact_edges_send_few_values() -> None:
+    rng = random.Random(7)
+    parts = [[Decimal(rng.randrange(10**8)) / 100 for _ in range(5000)] for _ in range(4)]
+    summaries = [rank_summary(p, 256) for p in parts]
+    n = sum(c for c, _ in summaries)
+    ranks = [n * k // 5 for k in range(1, 5)]
+    bounds = [rank_bounds(summaries, r) for r in ranks]
+    windows = [rank_windows(p, bounds) for p in parts]
+    sent = sum(len(w) for part in windows for _, w in part)
+    assert sent < n // 50  # the spends between the bounds only, not every distinct value
+    assert exact_edges(parts, 5, 256) == edges_of([v for p in parts for v in p], 5)
 
 
 @settings(max_examples=60, deadline=None)

@@ -3,9 +3,11 @@
 1. each partition of transactions (and of interactions) is summed per customer with the single-machine
    :class:`~custdata.segments.ProfileBuilder` (a few numbers per customer, never the transactions);
 2. the partial sums are shuffled by customer id and merged, so each customer's sums meet in one place;
-3. the RFM quantile edges need every purchasing customer: the workers count each recency, order count
-   and net spend, the counts are added up in a tree and the client takes the same exact quantiles
-   :func:`custdata.segments.rfm` takes (only the distinct values travel, with their counts);
+3. the RFM quantile edges need every purchasing customer: the workers count each recency and order
+   count (few distinct values) and the client takes the same exact quantiles :func:`custdata.segments.rfm`
+   takes from the counts; net spend, which has about as many distinct values as customers, stays on the
+   workers: each partition sends a sample of its sorted spends, the client bounds each value it needs by
+   them, and the partitions send only the spends between the bounds (:func:`exact_edges`);
 4. the sums are routed to the partition of the customers they belong to (only ``(customer id,
    partition)`` rows and the small sums are shuffled; the customer records stay where they are), and
    each customer partition is turned into profiles by the single-machine builder, in input order.
@@ -13,8 +15,8 @@
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
-import functools
 import math
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
@@ -116,29 +118,161 @@ def _merge_part(groups: Iterable[tuple[Any, list[tuple[Any, ...]]]]) -> list[tup
     return out
 
 
-def _rfm_counts(part: Iterable[tuple[Any, ...]], as_of: dt.date) -> tuple[Counter[Any], ...]:
-    """How often each recency, order count and net spend occurs among the purchasing customers here."""
+def _rfm_values(
+    part: Iterable[tuple[Any, ...]], as_of: dt.date
+) -> tuple[Counter[Any], Counter[Any], list[Any]]:
+    """Among the purchasing customers here: how often each recency and order count occurs (few distinct
+    values), and every net spend (many distinct values: they stay on the worker, see :func:`exact_edges`)."""
     r: Counter[Any] = Counter()
     f: Counter[Any] = Counter()
-    m: Counter[Any] = Counter()
+    m: list[Any] = []
     for kind, _, sums in part:
         if kind == "t" and sums[0] is not None and sums[0][0] > 0:
             orders, spend, _, last = sums[0]
             r[(as_of - last).days] += 1
             f[orders] += 1
-            m[spend] += 1
+            m.append(spend)
     return r, f, m
 
 
-def _add_counts(parts: Iterable[tuple[Counter[Any], ...]]) -> tuple[Counter[Any], ...]:
-    r: Counter[Any] = Counter()
-    f: Counter[Any] = Counter()
-    m: Counter[Any] = Counter()
-    for a, b, c in parts:
-        r.update(a)
-        f.update(b)
-        m.update(c)
-    return r, f, m
+def _rfm_summary(
+    part: Iterable[tuple[Any, ...]], as_of: dt.date, sample: int
+) -> tuple[Counter[Any], Counter[Any], _Summary]:
+    r, f, m = _rfm_values(part, as_of)
+    return r, f, rank_summary(m, sample)
+
+
+def _rfm_windows(part: Iterable[tuple[Any, ...]], as_of: dt.date, bounds: list[_Bounds]) -> list[_Window]:
+    return rank_windows(_rfm_values(part, as_of)[2], bounds)
+
+
+# exact order statistics of values spread over partitions, in two small rounds ----------------------------
+_Summary = tuple[int, list[tuple[int, Any]]]  # a partition's count and (position, value) of sorted values
+_Bounds = tuple[Any, Any]  # values known to enclose one wanted rank (None: unbounded)
+_Window = tuple[int, Counter[Any]]  # values below the window, and the window's values counted
+RANK_SAMPLE = 512  # sorted values a partition reports in the first round
+
+
+def rank_summary(values: Iterable[Any], sample: int = RANK_SAMPLE) -> _Summary:
+    """First round, on a worker: the number of values and about ``sample`` of them at evenly spaced
+    positions of their sorted order (the first and the last included)."""
+    xs = sorted(values)
+    n = len(xs)
+    if not n:
+        return 0, []
+    step = max(1, -(-n // max(1, sample)))
+    pos = list(range(0, n, step))
+    if pos[-1] != n - 1:
+        pos.append(n - 1)
+    return n, [(p, xs[p]) for p in pos]
+
+
+def rank_bounds(summaries: Sequence[_Summary], rank: int) -> _Bounds:
+    """On the client: values ``(low, high)`` between which the ``rank``-th smallest value (from 0) of all
+    partitions must lie, from the positions the summaries give: at most ``rank`` values are below ``low``
+    and more than ``rank`` are at or below ``high`` (``None``: no bound)."""
+    cols = [([v for _, v in s], [p for p, _ in s], n) for n, s in summaries]
+    candidates = sorted({v for values, _, _ in cols for v in values})
+
+    def most_below(v: Any) -> int:  # at most this many values are < v
+        total = 0
+        for values, pos, n in cols:
+            k = bisect.bisect_left(values, v)  # the first sampled value >= v sits at pos[k]
+            total += pos[k] if k < len(pos) else n
+        return total
+
+    def least_upto(v: Any) -> int:  # at least this many values are <= v
+        total = 0
+        for values, pos, _ in cols:
+            k = bisect.bisect_right(values, v)  # the last sampled value <= v sits at pos[k - 1]
+            total += pos[k - 1] + 1 if k else 0
+        return total
+
+    lo, hi = 0, len(candidates)  # the last candidate with most_below <= rank (it grows with the value)
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if most_below(candidates[mid]) <= rank:
+            lo = mid + 1
+        else:
+            hi = mid
+    low = candidates[lo - 1] if lo else None
+    lo, hi = 0, len(candidates)  # the first candidate with least_upto > rank
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if least_upto(candidates[mid]) > rank:
+            hi = mid
+        else:
+            lo = mid + 1
+    high = candidates[lo] if lo < len(candidates) else None
+    return low, high
+
+
+def rank_windows(values: Iterable[Any], bounds: Sequence[_Bounds]) -> list[_Window]:
+    """Second round, on a worker: per wanted rank, how many values are below its window and the values in
+    it, counted (ties travel as one value and a count)."""
+    xs = list(values)
+    out = []
+    for low, high in bounds:
+        below = 0
+        window: Counter[Any] = Counter()
+        for x in xs:
+            if low is not None and x < low:
+                below += 1
+            elif high is None or x <= high:
+                window[x] += 1
+        out.append((below, window))
+    return out
+
+
+def rank_values(ranks: Sequence[int], windows: Sequence[Sequence[_Window]]) -> dict[int, Any]:
+    """On the client: the value at each rank, from every partition's windows (``windows[partition][k]``
+    for ``ranks[k]``)."""
+    out: dict[int, Any] = {}
+    for k, rank in enumerate(ranks):
+        below = sum(part[k][0] for part in windows)
+        merged: Counter[Any] = Counter()
+        for part in windows:
+            merged.update(part[k][1])
+        seen = below
+        for value, count in sorted(merged.items()):
+            seen += count
+            if rank < seen:
+                out[rank] = value
+                break
+    return out
+
+
+def _edge_plan(n: int, bins: int) -> list[tuple[int, int, Fraction]]:
+    """Per interior edge of :func:`custdata.segments._rfm.edges_of` over ``n`` values: the two ranks it
+    interpolates between and the fraction of the way."""
+    plan = []
+    for i in range(1, bins):
+        h = Fraction((n - 1) * i, bins)
+        lo = math.floor(h)
+        plan.append((lo, min(lo + 1, n - 1), h - lo))
+    return plan
+
+
+def _edges_at(plan: list[tuple[int, int, Fraction]], at: Mapping[int, Any]) -> tuple[Fraction, ...]:
+    out = []
+    for lo, hi, frac in plan:
+        a = Fraction(at[lo])
+        b = Fraction(at[hi])
+        out.append(a + (b - a) * frac)
+    return tuple(out)
+
+
+def exact_edges(parts: Sequence[Sequence[Any]], bins: int, sample: int = RANK_SAMPLE) -> tuple[Fraction, ...]:
+    """:func:`custdata.segments._rfm.edges_of` of the values of every part, computed as :func:`profiles`
+    does over partitions (here in one process): summaries, bounds, windows, values at the ranks."""
+    summaries = [rank_summary(p, sample) for p in parts]
+    n = sum(c for c, _ in summaries)
+    if not n:
+        return ()
+    plan = _edge_plan(n, bins)
+    ranks = sorted({r for lo, hi, _ in plan for r in (lo, hi)})
+    bounds = [rank_bounds(summaries, r) for r in ranks]
+    return _edges_at(plan, rank_values(ranks, [rank_windows(p, bounds) for p in parts]))
 
 
 def edges_from_counts(counts: Mapping[Any, int], bins: int) -> tuple[Fraction, ...]:
@@ -147,29 +281,17 @@ def edges_from_counts(counts: Mapping[Any, int], bins: int) -> tuple[Fraction, .
     n = sum(counts.values())
     if not n:
         return ()
-    ordered = sorted(counts.items())
-    wanted: set[int] = set()
-    plan = []
-    for i in range(1, bins):
-        h = Fraction((n - 1) * i, bins)
-        lo = math.floor(h)
-        plan.append((lo, min(lo + 1, n - 1), h - lo))
-        wanted.update((lo, min(lo + 1, n - 1)))
+    plan = _edge_plan(n, bins)
+    wanted = sorted({r for lo, hi, _ in plan for r in (lo, hi)})
     at: dict[int, Any] = {}
     seen = 0
-    pending = sorted(wanted)
     k = 0
-    for value, count in ordered:
+    for value, count in sorted(counts.items()):
         seen += count
-        while k < len(pending) and pending[k] < seen:
-            at[pending[k]] = value
+        while k < len(wanted) and wanted[k] < seen:
+            at[wanted[k]] = value
             k += 1
-    out = []
-    for lo, hi, frac in plan:
-        a = Fraction(at[lo])
-        b = Fraction(at[hi])
-        out.append(a + (b - a) * frac)
-    return tuple(out)
+    return _edges_at(plan, at)
 
 
 def _where(part: Iterable[Any], index: Sequence[int]) -> list[tuple[Any, ...]]:
@@ -222,6 +344,28 @@ def _profile_part(
             builder.contact[cid] = contact
     builder.edges = edges
     return list(_stream(builder, part))
+
+
+def _rfm_edges(pieces: Sequence[Any], day: dt.date, bins: int) -> Edges:
+    """The RFM edges of the purchasing customers, from the merged sums on the workers: recency and order
+    counts counted (few distinct values), net spend by exact ranks in two rounds (a sample of each
+    partition's sorted spends, then only the spends between the bounds of each wanted rank)."""
+    firsts = compute(*(delayed(_rfm_summary)(p, day, RANK_SAMPLE) for p in pieces))  # type: ignore[no-untyped-call]
+    recency: Counter[Any] = Counter()
+    orders: Counter[Any] = Counter()
+    for r, f, _ in firsts:
+        recency.update(r)
+        orders.update(f)
+    summaries = [m for _, _, m in firsts]
+    n = sum(c for c, _ in summaries)
+    spend: tuple[Fraction, ...] = ()
+    if n:
+        plan = _edge_plan(n, bins)
+        ranks = sorted({r for lo, hi, _ in plan for r in (lo, hi)})
+        bounds = [rank_bounds(summaries, r) for r in ranks]
+        windows = compute(*(delayed(_rfm_windows)(p, day, bounds) for p in pieces))  # type: ignore[no-untyped-call]
+        spend = _edges_at(plan, rank_values(ranks, windows))
+    return Edges(bins, edges_from_counts(recency, bins), edges_from_counts(orders, bins), spend)
 
 
 # -------------------------------------------------------------------------------------------------- api
@@ -294,17 +438,14 @@ def profiles(
     merged = (
         partial.groupby(lambda r: r[1], npartitions=partial.npartitions).map_partitions(_merge_part).persist()
     )
-    currencies, counts = compute(  # type: ignore[no-untyped-call]
-        merged.filter(lambda r: r[0] == _CURRENCIES).pluck(2),
-        merged.reduction(functools.partial(_rfm_counts, as_of=day), _add_counts),
-    )
+    currencies = compute(merged.filter(lambda r: r[0] == _CURRENCIES).pluck(2))[0]  # type: ignore[no-untyped-call]
     seen = frozenset().union(*currencies)
     if len(seen) > 1:
         raise ValidationError(
             f"transactions in several currencies ({', '.join(sorted(seen))}): convert them to one first",
             field="currency",
         )
-    edges = Edges(bins, *(edges_from_counts(c, bins) for c in counts))
+    edges = _rfm_edges(_pieces(merged), day, bins)
     n = people.npartitions
     index = db.from_sequence(range(n), npartitions=n)  # type: ignore[no-untyped-call]
     where = db.map_partitions(_where, people, index)  # type: ignore[no-untyped-call]
