@@ -8,7 +8,7 @@ import binascii
 import os
 import threading
 
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from custdata.exceptions import DecryptionError
@@ -115,3 +115,90 @@ def test_a_forked_child_does_not_reuse_the_parents_nonces() -> None:
     child = {got[i : i + _NONCE] for i in range(0, len(got), _NONCE)}
     parent = {nonce_of(ENC.encrypt("p", record_id="r", field="f")) for _ in range(50)}
     assert len(child) == 50 and not child & parent
+
+
+# ---- encrypt and decrypt, written out as one function each, against _seal / _parse + _open (the general
+# path that encrypt_under and decrypt_under take)
+
+# lone surrogates often (tokens carry them: surrogatepass), beside any other character
+ANY_CHAR = st.one_of(st.characters(categories=["Cs"]), st.characters(exclude_categories=()))
+TEXT = st.lists(ANY_CHAR, max_size=30).map("".join)
+RECORD = st.one_of(TEXT, st.text(min_size=250, max_size=300))  # both forms of the length prefix
+
+
+def outcome(fn, *args, **kwargs):
+    try:
+        return ("value", fn(*args, **kwargs))
+    except DecryptionError as exc:
+        return ("refused", str(exc))
+
+
+@settings(max_examples=300)
+@given(TEXT, RECORD, TEXT)
+@example("a\ud800", "r\udfff", "f\udc80")
+def test_encrypt_gives_the_token_the_general_seal_gives(value, record_id, field):
+    key_id = ENC._active_id()
+    key = ENC._key(key_id)
+    fast = ENC.encrypt(value, record_id=record_id, field=field)
+    general = ENC._seal(key_id, key, value, record_id, field)
+    assert fast.split(".")[:2] == general.split(".")[:2] == ["v1", key_id]
+    assert len(fast) == len(general)
+    for token in (fast, general):  # each opens under the other's path, to the same value
+        kid, raw = ENC._parse(token)
+        assert ENC._open(kid, ENC._key(kid), raw, record_id, field) == value
+        assert ENC.decrypt(token, record_id=record_id, field=field) == value
+    raw_fast, raw_general = ENC._parse(fast)[1], ENC._parse(general)[1]
+    assert raw_fast[_NONCE:44] == raw_general[_NONCE:44]  # the key commitment
+    assert raw_fast[:_NONCE] != raw_general[:_NONCE]  # a nonce of its own
+
+
+@st.composite
+def tokens(draw: st.DrawFn) -> object:
+    """Tokens as decrypt meets them: real ones, with the body altered, with another version, key id or
+    shape, under a customer's own key, or not a str at all."""
+    how = draw(st.sampled_from(["real", "body", "version", "key", "parts", "subject", "other", "any"]))
+    real = ENC.encrypt(draw(TEXT), record_id="r", field="f")
+    version, key_id, body = real.split(".")
+    if how == "real":
+        return real
+    if how == "body":
+        return f"{version}.{key_id}.{draw(bodies())}"
+    if how == "version":
+        return f"{draw(st.sampled_from(['v2', 'V1', '', 'v1 ']))}.{key_id}.{body}"
+    if how == "key":
+        return f"{version}.{draw(st.text(max_size=10))}.{body}"
+    if how == "parts":
+        return draw(st.sampled_from([f"{real}.", f"{version}.{body}", f"{version}..{key_id}.{body}", ""]))
+    if how == "subject":
+        return f"{version}.*.{body}"
+    if how == "other":
+        return draw(st.sampled_from([None, b"v1.k.AAAA", 7, ["v1", key_id, body]]))
+    return draw(st.text(max_size=80))
+
+
+@settings(max_examples=600)
+@given(tokens(), st.sampled_from(["r", "s", "", "r\ud800"]), st.sampled_from(["f", "g"]))
+def test_decrypt_answers_as_the_general_path_does(token, record_id, field):
+    general = outcome(ENC._decrypt, token, record_id, field)
+    assert outcome(ENC.decrypt, token, record_id=record_id, field=field) == general
+
+
+@settings(max_examples=100)
+@given(TEXT, TEXT, TEXT)
+def test_decrypt_refuses_a_token_moved_to_another_binding(value, record_id, other):
+    token = ENC.encrypt(value, record_id=record_id, field="phone")
+    if other != record_id:
+        assert outcome(ENC.decrypt, token, record_id=other, field="phone")[0] == "refused"
+    assert outcome(ENC.decrypt, token, record_id=record_id, field="email")[0] == "refused"
+    assert ENC.decrypt(token, record_id=record_id, field="phone") == value
+
+
+def test_decrypt_after_the_keyring_changes():
+    ring = Keyring.generate()
+    enc = FieldEncryptor(ring, store="s")
+    old = enc.encrypt("v", record_id="r", field="f")
+    ring.promote(ring.add())  # a new generation: cached keys dropped, the old key still decrypts
+    new = enc.encrypt("w", record_id="r", field="f")
+    assert FieldEncryptor.key_id_of(new) != FieldEncryptor.key_id_of(old)
+    assert enc.decrypt(old, record_id="r", field="f") == "v"
+    assert enc.decrypt(new, record_id="r", field="f") == "w"

@@ -103,6 +103,9 @@ _LABEL_COMMIT = b"custdata field key commitment v1"
 _LABEL_INDEX = b"custdata blind index key v1"
 _AAD_PREFIX = b"custdata/field/" + VERSION.encode()
 _TO_URL = bytes.maketrans(b"+/", b"-_")
+_PAD = (b"", b"===", b"==", b"=")  # by the body's length modulo 4
+_compare = hmac.compare_digest
+_LEN4 = tuple(i.to_bytes(4, "big") for i in range(256))  # the length prefix of a short record id
 # a "+" or "/" in a token is swapped to "-"/"_", so the text re-encodes differently and is refused
 _FROM_URL = bytes.maketrans(b"-_+/", b"+/-_")
 
@@ -183,8 +186,36 @@ class FieldEncryptor:
             self._sync()
             self._active = self.keyring.active_id
         key_id = self._active
-        key = self._keys.get(key_id) or self._key(key_id)  # the cache holds this generation's keys only
-        return self._seal(key_id, key, value, record_id, field)
+        aead, commit = self._keys.get(key_id) or self._key(key_id)  # this generation's keys only
+        # _seal and _nonce written out (pinned to them by tests/security/test_encrypt_fast.py)
+        if type(value) is not str or type(record_id) is not str or type(field) is not str:
+            _text(value, "value")
+            _text(record_id, "record_id")
+            _text(field, "field")
+        try:
+            nonce = _NONCES.popleft()
+        except IndexError:
+            nonce = _nonce()
+        # strict UTF-8 first (about half the cost); the same bytes whenever it succeeds
+        try:
+            rid = record_id.encode()
+            data = value.encode()
+        except UnicodeEncodeError:
+            rid = record_id.encode("utf-8", "surrogatepass")
+            data = value.encode("utf-8", "surrogatepass")
+        head = self._aads.get((field, key_id)) or self._aad_head(field, key_id)
+        n = len(rid)
+        ct = aead.encrypt(nonce, data, head + (_LEN4[n] if n < 256 else n.to_bytes(4, "big")) + rid)
+        prefix = self._prefixes.get(key_id) or self._prefix(key_id)
+        return prefix + _b2a(nonce + commit + ct, newline=False).translate(_TO_URL).rstrip(b"=").decode(
+            "ascii"
+        )
+
+    def _prefix(self, key_id: str) -> str:
+        prefix = f"{VERSION}.{key_id}."
+        if len(self._prefixes) < 4096:
+            self._prefixes[key_id] = prefix
+        return prefix
 
     def encrypt_under(self, key: SubjectKey, value: str, *, record_id: str, field: str) -> str:
         """The token for ``value`` under a customer's own data key (:class:`SubjectKeys`): key id ``*``."""
@@ -197,22 +228,69 @@ class FieldEncryptor:
             _text(field, "field")
         aead, commit = key
         nonce = _nonce()
-        rid = record_id.encode("utf-8", "surrogatepass")
+        # strict UTF-8 first (about half the cost); the same bytes whenever it succeeds
+        try:
+            rid = record_id.encode()
+            data = value.encode()
+        except UnicodeEncodeError:
+            rid = record_id.encode("utf-8", "surrogatepass")
+            data = value.encode("utf-8", "surrogatepass")
         head = self._aads.get((field, key_id)) or self._aad_head(field, key_id)
-        ct = aead.encrypt(
-            nonce, value.encode("utf-8", "surrogatepass"), head + len(rid).to_bytes(4, "big") + rid
-        )
-        prefix = self._prefixes.get(key_id)
-        if prefix is None:
-            prefix = f"{VERSION}.{key_id}."
-            if len(self._prefixes) < 4096:
-                self._prefixes[key_id] = prefix
+        n = len(rid)
+        ct = aead.encrypt(nonce, data, head + (_LEN4[n] if n < 256 else n.to_bytes(4, "big")) + rid)
+        prefix = self._prefixes.get(key_id) or self._prefix(key_id)
         return prefix + _b2a(nonce + commit + ct, newline=False).translate(_TO_URL).rstrip(b"=").decode(
             "ascii"
         )
 
     def decrypt(self, token: str, *, record_id: str, field: str) -> str:
         """The value of a token made by :meth:`encrypt` with the same binding; else DecryptionError."""
+        # _parse and _open written out: this is the per-value hot path (pinned to them by
+        # tests/security/test_encrypt_fast.py); anything unusual takes the general path
+        if type(token) is not str or type(record_id) is not str or type(field) is not str:
+            return self._decrypt(token, record_id, field)
+        parts = token.split(".")
+        if len(parts) != 3 or parts[0] != VERSION:
+            return self._decrypt(token, record_id, field)
+        key_id, body = parts[1], parts[2]
+        key = self._keys.get(key_id) if self._generation == self.keyring.generation else None
+        n = len(body)
+        tail = n % 4
+        if key is None or not body.isascii() or tail == 1:
+            return self._decrypt(token, record_id, field)
+        data = body.encode("ascii").translate(_FROM_URL)
+        try:
+            raw = _a2b(data + _PAD[tail])
+        except (binascii.Error, ValueError):
+            raise DecryptionError("the token's body is not base64") from None
+        if len(raw) != n * 3 // 4 or (tail and _B64[data[-1]] & (0x0F if tail == 2 else 0x03)):
+            raise DecryptionError("the token's body is not canonical base64 (altered)")
+        if len(raw) < 60:  # _NONCE + _COMMIT + _TAG
+            raise DecryptionError("the token is truncated")
+        aead, commit = key
+        if not _compare(raw[12:44], commit):  # raw[_NONCE : _NONCE + _COMMIT]
+            raise DecryptionError("the token was not made with this key (key commitment differs)")
+        try:
+            rid = record_id.encode()
+        except UnicodeEncodeError:
+            rid = record_id.encode("utf-8", "surrogatepass")
+        head = self._aads.get((field, key_id)) or self._aad_head(field, key_id)
+        n = len(rid)
+        try:
+            plain = aead.decrypt(
+                raw[:12], raw[44:], head + (_LEN4[n] if n < 256 else n.to_bytes(4, "big")) + rid
+            )
+        except InvalidTag:
+            raise DecryptionError(
+                "the token does not authenticate: tampered with, or bound to another record, field or store"
+            ) from None
+        try:
+            return plain.decode()
+        except UnicodeDecodeError:
+            return plain.decode("utf-8", "surrogatepass")
+
+    def _decrypt(self, token: object, record_id: str, field: str) -> str:
+        """:meth:`decrypt`'s general path."""
         key_id, raw = self._parse(token)
         if key_id == SUBJECT:
             raise DecryptionError("the token is under a customer's own data key, which is not given here")
