@@ -16,6 +16,7 @@ from custdata.matching._compare import (
     EXACT,
     GIVEN_DIFFERENT,
     MISSING,
+    ONE_PART,
     SIMILAR,
     SWAPPED,
     SWAPPED_TYPO,
@@ -56,6 +57,23 @@ def level(x: str, y: str) -> int:
 def test_name_levels_are_symmetric(g1: str, f1: str, g2: str, f2: str) -> None:
     a, b = feat(g1, f1), feat(g2, f2)
     assert _names(a, b) == _names(b, a)
+
+
+def lone(word: str, *, slot: str = "given") -> Features:
+    return features_of(Customer(id="x", name=PersonName(**{slot: word})))
+
+
+@settings(max_examples=300, deadline=None)
+@given(words, words, words, st.sampled_from(["given", "family"]))
+def test_a_name_of_one_part_in_the_other_slot(g: str, f: str, w: str, slot: str) -> None:
+    full, one = feat(g, f), lone(w, slot=slot)
+    got = _names(full, one)
+    assert got == _names(one, full)
+    other, own = (f, g) if slot == "given" else (g, f)
+    if w == other and w != own:
+        assert got == (ONE_PART, MISSING)
+    else:
+        assert ONE_PART not in got
 
 
 @settings(max_examples=300, deadline=None)
@@ -124,6 +142,8 @@ def test_examples() -> None:
     assert _names(feat("伟", "张"), feat("伟", "张")) == (EXACT, EXACT)
     assert _names(feat("伟", "张"), feat("芳", "张")) == (GIVEN_DIFFERENT, EXACT)
     assert _names(feat("伟", "张"), feat("张", "伟")) == (SWAPPED, MISSING)
+    assert _names(feat("joseph", "bennett"), lone("bennett")) == (ONE_PART, MISSING)
+    assert _names(feat("joseph", "bennett"), lone("joseph")) == (EXACT, MISSING)
 
 
 @settings(max_examples=200, deadline=None)
@@ -163,6 +183,11 @@ def test_a_swapped_name_is_not_vetoed_but_a_stranger_is() -> None:
     assert rows["given_name"].level == "swapped_with_typo" and rows["given_name"].weight > 0
     assert rows["family_name"].level == "in_given_name" and rows["family_name"].weight == 0
     assert "veto" not in rows
+    # a name of one part that is the other's family name, with a birthday clearly different: two people
+    one = Customer.from_dict({"id": "o", "name": {"given": "Elly"}, "birthday": "1951-07-19"})
+    vec = compare_pair(DEFAULT_FIELDS, m.features(b), m.features(one))
+    assert vec[:2] == (ONE_PART, MISSING)
+    assert m._vetoed(vec) == "given_name_and_birthday_differ"
     assert abs(e.prior_weight + sum(r.weight + r.tf_adjustment for r in e.fields) - e.weight) < 1e-9
 
 

@@ -66,8 +66,9 @@ class FieldComparison:
 # levels of one name compared with another (family_name's levels; given_name adds the swap levels)
 EXACT, SIMILAR, PHONETIC, WEAKLY_SIMILAR, SAME_LETTERS, DIFFERENT = range(6)
 # given_name only: the whole name, given and family written the other way round (or its words in another
-# order or split) exactly / with a typo; the family name is then counted there, not again (missing)
-SWAPPED, SWAPPED_TYPO, GIVEN_DIFFERENT = 5, 6, 7
+# order or split) exactly / with a typo, or a name of one part that is the other's name in the other slot;
+# the family name is then counted there, not again (missing)
+SWAPPED, SWAPPED_TYPO, ONE_PART, GIVEN_DIFFERENT = 5, 6, 7, 8
 
 
 def _name_level(a: str, b: str, pa: str, pb: str, cjk: bool) -> int:
@@ -282,7 +283,22 @@ def _names(a: Features, b: Features) -> tuple[int, int]:
     elif cjk and not (a.given and b.given) and a.name_key and b.name_key and g == MISSING:
         # a Chinese name not split on one side: compare the whole name by character
         return (EXACT if a.name_key == b.name_key else GIVEN_DIFFERENT), f
+    elif not cjk and (g == MISSING) != (f == MISSING) and _lone_name(a, b, g, f):
+        # one part against a whole name, that part in the other slot: like a swap, one level of given_name
+        return ONE_PART, MISSING
     return (GIVEN_DIFFERENT if g == DIFFERENT else g), f
+
+
+def _lone_name(a: Features, b: Features, g: int, f: int) -> bool:
+    """Whether a name of one part on one side (``bennett``) is exactly the other's name in the other slot
+    (``joseph bennett``), and not the one in its own slot (``g``, ``f``: the levels as written). Within a
+    typo it bridged namesakes on historical_50k (precision 0.908 -> 0.901)."""
+    lone, full = (a, b) if not (a.given and a.family) else (b, a)
+    if not (full.given and full.family) or (lone.given and lone.family):
+        return False
+    if lone.given:  # the one part is in the given slot: is it the other's family name?
+        return g != EXACT and lone.given == full.family
+    return f != EXACT and lone.family == full.given
 
 
 def _given(a: Features, b: Features) -> int:
@@ -452,7 +468,13 @@ _NAME_LEVELS = (
     "same_letters",
     "different",
 )
-_GIVEN_LEVELS = (*_NAME_LEVELS[:-1], "swapped_or_reordered", "swapped_with_typo", "different")
+_GIVEN_LEVELS = (
+    *_NAME_LEVELS[:-1],
+    "swapped_or_reordered",
+    "swapped_with_typo",
+    "one_part_in_other_slot",
+    "different",
+)
 _TF_VALUE: dict[str, Callable[[Features], str]] = {
     "given_name": lambda f: f.given,
     "family_name": lambda f: f.family,
@@ -480,8 +502,8 @@ DEFAULT_FIELDS: tuple[FieldComparison, ...] = (
         _GIVEN_LEVELS,
         _given,
         True,
-        (0.8, 0.1, 0.04, 0.03, 0.01, 0.01, 0.005, 0.02),
-        (0.01, 0.01, 0.02, 0.06, 0.01, 0.0002, 0.0005, 0.8893),
+        (0.8, 0.1, 0.04, 0.03, 0.01, 0.01, 0.005, 0.01, 0.02),
+        (0.01, 0.01, 0.02, 0.06, 0.01, 0.0002, 0.0005, 0.005, 0.8843),
     ),
     FieldComparison(
         "family_name",
@@ -571,7 +593,7 @@ def missing_label(fields: Sequence[FieldComparison], vec: Sequence[int], k: int)
     family name of a swapped pair (counted once, in ``given_name``), else ``missing``."""
     if fields[k].name == "family_name" and vec[k] == MISSING:
         for j, fc in enumerate(fields):
-            if fc.name == "given_name" and vec[j] in (SWAPPED, SWAPPED_TYPO):
+            if fc.name == "given_name" and vec[j] in (SWAPPED, SWAPPED_TYPO, ONE_PART):
                 return "in_given_name"
     return "missing"
 

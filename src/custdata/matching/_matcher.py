@@ -21,6 +21,7 @@ from custdata.matching._compare import (
     DIFFERENT,
     GIVEN_DIFFERENT,
     MISSING,
+    ONE_PART,
     FieldComparison,
     compare_pair,
     field_by_name,
@@ -379,8 +380,9 @@ class Matcher:
         given, family, dob, phone, email, ext, street, postcode = (vec[k] for k in at)
         if email == 0 or ext in (0, 1):
             return ""
-        # a swap of given and family names is one level of given_name (family_name missing): never vetoed
-        if given == GIVEN_DIFFERENT and dob == 5:
+        # a swap of given and family names is one level of given_name (family_name missing): never vetoed; a
+        # name of one part in the other's other slot says nothing of the given name: vetoed with the birthday
+        if given in (GIVEN_DIFFERENT, ONE_PART) and dob == 5:
             return "given_name_and_birthday_differ"
         if phone == 0 or street in (0, 1, 2) or postcode == 0:
             return ""
