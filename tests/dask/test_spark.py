@@ -107,3 +107,58 @@ def test_summaries_with_apply_in_pandas(spark: Any) -> None:
         (s.customer_id, s.frequency, s.recency, s.T, s.monetary_value, s.first_purchase.isoformat())
         for s in want
     )
+
+
+def test_dedupe_mapping_equals_single_machine(spark: Any) -> None:
+    """The dedupe mapping docs/dask.md describes: block keys per record (mapInPandas), each block compared
+    and scored with the fitted matcher (groupBy("pass", "key").applyInPandas), the accepted pairs collected
+    and clustered on the driver; equal to custdata.dedupe with that matcher and the keyed passes."""
+    import random
+
+    from custdata.matching import INDEX_PASSES, block_keys, dedupe
+    from custdata.testing import names_and_dates
+
+    people = [*household_records(12, seed=3).records, *names_and_dates(60, duplicates=0.3, seed=3).records]
+    people = [r.evolve(id=f"r{k:03d}") for k, r in enumerate(people)]
+    random.Random(3).shuffle(people)
+    rows = [{k: v or "" for k, v in row.items()} for row in to_rows(people)]
+    records = list(from_rows(rows))  # what the workers see: the records read back from the flat rows
+    fitted = dedupe(records).matcher
+    columns = list(rows[0])
+    record_schema = ", ".join(f"`{c}` string" for c in columns)
+
+    def keys_of(frames: Iterator[Any]) -> Iterator[Any]:
+        for frame in frames:
+            out = []
+            for row, record in zip(
+                frame.to_dict("records"), from_rows(frame.to_dict("records")), strict=True
+            ):
+                out.extend({"pass": name, "key": key, **row} for name, key in block_keys(record))
+            yield pd.DataFrame(out, columns=["pass", "key", *columns])
+
+    def score_block(frame: Any) -> Any:
+        block = list(from_rows(frame[columns].to_dict("records")))
+        pairs = [
+            (min(a.id, b.id), max(a.id, b.id), p)
+            for x, a in enumerate(block)
+            for b in block[x + 1 :]
+            if (p := fitted.score(a, b)) >= fitted.threshold
+        ]
+        return pd.DataFrame(pairs, columns=["id_a", "id_b", "probability"])
+
+    frame = spark.createDataFrame(pd.DataFrame(rows, columns=columns))
+    keyed = frame.repartition(3).mapInPandas(keys_of, schema=f"pass string, key string, {record_schema}")
+    accepted = keyed.groupBy("pass", "key").applyInPandas(
+        score_block, schema="id_a string, id_b string, probability double"
+    )
+    pairs = {(r.id_a, r.id_b) for r in accepted.collect()}
+    # on the driver: the records of the accepted pairs, clustered as custdata.dedupe clusters them
+    linked = {rid for pair in pairs for rid in pair}
+    got = dedupe([r for r in records if r.id in linked], matcher=fitted, passes=list(INDEX_PASSES))
+
+    want = dedupe(records, matcher=fitted, passes=list(INDEX_PASSES))
+    assert not want.blocking.capped_blocks  # the mapping compares every block all-to-all
+    assert pairs == {tuple(sorted((p.id_a, p.id_b))) for p in want.pairs if p.probability >= want.threshold}
+    multi = [c for c in want.clusters if len(c) > 1]
+    assert multi, "the data must hold duplicates"
+    assert [c for c in got.clusters if len(c) > 1] == multi
