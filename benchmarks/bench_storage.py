@@ -1,7 +1,7 @@
 """Storage throughput and look-up latency: custdata's SQLite, PostgreSQL and MariaDB stores beside bare peers.
 
 Run: python benchmarks/bench_storage.py [--n 1000000] [--runs 3] [--backends sqlite,postgres,mariadb]
-                                        [--postgres-url URL] [--mariadb-url URL]
+                                        [--postgres-url URL] [--mariadb-url URL] [--rule-customers 50000]
 
 For each backend, in the same run on the same records:
 
@@ -33,7 +33,9 @@ and with ``local_infile=false`` (PyMySQL's multi-row ``INSERT``, what a server r
 gets); the peer is PyMySQL's
 ``executemany``, which folds the rows into multi-row ``INSERT`` statements (its documented bulk path).
 The look-ups compare custdata (default store), the peer's ``SELECT`` and ``SELECT 1`` on a connection of its
-own.
+own. Then one segment rule on spend over ``--rule-customers`` customers (default 50,000; 0 leaves it out)
+with two purchases each: ``store.select`` pushed into MariaDB beside Python over ``custdata.profiles`` of
+the same store (the path MySQL and MariaDB 10.5 get), the same answer checked.
 """
 
 from __future__ import annotations
@@ -356,6 +358,69 @@ def bench_mariadb(cs: list[Customer], runs: int, phones: list[str], server: Any)
     return results
 
 
+def bench_mariadb_rule(server: Any, k: int, runs: int) -> dict[str, Any]:
+    """One segment rule on spend (``total_spend > 1000``) over ``k`` customers with two purchases each:
+    ``store.select`` (pushed into MariaDB: one query, the per-customer sums joined by hashing) beside the
+    path MySQL and MariaDB 10.5 get, Python over ``custdata.profiles`` of the store's data. Same store,
+    same answer (checked), medians of ``runs``."""
+    from custdata import Transaction
+    from custdata.segments import F
+
+    url, drop = server.database()
+    try:
+        with custdata.open_store(url) as store:
+            store.upsert_many(customers(k))
+            store.add_transactions(
+                [
+                    Transaction.from_dict(
+                        {
+                            "customer_id": f"c{i % k:07d}",
+                            "at": f"2026-0{1 + i % 5}-1{i % 9}T10:00:00+08:00",
+                            "amount": f"{(i * 37) % 900 + 1}.50",
+                        }
+                    )
+                    for i in range(2 * k)
+                ]
+            )
+            store.optimize()
+            rule = F.total_spend > 1000
+            as_of = "2026-06-30"
+            sql: list[float] = []
+            sql_cpu: list[float] = []
+            py: list[float] = []
+            py_cpu: list[float] = []
+            got: list[Any] = []
+            want: list[str] = []
+            for _ in range(runs):
+                sql.append(timed(lambda: got.__setitem__(slice(None), store.select(rule, as_of=as_of))))
+                sql_cpu.append(LAST_CPU[-1])
+
+                def python() -> None:
+                    people = custdata.profiles(
+                        store.scan(), store.transactions(), store.interactions(), as_of=as_of
+                    )
+                    want[:] = [p.id for p in people if rule.matches(p)]
+
+                py.append(timed(python))
+                py_cpu.append(LAST_CPU[-1])
+            if not want or sorted(c.id for c in got) != sorted(want):
+                raise SystemExit("the rule selected nobody, or store.select and Python disagree")
+    finally:
+        drop()
+    return {
+        "backend": "mariadb rule select",
+        "customers": k,
+        "transactions": 2 * k,
+        "selected": len(want),
+        "runs": runs,
+        "select_s": round(statistics.median(sql), 2),
+        "select_client_cpu_s": round(statistics.median(sql_cpu), 2),
+        "python_profiles_s": round(statistics.median(py), 2),
+        "python_profiles_client_cpu_s": round(statistics.median(py_cpu), 2),
+        "load_average_1m": round(os.getloadavg()[0], 2),
+    }
+
+
 def report(
     name: str,
     n: int,
@@ -401,6 +466,12 @@ def main() -> None:
     ap.add_argument("--backends", default="sqlite,postgres")
     ap.add_argument("--postgres-url", default=os.environ.get("CUSTDATA_BENCH_POSTGRES_URL"))
     ap.add_argument("--mariadb-url", default=os.environ.get("CUSTDATA_BENCH_MARIADB_URL"))
+    ap.add_argument(
+        "--rule-customers",
+        type=int,
+        default=50_000,
+        help="MariaDB: customers of the segment rule timing (0 leaves it out)",
+    )
     args = ap.parse_args()
     t = time.perf_counter()
     cs = customers(args.n)
@@ -408,6 +479,7 @@ def main() -> None:
     rng = random.Random(7)
     phones = [f"+86138{rng.randrange(args.n):08d}" for _ in range(LOOKUPS)]
     results = []
+    rule_result: dict[str, Any] | None = None
     for backend in args.backends.split(","):
         if backend == "sqlite":
             results.append(bench_sqlite(cs, args.runs, phones))
@@ -436,6 +508,9 @@ def main() -> None:
             )
             try:
                 results.extend(bench_mariadb(cs, args.runs, phones, maria))
+                if args.rule_customers:
+                    rule_result = bench_mariadb_rule(maria, args.rule_customers, args.runs)
+                    print(json.dumps(rule_result), file=sys.stderr)
             finally:
                 maria.stop()
         else:
@@ -462,6 +537,14 @@ def main() -> None:
         print(
             f"\n{r['backend']}: client CPU {r['client_cpu_s']} s (peer {r['peer_client_cpu_s']} s), "
             f"optimize() {r['optimize_s']} s{floor}, load average {r['load_average_1m']}"
+        )
+    if rule_result is not None:
+        r = rule_result
+        print(
+            f"\nmariadb rule select (total_spend > 1000, {r['customers']:,} customers, {r['transactions']:,} "
+            f"transactions, {r['selected']:,} selected): store.select {r['select_s']} s (client CPU "
+            f"{r['select_client_cpu_s']} s) against Python over profiles {r['python_profiles_s']} s (client CPU "
+            f"{r['python_profiles_client_cpu_s']} s), load average {r['load_average_1m']}"
         )
 
 
