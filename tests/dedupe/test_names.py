@@ -239,3 +239,14 @@ def test_swapped_and_mistyped_names_with_a_slipped_phone_are_found() -> None:
     found = len(pred & truth)
     assert found >= 0.95 * len(truth), found
     assert pred <= truth
+
+
+@pytest.mark.parametrize("old", ["custdata.matcher/1", "custdata.matcher/2"])
+def test_a_matcher_saved_with_fewer_name_levels_says_to_fit_again(old: str) -> None:
+    from custdata.exceptions import ValidationError
+
+    saved = _matcher().to_dict()
+    assert saved["format"] == "custdata.matcher/3"
+    with pytest.raises(ValidationError, match="fit it again"):
+        Matcher.from_dict({**saved, "format": old})
+    assert Matcher.from_dict(saved).to_dict() == saved
