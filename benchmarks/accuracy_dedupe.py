@@ -1,10 +1,14 @@
 """Unsupervised accuracy: custdata beside splink (DuckDB) and recordlinkage (ECM).
 
     python benchmarks/accuracy_dedupe.py [--peers-python /path/to/venv/bin/python] [--hard] [--traps]
+                                         [--generated N]
 
 Febrl (always); with ``--hard`` splink's hard sets fake_1000 and historical_50k (from custdata.datasets),
 splink with the comparisons and blocking of its own examples for these sets; with ``--traps`` the generated
-precision traps of custdata.testing (households, names and birthdays only). Both sides are timed from the
+precision traps of custdata.testing (households, names and birthdays only); with ``--generated N`` (custdata
+only) bench_dedupe.py's generated customers, the true pairs missed by where they were lost and, for those
+scored below the threshold, by how the two names relate (written the other way round, mistyped, the same,
+Chinese) and the veto that applied. Both sides are timed from the
 raw rows to the clusters (reading and cleaning included); splink is scored at match probability 0.5 and
 0.9 and at its best threshold chosen with the truth, custdata at its default.
 
@@ -495,13 +499,86 @@ def run_peers_hard(python: str, traps: dict[str, Any] | None, hard: bool) -> dic
     return result
 
 
+def _name_relation(a: dict[str, Any], b: dict[str, Any]) -> str:
+    """How two generated rows' names relate (from the generator's values, not custdata's reading)."""
+    from rapidfuzz.distance import OSA
+
+    def parts(row: dict[str, Any]) -> tuple[str, str]:
+        n = row["name"]
+        if "full" in n:
+            g, f = n["full"].lower().split(" ", 1)
+            return g, f
+        return n["given"].lower(), n["family"].lower()
+
+    (ga, fa), (gb, fb) = parts(a), parts(b)
+    if not ga.isascii():
+        return "chinese"
+    if (ga, fa) == (gb, fb):
+        return "same_name"
+    if (ga, fa) == (fb, gb):
+        return "swapped"
+    straight = OSA.distance(ga, gb) + OSA.distance(fa, fb)
+    crossed = OSA.distance(ga, fb) + OSA.distance(fa, gb)
+    return "swapped_and_mistyped" if crossed < straight else "mistyped"
+
+
+def run_generated(n: int) -> dict[str, Any]:
+    """dedupe on ``n`` of bench_dedupe.py's generated customers (one worker): F1 and the missed true pairs
+    by where they were lost; those scored below the threshold by name relation and veto."""
+    from collections import Counter
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from bench_dedupe import _truth_pairs, generate
+
+    from custdata import Customer
+    from custdata.matching import dedupe
+
+    rows, truth = generate(n)
+    ids = [r["id"] for r in rows]
+    t = time.perf_counter()
+    res = dedupe([Customer.from_dict(r) for r in rows], workers=1)
+    took = time.perf_counter() - t
+    true = _truth_pairs(truth, ids)
+    pred = {tuple(sorted(p)) for c in res.clusters for p in itertools.combinations(c, 2)}
+    lost = true - pred
+    pos = {r.id: k for k, r in enumerate(res._records)}
+    want = {(min(pos[a], pos[b]), max(pos[a], pos[b])) for a, b in lost}
+    s = res.pairs._s
+    scored = {(i, j): p for i, j, p in zip(s.left, s.right, s.probability, strict=True) if (i, j) in want}
+    below = [(i, j) for (i, j), p in scored.items() if p < res.threshold]
+    by_row = {r["id"]: r for r in rows}
+    reasons: Counter[str] = Counter()
+    for i, j in below:
+        a, b = res._records[i].id, res._records[j].id
+        e = res.explain(a, b)
+        veto = e.fields[-1].level if e.fields[-1].field == "veto" else "no_veto"
+        reasons[f"{_name_relation(by_row[a], by_row[b])}/{veto}"] += 1
+    return {
+        "n": n,
+        **_f1(pred, true),
+        "seconds": round(took, 1),
+        "true_pairs": len(true),
+        "missed": {
+            "not_proposed": len(want) - len(scored),
+            "below_threshold": len(below),
+            "split_by_clustering": len(scored) - len(below),
+        },
+        "below_threshold_by_names": dict(reasons.most_common()),
+    }
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--peers-python", default=None, help="a Python with splink and recordlinkage installed")
     ap.add_argument("--hard", action="store_true", help="also splink's fake_1000 and historical_50k")
     ap.add_argument("--traps", action="store_true", help="also the generated precision traps")
     ap.add_argument("--no-febrl", action="store_true", help="leave out the Febrl sets")
+    ap.add_argument(
+        "--generated", type=int, default=None, metavar="N", help="custdata on N of bench_dedupe's customers"
+    )
     args = ap.parse_args()
+    if args.generated:
+        print("custdata generated", json.dumps(run_generated(args.generated)), flush=True)
     if not args.no_febrl:
         print("custdata", json.dumps(run_custdata()), flush=True)
         if args.peers_python:
