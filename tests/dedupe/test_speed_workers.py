@@ -6,6 +6,8 @@ import gc
 import sys
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from custdata.datasets import load_fake_1000
 from custdata.exceptions import CustdataError
@@ -56,3 +58,36 @@ def test_a_failing_worker_is_reported() -> None:
     with pytest.raises(CustdataError, match="worker process failed"):
         run_chunks(boom, 4, 2)
     assert gc.get_freeze_count() == 0
+
+
+@linux
+@settings(max_examples=15, deadline=None)
+@given(n=st.integers(0, 40), workers=st.integers(1, 3), piece=st.integers(1, 12))
+def test_pieces_come_back_in_order_none_larger_than_asked(n: int, workers: int, piece: int) -> None:
+    parts = run_chunks(lambda a, b: list(range(a, b)), n, workers, piece=piece)
+    assert [x for p in parts for x in p] == list(range(n))
+    assert all(len(p) <= piece for p in parts)
+    assert gc.get_freeze_count() == 0
+
+
+@linux
+def test_a_worker_failing_after_its_first_pieces_is_reported() -> None:
+    def boom(a: int, b: int) -> int:
+        if a >= 30:
+            raise ValueError("no")
+        return b - a
+
+    with pytest.raises(CustdataError, match="worker process failed"):
+        run_chunks(boom, 40, 2, piece=4)
+    assert gc.get_freeze_count() == 0
+
+
+@linux
+def test_features_sent_in_pieces_are_those_of_one_process(monkeypatch: pytest.MonkeyPatch) -> None:
+    from custdata.matching import _api
+
+    recs = sorted(load_fake_1000().records, key=lambda r: r.id)
+    one = _api._features(recs, "CN", 1)
+    monkeypatch.setattr(_api, "_FEATURES_PIECE", 70)
+    pieces = _api._features(recs, "CN", 2)
+    assert [repr(f) for f in pieces] == [repr(f) for f in one]

@@ -238,15 +238,37 @@ class Matcher:
         stranger sharing a kept birthday is in the sample, ``k`` times as many as in a random sample of
         records, so those pairs count ``1 / k`` as non-matches. Without this the weight of a shared birthday
         (and the prior) would fall as the input grows."""
-        fields = DEFAULT_FIELDS
         if rules is not None or not scored.patterns:
             return cls._empty(threshold=threshold, region=region, rules=rules, min_support=min_support)
-        counts: dict[tuple[int, ...], int] = {}
-        for pid, n in enumerate(scored.pattern_counts()):
-            if n:
-                counts[scored.patterns[pid]] = n
-        for vec, n in scored.unscored.items():  # sort neighbours that are no candidates, sampled
-            counts[vec] = counts.get(vec, 0) + n
+        return cls._fit_counts(
+            feats,
+            scored.fit_counts(),
+            threshold=threshold,
+            region=region,
+            min_support=min_support,
+            seed=seed,
+            side=side,
+            fix_u=fix_u,
+            birthday_sample=birthday_sample,
+        )
+
+    @classmethod
+    def _fit_counts(
+        cls,
+        feats: Sequence[Features],
+        counts: Mapping[tuple[int, ...], int],
+        *,
+        threshold: float,
+        region: str | None,
+        min_support: float,
+        seed: int,
+        side: Sequence[int] | None = None,
+        fix_u: bool = False,
+        birthday_sample: int = 1,
+    ) -> Matcher:
+        """The matcher learned by EM from ``counts`` (comparison pattern: number of pairs, at least one) of
+        the pairs compared among ``feats`` (see :meth:`_fit_from`)."""
+        fields = DEFAULT_FIELDS
         u_init = _random_u(feats, fields, seed=seed, side=side)
         dob = [f.name for f in fields].index("birthday")
 

@@ -45,6 +45,11 @@ class ScoredPairs:
         # comparison patterns of pairs seen by blocking but not candidates (sampled sort neighbours that
         # agree on nothing else), with the number of such pairs each stands for: EM counts them too
         self.unscored: dict[tuple[int, ...], int] = {}
+        # those sampled pairs one by one (each standing for SAMPLE_EVERY), so that a fit on a group of the
+        # records (see :meth:`counts_within`) counts those of the group
+        self.sampled_left: array[int] = array("I")
+        self.sampled_right: array[int] = array("I")
+        self.sampled_vecs: list[tuple[int, ...]] = []
 
     def __len__(self) -> int:
         return len(self.left)
@@ -100,13 +105,15 @@ class ScoredPairs:
             array[int],
             list[tuple[int, ...]],
             dict[str, int],
-            dict[tuple[int, ...], int],
+            tuple[array[int], array[int], list[tuple[int, ...]]],
         ]:
             left, right, pattern = array("I"), array("I"), array("I")
             ids: dict[tuple[int, ...], int] = {}
             patterns: list[tuple[int, ...]] = []
             added: dict[str, int] = {}
-            unscored: dict[tuple[int, ...], int] = {}
+            s_left, s_right = array("I"), array("I")
+            s_vecs: list[tuple[int, ...]] = []
+            distinct: dict[tuple[int, ...], tuple[int, ...]] = {}  # one tuple per pattern travels back
             lo_all, hi_all = bounds[start], bounds[stop]
             cuts = [lo_all + (hi_all - lo_all) * k // pieces for k in range(pieces + 1)]
             for lo, hi in itertools.pairwise(cuts):
@@ -121,8 +128,10 @@ class ScoredPairs:
                 for code in sorted(sample):
                     i, j = decode(code)
                     vec = compare_pair(fields, feats[i], feats[j])
-                    unscored[vec] = unscored.get(vec, 0) + SAMPLE_EVERY
-            return left, right, pattern, patterns, added, unscored
+                    s_left.append(i)
+                    s_right.append(j)
+                    s_vecs.append(distinct.setdefault(vec, vec))
+            return left, right, pattern, patterns, added, (s_left, s_right, s_vecs)
 
         parts = run_chunks(chunk, len(bounds) - 1, len(bounds) - 1)
         scored = cls._merge([p[:4] for p in parts])
@@ -130,8 +139,12 @@ class ScoredPairs:
         for part in parts:
             for name, c in part[4].items():
                 stats.pairs_per_pass[name] = stats.pairs_per_pass.get(name, 0) + c
-            for vec, c in part[5].items():
-                scored.unscored[vec] = scored.unscored.get(vec, 0) + c
+            s_left, s_right, s_vecs = part[5]
+            scored.sampled_left.extend(s_left)
+            scored.sampled_right.extend(s_right)
+            scored.sampled_vecs.extend(s_vecs)
+            for vec in s_vecs:
+                scored.unscored[vec] = scored.unscored.get(vec, 0) + SAMPLE_EVERY
         stats.candidates = len(scored)
         logger.info("blocking: %d candidate pairs over %d records", len(scored), plan.size)
         return scored, stats
@@ -160,6 +173,46 @@ class ScoredPairs:
         for pid in self.pattern:
             counts[pid] += 1
         return counts
+
+    def fit_counts(self) -> dict[tuple[int, ...], int]:
+        """What EM learns from: each comparison pattern with the number of pairs showing it, the candidates
+        and the sampled sort neighbours that are not candidates (each standing for SAMPLE_EVERY)."""
+        counts: dict[tuple[int, ...], int] = {}
+        for pid, n in enumerate(self.pattern_counts()):
+            if n:
+                counts[self.patterns[pid]] = n
+        for vec, n in self.unscored.items():
+            counts[vec] = counts.get(vec, 0) + n
+        return counts
+
+    def counts_within(
+        self, group: Sequence[int], wanted: Iterable[int], *, sampled_weight: int = 1
+    ) -> dict[int, tuple[dict[tuple[int, ...], int], int]]:
+        """For each group number in ``wanted``: :meth:`fit_counts` over the pairs whose two records are both
+        in that group (``group[i]`` is record ``i``'s), and how many of those pairs are candidates. The
+        sampled sort neighbours count ``sampled_weight`` times as much as in :meth:`fit_counts`.
+
+        The pairs already compared, counted again: a fit on a group of the records needs no blocking and
+        comparing of its own."""
+        each = SAMPLE_EVERY * sampled_weight
+        per = {g: [0] * len(self.patterns) for g in wanted}
+        for i, j, pid in zip(self.left, self.right, self.pattern, strict=True):
+            g = group[i]
+            if g == group[j] and g in per:
+                per[g][pid] += 1
+        sampled: dict[int, dict[tuple[int, ...], int]] = {g: {} for g in per}
+        for i, j, vec in zip(self.sampled_left, self.sampled_right, self.sampled_vecs, strict=True):
+            g = group[i]
+            if g == group[j] and g in per:
+                into = sampled[g]
+                into[vec] = into.get(vec, 0) + each
+        out: dict[int, tuple[dict[tuple[int, ...], int], int]] = {}
+        for g, pids in per.items():
+            counts = {self.patterns[pid]: n for pid, n in enumerate(pids) if n}
+            for vec, n in sampled[g].items():
+                counts[vec] = counts.get(vec, 0) + n
+            out[g] = (counts, sum(pids))
+        return out
 
     def score(self, matcher: Matcher, feats: Sequence[Features]) -> None:
         base = [matcher._pattern_weight(p) for p in self.patterns]

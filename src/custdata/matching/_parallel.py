@@ -10,6 +10,7 @@ from __future__ import annotations
 import gc
 import logging
 import multiprocessing as mp
+import multiprocessing.connection as mp_connection
 import os
 import sys
 from collections.abc import Callable
@@ -32,20 +33,33 @@ def resolve_jobs(workers: int | None, work: int) -> int:
     return max(1, min(os.cpu_count() or 1, work // MIN_PER_JOB))
 
 
-def _child(func: Callable[[int, int], Any], start: int, stop: int, conn: Any) -> None:
+def _ranges(start: int, stop: int, piece: int | None) -> list[tuple[int, int]]:
+    """``[start, stop)`` cut into ranges of at most ``piece`` items (one range without ``piece``)."""
+    if piece is None or stop - start <= piece:
+        return [(start, stop)]
+    return [(lo, min(lo + piece, stop)) for lo in range(start, stop, piece)]
+
+
+def _child(func: Callable[[int, int], Any], start: int, stop: int, piece: int | None, conn: Any) -> None:
     try:
-        conn.send((True, func(start, stop)))
+        for lo, hi in _ranges(start, stop, piece):
+            conn.send((True, func(lo, hi)))  # each piece goes, and is dropped, as soon as it is made
+        conn.send((None, None))
     except BaseException as exc:  # report to the parent, never hang it
         conn.send((False, repr(exc)))
     finally:
         conn.close()
 
 
-def run_chunks(func: Callable[[int, int], T], n: int, workers: int) -> list[T]:
-    """``[func(start, stop) for each chunk of range(n)]``, in order, over ``workers`` processes."""
+def run_chunks(func: Callable[[int, int], T], n: int, workers: int, *, piece: int | None = None) -> list[T]:
+    """``[func(start, stop) for each chunk of range(n)]``, in order, over ``workers`` processes.
+
+    Without ``piece`` each process takes one chunk. With it, each process cuts its chunk into ranges of at
+    most ``piece`` items and sends each result as soon as it is made: neither a worker nor the pipe ever
+    holds a whole chunk's result, and the list returned has one result per piece."""
     jobs = workers
     if jobs <= 1 or n == 0 or "fork" not in mp.get_all_start_methods():
-        return [func(0, n)]
+        return [func(lo, hi) for lo, hi in _ranges(0, n, piece)]
     bounds = [n * k // jobs for k in range(jobs + 1)]
     ctx = mp.get_context("fork")
     procs = []
@@ -55,27 +69,58 @@ def run_chunks(func: Callable[[int, int], T], n: int, workers: int) -> list[T]:
     frozen = gc.get_freeze_count() == 0  # (a caller that froze its own objects keeps them frozen)
     if frozen:
         gc.freeze()
-    try:
-        for k in range(1, jobs):
-            recv, send = ctx.Pipe(duplex=False)
-            p = ctx.Process(target=_child, args=(func, bounds[k], bounds[k + 1], send), daemon=True)
-            p.start()
-            send.close()
-            procs.append((p, recv))
-        results = [func(bounds[0], bounds[1])]
-    finally:
-        if frozen:
-            gc.unfreeze()
-    for p, recv in procs:
+    received: dict[Any, list[T]] = {}
+    by_conn: dict[Any, Any] = {}
+    open_: set[Any] = set()
+
+    def take(recv: Any, p: Any) -> None:
+        """One message of a worker: a piece, the end of its pieces or its failure."""
         try:
             ok, value = recv.recv()
         except EOFError:
             ok, value = False, f"worker {p.pid} died (exit code {p.exitcode})"
-        p.join()
-        if not ok:
+        if ok is None:
+            open_.discard(recv)
+        elif not ok:
             from custdata.exceptions import CustdataError
 
             raise CustdataError(f"a dedupe worker process failed: {value}")
-        results.append(value)
+        else:
+            received[recv].append(value)
+
+    results: list[T] = []
+    try:
+        try:
+            for k in range(1, jobs):
+                recv, send = ctx.Pipe(duplex=False)
+                p = ctx.Process(
+                    target=_child, args=(func, bounds[k], bounds[k + 1], piece, send), daemon=True
+                )
+                p.start()
+                send.close()
+                procs.append((p, recv))
+                by_conn[recv] = p
+                received[recv] = []
+                open_.add(recv)
+            for lo, hi in _ranges(bounds[0], bounds[1], piece):
+                results.append(func(lo, hi))
+                if piece is not None:  # take the pieces waiting, so that the workers go on making theirs
+                    for ready in mp_connection.wait(list(open_), timeout=0):
+                        take(ready, by_conn[ready])
+        finally:
+            if frozen:
+                gc.unfreeze()
+        for p, recv in procs:
+            while recv in open_:
+                take(recv, p)
+            results.extend(received.pop(recv))
+    except BaseException:
+        for p, _ in procs:  # a failure: the other workers may wait to send what nobody will read
+            if p.is_alive():
+                p.terminate()
+        raise
+    finally:
+        for p, _ in procs:
+            p.join()
     logger.debug("ran %d chunks over %d processes", len(results), jobs)
     return results
