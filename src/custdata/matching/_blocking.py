@@ -404,8 +404,24 @@ def plan_blocks(
             f"unknown blocking pass {unknown[0]!r}; choose from {sorted([*keyed_fns, *SORTED_PASSES])}"
         )
 
+    def _work(flat: _Flat) -> int:
+        """The pairs a pass's blocks give (before the union), an upper bound for its sequences."""
+        full_ends, seqs = flat[2], flat[3]
+        bounds = zip(itertools.chain((0,), full_ends), full_ends, strict=False)
+        return sum((y - x) * (y - x - 1) // 2 for x, y in bounds) + (window - 1) * len(seqs)
+
     def key_pass(name: str) -> _Flat:
-        """One pass's blocks, flattened (members and block ends) so they travel cheaply between processes."""
+        """One pass's blocks, flattened (members and block ends) so they travel cheaply between processes.
+
+        The whole-name pass, when it is optional and selective enough to be kept, gives way to
+        ``name_corroborated``: the same namesakes, but only those who share something else (the whole name
+        alone proposes mostly strangers, and the more the larger the input)."""
+        flat = _key_pass(name)
+        if name == "name" and name in optional and flat[5] == 0 and _work(flat) <= _EXTRA_BUDGET * len(feats):
+            return _key_pass("name_corroborated")
+        return flat
+
+    def _key_pass(name: str) -> _Flat:
         full, full_ends, seqs, seq_ends = array("I"), array("Q"), array("I"), array("Q")
         capped = 0
         if name in keyed_fns:
@@ -434,19 +450,19 @@ def plan_blocks(
             seq_ends.append(len(seqs))
         return name, full, full_ends, seqs, seq_ends, capped
 
-    def chunk(start: int, stop: int) -> list[_Flat]:
-        return [key_pass(name) for k in range(start, stop) for name in names[k::jobs]]
+    def chunk(start: int, stop: int) -> list[tuple[str, _Flat]]:
+        return [(name, key_pass(name)) for k in range(start, stop) for name in names[k::jobs]]
 
     # the passes are keyed in worker processes, the k-th taking every jobs-th pass
     jobs = min(resolve_jobs(workers, len(feats)), max(1, len(names)))
-    keyed_passes = {flat[0]: flat for part in run_chunks(chunk, jobs, jobs) for flat in part}
+
+    keyed_passes = {name: flat for part in run_chunks(chunk, jobs, jobs) for name, flat in part}
     stats = BlockingStats()
     planned: list[tuple[str, list[Sequence[int]], list[Sequence[int]]]] = []
-    for name in names:
-        _, full, full_ends, seqs, seq_ends, capped = keyed_passes.pop(name)
-        if name in optional:
-            bounds = list(zip(itertools.chain((0,), full_ends), full_ends, strict=False))
-            work = sum((y - x) * (y - x - 1) // 2 for x, y in bounds) + (window - 1) * len(seqs)
+    for asked in names:
+        name, full, full_ends, seqs, seq_ends, capped = flat = keyed_passes.pop(asked)
+        if asked in optional and name == asked:  # (a pass given way to another was judged in key_pass)
+            work = _work(flat)
             if work > _EXTRA_BUDGET * len(feats) or capped:
                 stats.skipped_passes[name] = work
                 continue
