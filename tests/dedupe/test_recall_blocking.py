@@ -6,6 +6,7 @@ import itertools
 import math
 from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -15,6 +16,7 @@ from custdata.matching._blocking import (
     ON_REQUEST_PASSES,
     candidate_pairs,
     decode,
+    plan_blocks,
 )
 from custdata.matching._features import Features
 from custdata.matching._model import fit_em
@@ -86,6 +88,39 @@ def test_the_corroborated_name_pass_is_on_request_only() -> None:
     assert "name" in EXTRA_PASSES
 
 
+def _filled(f: Features) -> Features:
+    for slot in Features.__slots__:  # the fields no pass reads
+        if not hasattr(f, slot):
+            setattr(f, slot, () if slot in ("lines", "custom", "ext") else "")
+    return f
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(_record().map(_filled), min_size=2, max_size=12))
+def test_by_default_a_kept_whole_name_pass_proposes_only_namesakes_who_share_something_else(
+    feats: list[Features],
+) -> None:
+    for k, f in enumerate(feats):
+        f.id = str(k)
+    plan = plan_blocks(feats, max_block_size=1000, workers=1)
+    kept = [name for name, _, _ in plan.passes]
+    whole, _ = candidate_pairs(feats, passes=["name"], max_block_size=1000)
+    n = len(feats)
+    # left out beyond 5 pairs a record, whole up to 1, corroborated in between
+    assert ("name" in plan.stats.skipped_passes) == (len(whole) > 5 * n)
+    assert ("name" in kept) == (len(whole) <= n)
+    assert ("name_corroborated" in kept) == (n < len(whole) <= 5 * n)
+    by_default, _ = candidate_pairs(feats, max_block_size=1000)
+    corroborated_namesakes = {c for c in whole if _shares_more_than_the_name(*(feats[i] for i in decode(c)))}
+    if len(whole) <= 5 * n:
+        assert corroborated_namesakes <= by_default
+    if len(whole) <= n:
+        assert whole <= by_default
+    # with the whole-name pass asked for by name, it is the whole-name pass
+    asked = plan_blocks(feats, passes=["name"], max_block_size=1000, workers=1)
+    assert [name for name, _, _ in asked.passes] == ["name"]
+
+
 def _mixture(prior: float, m: list[list[float]], u: list[list[float]], *, factor: float) -> dict[Any, float]:
     """Expected pattern counts of a model over a million pairs, the non-matches at level 0 of
     field 0 made ``factor`` times as common (as a sample of whole birthdays makes strangers born the same
@@ -114,3 +149,23 @@ def test_em_on_a_birthday_sample_learns_the_model_of_a_random_sample() -> None:
     assert abs(weighted.prior - plain.prior) < 0.002
     # without the weighting a shared birthday counts about log2(10) bits less: what grew with the input
     assert w_plain - w_unweighted > 2.0
+
+
+@pytest.mark.parametrize(
+    ("namesakes", "others", "expected"),
+    [(2, 0, "name"), (3, 3, "name"), (5, 0, "name_corroborated"), (12, 0, None)],
+)
+def test_the_whole_name_pass_by_how_many_namesake_pairs_a_record_it_proposes(
+    namesakes: int, others: int, expected: str | None
+) -> None:
+    feats = []
+    for k in range(namesakes + others):
+        f = _filled(Features())
+        f.id, f.given, f.family, f.dob = str(k), "wei", "zhang", f"1990{1 + k % 12:02d}{1 + k:02d}"
+        f.name_key = "zhang wei" if k < namesakes else f"li x{k}"
+        feats.append(f)
+    plan = plan_blocks(feats, max_block_size=1000, workers=1)
+    kept = {name for name, _, _ in plan.passes} & {"name", "name_corroborated"}
+    # up to a pair a record: the whole name; up to five: namesakes sharing more; beyond: left out
+    assert kept == ({expected} if expected else set())
+    assert ("name" in plan.stats.skipped_passes) == (expected is None)

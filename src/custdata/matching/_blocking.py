@@ -216,6 +216,7 @@ def _sn_street(f: Features) -> str:
 
 KeyFn = Callable[[Features], Iterable[str]]
 _EXTRA_BUDGET = 5  # pairs per record an optional pass may add
+_NAMESAKES_PER_RECORD = 1  # beyond this many whole-name pairs a record, only corroborated namesakes
 SortFn = Callable[[Features], str]
 
 DEFAULT_PASSES: dict[str, KeyFn] = {
@@ -413,12 +414,16 @@ def plan_blocks(
     def key_pass(name: str) -> _Flat:
         """One pass's blocks, flattened (members and block ends) so they travel cheaply between processes.
 
-        The whole-name pass, when it is optional and selective enough to be kept, gives way to
-        ``name_corroborated``: the same namesakes, but only those who share something else (the whole name
-        alone proposes mostly strangers, and the more the larger the input)."""
+        The whole-name pass, when it is optional and kept, gives way to ``name_corroborated`` (the same
+        namesakes, but only those who share something else) once it proposes more than
+        ``_NAMESAKES_PER_RECORD`` pairs a record: namesakes are then mostly strangers, the more so the
+        larger the input. Below that, a shared name alone is still worth a comparison (on fake_1000, 517
+        namesake pairs, F1 0.9652 with all of them, 0.9631 with the 394 corroborated)."""
         flat = _key_pass(name)
-        if name == "name" and name in optional and flat[5] == 0 and _work(flat) <= _EXTRA_BUDGET * len(feats):
-            return _key_pass("name_corroborated")
+        if name == "name" and name in optional and flat[5] == 0:
+            work = _work(flat)
+            if _NAMESAKES_PER_RECORD * len(feats) < work <= _EXTRA_BUDGET * len(feats):
+                return _key_pass("name_corroborated")
         return flat
 
     def _key_pass(name: str) -> _Flat:
