@@ -26,9 +26,11 @@ Measured, per value (phone-like texts of 14 characters, seeded), median of ``--r
              under the new key), beside re-encrypting every body under the new key with
              ``FieldEncryptor`` (what a store without per-customer keys would have to do) over the same
              bodies. ``--contacts`` chooses the phones and e-mails: ``sequential`` (numbered in insertion
-             order, so the plain store's lookup index fills in key order), ``random`` (distinct random
+             order, so the plain store's lookup keys arrive in key order), ``random`` (distinct random
              numbers and addresses, as a real customer list arrives) or ``both`` (the default: the two
-             runs one after the other; the blind index is random in both)
+             runs one after the other; the blind index is random in both). Both stores hold a call's
+             index entries back and write them sorted at its end (the same code path), so neither is
+             handicapped by the order its keys arrive in
 
 The figures depend on the machine's load; the script prints the load average at the start and the end.
 """
