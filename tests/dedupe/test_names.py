@@ -6,6 +6,7 @@ from __future__ import annotations
 import hypothesis.strategies as st
 import pytest
 from hypothesis import assume, given, settings
+from rapidfuzz.distance import OSA
 
 import custdata.testing as cst
 from custdata import Customer, PersonName
@@ -17,11 +18,16 @@ from custdata.matching._compare import (
     GIVEN_DIFFERENT,
     MISSING,
     ONE_PART,
+    PHONETIC,
+    SAME_LETTERS,
     SIMILAR,
     SWAPPED,
     SWAPPED_TYPO,
+    WEAKLY_SIMILAR,
     _name_level,
     _names,
+    _near,
+    _swap_level,
     compare_pair,
 )
 from custdata.matching._features import Features, features_of, fold, phonetic
@@ -131,6 +137,55 @@ def test_chinese_names_swap_only_exactly(g1: str, f1: str, g2: str, f2: str) -> 
     assert gl != SWAPPED_TYPO
     if a.given == b.given:
         assert gl == EXACT
+
+
+def _plain_swap_level(a: Features, b: Features, g: int, f: int, cjk: bool) -> int:
+    """The swap levels by their definition, every cross level computed (the general path)."""
+    if a.name_key == b.name_key:
+        return SWAPPED
+    if not (_near(a.given, b.family) or _near(a.family, b.given)):
+        return -1
+    c1 = _name_level(a.given, b.family, a.given_ph, b.family_ph, cjk)
+    c2 = _name_level(a.family, b.given, a.family_ph, b.given_ph, cjk)
+    if c1 == EXACT and c2 == EXACT:
+        return SWAPPED
+    if cjk:
+        return -1
+    if max(c1, c2) <= WEAKLY_SIMILAR:
+        return SWAPPED_TYPO if c1 + c2 < g + f else -1
+    if EXACT in (c1, c2):
+        x, y = (a.family, b.given) if c1 == EXACT else (a.given, b.family)
+        initial = (len(x) == 1 or len(y) == 1) and x[0] == y[0]
+        if max(c1, c2) <= SAME_LETTERS or OSA.distance(x, y) <= 1 or initial:
+            return SWAPPED_TYPO
+    return -1
+
+
+similar_words = st.builds(
+    lambda w, k, ch: w[:k] + ch + w[k + 1 :],
+    st.sampled_from(POOL),
+    st.integers(0, 3),
+    st.sampled_from("aeiouhlnrst"),
+)
+
+
+@settings(max_examples=1000, deadline=None)
+@given(*(words | similar_words for _ in range(4)))
+def test_the_swap_level_agrees_with_its_definition(g1: str, f1: str, g2: str, f2: str) -> None:
+    a, b = feat(g1, f1), feat(g2, f2)
+    g, f = level(a.given, b.given), level(a.family, b.family)
+    assume(g >= PHONETIC and f >= PHONETIC)
+    assert _swap_level(a, b, g, f, False) == _plain_swap_level(a, b, g, f, False)
+
+
+@settings(max_examples=300, deadline=None)
+@given(cjk_given, cjk_family, cjk_given, cjk_family)
+def test_the_chinese_swap_level_agrees_with_its_definition(g1: str, f1: str, g2: str, f2: str) -> None:
+    a, b = feat(g1, f1), feat(g2, f2)
+    g = _name_level(a.given, b.given, a.given, b.given, True)
+    f = _name_level(a.family, b.family, a.family, b.family, True)
+    assume(g >= PHONETIC and f >= PHONETIC)
+    assert _swap_level(a, b, g, f, True) == _plain_swap_level(a, b, g, f, True)
 
 
 def test_examples() -> None:

@@ -109,21 +109,41 @@ def _swap_level(a: Features, b: Features, g: int, f: int, cjk: bool) -> int:
     if a.name_key == b.name_key:
         return SWAPPED
     ag, af, bg, bf = a.given, a.family, b.given, b.family
-    if not (_near(ag, bf) or _near(af, bg)):
-        return -1
-    c1 = _name_level(ag, bf, a.given_ph, b.family_ph, cjk)
-    c2 = _name_level(af, bg, a.family_ph, b.given_ph, cjk)
-    if c1 == EXACT and c2 == EXACT:
-        return SWAPPED
+    # written out for speed (most candidate pairs are strangers whose names differ both ways); the tests
+    # pin it to the plain definition above
+    if ag == bf:
+        if af == bg:
+            return SWAPPED
+        x, y, px, py = af, bg, a.family_ph, b.given_ph
+    elif af == bg:
+        x, y, px, py = ag, bf, a.given_ph, b.family_ph
+    else:  # both within weakly similar, and closer than as written
+        if cjk:
+            return -1
+        x, y, u, v = ag[0], bf[0], af[0], bg[0]  # _near(ag, bf) or _near(af, bg), inlined
+        if not (x == y or x == bf[1:2] or y == ag[1:2] or u == v or u == bg[1:2] or v == af[1:2]):
+            return -1
+        if not (_weakly(ag, bf, a.given_ph, b.family_ph) and _weakly(af, bg, a.family_ph, b.given_ph)):
+            return -1
+        c1 = _name_level(ag, bf, a.given_ph, b.family_ph, cjk)
+        c2 = _name_level(af, bg, a.family_ph, b.given_ph, cjk)
+        return SWAPPED_TYPO if c1 + c2 < g + f else -1
     if cjk:
         return -1
-    if max(c1, c2) <= WEAKLY_SIMILAR:
-        return SWAPPED_TYPO if c1 + c2 < g + f else -1
-    if c1 == EXACT or c2 == EXACT:  # the other scrambled, one slip away (ava / lva) or an initial
-        x, y = (af, bg) if c1 == EXACT else (ag, bf)
-        if max(c1, c2) <= SAME_LETTERS or _osa(x, y) <= 1 or ((len(x) == 1 or len(y) == 1) and x[0] == y[0]):
-            return SWAPPED_TYPO
-    return -1
+    # one exact, the other scrambled, one slip away (ava / lva) or an initial
+    if _osa(x, y) <= 1 or ((len(x) == 1 or len(y) == 1) and x[0] == y[0]):
+        return SWAPPED_TYPO
+    return SWAPPED_TYPO if _name_level(x, y, px, py, False) <= SAME_LETTERS else -1
+
+
+def _weakly(x: str, y: str, px: str, py: str) -> bool:
+    """``_name_level(x, y, ...) <= WEAKLY_SIMILAR`` for Latin names, without the scrambled-letters test."""
+    return (
+        x == y
+        or (px == py and bool(px))
+        or (len(x) > 1 and len(y) > 1 and (x in y or y in x))
+        or _jw(x, y) >= 0.8
+    )
 
 
 _HAN_KEY_PENDING = "\x00"  # Features.pinyin of an all-Han name whose (non-empty) key is not computed yet
