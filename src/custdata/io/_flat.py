@@ -21,8 +21,8 @@ from typing import Any
 from custdata._fields import fields_of
 from custdata._records import Customer
 from custdata.io._cells import loads
-from custdata.io._headers import CUSTOMER_SYNONYMS, header_key
 from custdata.io._guard import guard
+from custdata.io._headers import CUSTOMER_SYNONYMS, header_key
 
 __all__ = ["CUSTOM_KEY", "FLAT_PREFIX", "flat_column", "flat_header", "flat_row", "flat_values", "parse_flat"]
 
