@@ -219,7 +219,7 @@ def main() -> None:
                         continue
                     runs.sort(key=lambda r: r["wall_s"])
                     best = dict(runs[len(runs) // 2])  # the median run (CPU and memory from it)
-                    best["wall_s"] = statistics.median(r["wall_s"] for r in runs)
+                    best["wall_s"] = round(statistics.median(r["wall_s"] for r in runs), 2)
                     best["records_per_s"] = round(best["records"] / best["wall_s"])
                     best["runs"] = len(runs)
                     clusters = best.pop("clusters")
