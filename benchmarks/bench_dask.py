@@ -9,10 +9,11 @@ single-machine functions on the same files.
 load): single-machine dedupe (records read from JSON Lines, ``workers=1``) holds 1.9 KB per record for the
 records and peaks at 4.3 KB per record at 100,000 (463 MB) and 3.9 KB at 200,000 (803 MB); the
 performance page has about 5 KB per record at 1M (4,963 MB, process tree). 10M would need 40-50 GB; the
-single side fits up to about 4M. The Dask side holds more: at 20,000 records the worker peaked at 408 MB
-(1 worker) and 448/482 MB (2 workers), the client (the LocalCluster's scheduler runs in it) at 364 MB,
-against 150-300 MB for idle processes: roughly 10-20 KB per record in all, so about 1M is the largest
-Dask dedupe to try in 24 GB. Each configuration runs one after the other, never two at once.
+single side fits up to about 4M. The Dask side holds more: at 50,000 records (measured 2026-12-08, load
+4.6-6.7 on 2 cores) the worker peaked at 475 MB (1 worker) and 627/597 MB (2 workers), the client (the
+LocalCluster's scheduler runs in it) at 272 MB, against 150-300 MB for idle processes: roughly 10-20 KB
+per record in all, so about 1M is the largest Dask dedupe to try in 24 GB. Each configuration runs one
+after the other, never two at once.
 
 The records are bench_dedupe.py's generator (messy Chinese and Latin names, phones, e-mails, households),
 written once (untimed) as JSON Lines files of ``--part`` records each. What is timed:

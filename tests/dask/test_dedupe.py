@@ -35,7 +35,13 @@ def _multi(clusters: Any) -> set[frozenset[str]]:
     [
         (1, {}),
         (2, {"max_block_size": 4, "window": 4}),  # capped blocks and wider sort windows
-        (3, {"passes": ["phone", "email", "sorted_family_given", "name"], "threshold": 0.8}),
+        (
+            3,
+            {
+                "passes": ["phone", "email", "sorted_family_given", "name", "name_corroborated"],
+                "threshold": 0.8,
+            },
+        ),
     ],
 )
 def test_dedupe_equals_single_machine(client: Any, seed: int, options: dict[str, Any]) -> None:

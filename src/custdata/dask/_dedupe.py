@@ -291,8 +291,8 @@ class DaskDedupeResult:
     cluster); :meth:`cluster_id` answers for any record id.
     ``matcher`` is the model that scored the pairs, ``settings`` the settings used, ``records`` the number
     of input records, ``compared`` the candidate pairs proposed (a pair proposed by two blocks counts
-    twice, though a partition compares it once) and ``accepted`` the distinct pairs at or above the threshold. ``capped_blocks`` and ``skipped_passes``
-    are as in :class:`~custdata.matching.BlockingStats`.
+    twice, though a partition compares it once) and ``accepted`` the distinct pairs at or above the
+    threshold. ``capped_blocks`` and ``skipped_passes`` are as in :class:`~custdata.matching.BlockingStats`.
     """
 
     def __init__(
